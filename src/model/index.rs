@@ -1,0 +1,630 @@
+//! The in-memory state of one notebook: every live entry, compactly.
+//!
+//! Strings (cells, module hashes, versions, labels) are interned and contents are kept in
+//! one table, so a million entries stay small; rows keep the order of execution keys.
+//! Lookup tables are built on first use, so loading a snapshot does no hashing.
+
+use super::entry::{Entry, PartKind, PartMask, PartRef};
+use super::keys::{CellKey, ContentHash, EntryId, ExecKey, ModuleHash, NotebookKey, Version};
+use super::time::Timestamp;
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+struct Interner {
+    strings: Vec<Box<str>>,
+    #[serde(skip)]
+    lookup: Option<HashMap<Box<str>, u32>>,
+}
+
+impl Interner {
+    fn intern(&mut self, text: &str) -> u32 {
+        let strings = &self.strings;
+        let lookup = self.lookup.get_or_insert_with(|| {
+            strings
+                .iter()
+                .enumerate()
+                .map(|(i, s)| (s.clone(), i as u32))
+                .collect()
+        });
+        if let Some(&id) = lookup.get(text) {
+            return id;
+        }
+        let id = self.strings.len() as u32;
+        self.strings.push(text.into());
+        lookup.insert(text.into(), id);
+        id
+    }
+
+    fn get(&self, id: u32) -> &str {
+        &self.strings[id as usize]
+    }
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+struct Row {
+    #[serde(with = "raw_id")]
+    id: EntryId,
+    cell: u32,
+    module: u32,
+    version: u32,
+    created_at: i64,
+    /// Milliseconds, or `i64::MIN` when never used.
+    last_used: i64,
+    size: u64,
+    parts_start: u32,
+    parts_len: u16,
+    parents_len: u16,
+    parents_start: u32,
+    pinned: bool,
+    alive: bool,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+struct PartRow {
+    kind: PartKind,
+    label: u32,
+    format: u32,
+    content: u32,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+struct ParentRow {
+    notebook: u32,
+    cell: u32,
+    module: u32,
+    version: u32,
+    created_at: i64,
+}
+
+const NEVER: i64 = i64::MIN;
+
+/// Ids as a plain integer in binary snapshots (their text form is for people).
+mod raw_id {
+    use super::EntryId;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(id: &EntryId, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_u128(id.0)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<EntryId, D::Error> {
+        u128::deserialize(d).map(EntryId)
+    }
+}
+
+/// Content hashes as raw bytes in binary snapshots.
+mod raw_contents {
+    use super::ContentHash;
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub fn serialize<S: Serializer>(
+        contents: &[(ContentHash, u64)],
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        let raw: Vec<(&[u8; 32], u64)> = contents.iter().map(|(h, n)| (&h.0, *n)).collect();
+        raw.serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Vec<(ContentHash, u64)>, D::Error> {
+        let raw = Vec::<([u8; 32], u64)>::deserialize(d)?;
+        Ok(raw.into_iter().map(|(h, n)| (ContentHash(h), n)).collect())
+    }
+}
+
+/// What an insert did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InsertOutcome {
+    New,
+    /// The same key with the same parts was already there.
+    Unchanged,
+    /// The same key existed with different parts; they were replaced.
+    Replaced,
+}
+
+/// A borrowed view of one entry, enough for listing without touching contents.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EntryView<'a> {
+    pub id: EntryId,
+    pub cell: &'a str,
+    pub module: &'a str,
+    pub version: &'a str,
+    pub created_at: Timestamp,
+    pub last_used: Option<Timestamp>,
+    pub pinned: bool,
+    pub size: u64,
+    pub parts: PartMask,
+    pub(crate) row: u32,
+}
+
+/// Per-cell totals for listings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CellSummary {
+    pub cell: String,
+    pub entries: usize,
+    pub bytes: u64,
+    pub newest: Timestamp,
+    pub pinned: usize,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct NotebookIndex {
+    notebook: NotebookKey,
+    strings: Interner,
+    #[serde(with = "raw_contents")]
+    contents: Vec<(ContentHash, u64)>,
+    rows: Vec<Row>,
+    parts: Vec<PartRow>,
+    parents: Vec<ParentRow>,
+    /// Rows are in execution-key order (true after a load or a sort).
+    sorted: bool,
+    #[serde(skip)]
+    by_id: Option<HashMap<EntryId, u32>>,
+    #[serde(skip)]
+    content_ix: Option<HashMap<ContentHash, u32>>,
+}
+
+impl NotebookIndex {
+    pub fn new(notebook: NotebookKey) -> NotebookIndex {
+        NotebookIndex {
+            notebook,
+            strings: Interner::default(),
+            contents: Vec::new(),
+            rows: Vec::new(),
+            parts: Vec::new(),
+            parents: Vec::new(),
+            sorted: true,
+            by_id: None,
+            content_ix: None,
+        }
+    }
+
+    pub fn notebook(&self) -> &NotebookKey {
+        &self.notebook
+    }
+
+    pub fn len(&self) -> usize {
+        self.rows.iter().filter(|r| r.alive).count()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn by_id(&mut self) -> &mut HashMap<EntryId, u32> {
+        let rows = &self.rows;
+        self.by_id.get_or_insert_with(|| {
+            rows.iter()
+                .enumerate()
+                .filter(|(_, r)| r.alive)
+                .map(|(i, r)| (r.id, i as u32))
+                .collect()
+        })
+    }
+
+    fn row_of(&self, id: EntryId) -> Option<u32> {
+        match &self.by_id {
+            Some(map) => map.get(&id).copied(),
+            None => self
+                .rows
+                .iter()
+                .position(|r| r.alive && r.id == id)
+                .map(|i| i as u32),
+        }
+    }
+
+    pub fn contains(&self, id: EntryId) -> bool {
+        self.row_of(id).is_some()
+    }
+
+    fn content_index(&mut self, hash: ContentHash, size: u64) -> u32 {
+        let contents = &self.contents;
+        let index = self.content_ix.get_or_insert_with(|| {
+            contents
+                .iter()
+                .enumerate()
+                .map(|(i, (h, _))| (*h, i as u32))
+                .collect()
+        });
+        if let Some(&i) = index.get(&hash) {
+            return i;
+        }
+        let i = self.contents.len() as u32;
+        self.contents.push((hash, size));
+        index.insert(hash, i);
+        i
+    }
+
+    /// Adds or replaces an entry. Pins and use times of a replaced entry are kept.
+    pub fn insert(&mut self, entry: &Entry) -> InsertOutcome {
+        debug_assert_eq!(entry.key.notebook, self.notebook);
+        let id = entry.key.id();
+        let existing = self.by_id().get(&id).copied();
+        if let Some(row) = existing {
+            let current = self.entry_at(row);
+            if current.parts == sorted_parts(&entry.parts) && current.parents == entry.parents {
+                let r = &mut self.rows[row as usize];
+                r.pinned |= entry.pinned;
+                if let Some(used) = entry.last_used {
+                    r.last_used = r.last_used.max(used.0);
+                }
+                return InsertOutcome::Unchanged;
+            }
+            let old = self.rows[row as usize];
+            self.rows[row as usize].alive = false;
+            self.push_row(entry, old.pinned || entry.pinned, old.last_used);
+            return InsertOutcome::Replaced;
+        }
+        self.push_row(entry, entry.pinned, entry.last_used.map_or(NEVER, |t| t.0));
+        InsertOutcome::New
+    }
+
+    fn push_row(&mut self, entry: &Entry, pinned: bool, last_used: i64) {
+        let key = &entry.key;
+        let parts_start = self.parts.len() as u32;
+        for part in sorted_parts(&entry.parts) {
+            let label = self.strings.intern(&part.label);
+            let format = self.strings.intern(&part.format);
+            let content = self.content_index(part.content, part.size);
+            self.parts.push(PartRow {
+                kind: part.kind,
+                label,
+                format,
+                content,
+            });
+        }
+        let parents_start = self.parents.len() as u32;
+        for parent in &entry.parents {
+            let row = ParentRow {
+                notebook: self.strings.intern(parent.notebook.as_str()),
+                cell: self.strings.intern(parent.cell.as_str()),
+                module: self.strings.intern(parent.module.as_str()),
+                version: self.strings.intern(parent.version.as_str()),
+                created_at: parent.created_at.0,
+            };
+            self.parents.push(row);
+        }
+        let row = Row {
+            id: key.id(),
+            cell: self.strings.intern(key.cell.as_str()),
+            module: self.strings.intern(key.module.as_str()),
+            version: self.strings.intern(key.version.as_str()),
+            created_at: key.created_at.0,
+            last_used,
+            size: entry.size(),
+            parts_start,
+            parts_len: (self.parts.len() as u32 - parts_start) as u16,
+            parents_start,
+            parents_len: entry.parents.len() as u16,
+            pinned,
+            alive: true,
+        };
+        if let Some(last) = self.rows.iter().rev().find(|r| r.alive)
+            && self.row_order_key(last) > self.row_order_key(&row)
+        {
+            self.sorted = false;
+        }
+        let index = self.rows.len() as u32;
+        self.rows.push(row);
+        self.by_id().insert(row.id, index);
+    }
+
+    fn row_order_key(&self, row: &Row) -> (&str, &str, &str, i64) {
+        (
+            self.strings.get(row.cell),
+            self.strings.get(row.module),
+            self.strings.get(row.version),
+            row.created_at,
+        )
+    }
+
+    pub fn remove(&mut self, id: EntryId) -> bool {
+        match self.by_id().remove(&id) {
+            Some(row) => {
+                self.rows[row as usize].alive = false;
+                true
+            }
+            None => false,
+        }
+    }
+
+    pub fn set_pinned(&mut self, id: EntryId, pinned: bool) -> bool {
+        match self.by_id().get(&id).copied() {
+            Some(row) => {
+                self.rows[row as usize].pinned = pinned;
+                true
+            }
+            None => false,
+        }
+    }
+
+    pub fn touch(&mut self, id: EntryId, at: Timestamp) -> bool {
+        match self.by_id().get(&id).copied() {
+            Some(row) => {
+                let r = &mut self.rows[row as usize];
+                r.last_used = r.last_used.max(at.0);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Drops dead rows and unreferenced contents, and restores key order.
+    pub fn compact(&mut self) {
+        let mut live: Vec<Row> = self.rows.iter().filter(|r| r.alive).copied().collect();
+        if !self.sorted {
+            live.sort_by(|a, b| self.row_order_key(a).cmp(&self.row_order_key(b)));
+        }
+        let mut fresh = NotebookIndex::new(self.notebook.clone());
+        for row in &live {
+            let entry = self.materialise(row);
+            fresh.insert(&entry);
+        }
+        fresh.sorted = true;
+        *self = fresh;
+    }
+
+    fn materialise(&self, row: &Row) -> Entry {
+        let parts = self.parts
+            [row.parts_start as usize..row.parts_start as usize + row.parts_len as usize]
+            .iter()
+            .map(|p| {
+                let (content, size) = self.contents[p.content as usize];
+                PartRef {
+                    kind: p.kind,
+                    label: self.strings.get(p.label).to_string(),
+                    format: self.strings.get(p.format).to_string(),
+                    content,
+                    size,
+                }
+            })
+            .collect();
+        let parents = self.parents
+            [row.parents_start as usize..row.parents_start as usize + row.parents_len as usize]
+            .iter()
+            .filter_map(|p| {
+                Some(ExecKey {
+                    notebook: NotebookKey::new(self.strings.get(p.notebook)).ok()?,
+                    cell: CellKey::new(self.strings.get(p.cell)).ok()?,
+                    module: ModuleHash::new(self.strings.get(p.module)).ok()?,
+                    version: Version::new(self.strings.get(p.version)).ok()?,
+                    created_at: Timestamp(p.created_at),
+                })
+            })
+            .collect();
+        Entry {
+            key: self.key_of(row),
+            parts,
+            parents,
+            pinned: row.pinned,
+            last_used: (row.last_used != NEVER).then_some(Timestamp(row.last_used)),
+        }
+    }
+
+    fn key_of(&self, row: &Row) -> ExecKey {
+        // Strings were validated when they entered the index, so re-validation cannot fail.
+        ExecKey {
+            notebook: self.notebook.clone(),
+            cell: CellKey::new(self.strings.get(row.cell)).expect("validated cell key"),
+            module: ModuleHash::new(self.strings.get(row.module)).expect("validated module hash"),
+            version: Version::new(self.strings.get(row.version)).expect("validated version"),
+            created_at: Timestamp(row.created_at),
+        }
+    }
+
+    fn entry_at(&self, row: u32) -> Entry {
+        self.materialise(&self.rows[row as usize])
+    }
+
+    pub fn get(&self, id: EntryId) -> Option<Entry> {
+        self.row_of(id).map(|row| self.entry_at(row))
+    }
+
+    fn view_of(&self, index: u32) -> EntryView<'_> {
+        let row = &self.rows[index as usize];
+        let mask = self.parts
+            [row.parts_start as usize..row.parts_start as usize + row.parts_len as usize]
+            .iter()
+            .fold(PartMask::default(), |m, p| m.with(p.kind));
+        EntryView {
+            id: row.id,
+            cell: self.strings.get(row.cell),
+            module: self.strings.get(row.module),
+            version: self.strings.get(row.version),
+            created_at: Timestamp(row.created_at),
+            last_used: (row.last_used != NEVER).then_some(Timestamp(row.last_used)),
+            pinned: row.pinned,
+            size: row.size,
+            parts: mask,
+            row: index,
+        }
+    }
+
+    pub fn view(&self, id: EntryId) -> Option<EntryView<'_>> {
+        self.row_of(id).map(|row| self.view_of(row))
+    }
+
+    /// Live entries in execution-key order.
+    pub fn views(&self) -> Vec<EntryView<'_>> {
+        let mut views: Vec<EntryView<'_>> = self
+            .rows
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| r.alive)
+            .map(|(i, _)| self.view_of(i as u32))
+            .collect();
+        if !self.sorted {
+            views.sort_by(|a, b| {
+                (a.cell, a.module, a.version, a.created_at).cmp(&(
+                    b.cell,
+                    b.module,
+                    b.version,
+                    b.created_at,
+                ))
+            });
+        }
+        views
+    }
+
+    /// Live entries as full values, in execution-key order.
+    pub fn entries(&self) -> Vec<Entry> {
+        self.views().iter().map(|v| self.entry_at(v.row)).collect()
+    }
+
+    /// Contents of a live entry as (hash, size) pairs, without materialising labels.
+    pub fn contents_of(&self, view: &EntryView<'_>) -> Vec<(ContentHash, u64)> {
+        let row = &self.rows[view.row as usize];
+        self.parts[row.parts_start as usize..row.parts_start as usize + row.parts_len as usize]
+            .iter()
+            .map(|p| self.contents[p.content as usize])
+            .collect()
+    }
+
+    /// Every content referenced by a live entry, with its size.
+    pub fn referenced_contents(&self) -> HashMap<ContentHash, u64> {
+        let mut used = HashMap::new();
+        for row in self.rows.iter().filter(|r| r.alive) {
+            for p in &self.parts
+                [row.parts_start as usize..row.parts_start as usize + row.parts_len as usize]
+            {
+                let (hash, size) = self.contents[p.content as usize];
+                used.insert(hash, size);
+            }
+        }
+        used
+    }
+
+    /// The newest entry of (cell, module, version) created at or before `at` (or the newest).
+    pub fn latest(
+        &self,
+        cell: &str,
+        module: &str,
+        version: &str,
+        at: Option<Timestamp>,
+    ) -> Option<EntryId> {
+        self.rows
+            .iter()
+            .filter(|r| {
+                r.alive
+                    && self.strings.get(r.cell) == cell
+                    && self.strings.get(r.module) == module
+                    && self.strings.get(r.version) == version
+                    && at.is_none_or(|t| r.created_at <= t.0)
+            })
+            .max_by_key(|r| r.created_at)
+            .map(|r| r.id)
+    }
+
+    pub fn cells(&self) -> Vec<CellSummary> {
+        let mut by_cell: HashMap<u32, CellSummary> = HashMap::new();
+        for row in self.rows.iter().filter(|r| r.alive) {
+            let summary = by_cell.entry(row.cell).or_insert_with(|| CellSummary {
+                cell: self.strings.get(row.cell).to_string(),
+                entries: 0,
+                bytes: 0,
+                newest: Timestamp(row.created_at),
+                pinned: 0,
+            });
+            summary.entries += 1;
+            summary.bytes += row.size;
+            summary.newest = summary.newest.max(Timestamp(row.created_at));
+            summary.pinned += usize::from(row.pinned);
+        }
+        let mut cells: Vec<CellSummary> = by_cell.into_values().collect();
+        cells.sort_by(|a, b| a.cell.cmp(&b.cell));
+        cells
+    }
+
+    /// Ids of live entries whose hex form starts with `prefix`.
+    pub fn ids_with_prefix(&self, prefix: &str) -> Vec<EntryId> {
+        self.rows
+            .iter()
+            .filter(|r| r.alive && r.id.has_prefix(prefix))
+            .map(|r| r.id)
+            .collect()
+    }
+
+    /// Total bytes of distinct contents referenced by live entries.
+    pub fn stored_bytes(&self) -> u64 {
+        self.referenced_contents().values().sum()
+    }
+}
+
+fn sorted_parts(parts: &[PartRef]) -> Vec<PartRef> {
+    let mut sorted = parts.to_vec();
+    sorted.sort();
+    sorted
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(cell: &str, created: i64, text: &str) -> Entry {
+        let content = ContentHash::of(text.as_bytes());
+        Entry {
+            key: ExecKey {
+                notebook: NotebookKey::new("nb").unwrap(),
+                cell: CellKey::new(cell).unwrap(),
+                module: ModuleHash::new("m1").unwrap(),
+                version: Version::default(),
+                created_at: Timestamp(created),
+            },
+            parts: vec![PartRef {
+                kind: PartKind::Code,
+                label: String::new(),
+                format: String::new(),
+                content,
+                size: text.len() as u64,
+            }],
+            parents: vec![],
+            pinned: false,
+            last_used: None,
+        }
+    }
+
+    #[test]
+    fn insert_remove_and_order() {
+        let mut index = NotebookIndex::new(NotebookKey::new("nb").unwrap());
+        let b = entry("b", 2, "x = 2");
+        let a = entry("a", 1, "x = 1");
+        assert_eq!(index.insert(&b), InsertOutcome::New);
+        assert_eq!(index.insert(&a), InsertOutcome::New);
+        assert_eq!(index.insert(&a), InsertOutcome::Unchanged);
+        let cells: Vec<&str> = index.views().iter().map(|v| v.cell).collect();
+        assert_eq!(cells, ["a", "b"]);
+        assert!(index.remove(a.key.id()));
+        assert!(!index.remove(a.key.id()));
+        assert_eq!(index.len(), 1);
+        index.compact();
+        assert_eq!(index.get(b.key.id()).unwrap(), b);
+        assert_eq!(index.referenced_contents().len(), 1);
+    }
+
+    #[test]
+    fn latest_respects_the_time_bound() {
+        let mut index = NotebookIndex::new(NotebookKey::new("nb").unwrap());
+        for t in [10, 20, 30] {
+            index.insert(&entry("c", t, &format!("run {t}")));
+        }
+        let at_25 = index.latest("c", "m1", "0", Some(Timestamp(25))).unwrap();
+        assert_eq!(index.view(at_25).unwrap().created_at, Timestamp(20));
+        let newest = index.latest("c", "m1", "0", None).unwrap();
+        assert_eq!(index.view(newest).unwrap().created_at, Timestamp(30));
+        assert!(index.latest("c", "m1", "0", Some(Timestamp(5))).is_none());
+    }
+
+    #[test]
+    fn replaced_entries_keep_their_pin() {
+        let mut index = NotebookIndex::new(NotebookKey::new("nb").unwrap());
+        let first = entry("c", 1, "a");
+        index.insert(&first);
+        index.set_pinned(first.key.id(), true);
+        let second = entry("c", 1, "b");
+        assert_eq!(index.insert(&second), InsertOutcome::Replaced);
+        assert!(index.get(first.key.id()).unwrap().pinned);
+        assert_eq!(index.len(), 1);
+    }
+}

@@ -1,0 +1,505 @@
+//! Keys: notebook, cell, module hash, version, the execution key, entry ids and content hashes.
+//!
+//! Every key is validated once, when it is made, so the rest of the program can trust it.
+//! Only a [`NotebookKey`] ever becomes a path, and only through [`NotebookKey::components`].
+
+use super::time::Timestamp;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::str::FromStr;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid {what} {value:?}: {reason}")]
+pub struct KeyError {
+    pub what: &'static str,
+    pub value: String,
+    pub reason: String,
+}
+
+fn key_error(what: &'static str, value: &str, reason: impl Into<String>) -> KeyError {
+    let shown: String = value.chars().take(80).collect();
+    KeyError {
+        what,
+        value: shown,
+        reason: reason.into(),
+    }
+}
+
+/// Names a notebook folder may not use for its own path components, because a notebook
+/// folder holds these itself and nested notebooks live inside their parent's folder.
+pub const RESERVED_COMPONENTS: &[&str] = &["log", "packs", "objects"];
+
+const MAX_NOTEBOOK_KEY: usize = 1024;
+const MAX_COMPONENT: usize = 200;
+
+/// The notebook's path relative to the workspace, without `.py` (`analysis/eda`).
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct NotebookKey(String);
+
+impl NotebookKey {
+    pub fn new(text: &str) -> Result<NotebookKey, KeyError> {
+        let what = "notebook key";
+        if text.is_empty() {
+            return Err(key_error(what, text, "it is empty"));
+        }
+        if text.len() > MAX_NOTEBOOK_KEY {
+            return Err(key_error(
+                what,
+                text,
+                format!("longer than {MAX_NOTEBOOK_KEY} bytes"),
+            ));
+        }
+        if text.starts_with('/') || text.contains('\\') || text.contains(':') {
+            return Err(key_error(
+                what,
+                text,
+                "it must be a relative path with '/' separators",
+            ));
+        }
+        for component in text.split('/') {
+            check_component(text, component)?;
+        }
+        Ok(NotebookKey(text.to_string()))
+    }
+
+    /// The key of the notebook at `relative_path` (a `.py` suffix is dropped).
+    pub fn from_notebook_path(relative_path: &str) -> Result<NotebookKey, KeyError> {
+        let normalised = relative_path.replace('\\', "/");
+        let trimmed = normalised.strip_suffix(".py").unwrap_or(&normalised);
+        NotebookKey::new(trimmed)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// Path components, each checked to be a plain file name.
+    pub fn components(&self) -> impl Iterator<Item = &str> {
+        self.0.split('/')
+    }
+}
+
+fn check_component(key: &str, component: &str) -> Result<(), KeyError> {
+    let what = "notebook key";
+    if component.is_empty() {
+        return Err(key_error(what, key, "it has an empty path component"));
+    }
+    if component == "." || component == ".." {
+        return Err(key_error(
+            what,
+            key,
+            "'.' and '..' components would leave the store",
+        ));
+    }
+    if component.starts_with('.') {
+        return Err(key_error(
+            what,
+            key,
+            "components may not start with '.' (reserved for the store's own files)",
+        ));
+    }
+    if component.len() > MAX_COMPONENT {
+        return Err(key_error(
+            what,
+            key,
+            format!("a component is longer than {MAX_COMPONENT} bytes"),
+        ));
+    }
+    if component.ends_with(' ') || component.ends_with('.') {
+        return Err(key_error(
+            what,
+            key,
+            "components may not end with a space or '.'",
+        ));
+    }
+    if let Some(bad) = component
+        .chars()
+        .find(|c| c.is_control() || "*?\"<>|".contains(*c))
+    {
+        return Err(key_error(
+            what,
+            key,
+            format!("it contains the character {bad:?}"),
+        ));
+    }
+    if RESERVED_COMPONENTS.contains(&component) || component.ends_with(".toml") {
+        return Err(key_error(
+            what,
+            key,
+            format!(
+                "{component:?} is reserved by the store layout; give the notebook an explicit key"
+            ),
+        ));
+    }
+    Ok(())
+}
+
+impl TryFrom<String> for NotebookKey {
+    type Error = KeyError;
+    fn try_from(text: String) -> Result<Self, KeyError> {
+        NotebookKey::new(&text)
+    }
+}
+
+impl From<NotebookKey> for String {
+    fn from(key: NotebookKey) -> String {
+        key.0
+    }
+}
+
+macro_rules! string_key {
+    ($(#[$doc:meta])* $name:ident, $what:literal, $check:expr) => {
+        $(#[$doc])*
+        #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+        #[serde(try_from = "String", into = "String")]
+        pub struct $name(String);
+
+        impl $name {
+            pub fn new(text: &str) -> Result<$name, KeyError> {
+                let check: fn(&str) -> Result<(), String> = $check;
+                check(text).map_err(|reason| key_error($what, text, reason))?;
+                Ok($name(text.to_string()))
+            }
+
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl TryFrom<String> for $name {
+            type Error = KeyError;
+            fn try_from(text: String) -> Result<Self, KeyError> {
+                $name::new(&text)
+            }
+        }
+
+        impl From<$name> for String {
+            fn from(key: $name) -> String {
+                key.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
+        impl fmt::Debug for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, "{:?}", self.0)
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = KeyError;
+            fn from_str(text: &str) -> Result<Self, KeyError> {
+                $name::new(text)
+            }
+        }
+    };
+}
+
+fn check_length(text: &str, max: usize) -> Result<(), String> {
+    if text.is_empty() {
+        return Err("it is empty".into());
+    }
+    if text.len() > max {
+        return Err(format!("longer than {max} bytes"));
+    }
+    Ok(())
+}
+
+string_key!(
+    /// The cell name for a whole-cell entry, else the `persistent_cache` block name, else the
+    /// module code hash. Never used as a path.
+    CellKey,
+    "cell key",
+    |text| {
+        check_length(text, 256)?;
+        match text.chars().find(|c| c.is_control()) {
+            Some(c) => Err(format!("it contains the control character {c:?}")),
+            None => Ok(()),
+        }
+    }
+);
+
+string_key!(
+    /// The module hash marimo computed for the run (base64url or hex).
+    ModuleHash,
+    "module hash",
+    |text| {
+        check_length(text, 128)?;
+        match text
+            .chars()
+            .find(|c| !(c.is_ascii_alphanumeric() || *c == '-' || *c == '_'))
+        {
+            Some(c) => Err(format!(
+                "{c:?} is not allowed (use letters, digits, '-' and '_')"
+            )),
+            None => Ok(()),
+        }
+    }
+);
+
+string_key!(
+    /// Enumerates non-deterministic alternatives (or a bitemporal time); default `0`.
+    Version,
+    "version",
+    |text| {
+        check_length(text, 64)?;
+        match text.chars().find(|c| !c.is_ascii_alphanumeric()) {
+            Some(c) => Err(format!("{c:?} is not alphanumeric")),
+            None => Ok(()),
+        }
+    }
+);
+
+impl Default for Version {
+    fn default() -> Self {
+        Version("0".to_string())
+    }
+}
+
+impl fmt::Display for NotebookKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl fmt::Debug for NotebookKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:?}", self.0)
+    }
+}
+
+impl FromStr for NotebookKey {
+    type Err = KeyError;
+    fn from_str(text: &str) -> Result<Self, KeyError> {
+        NotebookKey::new(text)
+    }
+}
+
+/// (notebook, cell, module hash, version, created_at): identifies one run.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct ExecKey {
+    pub notebook: NotebookKey,
+    pub cell: CellKey,
+    pub module: ModuleHash,
+    pub version: Version,
+    pub created_at: Timestamp,
+}
+
+impl ExecKey {
+    pub fn id(&self) -> EntryId {
+        EntryId::of(
+            self.notebook.as_str(),
+            self.cell.as_str(),
+            self.module.as_str(),
+            self.version.as_str(),
+            self.created_at,
+        )
+    }
+}
+
+impl fmt::Display for ExecKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} · {} · {} · v{} · {}",
+            self.notebook, self.cell, self.module, self.version, self.created_at
+        )
+    }
+}
+
+/// A stable id derived from the execution key: the first 128 bits of its BLAKE3 hash.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(into = "String", try_from = "String")]
+pub struct EntryId(pub u128);
+
+/// Characters of an id shown by default; commands accept any unique prefix of 4 or more.
+pub const SHORT_ID_LEN: usize = 10;
+pub const MIN_ID_PREFIX: usize = 4;
+
+impl EntryId {
+    pub fn of(
+        notebook: &str,
+        cell: &str,
+        module: &str,
+        version: &str,
+        created_at: Timestamp,
+    ) -> EntryId {
+        let mut hasher = blake3::Hasher::new();
+        hasher.update(b"celltime-entry-v1\0");
+        for part in [notebook, cell, module, version] {
+            hasher.update(part.as_bytes());
+            hasher.update(b"\0");
+        }
+        hasher.update(created_at.millis().to_string().as_bytes());
+        let digest = hasher.finalize();
+        let mut first = [0u8; 16];
+        first.copy_from_slice(&digest.as_bytes()[..16]);
+        EntryId(u128::from_be_bytes(first))
+    }
+
+    pub fn to_hex(self) -> String {
+        format!("{:032x}", self.0)
+    }
+
+    pub fn short(self) -> String {
+        self.to_hex()[..SHORT_ID_LEN].to_string()
+    }
+
+    /// Does this id start with the (lower-case hex) prefix?
+    pub fn has_prefix(self, prefix: &str) -> bool {
+        self.to_hex().starts_with(prefix)
+    }
+}
+
+impl fmt::Display for EntryId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:032x}", self.0)
+    }
+}
+
+impl fmt::Debug for EntryId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "EntryId({})", self.short())
+    }
+}
+
+impl From<EntryId> for String {
+    fn from(id: EntryId) -> String {
+        id.to_hex()
+    }
+}
+
+impl TryFrom<String> for EntryId {
+    type Error = KeyError;
+    fn try_from(text: String) -> Result<EntryId, KeyError> {
+        text.parse()
+    }
+}
+
+impl FromStr for EntryId {
+    type Err = KeyError;
+    fn from_str(text: &str) -> Result<EntryId, KeyError> {
+        if text.len() != 32 || !text.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(key_error("entry id", text, "expected 32 hex digits"));
+        }
+        u128::from_str_radix(text, 16)
+            .map(EntryId)
+            .map_err(|e| key_error("entry id", text, e.to_string()))
+    }
+}
+
+/// The BLAKE3 hash of a content's bytes: its address in the store.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(into = "String", try_from = "String")]
+pub struct ContentHash(pub [u8; 32]);
+
+impl ContentHash {
+    pub fn of(bytes: &[u8]) -> ContentHash {
+        ContentHash(*blake3::hash(bytes).as_bytes())
+    }
+
+    pub fn to_hex(self) -> String {
+        blake3::Hash::from_bytes(self.0).to_hex().to_string()
+    }
+
+    pub fn short(self) -> String {
+        self.to_hex()[..12].to_string()
+    }
+}
+
+impl FromStr for ContentHash {
+    type Err = KeyError;
+    fn from_str(text: &str) -> Result<ContentHash, KeyError> {
+        if text.len() != 64 {
+            return Err(key_error(
+                "content hash",
+                text,
+                "expected 64 lower-case hex digits",
+            ));
+        }
+        blake3::Hash::from_hex(text)
+            .map(|h| ContentHash(*h.as_bytes()))
+            .map_err(|e| key_error("content hash", text, e.to_string()))
+    }
+}
+
+impl From<ContentHash> for String {
+    fn from(hash: ContentHash) -> String {
+        hash.to_hex()
+    }
+}
+
+impl TryFrom<String> for ContentHash {
+    type Error = KeyError;
+    fn try_from(text: String) -> Result<ContentHash, KeyError> {
+        text.parse()
+    }
+}
+
+impl fmt::Display for ContentHash {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.to_hex())
+    }
+}
+
+impl fmt::Debug for ContentHash {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "ContentHash({})", self.short())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn notebook_keys_never_escape() {
+        for bad in [
+            "", "/abs", "../up", "a/../b", "a//b", ".hidden", "a/.x", "nul\0", "c:/x", "a\\b",
+            "a/log", "map.toml", "x/packs",
+        ] {
+            assert!(NotebookKey::new(bad).is_err(), "{bad:?} accepted");
+        }
+        assert!(NotebookKey::new(&"a".repeat(300)).is_err());
+        assert_eq!(
+            NotebookKey::from_notebook_path("analysis/eda.py")
+                .unwrap()
+                .as_str(),
+            "analysis/eda"
+        );
+        assert!(NotebookKey::new("analysis/EDA v2").is_ok());
+    }
+
+    #[test]
+    fn versions_are_alphanumeric() {
+        assert!(Version::new("a1").is_ok());
+        assert!(Version::new("a-1").is_err());
+        assert_eq!(Version::default().as_str(), "0");
+    }
+
+    #[test]
+    fn ids_depend_on_every_key_part() {
+        let t = Timestamp(1_700_000_000_000);
+        let base = EntryId::of("nb", "cell", "m", "0", t);
+        assert_ne!(base, EntryId::of("nb", "cell", "m", "1", t));
+        assert_ne!(
+            base,
+            EntryId::of("nb", "cell", "m", "0", Timestamp(t.0 + 1))
+        );
+        assert_ne!(base, EntryId::of("nb", "cel", "lm", "0", t));
+        assert_eq!(base.to_hex().parse::<EntryId>().unwrap(), base);
+    }
+
+    #[test]
+    fn content_hash_round_trips() {
+        let h = ContentHash::of(b"hello");
+        assert_eq!(h.to_hex().parse::<ContentHash>().unwrap(), h);
+        assert!("zz".parse::<ContentHash>().is_err());
+    }
+}

@@ -1,0 +1,14 @@
+//! The domain: keys, entries and the in-memory index of a notebook. No I/O here.
+
+mod entry;
+mod index;
+mod keys;
+mod time;
+
+pub use entry::{Entry, NewEntry, NewPart, PartKind, PartMask, PartRef, check_part_labels};
+pub use index::{CellSummary, EntryView, InsertOutcome, NotebookIndex};
+pub use keys::{
+    CellKey, ContentHash, EntryId, ExecKey, KeyError, MIN_ID_PREFIX, ModuleHash, NotebookKey,
+    RESERVED_COMPONENTS, SHORT_ID_LEN, Version,
+};
+pub use time::{Timestamp, TimestampError};

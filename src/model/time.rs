@@ -1,0 +1,101 @@
+//! Millisecond UTC timestamps: the `created_at` of execution keys and `last_used`.
+
+use chrono::{DateTime, SecondsFormat, TimeZone, Utc};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use std::fmt;
+use std::str::FromStr;
+
+/// Milliseconds since the Unix epoch, UTC. Ordering is chronological.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Timestamp(pub i64);
+
+impl Timestamp {
+    pub fn now() -> Timestamp {
+        Timestamp(Utc::now().timestamp_millis())
+    }
+
+    pub fn from_millis(ms: i64) -> Timestamp {
+        Timestamp(ms)
+    }
+
+    pub fn millis(self) -> i64 {
+        self.0
+    }
+
+    pub fn to_datetime(self) -> DateTime<Utc> {
+        Utc.timestamp_millis_opt(self.0)
+            .single()
+            .unwrap_or(DateTime::<Utc>::MIN_UTC)
+    }
+
+    pub fn from_datetime(dt: DateTime<Utc>) -> Timestamp {
+        Timestamp(dt.timestamp_millis())
+    }
+
+    /// RFC 3339 with exactly three fractional digits and `Z`: the only spelling the store writes.
+    pub fn to_rfc3339(self) -> String {
+        self.to_datetime()
+            .to_rfc3339_opts(SecondsFormat::Millis, true)
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("invalid timestamp {text:?}: expected RFC 3339 such as 2026-11-25T10:00:00.123Z")]
+pub struct TimestampError {
+    pub text: String,
+}
+
+impl FromStr for Timestamp {
+    type Err = TimestampError;
+
+    fn from_str(text: &str) -> Result<Timestamp, TimestampError> {
+        DateTime::parse_from_rfc3339(text)
+            .map(|dt| Timestamp(dt.with_timezone(&Utc).timestamp_millis()))
+            .map_err(|_| TimestampError {
+                text: text.to_string(),
+            })
+    }
+}
+
+impl fmt::Display for Timestamp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.to_rfc3339())
+    }
+}
+
+impl fmt::Debug for Timestamp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Timestamp({self})")
+    }
+}
+
+impl Serialize for Timestamp {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.to_rfc3339())
+    }
+}
+
+impl<'de> Deserialize<'de> for Timestamp {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Timestamp, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        text.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trips_with_millisecond_precision() {
+        let ts: Timestamp = "2026-11-25T10:00:00.123Z".parse().unwrap();
+        assert_eq!(ts.to_rfc3339(), "2026-11-25T10:00:00.123Z");
+        let offset: Timestamp = "2026-11-25T11:00:00.123+01:00".parse().unwrap();
+        assert_eq!(offset, ts);
+    }
+
+    #[test]
+    fn refuses_garbage() {
+        assert!("yesterday".parse::<Timestamp>().is_err());
+    }
+}

@@ -1,0 +1,3 @@
+//! Retention policies.
+
+pub mod units;

@@ -1,0 +1,513 @@
+//! `map.toml`: the content map of a notebook, one table per entry, sorted by execution key.
+//!
+//! Reading tolerates what git and sync tools leave behind: conflict markers are resolved by
+//! reading both sides and merging them. Writing produces one canonical text, so unchanged
+//! entries never show up in a diff.
+
+use super::config::{FORMAT_VERSION, line_of};
+use super::error::{Result, StoreError};
+use super::wire::{WireBody, exec_key};
+use crate::model::{Entry, NotebookIndex, NotebookKey, Timestamp};
+use serde::Deserialize;
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write as _;
+use std::path::Path;
+use toml_writer::{TomlKeyBuilder, TomlStringBuilder, TomlWrite as _};
+
+/// What a map file holds.
+#[derive(Debug, Clone)]
+pub struct MapData {
+    pub index: NotebookIndex,
+    /// Per log segment, the byte offset up to which its records are folded into this map.
+    pub log_pos: BTreeMap<String, u64>,
+    /// BLAKE3 (hex) of conflicted copies already merged into this map.
+    pub merged: BTreeSet<String>,
+}
+
+impl MapData {
+    pub fn empty(notebook: NotebookKey) -> MapData {
+        MapData {
+            index: NotebookIndex::new(notebook),
+            log_pos: BTreeMap::new(),
+            merged: BTreeSet::new(),
+        }
+    }
+
+    /// Adds another map's state: entries are united (nothing is lost), a log position is the
+    /// smaller of the two (replaying a record twice is harmless, skipping one is not).
+    pub fn merge(&mut self, other: MapData) {
+        for entry in other.index.entries() {
+            let id = entry.key.id();
+            match self.index.get(id) {
+                Some(mine) => {
+                    if entry.pinned && !mine.pinned {
+                        self.index.set_pinned(id, true);
+                    }
+                    if let Some(used) = entry.last_used {
+                        self.index.touch(id, used);
+                    }
+                }
+                None => {
+                    self.index.insert(&entry);
+                }
+            }
+        }
+        let segments: BTreeSet<String> = self
+            .log_pos
+            .keys()
+            .chain(other.log_pos.keys())
+            .cloned()
+            .collect();
+        self.log_pos = segments
+            .into_iter()
+            .map(|s| {
+                let a = self.log_pos.get(&s).copied().unwrap_or(0);
+                let b = other.log_pos.get(&s).copied().unwrap_or(0);
+                (s, a.min(b))
+            })
+            .collect();
+        self.merged.extend(other.merged);
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MapFile {
+    map: MapHeader,
+    #[serde(default)]
+    entry: BTreeMap<
+        String,
+        BTreeMap<String, BTreeMap<String, BTreeMap<String, toml::Spanned<WireBody>>>>,
+    >,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MapHeader {
+    format: i64,
+    notebook: String,
+    /// Written for readers that only want a count; celltime derives it from the tables.
+    #[serde(default, rename = "entries")]
+    _entries: serde::de::IgnoredAny,
+    #[serde(default)]
+    log_pos: BTreeMap<String, u64>,
+    #[serde(default)]
+    merged: Vec<String>,
+}
+
+/// Parses a map file; `conflicted` tells whether it held git conflict markers.
+pub fn parse_map(path: &Path, text: &str, notebook: &NotebookKey) -> Result<(MapData, bool)> {
+    match split_conflict(path, text)? {
+        None => Ok((parse_clean(path, text, notebook)?, false)),
+        Some((ours, theirs)) => {
+            let mut data = parse_clean(path, &ours, notebook)?;
+            data.merge(parse_clean(path, &theirs, notebook)?);
+            Ok((data, true))
+        }
+    }
+}
+
+fn parse_clean(path: &Path, text: &str, notebook: &NotebookKey) -> Result<MapData> {
+    let file: MapFile = toml::from_str(text).map_err(|e| {
+        if let Some(found) = declared_format(text)
+            && found > FORMAT_VERSION
+        {
+            return StoreError::FormatTooNew {
+                path: path.to_path_buf(),
+                found,
+                supported: FORMAT_VERSION,
+            };
+        }
+        let line = e.span().map(|s| line_of(text, s.start));
+        StoreError::invalid(path, line, e.message().trim().to_string())
+    })?;
+    if file.map.format > FORMAT_VERSION {
+        return Err(StoreError::FormatTooNew {
+            path: path.to_path_buf(),
+            found: file.map.format,
+            supported: FORMAT_VERSION,
+        });
+    }
+    if file.map.notebook != notebook.as_str() {
+        return Err(StoreError::invalid(
+            path,
+            None,
+            format!(
+                "this map belongs to notebook {:?}, but its folder is {:?}",
+                file.map.notebook,
+                notebook.as_str()
+            ),
+        ));
+    }
+    let mut index = NotebookIndex::new(notebook.clone());
+    for (cell, modules) in file.entry {
+        for (module, versions) in modules {
+            for (version, runs) in versions {
+                for (created, body) in runs {
+                    let line = Some(line_of(text, body.span().start));
+                    let created_at: Timestamp =
+                        created.parse().map_err(|e: crate::model::TimestampError| {
+                            StoreError::invalid(path, line, e.to_string())
+                        })?;
+                    let key = exec_key(notebook, &cell, &module, &version, created_at)
+                        .map_err(|e| StoreError::invalid(path, line, e.to_string()))?;
+                    let entry = body
+                        .into_inner()
+                        .into_entry(key)
+                        .map_err(|e| StoreError::invalid(path, line, e.to_string()))?;
+                    index.insert(&entry);
+                }
+            }
+        }
+    }
+    Ok(MapData {
+        index,
+        log_pos: file.map.log_pos,
+        merged: file.map.merged.into_iter().collect(),
+    })
+}
+
+/// The `format = N` of the `[map]` table, read leniently so a newer file gets a clear error.
+fn declared_format(text: &str) -> Option<i64> {
+    let mut in_map = false;
+    for line in text.lines() {
+        let line = line.trim();
+        if line.starts_with('[') {
+            in_map = line == "[map]";
+        } else if in_map && let Some(rest) = line.strip_prefix("format") {
+            return rest.trim().strip_prefix('=')?.trim().parse().ok();
+        }
+    }
+    None
+}
+
+/// Splits a text with git conflict markers into its two sides, or `None` without markers.
+fn split_conflict(path: &Path, text: &str) -> Result<Option<(String, String)>> {
+    #[derive(PartialEq)]
+    enum Side {
+        Both,
+        Ours,
+        Base,
+        Theirs,
+    }
+    if !text.lines().any(|l| l.starts_with("<<<<<<<")) {
+        return Ok(None);
+    }
+    let (mut ours, mut theirs) = (String::new(), String::new());
+    let mut side = Side::Both;
+    for (n, line) in text.lines().enumerate() {
+        let unexpected = || StoreError::invalid(path, Some(n + 1), "unbalanced conflict marker");
+        if line.starts_with("<<<<<<<") {
+            if side != Side::Both {
+                return Err(unexpected());
+            }
+            side = Side::Ours;
+        } else if line.starts_with("|||||||") {
+            if side != Side::Ours {
+                return Err(unexpected());
+            }
+            side = Side::Base;
+        } else if line.starts_with("=======") && side != Side::Both {
+            if side == Side::Theirs {
+                return Err(unexpected());
+            }
+            side = Side::Theirs;
+        } else if line.starts_with(">>>>>>>") {
+            if side != Side::Theirs {
+                return Err(unexpected());
+            }
+            side = Side::Both;
+        } else {
+            let targets: &mut [&mut String] = match side {
+                Side::Both => &mut [&mut ours, &mut theirs],
+                Side::Ours => &mut [&mut ours],
+                Side::Base => &mut [],
+                Side::Theirs => &mut [&mut theirs],
+            };
+            for target in targets {
+                target.push_str(line);
+                target.push('\n');
+            }
+        }
+    }
+    if side != Side::Both {
+        return Err(StoreError::invalid(
+            path,
+            None,
+            "a conflict marker is never closed",
+        ));
+    }
+    Ok(Some((ours, theirs)))
+}
+
+fn key(text: &str) -> String {
+    let mut out = String::new();
+    let _ = out.key(TomlKeyBuilder::new(text).as_basic());
+    out
+}
+
+fn string(text: &str) -> String {
+    let mut out = String::new();
+    let _ = out.value(TomlStringBuilder::new(text).as_basic());
+    out
+}
+
+/// The canonical text of a map.
+pub fn render_map(data: &MapData) -> String {
+    let index = &data.index;
+    let mut out = String::with_capacity(64 + index.len() * 320);
+    let _ = writeln!(
+        out,
+        "# celltime content map of notebook {}: one table per entry, sorted by execution key.",
+        string(index.notebook().as_str())
+    );
+    out.push_str(
+        "# Written by celltime when it consolidates the log; see docs/FORMAT.md before editing.\n",
+    );
+    out.push_str("[map]\n");
+    let _ = writeln!(out, "format = {FORMAT_VERSION}");
+    let _ = writeln!(out, "notebook = {}", string(index.notebook().as_str()));
+    let _ = writeln!(out, "entries = {}", index.len());
+    out.push_str("log_pos = {");
+    for (i, (segment, pos)) in data.log_pos.iter().enumerate() {
+        let sep = if i == 0 { " " } else { ", " };
+        let _ = write!(out, "{sep}{} = {pos}", key(segment));
+    }
+    out.push_str(if data.log_pos.is_empty() {
+        "}\n"
+    } else {
+        " }\n"
+    });
+    if !data.merged.is_empty() {
+        let merged: Vec<String> = data.merged.iter().map(|m| string(m)).collect();
+        let _ = writeln!(out, "merged = [{}]", merged.join(", "));
+    }
+    for entry in index.entries() {
+        render_entry(&mut out, &entry);
+    }
+    out
+}
+
+fn render_entry(out: &mut String, entry: &Entry) {
+    let k = &entry.key;
+    let _ = writeln!(
+        out,
+        "\n[entry.{}.{}.{}.{}]",
+        key(k.cell.as_str()),
+        key(k.module.as_str()),
+        key(k.version.as_str()),
+        key(&k.created_at.to_rfc3339())
+    );
+    let body = WireBody::from_entry(entry);
+    if body.pinned {
+        out.push_str("pinned = true\n");
+    }
+    if let Some(used) = body.last_used {
+        let _ = writeln!(out, "last_used = {}", string(&used.to_rfc3339()));
+    }
+    if let Some(code) = &body.code {
+        let _ = writeln!(
+            out,
+            "code = {{ content = \"{}\", size = {} }}",
+            code.content, code.size
+        );
+    }
+    let items = |out: &mut String, name: &str, rows: Vec<String>| {
+        if rows.is_empty() {
+            return;
+        }
+        if rows.len() == 1 {
+            let _ = writeln!(out, "{name} = [{}]", rows[0]);
+        } else {
+            let _ = writeln!(out, "{name} = [\n  {},\n]", rows.join(",\n  "));
+        }
+    };
+    let content =
+        |c: &crate::model::ContentHash, size: u64| format!("content = \"{c}\", size = {size}");
+    items(
+        out,
+        "variables",
+        body.variables
+            .iter()
+            .map(|v| {
+                let name = if v.name.is_empty() {
+                    String::new()
+                } else {
+                    format!("name = {}, ", string(&v.name))
+                };
+                format!(
+                    "{{ {name}format = {}, {} }}",
+                    string(&v.format),
+                    content(&v.content, v.size)
+                )
+            })
+            .collect(),
+    );
+    items(
+        out,
+        "outputs",
+        body.outputs
+            .iter()
+            .map(|o| {
+                format!(
+                    "{{ mime = {}, {} }}",
+                    string(&o.mime),
+                    content(&o.content, o.size)
+                )
+            })
+            .collect(),
+    );
+    items(
+        out,
+        "console",
+        body.console
+            .iter()
+            .map(|c| {
+                format!(
+                    "{{ stream = {}, {} }}",
+                    string(&c.stream),
+                    content(&c.content, c.size)
+                )
+            })
+            .collect(),
+    );
+    items(
+        out,
+        "watched",
+        body.watched
+            .iter()
+            .map(|w| {
+                format!(
+                    "{{ path = {}, {} }}",
+                    string(&w.path),
+                    content(&w.content, w.size)
+                )
+            })
+            .collect(),
+    );
+    items(
+        out,
+        "parents",
+        body.parents
+            .iter()
+            .map(|p| {
+                let notebook = p
+                    .notebook
+                    .as_ref()
+                    .map(|n| format!("notebook = {}, ", string(n)))
+                    .unwrap_or_default();
+                format!(
+                    "{{ {notebook}cell = {}, module = {}, version = {}, created = {} }}",
+                    string(&p.cell),
+                    string(&p.module),
+                    string(&p.version),
+                    string(&p.created.to_rfc3339())
+                )
+            })
+            .collect(),
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{CellKey, ContentHash, ExecKey, ModuleHash, PartKind, PartRef, Version};
+
+    fn nb() -> NotebookKey {
+        NotebookKey::new("analysis/eda").unwrap()
+    }
+
+    fn entry(cell: &str, created: i64) -> Entry {
+        let hash = ContentHash::of(cell.as_bytes());
+        Entry {
+            key: ExecKey {
+                notebook: nb(),
+                cell: CellKey::new(cell).unwrap(),
+                module: ModuleHash::new("Hx3-_a").unwrap(),
+                version: Version::default(),
+                created_at: Timestamp(created),
+            },
+            parts: vec![
+                PartRef {
+                    kind: PartKind::Code,
+                    label: String::new(),
+                    format: String::new(),
+                    content: hash,
+                    size: 5,
+                },
+                PartRef {
+                    kind: PartKind::Outputs,
+                    label: "text/plain".into(),
+                    format: String::new(),
+                    content: hash,
+                    size: 5,
+                },
+                PartRef {
+                    kind: PartKind::Variables,
+                    label: "df \"quoted\"".into(),
+                    format: "pickle".into(),
+                    content: hash,
+                    size: 5,
+                },
+            ],
+            parents: vec![],
+            pinned: true,
+            last_used: Some(Timestamp(created + 5)),
+        }
+    }
+
+    fn data(entries: &[Entry]) -> MapData {
+        let mut data = MapData::empty(nb());
+        for e in entries {
+            data.index.insert(e);
+        }
+        data.log_pos.insert("host-1".into(), 42);
+        data
+    }
+
+    #[test]
+    fn render_then_parse_is_identity() {
+        let original = data(&[entry("b cell", 2_000), entry("a \"cell\" ünï?", 1_000)]);
+        let text = render_map(&original);
+        let (parsed, conflicted) = parse_map(Path::new("map.toml"), &text, &nb()).unwrap();
+        assert!(!conflicted);
+        assert_eq!(parsed.index.entries(), original.index.entries());
+        assert_eq!(parsed.log_pos, original.log_pos);
+        assert_eq!(render_map(&parsed), text);
+    }
+
+    #[test]
+    fn conflict_markers_merge_both_sides() {
+        let base = render_map(&data(&[entry("a", 1)]));
+        let ours = render_map(&data(&[entry("a", 1), entry("b", 2)]));
+        let theirs = render_map(&data(&[entry("a", 1), entry("c", 3)]));
+        let text = format!(
+            "{base}<<<<<<< HEAD\n{}=======\n{}>>>>>>> other\n",
+            &ours[base.len()..],
+            &theirs[base.len()..]
+        );
+        let (merged, conflicted) = parse_map(Path::new("map.toml"), &text, &nb()).unwrap();
+        assert!(conflicted);
+        assert_eq!(merged.index.len(), 3);
+    }
+
+    #[test]
+    fn errors_name_the_line() {
+        let mut text = render_map(&data(&[entry("a", 1)]));
+        text.push_str("\n[entry.\"x\".\"m\".\"0\".\"not a time\"]\n");
+        let err = parse_map(Path::new("nb/map.toml"), &text, &nb()).unwrap_err();
+        let message = err.to_string();
+        assert!(message.contains("nb/map.toml:"), "{message}");
+        assert!(message.contains("invalid timestamp"), "{message}");
+    }
+
+    #[test]
+    fn a_newer_format_is_refused_clearly() {
+        let text = "[map]\nformat = 2\nnotebook = \"analysis/eda\"\nshiny = true\n";
+        let err = parse_map(Path::new("map.toml"), text, &nb()).unwrap_err();
+        assert!(
+            matches!(err, StoreError::FormatTooNew { found: 2, .. }),
+            "{err}"
+        );
+    }
+}

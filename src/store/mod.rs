@@ -1,0 +1,366 @@
+//! The store layer: `__marimo__/persist/`, its notebook folders, and the operations every
+//! other part of celltime goes through. The normative description is `docs/FORMAT.md`.
+
+mod config;
+mod error;
+pub mod failpoint;
+pub mod fs;
+mod layout;
+pub mod log;
+pub mod map;
+mod notebook;
+mod objects;
+pub mod pack;
+mod snapshot;
+mod verify;
+pub mod wire;
+
+pub use config::{Config, FORMAT_VERSION, line_of};
+pub use error::{IoContext, Result, StoreError};
+pub use layout::{NotebookPaths, Workspace};
+pub use notebook::{ContentReader, Fetched, GcReport, Issue, Notebook, NotebookFile, Severity};
+pub use verify::{Problem, VerifyReport};
+
+use crate::model::{EntryId, MIN_ID_PREFIX, NotebookKey};
+use fs::{Fs, ItemKind, RealFs, random_hex, write_atomic};
+use layout::{INDEX_DIR, LOCK_FILE, LOG_DIR, NOTEBOOK_FILE, OBJECTS_DIR, PACKS_DIR};
+use lock::{LockMode, StoreLock};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+mod lock;
+
+pub const DEFAULT_LOCK_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// What every notebook of a store shares.
+#[derive(Debug)]
+pub struct Context {
+    pub fs: Arc<dyn Fs>,
+    pub config: Config,
+    /// This machine's writer id; its segments and packs are named `<writer>-…`.
+    pub writer: String,
+    pub lock_timeout: Duration,
+    persist_dir: PathBuf,
+}
+
+impl Context {
+    /// Does a segment or pack file name belong to this machine?
+    pub fn owns(&self, file_name: &str) -> bool {
+        file_name
+            .strip_prefix(&self.writer)
+            .is_some_and(|rest| rest.starts_with('-'))
+    }
+
+    /// `<writer>-<UTC time>-<random>`: unique, sortable by creation, owned by this machine.
+    fn new_file_stem(&self) -> String {
+        let now = chrono::Utc::now().format("%Y%m%dT%H%M%SZ");
+        format!("{}-{now}-{}", self.writer, random_hex(6))
+    }
+
+    fn lock_exclusive(&self, paths: &NotebookPaths) -> Result<StoreLock> {
+        self.ensure_dir(&paths.dir)?;
+        lock::acquire(&paths.lock(), LockMode::Exclusive, self.lock_timeout)
+    }
+
+    /// A shared lock for a consistent read; a read-only folder is read without one.
+    fn lock_shared(&self, paths: &NotebookPaths) -> Result<Option<StoreLock>> {
+        if !paths.dir.is_dir() {
+            return Ok(None);
+        }
+        match lock::acquire(&paths.lock(), LockMode::Shared, self.lock_timeout) {
+            Ok(lock) => Ok(Some(lock)),
+            Err(StoreError::Io { source, .. })
+                if source.kind() == std::io::ErrorKind::PermissionDenied
+                    || source.raw_os_error() == Some(30) =>
+            {
+                Ok(None)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    fn ensure_dir(&self, dir: &Path) -> Result<()> {
+        self.fs.create_dir_all(dir).at(dir)
+    }
+
+    /// Before the first write: `persist.toml`, the notebook folder and its `notebook.toml`.
+    fn ensure_notebook_folder(&self, key: &NotebookKey, paths: &NotebookPaths) -> Result<()> {
+        self.config.ensure_written(self.fs.as_ref())?;
+        let file = paths.notebook_file();
+        if self.fs.metadata(&file).is_ok() {
+            return Ok(());
+        }
+        self.ensure_dir(&paths.dir)?;
+        let gitignore = self.persist_dir.join(".gitignore");
+        if self.fs.metadata(&gitignore).is_err() {
+            let text = format!(
+                "# derived or machine-local files of the celltime store\n{INDEX_DIR}/\n{LOCK_FILE}\n"
+            );
+            write_atomic(self.fs.as_ref(), &gitignore, text.as_bytes()).at(&gitignore)?;
+        }
+        write_notebook_file(self.fs.as_ref(), &file, key, None)
+    }
+}
+
+fn write_notebook_file(
+    fs: &dyn Fs,
+    path: &Path,
+    key: &NotebookKey,
+    source: Option<&str>,
+) -> Result<()> {
+    let body = NotebookFile {
+        format: FORMAT_VERSION,
+        key: key.to_string(),
+        source: source.map(str::to_string),
+    };
+    let text = format!(
+        "# celltime notebook folder; see docs/FORMAT.md\n{}",
+        toml::to_string(&body).expect("notebook file serialises")
+    );
+    write_atomic(fs, path, text.as_bytes()).at(path)
+}
+
+/// This machine's writer id: `CELLTIME_WRITER`, or the host name plus a hash of the machine id.
+fn writer_id() -> String {
+    if let Ok(id) = std::env::var("CELLTIME_WRITER") {
+        let clean: String = id
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
+            .take(40)
+            .collect();
+        if !clean.is_empty() {
+            return clean;
+        }
+    }
+    let host = gethostname::gethostname().to_string_lossy().into_owned();
+    let machine = std::fs::read_to_string("/etc/machine-id").unwrap_or_default();
+    let digest = blake3::hash(format!("{host}\0{}", machine.trim()).as_bytes());
+    let short_host: String = host
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .take(24)
+        .collect();
+    format!(
+        "{}_{}",
+        if short_host.is_empty() {
+            "host"
+        } else {
+            &short_host
+        },
+        &digest.to_hex()[..8]
+    )
+}
+
+/// How to open a store; the defaults suit normal use.
+#[derive(Debug, Clone)]
+pub struct StoreOptions {
+    pub fs: Arc<dyn Fs>,
+    pub writer: Option<String>,
+    pub lock_timeout: Duration,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        StoreOptions {
+            fs: Arc::new(RealFs),
+            writer: None,
+            lock_timeout: DEFAULT_LOCK_TIMEOUT,
+        }
+    }
+}
+
+/// Totals of one notebook, for listings.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct NotebookSummary {
+    pub notebook: String,
+    pub cells: usize,
+    pub entries: usize,
+    pub bytes: u64,
+    pub pinned: usize,
+}
+
+/// The `__marimo__/persist/` store of a workspace.
+#[derive(Debug, Clone)]
+pub struct Store {
+    workspace: Workspace,
+    ctx: Arc<Context>,
+}
+
+impl Store {
+    pub fn open(workspace: &Workspace) -> Result<Store> {
+        Store::open_with(workspace, StoreOptions::default())
+    }
+
+    pub fn open_with(workspace: &Workspace, options: StoreOptions) -> Result<Store> {
+        let persist_dir = workspace.persist_dir();
+        let config = Config::load(options.fs.as_ref(), &persist_dir.join(layout::CONFIG_FILE))?;
+        Ok(Store {
+            workspace: workspace.clone(),
+            ctx: Arc::new(Context {
+                fs: options.fs,
+                config,
+                writer: options.writer.unwrap_or_else(writer_id),
+                lock_timeout: options.lock_timeout,
+                persist_dir,
+            }),
+        })
+    }
+
+    pub fn workspace(&self) -> &Workspace {
+        &self.workspace
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.ctx.config
+    }
+
+    pub fn context(&self) -> &Arc<Context> {
+        &self.ctx
+    }
+
+    pub fn persist_dir(&self) -> &Path {
+        &self.ctx.persist_dir
+    }
+
+    /// Every notebook folder (a folder holding `notebook.toml`), found without following links.
+    pub fn notebook_keys(&self) -> Result<Vec<NotebookKey>> {
+        let mut keys = Vec::new();
+        let mut pending = vec![(self.ctx.persist_dir.clone(), Vec::<String>::new())];
+        while let Some((dir, components)) = pending.pop() {
+            let items = match self.ctx.fs.read_dir(&dir) {
+                Ok(items) => items,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(e).at(&dir),
+            };
+            if !components.is_empty()
+                && items
+                    .iter()
+                    .any(|i| i.name == NOTEBOOK_FILE && i.kind == ItemKind::File)
+            {
+                let key = NotebookKey::new(&components.join("/"))?;
+                self.check_notebook_file(&dir.join(NOTEBOOK_FILE), &key)?;
+                keys.push(key);
+            }
+            for item in items {
+                let internal = [LOG_DIR, PACKS_DIR, OBJECTS_DIR].contains(&item.name.as_str());
+                if item.kind == ItemKind::Dir && !item.name.starts_with('.') && !internal {
+                    let mut next = components.clone();
+                    next.push(item.name.clone());
+                    pending.push((dir.join(&item.name), next));
+                }
+            }
+        }
+        keys.sort();
+        Ok(keys)
+    }
+
+    fn check_notebook_file(&self, path: &Path, key: &NotebookKey) -> Result<()> {
+        let bytes = self.ctx.fs.read(path).at(path)?;
+        let text = String::from_utf8(bytes)
+            .map_err(|_| StoreError::invalid(path, None, "not UTF-8 text"))?;
+        let file: NotebookFile = toml::from_str(&text).map_err(|e| {
+            let line = e.span().map(|s| line_of(&text, s.start));
+            StoreError::invalid(path, line, e.message().trim().to_string())
+        })?;
+        if file.format > FORMAT_VERSION {
+            return Err(StoreError::FormatTooNew {
+                path: path.to_path_buf(),
+                found: file.format,
+                supported: FORMAT_VERSION,
+            });
+        }
+        if file.key != key.as_str() {
+            return Err(StoreError::invalid(
+                path,
+                None,
+                format!(
+                    "key {:?} does not match the folder's path {:?}",
+                    file.key,
+                    key.as_str()
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    pub fn paths(&self, key: &NotebookKey) -> NotebookPaths {
+        NotebookPaths::new(&self.ctx.persist_dir, key)
+    }
+
+    /// Opens an existing notebook folder.
+    pub fn notebook(&self, key: &NotebookKey) -> Result<Notebook> {
+        let paths = self.paths(key);
+        if self.ctx.fs.metadata(&paths.notebook_file()).is_err() {
+            return Err(StoreError::UnknownNotebook(key.to_string()));
+        }
+        self.check_notebook_file(&paths.notebook_file(), key)?;
+        Notebook::open(self.ctx.clone(), key.clone(), paths)
+    }
+
+    /// Opens a notebook folder for writing; it is created on its first write.
+    pub fn notebook_for_write(&self, key: &NotebookKey) -> Result<Notebook> {
+        let paths = self.paths(key);
+        if self.ctx.fs.metadata(&paths.notebook_file()).is_ok() {
+            self.check_notebook_file(&paths.notebook_file(), key)?;
+        }
+        Notebook::open(self.ctx.clone(), key.clone(), paths)
+    }
+
+    /// Records where a notebook's source lives (`notebook.toml` `source`), creating the folder.
+    pub fn set_notebook_source(&self, key: &NotebookKey, source: &str) -> Result<()> {
+        let paths = self.paths(key);
+        self.ctx.ensure_dir(&paths.dir)?;
+        let _lock = self.ctx.lock_exclusive(&paths)?;
+        self.ctx.config.ensure_written(self.ctx.fs.as_ref())?;
+        write_notebook_file(
+            self.ctx.fs.as_ref(),
+            &paths.notebook_file(),
+            key,
+            Some(source),
+        )
+    }
+
+    pub fn summaries(&self) -> Result<Vec<NotebookSummary>> {
+        self.notebook_keys()?
+            .into_iter()
+            .map(|key| {
+                let notebook = self.notebook(&key)?;
+                let index = notebook.index();
+                let cells = index.cells();
+                Ok(NotebookSummary {
+                    notebook: key.to_string(),
+                    cells: cells.len(),
+                    entries: cells.iter().map(|c| c.entries).sum(),
+                    bytes: index.stored_bytes(),
+                    pinned: cells.iter().map(|c| c.pinned).sum(),
+                })
+            })
+            .collect()
+    }
+
+    /// Finds the entry whose id starts with `prefix` (at least 4 hex digits), in any notebook.
+    pub fn resolve(&self, prefix: &str) -> Result<(Notebook, EntryId)> {
+        let prefix = prefix.to_ascii_lowercase();
+        if prefix.len() < MIN_ID_PREFIX || !prefix.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(StoreError::UnknownEntry(format!(
+                "{prefix} (ids are hex; give at least {MIN_ID_PREFIX} characters)"
+            )));
+        }
+        let mut found: Vec<(Notebook, EntryId)> = Vec::new();
+        let mut count = 0;
+        for key in self.notebook_keys()? {
+            let notebook = self.notebook(&key)?;
+            let ids = notebook.index().ids_with_prefix(&prefix);
+            count += ids.len();
+            if let Some(id) = ids.first().copied() {
+                found.push((notebook, id));
+            }
+        }
+        match count {
+            0 => Err(StoreError::UnknownEntry(prefix)),
+            1 => Ok(found.remove(0)),
+            count => Err(StoreError::AmbiguousId { prefix, count }),
+        }
+    }
+}

@@ -1,0 +1,220 @@
+//! SQLite packs: `packs/<segment-like name>.sqlite`, holding small contents in one table
+//! `contents(hash TEXT PRIMARY KEY, size INTEGER, content BLOB)`. A pack is only written by
+//! the process that created it, under the notebook lock; compaction writes a new pack and
+//! deletes old ones, never editing a pack in place. Rollback-journal mode keeps one file at
+//! rest, which sync tools and git handle safely.
+
+use super::error::{IoContext, Result, StoreError};
+use super::fs::{Fs, ItemKind};
+use crate::model::ContentHash;
+use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+pub const PACK_SUFFIX: &str = ".sqlite";
+/// `PRAGMA application_id`: "ctm1".
+const APPLICATION_ID: i32 = 0x6374_6d31;
+
+fn sql_error(path: &Path, e: rusqlite::Error) -> StoreError {
+    StoreError::invalid(path, None, format!("SQLite: {e}"))
+}
+
+fn open_read(path: &Path) -> Result<Connection> {
+    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    match Connection::open_with_flags(path, flags) {
+        Ok(conn) => Ok(conn),
+        // A pack with a hot journal (its writer crashed mid-commit) needs a read-write open,
+        // which rolls the journal back.
+        Err(_) => Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(|e| sql_error(path, e)),
+    }
+}
+
+fn open_write(path: &Path) -> Result<Connection> {
+    let conn = Connection::open(path).map_err(|e| sql_error(path, e))?;
+    conn.busy_timeout(std::time::Duration::from_secs(5))
+        .map_err(|e| sql_error(path, e))?;
+    conn.execute_batch(&format!(
+        "PRAGMA journal_mode = DELETE;
+         PRAGMA synchronous = FULL;
+         PRAGMA application_id = {APPLICATION_ID};
+         PRAGMA user_version = 1;
+         CREATE TABLE IF NOT EXISTS contents(
+             hash TEXT PRIMARY KEY, size INTEGER NOT NULL, content BLOB NOT NULL);"
+    ))
+    .map_err(|e| sql_error(path, e))?;
+    Ok(conn)
+}
+
+/// Inserts contents in one durable transaction (FULL sync), creating the pack if needed.
+pub fn insert(fs: &dyn Fs, path: &Path, items: &[(ContentHash, &[u8])]) -> Result<()> {
+    if items.is_empty() {
+        return Ok(());
+    }
+    let created = !path.exists();
+    let mut conn = open_write(path)?;
+    let tx = conn
+        .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+        .map_err(|e| sql_error(path, e))?;
+    {
+        let mut insert = tx
+            .prepare_cached(
+                "INSERT OR IGNORE INTO contents(hash, size, content) VALUES (?1, ?2, ?3)",
+            )
+            .map_err(|e| sql_error(path, e))?;
+        for (hash, bytes) in items {
+            insert
+                .execute(params![hash.to_hex(), bytes.len() as i64, bytes])
+                .map_err(|e| sql_error(path, e))?;
+        }
+    }
+    fs.sqlite_commit(path).at(path)?;
+    tx.commit().map_err(|e| sql_error(path, e))?;
+    if created && let Some(dir) = path.parent() {
+        fs.sync_dir(dir).at(dir)?;
+    }
+    Ok(())
+}
+
+/// Every row of a pack: (hash text as stored, size, content), streamed to `visit`.
+pub fn for_each_row(
+    path: &Path,
+    mut visit: impl FnMut(&str, u64, &[u8]) -> Result<()>,
+) -> Result<()> {
+    let conn = open_read(path)?;
+    let mut query = conn
+        .prepare("SELECT hash, size, content FROM contents")
+        .map_err(|e| sql_error(path, e))?;
+    let mut rows = query.query([]).map_err(|e| sql_error(path, e))?;
+    while let Some(row) = rows.next().map_err(|e| sql_error(path, e))? {
+        let hash: String = row.get(0).map_err(|e| sql_error(path, e))?;
+        let size: i64 = row.get(1).map_err(|e| sql_error(path, e))?;
+        let content = row.get_ref(2).map_err(|e| sql_error(path, e))?;
+        let bytes = content.as_blob().unwrap_or_default();
+        visit(&hash, size.max(0) as u64, bytes)?;
+    }
+    Ok(())
+}
+
+/// Hashes and sizes in a pack, without reading contents.
+pub fn index(path: &Path) -> Result<Vec<(String, u64)>> {
+    let conn = open_read(path)?;
+    let mut query = conn
+        .prepare("SELECT hash, size FROM contents")
+        .map_err(|e| sql_error(path, e))?;
+    let rows = query
+        .query_map([], |row| {
+            Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?))
+        })
+        .map_err(|e| sql_error(path, e))?;
+    rows.map(|r| {
+        r.map(|(h, s)| (h, s.max(0) as u64))
+            .map_err(|e| sql_error(path, e))
+    })
+    .collect()
+}
+
+/// Pack file names in `dir` (regular files only; symlinks and other files are not ours).
+pub fn list(fs: &dyn Fs, dir: &Path) -> Result<Vec<String>> {
+    match fs.read_dir(dir) {
+        Ok(items) => Ok(items
+            .into_iter()
+            .filter(|i| i.kind == ItemKind::File && i.name.ends_with(PACK_SUFFIX))
+            .map(|i| i.name)
+            .collect()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
+        Err(e) => Err(e).at(dir),
+    }
+}
+
+/// Reads contents from whichever pack holds them, keeping connections open between reads.
+#[derive(Debug)]
+pub struct PackReader {
+    dir: PathBuf,
+    connections: Mutex<HashMap<String, Connection>>,
+}
+
+impl PackReader {
+    pub fn new(dir: PathBuf) -> PackReader {
+        PackReader {
+            dir,
+            connections: Mutex::new(HashMap::new()),
+        }
+    }
+
+    pub fn read(&self, fs: &dyn Fs, hash: ContentHash) -> Result<Option<Vec<u8>>> {
+        let hex = hash.to_hex();
+        // A pack may vanish under us when another process compacts; the listing is retried once.
+        for _ in 0..2 {
+            let names = list(fs, &self.dir)?;
+            let mut connections = self.connections.lock().expect("pack connections");
+            connections.retain(|name, _| names.contains(name));
+            let mut vanished = false;
+            for name in &names {
+                let path = self.dir.join(name);
+                if !connections.contains_key(name) {
+                    match open_read(&path) {
+                        Ok(conn) => {
+                            connections.insert(name.clone(), conn);
+                        }
+                        Err(_) if !path.exists() => {
+                            vanished = true;
+                            continue;
+                        }
+                        Err(e) => return Err(e),
+                    }
+                }
+                let conn = &connections[name];
+                let found: Option<Vec<u8>> = conn
+                    .prepare_cached("SELECT content FROM contents WHERE hash = ?1")
+                    .and_then(|mut q| q.query_row([&hex], |row| row.get(0)).optional())
+                    .map_err(|e| sql_error(&path, e))?;
+                if found.is_some() {
+                    return Ok(found);
+                }
+            }
+            if !vanished {
+                break;
+            }
+        }
+        Ok(None)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::fs::RealFs;
+
+    #[test]
+    fn insert_then_read_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let pack = dir.path().join(format!("w-1{PACK_SUFFIX}"));
+        let a = b"alpha".as_slice();
+        let hash = ContentHash::of(a);
+        insert(&RealFs, &pack, &[(hash, a)]).unwrap();
+        insert(&RealFs, &pack, &[(hash, a)]).unwrap();
+        let reader = PackReader::new(dir.path().to_path_buf());
+        assert_eq!(reader.read(&RealFs, hash).unwrap().unwrap(), a);
+        assert!(
+            reader
+                .read(&RealFs, ContentHash::of(b"other"))
+                .unwrap()
+                .is_none()
+        );
+        assert_eq!(index(&pack).unwrap(), vec![(hash.to_hex(), 5)]);
+        let names: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(
+            names,
+            [format!("w-1{PACK_SUFFIX}")],
+            "no journal left at rest"
+        );
+    }
+}
