@@ -546,6 +546,28 @@ impl NotebookIndex {
             .collect()
     }
 
+    /// Bytes that removing `ids` would free: contents whose every reference is among them.
+    pub fn freed_bytes(&self, ids: &std::collections::HashSet<EntryId>) -> u64 {
+        let mut kept = std::collections::HashSet::new();
+        let mut removed: HashMap<u32, u64> = HashMap::new();
+        for row in self.rows.iter().filter(|r| r.alive) {
+            let parts = &self.parts
+                [row.parts_start as usize..row.parts_start as usize + row.parts_len as usize];
+            for p in parts {
+                if ids.contains(&row.id) {
+                    removed.insert(p.content, self.contents[p.content as usize].1);
+                } else {
+                    kept.insert(p.content);
+                }
+            }
+        }
+        removed
+            .into_iter()
+            .filter(|(c, _)| !kept.contains(c))
+            .map(|(_, size)| size)
+            .sum()
+    }
+
     /// Total bytes of distinct contents referenced by live entries.
     pub fn stored_bytes(&self) -> u64 {
         self.referenced_contents().values().sum()

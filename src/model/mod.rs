@@ -1,11 +1,16 @@
 //! The domain: keys, entries and the in-memory index of a notebook. No I/O here.
 
 mod entry;
+mod history;
 mod index;
 mod keys;
 mod time;
 
 pub use entry::{Entry, NewEntry, NewPart, PartKind, PartMask, PartRef, check_part_labels};
+pub use history::{
+    Applied, BackendKind, ContentRef, Detail, History, HistoryError, HistoryResult, NotebookInfo,
+    ParentInfo, PartInfo, Row, Timeline, UndoToken,
+};
 pub use index::{CellSummary, EntryView, InsertOutcome, NotebookIndex};
 pub use keys::{
     CellKey, ContentHash, EntryId, ExecKey, KeyError, MIN_ID_PREFIX, ModuleHash, NotebookKey,

@@ -5,6 +5,7 @@ mod config;
 mod error;
 pub mod failpoint;
 pub mod fs;
+pub mod history;
 mod layout;
 pub mod log;
 pub mod map;

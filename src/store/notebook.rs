@@ -475,6 +475,36 @@ impl Notebook {
         Ok(present.len())
     }
 
+    /// Puts back entries removed earlier (an undo), provided their contents are still stored.
+    /// Returns how many came back; an entry whose content was swept meanwhile stays removed.
+    pub fn restore(&mut self, entries: &[Entry]) -> Result<usize> {
+        let _lock = self.ctx.lock_exclusive(&self.paths)?;
+        self.refresh_for_write()?;
+        let now = Timestamp::now();
+        let records: Vec<Record> = entries
+            .iter()
+            .filter(|e| e.key.notebook == self.key && !self.index().contains(e.key.id()))
+            .filter(|e| {
+                e.parts
+                    .iter()
+                    .all(|p| self.reader.read(p.content, p.size).is_ok())
+            })
+            .map(|e| Record::Put {
+                at: now,
+                entry: WireEntry::from_entry(e),
+            })
+            .collect();
+        if records.is_empty() {
+            return Ok(0);
+        }
+        self.append(&records)?;
+        let count = records.len();
+        for record in records {
+            apply(&mut self.state.data.index, &self.key, record);
+        }
+        Ok(count)
+    }
+
     /// Deletes entries: the `remove` record is the commit point; contents go at the next `gc`.
     pub fn remove(&mut self, ids: &[EntryId]) -> Result<usize> {
         self.commit(

@@ -1,0 +1,228 @@
+//! The store as a [`History`]: what the CLI, prune and the TUI use on `__marimo__/persist/`.
+
+use super::{Notebook, Store, StoreError};
+use crate::model::{
+    Applied, BackendKind, ContentRef, Detail, EntryId, History, HistoryError, HistoryResult,
+    NotebookInfo, NotebookKey, ParentInfo, PartInfo, Row, Timeline, UndoToken,
+};
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+
+impl From<StoreError> for HistoryError {
+    fn from(e: StoreError) -> HistoryError {
+        HistoryError {
+            busy: matches!(e, StoreError::Busy { .. }),
+            message: e.to_string(),
+        }
+    }
+}
+
+/// Notebooks stay open between calls; each call first picks up what other processes wrote.
+pub struct StoreHistory {
+    store: Store,
+    open: Mutex<HashMap<String, Notebook>>,
+}
+
+impl StoreHistory {
+    pub fn new(store: Store) -> StoreHistory {
+        StoreHistory {
+            store,
+            open: Mutex::new(HashMap::new()),
+        }
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    fn with<T>(
+        &self,
+        notebook: &str,
+        reload: bool,
+        f: impl FnOnce(&mut Notebook) -> Result<T, StoreError>,
+    ) -> HistoryResult<T> {
+        let key = NotebookKey::new(notebook).map_err(StoreError::from)?;
+        let mut open = self
+            .open
+            .lock()
+            .map_err(|_| HistoryError::new("store lock poisoned"))?;
+        if !open.contains_key(notebook) {
+            open.insert(notebook.to_string(), self.store.notebook(&key)?);
+        } else if reload {
+            open.get_mut(notebook).expect("checked").reload()?;
+        }
+        Ok(f(open.get_mut(notebook).expect("inserted above"))?)
+    }
+}
+
+impl History for StoreHistory {
+    fn kind(&self) -> BackendKind {
+        BackendKind::Store
+    }
+
+    fn location(&self) -> String {
+        self.store.persist_dir().display().to_string()
+    }
+
+    fn notebooks(&self) -> HistoryResult<Vec<NotebookInfo>> {
+        Ok(self
+            .store
+            .summaries()?
+            .into_iter()
+            .map(|s| NotebookInfo {
+                notebook: s.notebook,
+                cells: s.cells,
+                entries: s.entries,
+                bytes: s.bytes,
+            })
+            .collect())
+    }
+
+    fn timeline(&self, notebook: &str) -> HistoryResult<Timeline> {
+        self.with(notebook, true, |nb| Ok(timeline_of(nb)))
+    }
+
+    fn detail(&self, notebook: &str, id: EntryId) -> HistoryResult<Detail> {
+        self.with(notebook, false, |nb| {
+            let entry = nb
+                .index()
+                .get(id)
+                .ok_or_else(|| StoreError::UnknownEntry(id.short()))?;
+            let parts = entry
+                .parts
+                .iter()
+                .map(|p| PartInfo {
+                    kind: p.kind,
+                    label: p.label.clone(),
+                    format: p.format.clone(),
+                    size: p.size,
+                    content: ContentRef::Hash(p.content),
+                })
+                .collect();
+            let parents = entry
+                .parents
+                .iter()
+                .map(|k| ParentInfo {
+                    notebook: k.notebook.to_string(),
+                    cell: k.cell.to_string(),
+                    module: k.module.to_string(),
+                    version: k.version.to_string(),
+                    created_at: k.created_at,
+                    id: k.id(),
+                })
+                .collect();
+            let mut facts = vec![
+                ("id".to_string(), id.to_hex()),
+                ("notebook".to_string(), entry.key.notebook.to_string()),
+                ("cell".to_string(), entry.key.cell.to_string()),
+                ("module hash".to_string(), entry.key.module.to_string()),
+                ("version".to_string(), entry.key.version.to_string()),
+                ("created".to_string(), entry.key.created_at.to_rfc3339()),
+                (
+                    "last used".to_string(),
+                    entry.last_used.map_or("never".into(), |t| t.to_rfc3339()),
+                ),
+                ("pinned".to_string(), entry.pinned.to_string()),
+                ("size".to_string(), entry.size().to_string()),
+            ];
+            for p in &entry.parts {
+                let label = if p.label.is_empty() {
+                    p.kind.to_string()
+                } else {
+                    format!("{} {}", p.kind, p.label)
+                };
+                facts.push((label, format!("{} ({} bytes)", p.content, p.size)));
+            }
+            Ok(Detail {
+                parts,
+                parents,
+                facts,
+            })
+        })
+    }
+
+    fn read(&self, notebook: &str, part: &PartInfo) -> HistoryResult<Vec<u8>> {
+        let ContentRef::Hash(hash) = &part.content else {
+            return Err(HistoryError::new("not a store content"));
+        };
+        let reader = self.with(notebook, false, |nb| Ok(nb.reader()))?;
+        Ok(reader.read(*hash, part.size)?)
+    }
+
+    fn remove(&self, notebook: &str, ids: &[EntryId]) -> HistoryResult<Applied> {
+        self.with(notebook, true, |nb| {
+            let wanted: HashSet<EntryId> = ids.iter().copied().collect();
+            let bytes = nb.index().freed_bytes(&wanted);
+            let entries: Vec<_> = ids.iter().filter_map(|id| nb.index().get(*id)).collect();
+            let removed = nb.remove(ids)?;
+            nb.consolidate()?;
+            Ok(Applied {
+                notebook: notebook.to_string(),
+                removed,
+                bytes,
+                undo: UndoToken::Store(entries),
+                failures: Vec::new(),
+            })
+        })
+    }
+
+    fn undo(&self, applied: &Applied) -> HistoryResult<usize> {
+        let UndoToken::Store(entries) = &applied.undo else {
+            return Err(HistoryError::new("this apply was not made on the store"));
+        };
+        self.with(&applied.notebook, true, |nb| {
+            let restored = nb.restore(entries)?;
+            nb.consolidate()?;
+            Ok(restored)
+        })
+    }
+
+    fn set_pinned(&self, notebook: &str, ids: &[EntryId], pinned: bool) -> HistoryResult<usize> {
+        self.with(notebook, true, |nb| {
+            let changed = if pinned { nb.pin(ids)? } else { nb.unpin(ids)? };
+            nb.consolidate()?;
+            Ok(changed)
+        })
+    }
+}
+
+/// Rows of a notebook; strings are shared between rows of one cell or module.
+pub fn timeline_of(nb: &Notebook) -> Timeline {
+    let index = nb.index();
+    let views = index.views();
+    let mut strings: HashMap<&str, Arc<str>> = HashMap::new();
+    let mut contents: HashMap<crate::model::ContentHash, u32> = HashMap::new();
+    let mut content_sizes = Vec::new();
+    let mut share = |s| -> Arc<str> { strings.entry(s).or_insert_with(|| Arc::from(s)).clone() };
+    let mut rows = Vec::with_capacity(views.len());
+    for view in &views {
+        let row_contents = index
+            .contents_of(view)
+            .into_iter()
+            .map(|(hash, size)| {
+                *contents.entry(hash).or_insert_with(|| {
+                    content_sizes.push(size);
+                    (content_sizes.len() - 1) as u32
+                })
+            })
+            .collect();
+        rows.push(Row {
+            id: view.id,
+            cell: share(view.cell),
+            module: share(view.module),
+            version: share(view.version),
+            created_at: view.created_at,
+            approximate_time: false,
+            last_used: view.last_used,
+            pinned: view.pinned,
+            size: view.size,
+            parts: view.parts,
+            contents: row_contents,
+        });
+    }
+    Timeline {
+        notebook: nb.key().to_string(),
+        rows,
+        content_sizes,
+    }
+}
