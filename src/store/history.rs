@@ -177,6 +177,14 @@ impl History for StoreHistory {
         })
     }
 
+    fn reclaim(&self, notebook: &str) -> HistoryResult<u64> {
+        let grace = self.store.config().gc_grace;
+        self.with(notebook, true, |nb| {
+            let report = nb.gc(grace)?;
+            Ok(report.object_bytes_freed + report.pack_bytes_dropped)
+        })
+    }
+
     fn set_pinned(&self, notebook: &str, ids: &[EntryId], pinned: bool) -> HistoryResult<usize> {
         self.with(notebook, true, |nb| {
             let changed = if pinned { nb.pin(ids)? } else { nb.unpin(ids)? };
