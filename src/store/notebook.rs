@@ -518,7 +518,15 @@ impl Notebook {
 
     /// Records a use (a cache hit) at `at`; folded into `last_used` at consolidation.
     pub fn touch(&mut self, ids: &[EntryId], at: Timestamp) -> Result<usize> {
-        self.commit(|_, ids| Record::Used { at, ids }, ids, "used.after_log")
+        self.commit(
+            |now, ids| Record::Used {
+                at: now,
+                ids,
+                used_at: at,
+            },
+            ids,
+            "used.after_log",
+        )
     }
 
     /// Folds every log record into a new `map.toml` (atomically), then retires this machine's
@@ -784,9 +792,9 @@ fn apply(index: &mut NotebookIndex, notebook: &NotebookKey, record: Record) -> O
             });
             None
         }
-        Record::Used { at, ids } => {
+        Record::Used { ids, used_at, .. } => {
             ids.iter().for_each(|id| {
-                index.touch(*id, at);
+                index.touch(*id, used_at);
             });
             None
         }
@@ -963,11 +971,13 @@ fn apply_segments(
             });
         }
         state.read_pos.insert(name.clone(), read.valid_end);
-        pending.extend(
-            read.records
-                .into_iter()
-                .map(|(offset, r)| (r.at(), name.clone(), offset, r)),
-        );
+        // A segment's records keep their order even if its writer's clock went backwards:
+        // each is placed at the latest time seen so far in its segment.
+        let mut clock = Timestamp(i64::MIN);
+        pending.extend(read.records.into_iter().map(|(offset, r)| {
+            clock = clock.max(r.at());
+            (clock, name.clone(), offset, r)
+        }));
     }
     pending.sort_by(|a, b| (a.0, &a.1, a.2).cmp(&(b.0, &b.1, b.2)));
     for (_, name, _, record) in pending {
