@@ -70,17 +70,15 @@ fn two_writers_and_a_reader() {
     let mut a = spawn(dir.path(), "alpha");
     let mut b = spawn(dir.path(), "beta");
     let mut seen = 0;
-    let mut finished = (None, None);
-    while finished.0.is_none() || finished.1.is_none() {
+    loop {
         let count = consistent(dir.path());
         assert!(count >= seen, "entries disappeared: {count} after {seen}");
         seen = count;
-        finished = (
-            finished.0.or_else(|| a.try_wait().unwrap()),
-            finished.1.or_else(|| b.try_wait().unwrap()),
-        );
+        if a.try_wait().unwrap().is_some() && b.try_wait().unwrap().is_some() {
+            break;
+        }
     }
-    assert!(finished.0.unwrap().success() && finished.1.unwrap().success());
+    assert!(a.wait().unwrap().success() && b.wait().unwrap().success());
     assert_eq!(consistent(dir.path()), 2 * PUTS);
     let notebook = store(dir.path()).notebook(&nb("nb")).unwrap();
     let report = notebook.verify().unwrap();
