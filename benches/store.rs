@@ -187,7 +187,10 @@ fn main() {
         return; // `cargo test --benches` asks for a list; these figures are for `cargo bench`.
     }
     // `cargo bench --bench store -- put` runs the benchmarks whose name contains "put".
-    let filter = std::env::args().skip(1).find(|a| !a.starts_with('-')).unwrap_or_default();
+    let filter = std::env::args()
+        .skip(1)
+        .find(|a| !a.starts_with('-'))
+        .unwrap_or_default();
     let wanted = |name: &str| name.contains(&filter);
     println!("store benchmarks (medians; release build)");
     if wanted("open") {
@@ -195,27 +198,54 @@ fn main() {
         let open = measure(5, || {
             open_and_list(&hundred_k);
         });
-        println!("open + list a notebook of 100,000 entries: {} (target < 300 ms)", ms(open));
+        println!(
+            "open + list a notebook of 100,000 entries: {} (target < 300 ms)",
+            ms(open)
+        );
     }
     if wanted("put") {
-        println!("put, batches of 1,000 small entries, durable: {:.0} entries/s (target >= 5,000)", put_rate());
+        println!(
+            "put, batches of 1,000 small entries, durable: {:.0} entries/s (target >= 5,000)",
+            put_rate()
+        );
     }
     if wanted("consolidate") {
-        println!("consolidate 100,000 logged entries: {} (target < 1 s)", ms(consolidate_from_log()));
+        println!(
+            "consolidate 100,000 logged entries: {} (target < 1 s)",
+            ms(consolidate_from_log())
+        );
     }
     if wanted("verify") {
-        println!("verify, warm: {:.2} GiB/s hashed (target >= 1 GiB/s)", verify_rate());
+        println!(
+            "verify, warm: {:.2} GiB/s hashed (target >= 1 GiB/s)",
+            verify_rate()
+        );
     }
     if wanted("million") {
         let million = scale_workspace(1_000_000);
         let summaries = measure(5, || {
             let store = Store::open(&Workspace::at(&million)).unwrap();
-            assert_eq!(store.summaries().unwrap().iter().map(|s| s.entries).sum::<usize>(), 1_000_000);
+            assert_eq!(
+                store
+                    .summaries()
+                    .unwrap()
+                    .iter()
+                    .map(|s| s.entries)
+                    .sum::<usize>(),
+                1_000_000
+            );
         });
-        println!("list the notebooks and counts of a 1,000,000-entry workspace: {} (target < 1 s)", ms(summaries));
+        println!(
+            "list the notebooks and counts of a 1,000,000-entry workspace: {} (target < 1 s)",
+            ms(summaries)
+        );
         match ls_peak_memory(&million, &["--json"]) {
-            Some(mib) => println!("peak memory of `celltime ls --json` over 1,000,000 entries: {mib:.0} MiB (target < 300 MiB)"),
-            None => println!("peak memory: build the release binary and install GNU time to measure it"),
+            Some(mib) => println!(
+                "peak memory of `celltime ls --json` over 1,000,000 entries: {mib:.0} MiB (target < 300 MiB)"
+            ),
+            None => {
+                println!("peak memory: build the release binary and install GNU time to measure it")
+            }
         }
     }
 }

@@ -73,7 +73,8 @@ pub struct WorkspaceArgs {
 }
 
 fn parse_span(text: &str) -> Result<Span, String> {
-    text.parse().map_err(|e: crate::policy::ValueError| e.to_string())
+    text.parse()
+        .map_err(|e: crate::policy::ValueError| e.to_string())
 }
 
 impl WorkspaceArgs {
@@ -190,5 +191,15 @@ pub fn run(cli: Cli) -> ExitCode {
             eprintln!("celltime: {}", e.message);
             ExitCode::from(e.code)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// clap checks its own consistency rules (positional order, conflicts) here, not at runtime.
+    #[test]
+    fn the_command_line_is_well_formed() {
+        use clap::CommandFactory;
+        super::Cli::command().debug_assert();
     }
 }

@@ -414,7 +414,8 @@ impl NotebookIndex {
             row.parts_start = start;
             let parents_start = parents.len() as u32;
             parents.extend_from_slice(
-                &self.parents[row.parents_start as usize..row.parents_start as usize + row.parents_len as usize],
+                &self.parents[row.parents_start as usize
+                    ..row.parents_start as usize + row.parents_len as usize],
             );
             row.parents_start = parents_start;
         }
@@ -429,22 +430,25 @@ impl NotebookIndex {
 
     /// An entry's parts, borrowed: for writing them out without building an [`Entry`].
     pub fn part_views(&self, view: &EntryView<'_>) -> impl Iterator<Item = PartView<'_>> {
-        self.parts_of(&self.rows[view.row as usize]).iter().map(|p| {
-            let (content, size) = self.contents[p.content as usize];
-            PartView {
-                kind: p.kind,
-                label: self.strings.get(p.label),
-                format: self.strings.get(p.format),
-                content,
-                size,
-            }
-        })
+        self.parts_of(&self.rows[view.row as usize])
+            .iter()
+            .map(|p| {
+                let (content, size) = self.contents[p.content as usize];
+                PartView {
+                    kind: p.kind,
+                    label: self.strings.get(p.label),
+                    format: self.strings.get(p.format),
+                    content,
+                    size,
+                }
+            })
     }
 
     /// An entry's parents, borrowed.
     pub fn parent_views(&self, view: &EntryView<'_>) -> impl Iterator<Item = ParentView<'_>> {
         let row = &self.rows[view.row as usize];
-        self.parents[row.parents_start as usize..row.parents_start as usize + row.parents_len as usize]
+        self.parents
+            [row.parents_start as usize..row.parents_start as usize + row.parents_len as usize]
             .iter()
             .map(|p| ParentView {
                 notebook: self.strings.get(p.notebook),

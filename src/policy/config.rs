@@ -192,12 +192,20 @@ mod tests {
     fn writing_keeps_comments_and_round_trips() {
         let text = "# why we keep what we keep\n[prune]\n# a note on the old rule\nkeep-last = 9\n";
         let mut doc: toml_edit::DocumentMut = text.parse().unwrap();
-        let policy = Policy::from_text("--keep-last 3 --keep-within 30d --max-size 5GiB --notebook 'a/*'").unwrap();
+        let policy =
+            Policy::from_text("--keep-last 3 --keep-within 30d --max-size 5GiB --notebook 'a/*'")
+                .unwrap();
         policy.write_toml(doc["prune"].as_table_mut().unwrap());
         let written = doc.to_string();
-        assert!(written.starts_with("# why we keep what we keep\n[prune]\n"), "{written}");
+        assert!(
+            written.starts_with("# why we keep what we keep\n[prune]\n"),
+            "{written}"
+        );
         assert!(written.contains("keep-last = 3"), "{written}");
         let reread: toml_edit::DocumentMut = written.parse().unwrap();
-        assert_eq!(Policy::from_toml(reread["prune"].as_table().unwrap()).unwrap(), policy);
+        assert_eq!(
+            Policy::from_toml(reread["prune"].as_table().unwrap()).unwrap(),
+            policy
+        );
     }
 }

@@ -428,9 +428,15 @@ fn render_entry(out: &mut String, index: &NotebookIndex, view: &EntryView<'_>) {
         };
         format!("{name}format = {}, ", string(p.format))
     });
-    let outputs = table(PartKind::Outputs, &|p| format!("mime = {}, ", string(p.label)));
-    let console = table(PartKind::Console, &|p| format!("stream = {}, ", string(p.label)));
-    let watched = table(PartKind::Watched, &|p| format!("path = {}, ", string(p.label)));
+    let outputs = table(PartKind::Outputs, &|p| {
+        format!("mime = {}, ", string(p.label))
+    });
+    let console = table(PartKind::Console, &|p| {
+        format!("stream = {}, ", string(p.label))
+    });
+    let watched = table(PartKind::Watched, &|p| {
+        format!("path = {}, ", string(p.label))
+    });
     let parents: Vec<String> = index
         .parent_views(view)
         .map(|p| {
