@@ -176,19 +176,26 @@ pub fn ls(args: LsArgs) -> CliResult {
         })?;
         out("\n]\n")?;
     } else {
-        let mut rows = Vec::new();
+        // One table per notebook, printed as it is read: a million-entry listing never has
+        // to sit in memory at once.
+        let mut first = true;
         for_each_timeline(history.as_ref(), &args.notebook, |timeline| {
-            for row in timeline.rows.iter().filter(|r| wanted_cell(r)) {
-                rows.push(entry_line(&timeline.notebook, row));
+            let rows: Vec<Vec<String>> = timeline
+                .rows
+                .iter()
+                .filter(|r| wanted_cell(r))
+                .map(|row| entry_line(&timeline.notebook, row))
+                .collect();
+            if rows.is_empty() {
+                return Ok(());
             }
-            Ok(())
-        })?;
-        out(&table(
-            &[
+            let header = [
                 "ID", "NOTEBOOK", "CELL", "VERSION", "CREATED", "SIZE", "PARTS", "PIN",
-            ],
-            &rows,
-        ))?;
+            ];
+            let separator = if first { "" } else { "\n" };
+            first = false;
+            out(&format!("{separator}{}", table(&header, &rows)))
+        })?;
     }
     Ok(exit::OK)
 }

@@ -17,17 +17,23 @@ impl From<StoreError> for HistoryError {
     }
 }
 
-/// Notebooks stay open between calls; each call first picks up what other processes wrote.
+/// How many notebooks stay open between calls: a UI works on one at a time, and a listing
+/// of a large workspace must not hold them all in memory.
+const KEEP_OPEN: usize = 2;
+
+/// The most recently used notebooks stay open between calls; each call first picks up what
+/// other processes wrote.
 pub struct StoreHistory {
     store: Store,
-    open: Mutex<HashMap<String, Notebook>>,
+    /// Most recently used first.
+    open: Mutex<Vec<(String, Notebook)>>,
 }
 
 impl StoreHistory {
     pub fn new(store: Store) -> StoreHistory {
         StoreHistory {
             store,
-            open: Mutex::new(HashMap::new()),
+            open: Mutex::new(Vec::new()),
         }
     }
 
@@ -46,12 +52,20 @@ impl StoreHistory {
             .open
             .lock()
             .map_err(|_| HistoryError::new("store lock poisoned"))?;
-        if !open.contains_key(notebook) {
-            open.insert(notebook.to_string(), self.store.notebook(&key)?);
-        } else if reload {
-            open.get_mut(notebook).expect("checked").reload()?;
+        match open.iter().position(|(name, _)| name == notebook) {
+            Some(at) => {
+                let found = open.remove(at);
+                open.insert(0, found);
+                if reload {
+                    open[0].1.reload()?;
+                }
+            }
+            None => {
+                open.insert(0, (notebook.to_string(), self.store.notebook(&key)?));
+                open.truncate(KEEP_OPEN);
+            }
         }
-        Ok(f(open.get_mut(notebook).expect("inserted above"))?)
+        Ok(f(&mut open[0].1)?)
     }
 }
 

@@ -376,9 +376,14 @@ impl Notebook {
 
     /// Hashes in this machine's packs, read from the packs on first use and kept up to date.
     fn own_pack_hashes(&mut self) -> Result<&HashSet<ContentHash>> {
-        if self.writer.own_pack_hashes.is_some() {
-            return Ok(self.writer.own_pack_hashes.as_ref().expect("checked"));
+        if self.writer.own_pack_hashes.is_none() {
+            let hashes = self.read_own_pack_hashes()?;
+            self.writer.own_pack_hashes = Some(hashes);
         }
+        Ok(self.writer.own_pack_hashes.get_or_insert_with(HashSet::new))
+    }
+
+    fn read_own_pack_hashes(&self) -> Result<HashSet<ContentHash>> {
         let mut hashes = HashSet::new();
         for name in pack::list(self.ctx.fs.as_ref(), &self.paths.packs_dir())? {
             if self.ctx.owns(&name) {
@@ -389,7 +394,7 @@ impl Notebook {
                 }
             }
         }
-        Ok(self.writer.own_pack_hashes.insert(hashes))
+        Ok(hashes)
     }
 
     fn current_pack(&mut self) -> Result<PathBuf> {
