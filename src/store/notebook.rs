@@ -576,20 +576,17 @@ impl Notebook {
         self.state.map_stamp = stamp(&self.ctx, &map_path);
 
         let mut retired = false;
+        // Every record of this machine's segments is now in the map; bytes past a segment's
+        // folded offset are a torn tail, never acknowledged, so the whole file can go.
         for name in segments.iter().filter(|n| self.ctx.owns(n)) {
             let path = log_dir.join(name);
-            let folded = self.state.read_pos.get(name).copied().unwrap_or(0);
-            let len = fs.metadata(&path).at(&path)?.len;
-            // Bytes past the folded offset are a torn tail: never acknowledged, safe to drop.
-            if folded > 0 || len == 0 {
-                fs.remove_file(&path).at(&path)?;
-                self.state.read_pos.remove(name);
-                self.state.data.log_pos.remove(name);
-                if self.writer.segment.as_ref().is_some_and(|(s, _)| s == name) {
-                    self.writer.segment = None;
-                }
-                retired = true;
+            fs.remove_file(&path).at(&path)?;
+            self.state.read_pos.remove(name);
+            self.state.data.log_pos.remove(name);
+            if self.writer.segment.as_ref().is_some_and(|(s, _)| s == name) {
+                self.writer.segment = None;
             }
+            retired = true;
         }
         if retired {
             fs.sync_dir(&log_dir).at(&log_dir)?;
