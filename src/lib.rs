@@ -6,4 +6,5 @@
 
 pub mod model;
 pub mod policy;
+pub mod preview;
 pub mod store;
