@@ -8,3 +8,4 @@ pub mod model;
 pub mod policy;
 pub mod preview;
 pub mod store;
+pub mod tui;

@@ -1,0 +1,183 @@
+//! Dialogs over the panes: the deletion plan, confirmations and the help.
+
+use super::layout::Areas;
+use super::{layout, put_lines};
+use crate::preview::{human_bytes, sanitize};
+use crate::tui::action::Action;
+use crate::tui::format::relative;
+use crate::tui::keymap::Scope;
+use crate::tui::state::{AppState, Confirm, PLAN_LIST_MAX, Plan};
+use crate::tui::theme::ThemeRole;
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, BorderType, Clear, Widget};
+
+fn dialog(state: &AppState, title: String, area: Rect, buf: &mut Buffer) -> Rect {
+    let theme = &state.ui.theme;
+    Clear.render(area, buf);
+    Block::bordered()
+        .border_type(BorderType::Double)
+        .border_style(theme.style(ThemeRole::Dialog))
+        .title(Span::styled(
+            format!(" {title} "),
+            theme.style(ThemeRole::Title),
+        ))
+        .render(area, buf);
+    layout::inner(area)
+}
+
+/// "y/enter yes · n/esc no", from the keymap.
+fn answer_keys(state: &AppState, scope: Scope, yes: &str, no: &str) -> Line<'static> {
+    let theme = &state.ui.theme;
+    let keys = |action| {
+        state
+            .ui
+            .keymap
+            .keys_for(&[scope], action)
+            .map(|k| {
+                k.iter()
+                    .map(|k| k.to_string())
+                    .collect::<Vec<_>>()
+                    .join("/")
+            })
+            .unwrap_or_default()
+    };
+    Line::from(vec![
+        Span::styled(keys(Action::Confirm), theme.style(ThemeRole::HintKey)),
+        Span::raw(format!(" {yes}   ")),
+        Span::styled(keys(Action::Cancel), theme.style(ThemeRole::HintKey)),
+        Span::raw(format!(" {no}")),
+    ])
+}
+
+/// The plan sits over the details, so the struck-through rows stay in view beside it.
+pub fn plan(state: &AppState, plan: &Plan, scroll: usize, a: Areas, buf: &mut Buffer) {
+    let theme = &state.ui.theme;
+    let area = a.details;
+    let title = format!("Delete {} entries?", plan.entries);
+    let inner = dialog(state, title, area, buf);
+    let notebooks = plan.groups.len();
+    let mut head = vec![Line::from(vec![
+        Span::raw(format!(
+            "Deletes {} entries of {notebooks} notebook{} and frees ",
+            plan.entries,
+            if notebooks == 1 { "" } else { "s" }
+        )),
+        Span::styled(human_bytes(plan.bytes), theme.style(ThemeRole::Title)),
+        Span::raw(". The last deletion can be undone (u)."),
+    ])];
+    for w in &plan.warnings {
+        head.push(Line::styled(
+            format!("⚠ {}", sanitize(w)),
+            theme.style(ThemeRole::Warning),
+        ));
+    }
+    head.push(Line::default());
+    let mut list: Vec<Line> = plan
+        .targets
+        .iter()
+        .map(|t| {
+            Line::from(vec![
+                Span::styled("✗ ", theme.style(ThemeRole::Planned)),
+                Span::styled(
+                    format!(
+                        "{} · {} · {}",
+                        sanitize(&t.notebook),
+                        sanitize(&t.cell),
+                        t.id.short()
+                    ),
+                    theme.style(ThemeRole::Planned),
+                ),
+                Span::styled(
+                    format!(
+                        "  {} · {}",
+                        relative(state.now, t.created_at),
+                        human_bytes(t.size)
+                    ),
+                    theme.style(ThemeRole::Dim),
+                ),
+            ])
+        })
+        .collect();
+    if plan.entries > plan.targets.len() {
+        list.push(Line::styled(
+            format!(
+                "… and {} more (the list shows the first {PLAN_LIST_MAX})",
+                plan.entries - plan.targets.len()
+            ),
+            theme.style(ThemeRole::Dim),
+        ));
+    }
+    let footer = answer_keys(state, Scope::Plan, "delete", "cancel");
+    let body_height = (inner.height as usize).saturating_sub(1);
+    let mut lines = head;
+    let room = body_height.saturating_sub(lines.len());
+    let start = scroll.min(list.len().saturating_sub(room));
+    lines.extend(list.into_iter().skip(start).take(room));
+    put_lines(lines, inner, buf);
+    let last = Rect {
+        y: inner.y + inner.height.saturating_sub(1),
+        height: 1,
+        ..inner
+    };
+    put_lines(vec![footer], last, buf);
+}
+
+fn centered(area: Rect, width: u16, height: u16) -> Rect {
+    let w = width.min(area.width);
+    let h = height.min(area.height);
+    Rect {
+        x: area.x + (area.width - w) / 2,
+        y: area.y + (area.height - h) / 2,
+        width: w,
+        height: h,
+    }
+}
+
+pub fn confirm(state: &AppState, kind: &Confirm, main: Rect, buf: &mut Buffer) {
+    let theme = &state.ui.theme;
+    let (title, text, yes) = match kind {
+        Confirm::Undo(text) => ("Undo the last deletion?", text.clone(), "restore"),
+        Confirm::Quit => (
+            "Quit?",
+            format!(
+                "{} entries are marked and nothing was deleted. Quit and drop the marks?",
+                state.marks.count()
+            ),
+            "quit",
+        ),
+    };
+    let area = centered(main, 64, 6);
+    let inner = dialog(state, title.into(), area, buf);
+    let lines = vec![
+        Line::styled(sanitize(&text), theme.style(ThemeRole::Text)),
+        Line::default(),
+        answer_keys(state, Scope::Confirm, yes, "cancel"),
+    ];
+    put_lines(lines, inner, buf);
+}
+
+/// Every binding, by scope: generated from the keymap that drives the keys.
+pub fn help(state: &AppState, scroll: usize, main: Rect, buf: &mut Buffer) {
+    let theme = &state.ui.theme;
+    let area = centered(main, 96, main.height);
+    let inner = dialog(state, "Keys".into(), area, buf);
+    let mut lines = Vec::new();
+    for (scope, rows) in state.ui.keymap.help() {
+        lines.push(Line::styled(
+            scope.name().to_string(),
+            theme.style(ThemeRole::Header),
+        ));
+        for (keys, name, about) in rows {
+            lines.push(Line::from(vec![
+                Span::styled(format!("  {keys:<18}"), theme.style(ThemeRole::HintKey)),
+                Span::raw(format!("{name:<32}")),
+                Span::styled(about.to_string(), theme.style(ThemeRole::Dim)),
+            ]));
+        }
+    }
+    let height = inner.height as usize;
+    let start = scroll.min(lines.len().saturating_sub(height));
+    put_lines(lines.into_iter().skip(start).collect(), inner, buf);
+}
