@@ -173,7 +173,9 @@ fn key_list(item: &Item) -> Result<Vec<KeyChord>, String> {
             .map(|v| v.as_str().ok_or("keys must be strings"))
             .collect::<Result<_, _>>()?,
         _ => {
-            return Err("expected a key such as \"x\" or a list such as [\"x\", \"ctrl-x\"]".into());
+            return Err(
+                "expected a key such as \"x\" or a list such as [\"x\", \"ctrl-x\"]".into(),
+            );
         }
     };
     texts.into_iter().map(KeyChord::parse).collect()

@@ -46,6 +46,25 @@ pub fn short_hash(hash: &str) -> &str {
     &hash[..end]
 }
 
+/// Sizes in at most five columns for tight lists: `380B`, `1.2K`, `34K`, `2.0M`.
+pub fn compact_bytes(bytes: u64) -> String {
+    const UNITS: [char; 5] = ['K', 'M', 'G', 'T', 'P'];
+    if bytes < 1024 {
+        return format!("{bytes}B");
+    }
+    let mut value = bytes as f64 / 1024.0;
+    let mut unit = 0;
+    while value >= 1023.5 && unit + 1 < UNITS.len() {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if value < 9.95 {
+        format!("{value:.1}{}", UNITS[unit])
+    } else {
+        format!("{value:.0}{}", UNITS[unit])
+    }
+}
+
 /// Cuts text to `width` display columns with an ellipsis.
 pub fn fit(text: &str, width: usize) -> String {
     if text.width() <= width {
@@ -66,6 +85,44 @@ pub fn fit(text: &str, width: usize) -> String {
     }
     out.push('…');
     out
+}
+
+/// `1 entry`, `3 entries`.
+pub fn entries(n: usize) -> String {
+    if n == 1 {
+        "1 entry".into()
+    } else {
+        format!("{n} entries")
+    }
+}
+
+/// Words wrapped into lines of at most `width` columns (long words are cut).
+pub fn wrap(text: &str, width: usize) -> Vec<String> {
+    let width = width.max(1);
+    let mut lines = Vec::new();
+    let mut line = String::new();
+    for word in text.split(' ') {
+        let needed = if line.is_empty() {
+            word.width()
+        } else {
+            line.width() + 1 + word.width()
+        };
+        if needed > width && !line.is_empty() {
+            lines.push(std::mem::take(&mut line));
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(word);
+        if line.width() > width {
+            lines.push(fit(&line, width));
+            line.clear();
+        }
+    }
+    if !line.is_empty() || lines.is_empty() {
+        lines.push(line);
+    }
+    lines
 }
 
 /// Text cut or padded with spaces to exactly `width` display columns.
@@ -101,6 +158,23 @@ mod tests {
         let cet = FixedOffset::east_opt(3600).unwrap();
         assert_eq!(absolute(t, utc), "2026-11-25 10:00");
         assert_eq!(absolute_short(t, cet), "11-25 11:00");
+    }
+
+    #[test]
+    fn wrapping_by_words() {
+        assert_eq!(wrap("one two three four", 9), ["one two", "three", "four"]);
+        assert_eq!(wrap("abcdefghijk x", 5), ["abcd…", "x"]);
+        assert_eq!(wrap("", 5), [""]);
+    }
+
+    #[test]
+    fn compact_sizes_fit_five_columns() {
+        assert_eq!(compact_bytes(380), "380B");
+        assert_eq!(compact_bytes(1536), "1.5K");
+        assert_eq!(compact_bytes(34 * 1024), "34K");
+        assert_eq!(compact_bytes(1023 * 1024), "1023K");
+        assert_eq!(compact_bytes(1024 * 1024 - 1), "1.0M");
+        assert_eq!(compact_bytes(5 << 30), "5.0G");
     }
 
     #[test]

@@ -8,6 +8,7 @@ use ratatui::buffer::Buffer;
 use ratatui::layout::{Alignment, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Widget;
+use unicode_width::UnicodeWidthStr;
 
 pub fn title(state: &AppState, area: Rect, buf: &mut Buffer) {
     let theme = &state.ui.theme;
@@ -74,7 +75,16 @@ pub fn status(state: &AppState, area: Rect, buf: &mut Buffer) {
             None => Line::default(),
         },
     };
-    let right = marks_summary(state);
+    // An error gets the whole line; the marks summary returns with the next message.
+    let error = state
+        .status
+        .as_ref()
+        .is_some_and(|s| s.level == Level::Error);
+    let right = if error {
+        Line::default()
+    } else {
+        marks_summary(state)
+    };
     let right_width = right.width() as u16;
     let left_area = Rect {
         width: area.width.saturating_sub(right_width + 1),
@@ -96,18 +106,20 @@ fn marks_summary(state: &AppState) -> Line<'static> {
     ])
 }
 
+/// As many hints as fit whole; the rest are in the help.
 pub fn hints(state: &AppState, area: Rect, buf: &mut Buffer) {
     let theme = &state.ui.theme;
     let mut spans = Vec::new();
+    let mut used = 0;
     for (key, label) in state.ui.keymap.hints(&state.scopes()) {
-        spans.push(Span::styled(
-            format!(" {key}"),
-            theme.style(ThemeRole::HintKey),
-        ));
-        spans.push(Span::styled(
-            format!(" {label} "),
-            theme.style(ThemeRole::Hint),
-        ));
+        let key = format!(" {key}");
+        let label = format!(" {label} ");
+        used += key.width() + label.width();
+        if used > area.width as usize {
+            break;
+        }
+        spans.push(Span::styled(key, theme.style(ThemeRole::HintKey)));
+        spans.push(Span::styled(label, theme.style(ThemeRole::Hint)));
     }
     put_lines(vec![Line::from(spans)], area, buf);
 }

@@ -1,8 +1,8 @@
 //! The notebooks and their cells, with run counts and sizes.
 
 use super::{layout, pad_line, pane_block, put_lines, title_line};
-use crate::preview::{human_bytes, sanitize};
-use crate::tui::format::{fit, pad};
+use crate::preview::sanitize;
+use crate::tui::format::{compact_bytes, fit, pad};
 use crate::tui::state::{AppState, CellRow, Pane};
 use crate::tui::theme::ThemeRole;
 use ratatui::buffer::Buffer;
@@ -99,7 +99,7 @@ fn row_line(state: &AppState, row: CellRow, width: usize) -> Line<'static> {
                 return Line::default();
             };
             let cell = &view.cells[c];
-            let numbers = format!("{:>4} {:>9}", cell.runs, human_bytes(cell.bytes));
+            let numbers = format!("{:>4} {:>5}", cell.runs, compact_bytes(cell.bytes));
             let name_width = width.saturating_sub(numbers.len() + 3);
             let name = pad(&sanitize(&cell.name), name_width);
             let pin = if cell.pinned > 0 { "◆" } else { " " };

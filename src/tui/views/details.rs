@@ -227,18 +227,17 @@ fn split(theme: &Theme, diff: &CodeDiff, scroll: usize, area: Rect, buf: &mut Bu
     };
     let start = scroll.min(diff.split.len().saturating_sub(height));
     let rows = &diff.split[start..(start + height).min(diff.split.len())];
-    let side =
-        |pick: fn(&SplitRow) -> Option<u32>, old: bool| -> Vec<Line<'static>> {
-            rows.iter()
-                .map(|r| match pick(r).map(|i| &diff.lines[i as usize]) {
-                    Some(l) => {
-                        let no = if old { l.old_no } else { l.new_no };
-                        diff_line(theme, l, format!("{} ", number(no)))
-                    }
-                    None => Line::default(),
-                })
-                .collect()
-        };
+    let side = |pick: fn(&SplitRow) -> Option<u32>, old: bool| -> Vec<Line<'static>> {
+        rows.iter()
+            .map(|r| match pick(r).map(|i| &diff.lines[i as usize]) {
+                Some(l) => {
+                    let no = if old { l.old_no } else { l.new_no };
+                    diff_line(theme, l, format!("{} ", number(no)))
+                }
+                None => Line::default(),
+            })
+            .collect()
+    };
     put_lines(side(|r| r.0, true), left, buf);
     put_lines(side(|r| r.1, false), right, buf);
     let bar: Vec<Line> = (0..rows.len())

@@ -4,7 +4,7 @@ use super::layout::Areas;
 use super::{layout, put_lines};
 use crate::preview::{human_bytes, sanitize};
 use crate::tui::action::Action;
-use crate::tui::format::relative;
+use crate::tui::format::{entries, pad, relative, wrap};
 use crate::tui::keymap::Scope;
 use crate::tui::state::{AppState, Confirm, PLAN_LIST_MAX, Plan};
 use crate::tui::theme::ThemeRole;
@@ -12,6 +12,7 @@ use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Clear, Widget};
+use unicode_width::UnicodeWidthStr;
 
 fn dialog(state: &AppState, title: String, area: Rect, buf: &mut Buffer) -> Rect {
     let theme = &state.ui.theme;
@@ -55,23 +56,27 @@ fn answer_keys(state: &AppState, scope: Scope, yes: &str, no: &str) -> Line<'sta
 pub fn plan(state: &AppState, plan: &Plan, scroll: usize, a: Areas, buf: &mut Buffer) {
     let theme = &state.ui.theme;
     let area = a.details;
-    let title = format!("Delete {} entries?", plan.entries);
+    let title = format!("Delete {}?", entries(plan.entries));
     let inner = dialog(state, title, area, buf);
     let notebooks = plan.groups.len();
-    let mut head = vec![Line::from(vec![
-        Span::raw(format!(
-            "Deletes {} entries of {notebooks} notebook{} and frees ",
-            plan.entries,
-            if notebooks == 1 { "" } else { "s" }
-        )),
-        Span::styled(human_bytes(plan.bytes), theme.style(ThemeRole::Title)),
-        Span::raw(". The last deletion can be undone (u)."),
-    ])];
+    let width = inner.width as usize;
+    let summary = format!(
+        "Deletes {} of {notebooks} notebook{} and frees {}. The last deletion can be undone (u).",
+        entries(plan.entries),
+        if notebooks == 1 { "" } else { "s" },
+        // A no-break space keeps the number and its unit on one line.
+        human_bytes(plan.bytes).replace(' ', "\u{a0}")
+    );
+    let mut head: Vec<Line> = wrap(&summary, width)
+        .into_iter()
+        .map(|l| Line::styled(l, theme.style(ThemeRole::Text)))
+        .collect();
     for w in &plan.warnings {
-        head.push(Line::styled(
-            format!("⚠ {}", sanitize(w)),
-            theme.style(ThemeRole::Warning),
-        ));
+        head.extend(
+            wrap(&format!("⚠ {}", sanitize(w)), width)
+                .into_iter()
+                .map(|l| Line::styled(l, theme.style(ThemeRole::Warning))),
+        );
     }
     head.push(Line::default());
     let mut list: Vec<Line> = plan
@@ -142,19 +147,20 @@ pub fn confirm(state: &AppState, kind: &Confirm, main: Rect, buf: &mut Buffer) {
         Confirm::Quit => (
             "Quit?",
             format!(
-                "{} entries are marked and nothing was deleted. Quit and drop the marks?",
-                state.marks.count()
+                "{} marked and nothing was deleted. Quit and drop the marks?",
+                entries(state.marks.count())
             ),
             "quit",
         ),
     };
-    let area = centered(main, 64, 6);
+    let area = centered(main, 64, 7);
     let inner = dialog(state, title.into(), area, buf);
-    let lines = vec![
-        Line::styled(sanitize(&text), theme.style(ThemeRole::Text)),
-        Line::default(),
-        answer_keys(state, Scope::Confirm, yes, "cancel"),
-    ];
+    let mut lines: Vec<Line> = wrap(&sanitize(&text), inner.width as usize)
+        .into_iter()
+        .map(|l| Line::styled(l, theme.style(ThemeRole::Text)))
+        .collect();
+    lines.push(Line::default());
+    lines.push(answer_keys(state, Scope::Confirm, yes, "cancel"));
     put_lines(lines, inner, buf);
 }
 
@@ -163,18 +169,37 @@ pub fn help(state: &AppState, scroll: usize, main: Rect, buf: &mut Buffer) {
     let theme = &state.ui.theme;
     let area = centered(main, 96, main.height);
     let inner = dialog(state, "Keys".into(), area, buf);
+    let help = state.ui.keymap.help();
+    let rows = || help.iter().flat_map(|(_, rows)| rows.iter());
+    let keys_width = rows().map(|r| r.0.width()).max().unwrap_or(0).min(16) + 2;
+    let name_width = rows().map(|r| r.1.len()).max().unwrap_or(0) + 2;
+    // Narrow screens put each description under its action.
+    let stacked = (inner.width as usize) < keys_width + name_width + 44;
     let mut lines = Vec::new();
-    for (scope, rows) in state.ui.keymap.help() {
+    for (scope, rows) in &help {
         lines.push(Line::styled(
             scope.name().to_string(),
             theme.style(ThemeRole::Header),
         ));
         for (keys, name, about) in rows {
-            lines.push(Line::from(vec![
-                Span::styled(format!("  {keys:<18}"), theme.style(ThemeRole::HintKey)),
-                Span::raw(format!("{name:<32}")),
-                Span::styled(about.to_string(), theme.style(ThemeRole::Dim)),
-            ]));
+            let mut spans = vec![
+                Span::styled(
+                    format!("  {}", pad(keys, keys_width)),
+                    theme.style(ThemeRole::HintKey),
+                ),
+                Span::raw(pad(name, name_width)),
+            ];
+            let about = Span::styled(about.to_string(), theme.style(ThemeRole::Dim));
+            if stacked {
+                lines.push(Line::from(spans));
+                lines.push(Line::from(vec![
+                    Span::raw(" ".repeat(keys_width + 4)),
+                    about,
+                ]));
+            } else {
+                spans.push(about);
+                lines.push(Line::from(spans));
+            }
         }
     }
     let height = inner.height as usize;

@@ -38,8 +38,8 @@ pub fn areas(area: Rect) -> Areas {
     } else {
         let [cells, timeline, details] = Layout::horizontal([
             Constraint::Percentage(20),
-            Constraint::Percentage(38),
-            Constraint::Percentage(42),
+            Constraint::Percentage(40),
+            Constraint::Percentage(40),
         ])
         .areas(main);
         (cells, timeline, details)

@@ -2,7 +2,7 @@
 
 use super::{layout, pad_line, pane_block, put_lines, title_line};
 use crate::preview::{human_bytes, sanitize};
-use crate::tui::format::{pad, relative};
+use crate::tui::format::{entries, pad, relative};
 use crate::tui::state::{AppState, Pane};
 use crate::tui::theme::ThemeRole;
 use crate::tui::update::marked_entries;
@@ -14,8 +14,8 @@ use ratatui::widgets::Widget;
 pub fn render(state: &AppState, area: Rect, buf: &mut Buffer) {
     let theme = &state.ui.theme;
     let title = format!(
-        "Marked {} entries · frees {}",
-        state.marks.count(),
+        "Marked {} · frees {}",
+        entries(state.marks.count()),
         human_bytes(state.marks.freed())
     );
     pane_block(state, Pane::Marks, title_line(theme, title)).render(area, buf);

@@ -4,7 +4,7 @@ use super::{layout, pad_line, pane_block, put_lines, title_line};
 use crate::model::{PartKind, Row};
 use crate::preview::{human_bytes, sanitize};
 use crate::tui::data::{Item, NotebookView, Sibling};
-use crate::tui::format::{absolute_short, fit, pad, relative, short_hash};
+use crate::tui::format::{absolute_short, compact_bytes, fit, pad, relative, short_hash};
 use crate::tui::state::{AppState, Mode, Pane};
 use crate::tui::theme::ThemeRole;
 use ratatui::buffer::Buffer;
@@ -129,7 +129,8 @@ fn in_visual_range(state: &AppState, index: usize) -> bool {
     }
 }
 
-/// Which columns fit: relative time and id always; then size, module, absolute time, parts.
+/// Which columns fit: relative time, id and version always; then module hash, size, parts,
+/// absolute time.
 struct Columns {
     absolute: bool,
     module: bool,
@@ -139,10 +140,10 @@ struct Columns {
 
 fn columns(width: usize) -> Columns {
     Columns {
-        size: width >= 36,
-        module: width >= 46,
-        parts: width >= 52,
-        absolute: width >= 64,
+        module: width >= 37,
+        size: width >= 43,
+        parts: width >= 49,
+        absolute: width >= 61,
     }
 }
 
@@ -200,7 +201,7 @@ fn row_line(
     spans.push(Span::styled(tree, dim));
     spans.push(Span::raw(pad(&format!("v{}", sanitize(&row.version)), 4)));
     if cols.size {
-        spans.push(Span::raw(format!("{:>10}", human_bytes(row.size))));
+        spans.push(Span::raw(format!("{:>6}", compact_bytes(row.size))));
     }
     if cols.parts {
         spans.push(Span::styled(format!(" {}", parts(row)), dim));
