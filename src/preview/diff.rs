@@ -5,8 +5,9 @@ use super::doc::{Line, Role};
 use similar::{Algorithm, ChangeTag, DiffOp, InlineChangeOptions, TextDiff};
 use std::time::Duration;
 
-/// Above this many bytes on both sides together, changed lines are coloured whole.
-pub const WORD_DIFF_MAX_BYTES: usize = 256 * 1024;
+/// Above this many bytes on both sides together, changed lines are coloured whole (two
+/// 5,000-line snapshots take about 5 ms word by word; see `benches/tui.rs`).
+pub const WORD_DIFF_MAX_BYTES: usize = 1024 * 1024;
 /// A bound on pathological inputs; similar falls back to a coarser diff when it is reached.
 const DIFF_TIMEOUT: Duration = Duration::from_millis(300);
 

@@ -269,6 +269,8 @@ impl NotebookMarks {
 #[derive(Debug, Clone, Default)]
 pub struct Marks {
     pub by_notebook: BTreeMap<String, NotebookMarks>,
+    /// Bumped on every change, so derived lists know when to rebuild.
+    pub version: u64,
 }
 
 impl Marks {
@@ -296,6 +298,7 @@ impl Marks {
             .by_notebook
             .entry(view.name.clone())
             .or_insert_with(|| NotebookMarks::new(view));
+        self.version += 1;
         let changed = rows
             .iter()
             .filter(|&&r| {
@@ -314,6 +317,7 @@ impl Marks {
     }
 
     pub fn clear(&mut self) {
+        self.version += 1;
         self.by_notebook.clear();
     }
 
@@ -322,6 +326,7 @@ impl Marks {
         let Some(old) = self.by_notebook.remove(&view.name) else {
             return;
         };
+        self.version += 1;
         let rows: Vec<usize> = old
             .ids
             .iter()

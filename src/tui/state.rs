@@ -6,6 +6,7 @@ use super::theme::Theme;
 use crate::model::{Applied, BackendKind, EntryId, NotebookInfo, ParentInfo, Row, Timestamp};
 use crate::preview::{CodeDiff, Doc};
 use chrono::FixedOffset;
+use std::cell::RefCell;
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 
@@ -243,6 +244,12 @@ pub enum Mode {
     },
 }
 
+/// A marked entry: the notebook's slot and the entry.
+pub type Marked = (usize, EntryId);
+
+/// (marks version, timeline generation) and the marked entries built for them.
+pub type MarkedMemo = ((u64, u64), Arc<Vec<Marked>>);
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Level {
     Info,
@@ -317,6 +324,9 @@ pub struct AppState {
     pub details: DetailsState,
     pub previews: Previews,
     pub marks: Marks,
+    /// The marked entries in display order, for the marks version and timeline generation
+    /// it was built for: a memo, so the marks pane does not sort 100,000 entries per key.
+    pub marked_memo: RefCell<Option<MarkedMemo>>,
     /// Why a policy keeps an entry, shown next to kept rows.
     pub keep_reasons: HashMap<EntryId, String>,
     pub last_policy: String,
@@ -362,6 +372,7 @@ impl AppState {
             },
             previews: Previews::default(),
             marks: Marks::default(),
+            marked_memo: RefCell::new(None),
             keep_reasons: HashMap::new(),
             last_policy: "--keep-last 3".into(),
             mode: Mode::Normal,

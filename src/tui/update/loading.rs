@@ -164,10 +164,7 @@ pub fn on_job(state: &mut AppState, output: JobOutput) -> Vec<Effect> {
 /// "store is busy" errors say what to do.
 pub(super) fn error_text(e: &HistoryError) -> String {
     if e.busy {
-        format!(
-            "store is busy (another process is writing); try again: {}",
-            e.message
-        )
+        format!("store is busy: {}; try again in a moment", e.message)
     } else {
         e.message.clone()
     }

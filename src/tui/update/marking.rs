@@ -1,6 +1,7 @@
 //! Marks, pins, the deletion plan, apply and undo.
 
 use super::*;
+use crate::tui::state::Marked;
 
 pub(super) fn visual(state: &mut AppState, action: Action, fx: &mut Vec<Effect>) {
     use Action::*;
@@ -62,14 +63,10 @@ pub(super) fn toggle_selected(state: &mut AppState) {
 
 pub(super) fn unmark_in_pane(state: &mut AppState) {
     let entries = marked_entries(state);
-    let Some((notebook, id)) = entries.get(state.marks_list.cursor) else {
+    let Some((n, id)) = entries.get(state.marks_list.cursor) else {
         return;
     };
-    let Some(view) = state
-        .notebook_index(notebook)
-        .and_then(|n| state.view(n))
-        .cloned()
-    else {
+    let Some(view) = state.view(*n).cloned() else {
         return;
     };
     if let Some((c, i)) = view.position(*id)
@@ -84,20 +81,46 @@ pub(super) fn unmark_in_pane(state: &mut AppState) {
         layout::follow(state.marks_list.offset, state.marks_list.cursor, page, len);
 }
 
-/// Marked entries in notebook, cell and time order (the marks pane's lines).
-pub fn marked_entries(state: &AppState) -> Vec<(String, EntryId)> {
+/// Marked entries in notebook, cell and time order (the marks pane's lines), memoised.
+pub fn marked_entries(state: &AppState) -> Arc<Vec<Marked>> {
+    let key = (state.marks.version, state.timeline_gen);
+    if let Some((built, list)) = state.marked_memo.borrow().as_ref()
+        && *built == key
+    {
+        return list.clone();
+    }
+    let list = Arc::new(build_marked(state));
+    *state.marked_memo.borrow_mut() = Some((key, list.clone()));
+    list
+}
+
+fn build_marked(state: &AppState) -> Vec<Marked> {
     let mut out = Vec::new();
-    for (notebook, marks) in &state.marks.by_notebook {
-        let Some(view) = state.notebook_index(notebook).and_then(|n| state.view(n)) else {
+    for (n, slot) in state.notebooks.iter().enumerate() {
+        let (Some(marks), Some(view)) =
+            (state.marks.by_notebook.get(&slot.info.notebook), &slot.view)
+        else {
             continue;
         };
-        let mut ids: Vec<(usize, usize, EntryId)> = marks
-            .ids
-            .iter()
-            .filter_map(|&id| view.position(id).map(|(c, i)| (c, i, id)))
-            .collect();
-        ids.sort_unstable();
-        out.extend(ids.into_iter().map(|(_, _, id)| (notebook.clone(), id)));
+        // Few marks: sort them by position; many: one pass over the rows in order.
+        if marks.ids.len() * 16 < view.rows.len() {
+            let mut ids: Vec<(usize, usize, EntryId)> = marks
+                .ids
+                .iter()
+                .filter_map(|&id| view.position(id).map(|(c, i)| (c, i, id)))
+                .collect();
+            ids.sort_unstable();
+            out.extend(ids.into_iter().map(|(_, _, id)| (n, id)));
+        } else {
+            for cell in &view.cells {
+                out.extend(
+                    cell.rows()
+                        .map(|r| view.rows[r].id)
+                        .filter(|id| marks.ids.contains(id))
+                        .map(|id| (n, id)),
+                );
+            }
+        }
     }
     out
 }
@@ -239,7 +262,7 @@ pub(super) fn open_plan(state: &mut AppState) {
     state.mode = Mode::Plan { plan, scroll: 0 };
 }
 
-/// The deletion plan of the current marks, with its warnings.
+/// The deletion plan of the current marks, with its warnings: one pass over the marks.
 pub fn build_plan(state: &AppState) -> Plan {
     let mut plan = Plan {
         groups: Vec::new(),
@@ -248,76 +271,74 @@ pub fn build_plan(state: &AppState) -> Plan {
         warnings: Vec::new(),
         targets: Vec::new(),
     };
-    for (notebook, id) in marked_entries(state) {
-        let Some(view) = state.notebook_index(&notebook).and_then(|n| state.view(n)) else {
-            continue;
-        };
-        let Some(row) = view.row(id) else {
-            continue;
-        };
-        match plan.groups.last_mut() {
-            Some((nb, ids)) if *nb == notebook => ids.push(id),
-            _ => plan.groups.push((notebook.clone(), vec![id])),
-        }
-        if plan.targets.len() < PLAN_LIST_MAX {
-            plan.targets.push(PlanTarget {
-                notebook: notebook.clone(),
-                cell: row.cell.clone(),
-                id,
-                created_at: row.created_at,
-                size: row.size,
-            });
-        }
-        plan.entries += 1;
-    }
-    plan.warnings = plan_warnings(state, &plan);
-    plan
-}
-
-pub(super) fn plan_warnings(state: &AppState, plan: &Plan) -> Vec<String> {
-    let mut warnings = Vec::new();
+    let marked = marked_entries(state);
     let mut pinned = Vec::new();
-    for (notebook, ids) in &plan.groups {
-        let Some(view) = state.notebook_index(notebook).and_then(|n| state.view(n)) else {
+    for (n, slot) in state.notebooks.iter().enumerate() {
+        let Some(view) = &slot.view else {
             continue;
         };
-        let mut per_cell: HashMap<usize, (usize, bool)> = HashMap::new();
-        for &id in ids {
+        // (marked runs, newest marked) per cell.
+        let mut per_cell = vec![(0usize, false); view.cells.len()];
+        let mut ids = Vec::new();
+        for &(_, id) in marked.iter().filter(|(m, _)| *m == n) {
             let Some((c, i)) = view.position(id) else {
                 continue;
             };
-            let newest = view.cells[c].items.first().and_then(|it| it.row());
-            let entry = per_cell.entry(c).or_default();
-            entry.0 += 1;
-            entry.1 |= newest == view.cells[c].items[i].row();
-            if view.row(id).is_some_and(|r| r.pinned) {
-                pinned.push(format!(
-                    "{notebook} · {} · {}",
-                    view.cells[c].name,
-                    id.short()
-                ));
+            let Some(row) = view.cells[c].items[i].row().map(|r| &view.rows[r]) else {
+                continue;
+            };
+            per_cell[c].0 += 1;
+            per_cell[c].1 |=
+                view.cells[c].items.first().and_then(|it| it.row()) == view.cells[c].items[i].row();
+            if row.pinned {
+                pinned.push(format!("{} · {} · {}", view.name, row.cell, id.short()));
             }
-        }
-        let mut cells: Vec<_> = per_cell.into_iter().collect();
-        cells.sort_unstable_by_key(|(c, _)| *c);
-        for (c, (marked, newest)) in cells {
-            let cell = &view.cells[c];
-            let name = format!("{notebook} · {}", cell.name);
-            if marked == cell.runs && cell.runs == 1 {
-                warnings.push(format!("deletes the only run of {name}"));
-            } else if marked == cell.runs {
-                warnings.push(format!("deletes every run of {name} ({} runs)", cell.runs));
-            } else if newest {
-                warnings.push(format!("deletes the newest run of {name}"));
+            if plan.targets.len() < PLAN_LIST_MAX {
+                plan.targets.push(PlanTarget {
+                    notebook: view.name.clone(),
+                    cell: row.cell.clone(),
+                    id,
+                    created_at: row.created_at,
+                    size: row.size,
+                });
             }
+            ids.push(id);
         }
+        if ids.is_empty() {
+            continue;
+        }
+        plan.entries += ids.len();
+        plan.groups.push((view.name.clone(), ids));
+        plan.warnings.extend(cell_warnings(view, &per_cell));
     }
-    warnings.extend(
+    plan.warnings.extend(
         pinned
             .into_iter()
             .map(|p| format!("a pinned entry is marked: {p}")),
     );
-    warnings
+    plan
+}
+
+fn cell_warnings<'a>(
+    view: &'a crate::tui::data::NotebookView,
+    per_cell: &'a [(usize, bool)],
+) -> impl Iterator<Item = String> + 'a {
+    per_cell
+        .iter()
+        .enumerate()
+        .filter_map(move |(c, &(marked, newest))| {
+            let cell = &view.cells[c];
+            let name = format!("{} · {}", view.name, cell.name);
+            if marked == cell.runs && cell.runs == 1 {
+                Some(format!("deletes the only run of {name}"))
+            } else if marked == cell.runs {
+                Some(format!("deletes every run of {name} ({} runs)", cell.runs))
+            } else if newest {
+                Some(format!("deletes the newest run of {name}"))
+            } else {
+                None
+            }
+        })
 }
 
 pub(super) fn plan_mode(state: &mut AppState, action: Action, fx: &mut Vec<Effect>) {

@@ -185,7 +185,8 @@ pub(super) fn open(state: &mut AppState) {
         }
         Pane::Marks => {
             let entries = marked_entries(state);
-            if let Some((notebook, id)) = entries.get(state.marks_list.cursor).cloned() {
+            if let Some(&(n, id)) = entries.get(state.marks_list.cursor) {
+                let notebook = state.notebooks[n].info.notebook.clone();
                 jump_to(state, &notebook, id);
             }
         }

@@ -173,8 +173,7 @@ pub fn help(state: &AppState, scroll: usize, main: Rect, buf: &mut Buffer) {
     let rows = || help.iter().flat_map(|(_, rows)| rows.iter());
     let keys_width = rows().map(|r| r.0.width()).max().unwrap_or(0).min(16) + 2;
     let name_width = rows().map(|r| r.1.len()).max().unwrap_or(0) + 2;
-    // Narrow screens put each description under its action.
-    let stacked = (inner.width as usize) < keys_width + name_width + 44;
+    let narrow = (inner.width as usize) < keys_width + name_width + 44;
     let mut lines = Vec::new();
     for (scope, rows) in &help {
         lines.push(Line::styled(
@@ -190,16 +189,18 @@ pub fn help(state: &AppState, scroll: usize, main: Rect, buf: &mut Buffer) {
                 Span::raw(pad(name, name_width)),
             ];
             let about = Span::styled(about.to_string(), theme.style(ThemeRole::Dim));
-            if stacked {
-                lines.push(Line::from(spans));
-                lines.push(Line::from(vec![
-                    Span::raw(" ".repeat(keys_width + 4)),
-                    about,
-                ]));
+            if narrow {
+                // Narrow screens: the description first, the config name after it.
+                spans.pop();
+                spans.push(about);
+                spans.push(Span::styled(
+                    format!("  [{name}]"),
+                    theme.style(ThemeRole::Hint),
+                ));
             } else {
                 spans.push(about);
-                lines.push(Line::from(spans));
             }
+            lines.push(Line::from(spans));
         }
     }
     let height = inner.height as usize;

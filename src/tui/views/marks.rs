@@ -43,14 +43,11 @@ pub fn render(state: &AppState, area: Rect, buf: &mut Buffer) {
         .enumerate()
         .skip(offset)
         .take(height)
-        .map(|(i, (notebook, id))| {
-            let row = state
-                .notebook_index(notebook)
-                .and_then(|n| state.view(n))
-                .and_then(|v| v.row(*id));
-            let Some(row) = row else {
+        .map(|(i, &(n, id))| {
+            let Some(row) = state.view(n).and_then(|v| v.row(id)) else {
                 return Line::default();
             };
+            let notebook = &state.notebooks[n].info.notebook;
             let place = format!("{} · {}", sanitize(notebook), sanitize(&row.cell));
             let line = Line::from(vec![
                 Span::styled("✗ ", theme.style(ThemeRole::Marked)),
