@@ -396,12 +396,12 @@ fn meta_parent_jump_crosses_notebooks() {
 }
 
 #[test]
-fn variables_show_json_and_a_pickle_summary() {
+fn variables_show_json_and_decoded_pickles() {
     let mut f = Fixture::new(120, 40);
     f.press("jjjj<tab>G4");
     let text = f.screen();
     assert!(text.contains("\"r2\": 0.81"), "{text}");
-    assert!(text.contains("pickle, 5 bytes"), "{text}");
+    assert!(text.contains("{'a': [1, 2.5]}"), "{text}");
 }
 
 #[test]
@@ -572,4 +572,17 @@ fn stale_results_are_dropped() {
         text.contains(&format!("Details · {}", middle_load().short())),
         "{text}"
     );
+}
+
+#[test]
+fn mark_by_policy_over_the_store() {
+    let mut f = Fixture::new(160, 48);
+    f.press("P<ctrl-u>--keep-last 1<enter>");
+    // load_data and sample lose 2 runs each; plot has one run; fit's older run is pinned.
+    assert_eq!(f.app.state.marks.count(), 4, "{}", f.screen());
+    let text = f.screen();
+    assert!(text.contains("keep: last, newest of cell"), "{text}");
+    insta::assert_snapshot!("policy_160x48", text);
+    f.press("P<ctrl-u>--keep-last<enter>");
+    assert!(f.screen().contains("policy: "), "{}", f.screen());
 }

@@ -2,6 +2,8 @@
 
 use super::doc::{DocBuilder, Limits, Line, Role};
 use super::{Doc, console, human_bytes, image};
+use crate::legacy::value::{PyValue, RenderOptions, render};
+use crate::legacy::{npy, pickle, pyjson};
 
 /// Renders one output part.
 pub fn output(mime: &str, bytes: &[u8], limits: &Limits, colour: bool) -> Doc {
@@ -23,12 +25,52 @@ pub fn output(mime: &str, bytes: &[u8], limits: &Limits, colour: bool) -> Doc {
 pub fn variable(format: &str, bytes: &[u8], limits: &Limits, colour: bool) -> Doc {
     match format {
         "json" => json(bytes, limits),
-        // Wire the legacy decoders here once `crate::legacy::{pickle, npy}` exist; until then
-        // a pickle is never decoded, let alone executed.
-        "pickle" | "npy" => Doc::message(&format!("{format}, {} bytes", bytes.len()), Role::Dim),
+        // Decoded as data by the legacy readers: a pickle is never executed.
+        "pickle" => match pickle::decode(bytes, &pickle_limits()) {
+            Ok(value) => python_value(&value, limits),
+            Err(e) => undecodable("pickle", bytes, &e.to_string()),
+        },
+        "npy" => match npy::parse(bytes, NPY_PREVIEW_BYTES) {
+            Ok(array) => python_value(&PyValue::NdArray(Box::new(array)), limits),
+            Err(e) => undecodable("npy", bytes, &e.to_string()),
+        },
         "txt" | "text" | "repr" | "str" | "csv" => text(bytes, Role::Text, limits, colour),
         other => text_or_binary(other, bytes, limits, colour),
     }
+}
+
+/// Array data decoded for a preview; the rest of a large array is only counted.
+const NPY_PREVIEW_BYTES: usize = 1 << 20;
+
+/// Tighter than the decoder's defaults: a preview needs the shape of a value, not all of it.
+fn pickle_limits() -> pickle::Limits {
+    pickle::Limits {
+        max_nodes: 200_000,
+        max_bytes_alloc: 64 << 20,
+        ..pickle::Limits::default()
+    }
+}
+
+fn python_value(value: &PyValue, limits: &Limits) -> Doc {
+    let options = RenderOptions {
+        width: limits.width,
+        max_lines: limits.max_lines,
+        ..RenderOptions::default()
+    };
+    let mut out = DocBuilder::new(*limits);
+    for line in render(value, &options) {
+        out.push_line(Line::plain(&line, Role::Text));
+    }
+    out.finish()
+}
+
+fn undecodable(format: &str, bytes: &[u8], why: &str) -> Doc {
+    let mut doc = Doc::message(
+        &format!("could not decode this {format}: {why}"),
+        Role::Warning,
+    );
+    doc.append(binary_summary(format, bytes));
+    doc
 }
 
 /// UTF-8 text (lossy), with ANSI colours rendered or stripped.
@@ -103,19 +145,23 @@ fn html(bytes: &[u8], limits: &Limits) -> Doc {
     }
 }
 
+/// Pretty JSON; Python's own JSON (NaN, Infinity) through the legacy reader; else text.
 fn json(bytes: &[u8], limits: &Limits) -> Doc {
     let pretty = serde_json::from_slice::<serde_json::Value>(bytes)
         .ok()
         .and_then(|v| serde_json::to_string_pretty(&v).ok());
-    match pretty {
-        Some(p) => {
-            let mut out = DocBuilder::new(*limits);
-            out.push_text(&p, Role::Text);
-            out.finish()
-        }
-        None => text(bytes, Role::Text, limits, false),
+    if let Some(p) = pretty {
+        let mut out = DocBuilder::new(*limits);
+        out.push_text(&p, Role::Text);
+        return out.finish();
+    }
+    match pyjson::parse(bytes, JSON_MAX_DEPTH) {
+        Ok(value) => python_value(&value, limits),
+        Err(_) => text(bytes, Role::Text, limits, false),
     }
 }
+
+const JSON_MAX_DEPTH: usize = 200;
 
 /// Markdown as text, with headings and code fences set apart.
 fn markdown(bytes: &[u8], limits: &Limits) -> Doc {
@@ -191,10 +237,33 @@ mod tests {
     }
 
     #[test]
-    fn pickles_get_a_typed_summary_until_the_decoder_lands() {
-        let doc = variable("pickle", &[0x80, 4, 0x95], &Limits::default(), true);
-        assert_eq!(doc.to_text(), "pickle, 3 bytes");
+    fn pickles_and_arrays_are_decoded_as_data() {
+        // pickle.dumps({"a": [1, 2.5]}, protocol=2)
+        let pickled =
+            b"\x80\x02}q\x00X\x01\x00\x00\x00aq\x01]q\x02(K\x01G@\x04\x00\x00\x00\x00\x00\x00es.";
+        let doc = variable("pickle", pickled, &Limits::default(), true);
+        assert_eq!(doc.to_text(), "{'a': [1, 2.5]}");
+        let broken = variable("pickle", &[0x80, 4, 0x95], &Limits::default(), true);
+        assert!(
+            broken.to_text().starts_with("could not decode this pickle"),
+            "{}",
+            broken.to_text()
+        );
+        let mut npy = b"\x93NUMPY\x01\x00".to_vec();
+        let header = "{'descr': '<i2', 'fortran_order': False, 'shape': (3,), }";
+        let padded = format!("{header:<117}\n");
+        npy.extend((padded.len() as u16).to_le_bytes());
+        npy.extend(padded.as_bytes());
+        npy.extend([1, 0, 2, 0, 3, 0]);
+        let doc = variable("npy", &npy, &Limits::default(), true);
+        assert!(doc.to_text().contains("[1, 2, 3]"), "{}", doc.to_text());
+    }
+
+    #[test]
+    fn json_variables_accept_python_json() {
         let doc = variable("json", b"[1]", &Limits::default(), true);
         assert_eq!(doc.to_text(), "[\n  1\n]");
+        let doc = variable("json", b"[NaN, 1]", &Limits::default(), true);
+        assert_eq!(doc.to_text(), "[nan, 1]");
     }
 }

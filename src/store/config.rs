@@ -3,7 +3,7 @@
 
 use super::error::{IoContext, Result, StoreError};
 use super::fs::{Fs, write_atomic};
-use crate::policy::units::{parse_duration, parse_size};
+use crate::policy::{Size, Span};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 use toml_edit::{Document, DocumentMut, Item};
@@ -98,7 +98,8 @@ impl Config {
             Some(item) => item
                 .as_str()
                 .ok_or_else(|| "expected a duration such as \"1d\"".to_string())
-                .and_then(|s| parse_duration(s).map_err(|e| e.to_string()))
+                .and_then(|s| s.parse::<Span>().map_err(|e| e.to_string()))
+                .map(|span| span_duration(&span))
                 .map_err(|m| StoreError::invalid(path, at(item), format!("gc_grace: {m}")))?,
         };
         if let Some(item) = table.get("prune")
@@ -152,12 +153,18 @@ impl Config {
     }
 }
 
+/// A calendar span as a fixed duration measured back from now (months differ in length).
+pub fn span_duration(span: &Span) -> Duration {
+    let now = chrono::Utc::now();
+    (now - span.before(now)).to_std().unwrap_or(Duration::ZERO)
+}
+
 fn size_value(item: &Item) -> Result<u64, String> {
     if let Some(n) = item.as_integer() {
         return u64::try_from(n).map_err(|_| "must not be negative".to_string());
     }
     match item.as_str() {
-        Some(s) => parse_size(s).map_err(|e| e.to_string()),
+        Some(s) => s.parse::<Size>().map(|s| s.0).map_err(|e| e.to_string()),
         None => Err("expected a size such as \"64KiB\"".into()),
     }
 }

@@ -33,10 +33,10 @@ impl Workspace {
         })?;
         let mut current = Some(absolute.as_path());
         while let Some(dir) = current {
-            if dir.file_name().is_some_and(|n| n == MARIMO_DIR) {
-                if let Some(parent) = dir.parent() {
-                    return Ok(Workspace::at(parent));
-                }
+            if dir.file_name().is_some_and(|n| n == MARIMO_DIR)
+                && let Some(parent) = dir.parent()
+            {
+                return Ok(Workspace::at(parent));
             }
             if dir.join(MARIMO_DIR).is_dir() {
                 return Ok(Workspace::at(dir));

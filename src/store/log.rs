@@ -20,11 +20,26 @@ pub const SEGMENT_SUFFIX: &str = ".jsonl";
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "lowercase", deny_unknown_fields)]
 pub enum Record {
-    Put { at: Timestamp, entry: WireEntry },
-    Remove { at: Timestamp, ids: Vec<EntryId> },
-    Pin { at: Timestamp, ids: Vec<EntryId> },
-    Unpin { at: Timestamp, ids: Vec<EntryId> },
-    Used { at: Timestamp, ids: Vec<EntryId> },
+    Put {
+        at: Timestamp,
+        entry: Box<WireEntry>,
+    },
+    Remove {
+        at: Timestamp,
+        ids: Vec<EntryId>,
+    },
+    Pin {
+        at: Timestamp,
+        ids: Vec<EntryId>,
+    },
+    Unpin {
+        at: Timestamp,
+        ids: Vec<EntryId>,
+    },
+    Used {
+        at: Timestamp,
+        ids: Vec<EntryId>,
+    },
 }
 
 impl Record {

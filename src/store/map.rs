@@ -70,15 +70,16 @@ impl MapData {
     }
 }
 
+/// `[entry.<cell>.<module>.<version>.<created>]` tables, nested as TOML reads them.
+type Runs = BTreeMap<String, toml::Spanned<WireBody>>;
+type EntryTables = BTreeMap<String, BTreeMap<String, BTreeMap<String, Runs>>>;
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct MapFile {
     map: MapHeader,
     #[serde(default)]
-    entry: BTreeMap<
-        String,
-        BTreeMap<String, BTreeMap<String, BTreeMap<String, toml::Spanned<WireBody>>>>,
-    >,
+    entry: EntryTables,
 }
 
 #[derive(Deserialize)]
@@ -144,17 +145,21 @@ fn parse_clean(path: &Path, text: &str, notebook: &NotebookKey) -> Result<MapDat
         for (module, versions) in modules {
             for (version, runs) in versions {
                 for (created, body) in runs {
-                    let line = Some(line_of(text, body.span().start));
-                    let created_at: Timestamp =
-                        created.parse().map_err(|e: crate::model::TimestampError| {
-                            StoreError::invalid(path, line, e.to_string())
-                        })?;
+                    // Line numbers are only worked out for an error: counting them for every
+                    // table would make reading a large map quadratic.
+                    let start = body.span().start;
+                    let invalid = |message: String| {
+                        StoreError::invalid(path, Some(line_of(text, start)), message)
+                    };
+                    let created_at: Timestamp = created
+                        .parse()
+                        .map_err(|e: crate::model::TimestampError| invalid(e.to_string()))?;
                     let key = exec_key(notebook, &cell, &module, &version, created_at)
-                        .map_err(|e| StoreError::invalid(path, line, e.to_string()))?;
+                        .map_err(|e| invalid(e.to_string()))?;
                     let entry = body
                         .into_inner()
                         .into_entry(key)
-                        .map_err(|e| StoreError::invalid(path, line, e.to_string()))?;
+                        .map_err(|e| invalid(e.to_string()))?;
                     index.insert(&entry);
                 }
             }

@@ -289,7 +289,7 @@ impl Notebook {
             .iter()
             .map(|(entry, _)| Record::Put {
                 at: now,
-                entry: WireEntry::from_entry(entry),
+                entry: Box::new(WireEntry::from_entry(entry)),
             })
             .collect();
         self.append(&records)?;
@@ -491,7 +491,7 @@ impl Notebook {
             })
             .map(|e| Record::Put {
                 at: now,
-                entry: WireEntry::from_entry(e),
+                entry: Box::new(WireEntry::from_entry(e)),
             })
             .collect();
         if records.is_empty() {
@@ -522,9 +522,9 @@ impl Notebook {
         self.commit(|at, ids| Record::Unpin { at, ids }, ids, "unpin.after_log")
     }
 
-    /// Records a use (a cache hit); folded into `last_used` at consolidation.
-    pub fn touch(&mut self, ids: &[EntryId]) -> Result<usize> {
-        self.commit(|at, ids| Record::Used { at, ids }, ids, "used.after_log")
+    /// Records a use (a cache hit) at `at`; folded into `last_used` at consolidation.
+    pub fn touch(&mut self, ids: &[EntryId], at: Timestamp) -> Result<usize> {
+        self.commit(|_, ids| Record::Used { at, ids }, ids, "used.after_log")
     }
 
     /// Folds every log record into a new `map.toml` (atomically), then retires this machine's
@@ -734,7 +734,7 @@ fn segment_names(ctx: &Context, log_dir: &std::path::Path) -> Result<Vec<String>
 /// Applies one record to the index.
 fn apply(index: &mut NotebookIndex, notebook: &NotebookKey, record: Record) -> Option<String> {
     match record {
-        Record::Put { entry, .. } => match entry.into_entry(notebook) {
+        Record::Put { entry, .. } => match (*entry).into_entry(notebook) {
             Ok(entry) => {
                 index.insert(&entry);
                 None

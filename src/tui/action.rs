@@ -91,6 +91,7 @@ bindable! {
     Latest => "latest", "the last run";
     Submit => "submit", "accept the input";
     DeleteChar => "delete-char", "delete the last character";
+    ClearInput => "clear-input", "clear the input";
 }
 
 impl Action {

@@ -7,11 +7,13 @@
 //! tests drain synchronously with `settle()`.
 
 use super::data::NotebookView;
+use super::policy::PolicyMarks;
 use super::previews;
 use super::state::{Preview, ViewKey};
 use crate::model::{
     Applied, EntryId, History, HistoryError, HistoryResult, NotebookInfo, Timestamp,
 };
+use crate::policy::Policy;
 use chrono::FixedOffset;
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -48,6 +50,12 @@ pub enum Job {
         ids: Vec<EntryId>,
         pinned: bool,
         generation: u64,
+    },
+    Policy {
+        views: Vec<Arc<NotebookView>>,
+        policy: Box<Policy>,
+        now: Timestamp,
+        tz: FixedOffset,
     },
 }
 
@@ -93,6 +101,7 @@ pub enum JobOutput {
         result: HistoryResult<usize>,
         timeline: Loaded,
     },
+    Policy(Result<PolicyMarks, String>),
 }
 
 /// Runs one job against a history.
@@ -141,6 +150,12 @@ pub fn run(history: &dyn History, job: Job) -> JobOutput {
                 timelines,
             }
         }
+        Job::Policy {
+            views,
+            policy,
+            now,
+            tz,
+        } => JobOutput::Policy(super::policy::plan(&views, &policy, now, &tz)),
         Job::SetPinned {
             notebook,
             ids,
@@ -358,6 +373,7 @@ enum Tag {
     Preview(ViewKey),
     Remove(Vec<String>),
     Undo(Vec<String>),
+    Policy,
 }
 
 impl Tag {
@@ -380,6 +396,7 @@ impl Tag {
             Job::Undo { applied, .. } => {
                 Tag::Undo(applied.iter().map(|a| a.notebook.clone()).collect())
             }
+            Job::Policy { .. } => Tag::Policy,
         }
     }
 
@@ -410,6 +427,7 @@ impl Tag {
                 results: notebooks.into_iter().map(|nb| (nb, Err(err()))).collect(),
                 timelines: Vec::new(),
             },
+            Tag::Policy => JobOutput::Policy(Err(err().message)),
             Tag::Undo(notebooks) => JobOutput::Restored {
                 results: notebooks.into_iter().map(|nb| (nb, Err(err()))).collect(),
                 retry: Vec::new(),

@@ -274,6 +274,7 @@ const DEFAULTS: &[DefaultBinding] = {
         (S::Prompt, A::Submit, &["enter"], true),
         (S::Prompt, A::Cancel, &["esc"], true),
         (S::Prompt, A::DeleteChar, &["backspace"], false),
+        (S::Prompt, A::ClearInput, &["ctrl-u"], false),
         (S::Plan, A::Confirm, &["y", "enter"], true),
         (S::Plan, A::Cancel, &["n", "esc"], true),
         (S::Confirm, A::Confirm, &["y", "enter"], true),

@@ -11,6 +11,7 @@ pub mod data;
 pub mod format;
 pub mod jobs;
 pub mod keymap;
+pub mod policy;
 mod previews;
 pub mod state;
 pub mod term;

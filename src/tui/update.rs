@@ -52,7 +52,7 @@ pub fn update(state: &mut AppState, action: Action) -> Vec<Effect> {
         Action::Tick(now) => state.now = now,
         Action::Mouse(m) => mouse(state, m),
         _ => match state.mode {
-            Mode::Prompt(_) => prompt(state, action),
+            Mode::Prompt(_) => prompt(state, action, &mut fx),
             Mode::Plan { .. } => plan_mode(state, action, &mut fx),
             Mode::Confirm(_) => confirm_mode(state, action, &mut fx),
             Mode::Help { .. } => overlay(state, action),
@@ -83,7 +83,11 @@ fn normal(state: &mut AppState, action: Action, fx: &mut Vec<Effect>) {
             })
         }
         Search if state.current_cell().is_some() => {
-            let input = state.search.as_ref().map(|s| s.query.clone()).unwrap_or_default();
+            let input = state
+                .search
+                .as_ref()
+                .map(|s| s.query.clone())
+                .unwrap_or_default();
             state.mode = Mode::Prompt(Prompt {
                 kind: PromptKind::Search,
                 input,
@@ -107,10 +111,12 @@ fn normal(state: &mut AppState, action: Action, fx: &mut Vec<Effect>) {
         TimeMachine => open_time_machine(state),
         Compare => open_compare(state),
         MarkAllButNewest | MarkAllButNewestEverywhere => ask_keep_newest(state, action),
-        MarkByPolicy => state.set_status(
-            Level::Warning,
-            "mark by policy needs the retention planner (crate::policy), which is not in this build yet",
-        ),
+        MarkByPolicy => {
+            state.mode = Mode::Prompt(Prompt {
+                kind: PromptKind::Policy,
+                input: state.last_policy.clone(),
+            })
+        }
         ClearMarks => {
             let n = state.marks.count();
             state.marks.clear();
@@ -118,7 +124,10 @@ fn normal(state: &mut AppState, action: Action, fx: &mut Vec<Effect>) {
         }
         Reload => reload(state, fx),
         NextTab | PrevTab => {
-            let i = Tab::ALL.iter().position(|t| *t == state.details.tab).unwrap_or(0);
+            let i = Tab::ALL
+                .iter()
+                .position(|t| *t == state.details.tab)
+                .unwrap_or(0);
             let n = Tab::ALL.len();
             let next = if action == NextTab { i + 1 } else { i + n - 1 };
             set_tab(state, Tab::ALL[next % n]);

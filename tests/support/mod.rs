@@ -62,6 +62,9 @@ pub fn key(nb: &str, cell: &str, module: &str, version: &str, at: i64) -> ExecKe
     }
 }
 
+const PICKLED: &[u8] =
+    b"\x80\x02}q\x00X\x01\x00\x00\x00aq\x01]q\x02(K\x01G@\x04\x00\x00\x00\x00\x00\x00es.";
+
 const LOAD_V1: &str = "import pandas as pd\n\ndf = pd.read_csv('sales.csv')\ndf.head()\n";
 const LOAD_V2: &str =
     "import pandas as pd\n\ndf = pd.read_csv('sales_2026.csv', parse_dates=['day'])\ndf.head()\n";
@@ -164,7 +167,8 @@ pub fn build(dir: &Path) -> Store {
         vec![
             NewPart::code("model = fit(df)\n"),
             NewPart::variables("score", "json", b"{\"r2\": 0.81}".to_vec()),
-            NewPart::variables("model", "pickle", vec![0x80, 4, 0x95, 0, 0]),
+            // pickle.dumps({"a": [1, 2.5]}, protocol=2)
+            NewPart::variables("model", "pickle", PICKLED.to_vec()),
         ],
     );
     fit.parents = vec![parent];

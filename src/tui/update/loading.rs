@@ -130,6 +130,7 @@ pub fn on_job(state: &mut AppState, output: JobOutput) -> Vec<Effect> {
             }
         }
         JobOutput::Removed { results, timelines } => removed(state, results, timelines),
+        JobOutput::Policy(result) => policy_planned(state, result),
         JobOutput::Restored {
             results,
             retry,

@@ -1,8 +1,9 @@
 //! Prompts and the full-screen views (compare, time machine, help).
 
 use super::*;
+use crate::tui::policy::PolicyMarks;
 
-pub(super) fn prompt(state: &mut AppState, action: Action) {
+pub(super) fn prompt(state: &mut AppState, action: Action, fx: &mut Vec<Effect>) {
     let Mode::Prompt(p) = &mut state.mode else {
         return;
     };
@@ -11,6 +12,7 @@ pub(super) fn prompt(state: &mut AppState, action: Action) {
         Action::DeleteChar => {
             p.input.pop();
         }
+        Action::ClearInput => p.input.clear(),
         Action::Cancel => {
             let kind = p.kind;
             state.mode = Mode::Normal;
@@ -23,7 +25,7 @@ pub(super) fn prompt(state: &mut AppState, action: Action) {
         Action::Submit => {
             let Prompt { kind, input } = p.clone();
             state.mode = Mode::Normal;
-            submit(state, kind, input.trim());
+            submit(state, kind, input.trim(), fx);
             return;
         }
         _ => return,
@@ -34,7 +36,7 @@ pub(super) fn prompt(state: &mut AppState, action: Action) {
     }
 }
 
-pub(super) fn submit(state: &mut AppState, kind: PromptKind, input: &str) {
+pub(super) fn submit(state: &mut AppState, kind: PromptKind, input: &str, fx: &mut Vec<Effect>) {
     match kind {
         PromptKind::Filter => {}
         PromptKind::Search => search(state, input),
@@ -45,8 +47,72 @@ pub(super) fn submit(state: &mut AppState, kind: PromptKind, input: &str) {
                 format!("{input:?} is not a number of runs to keep"),
             ),
         },
-        PromptKind::Policy => state.last_policy = input.to_string(),
+        PromptKind::Policy => mark_by_policy(state, input, fx),
     }
+}
+
+/// Parses the policy here (errors show at once), plans on a worker.
+fn mark_by_policy(state: &mut AppState, text: &str, fx: &mut Vec<Effect>) {
+    state.last_policy = text.to_string();
+    let policy = match crate::policy::Policy::from_text(text) {
+        Ok(p) => p,
+        Err(e) => return state.set_status(Level::Error, format!("policy: {e}")),
+    };
+    let views: Vec<_> = state
+        .notebooks
+        .iter()
+        .filter_map(|s| s.view.clone())
+        .collect();
+    if views.is_empty() {
+        return state.set_status(Level::Warning, "nothing is loaded yet");
+    }
+    state.set_status(Level::Info, "planning…");
+    fx.push(Effect::Job(Job::Policy {
+        views,
+        policy: Box::new(policy),
+        now: state.now,
+        tz: state.ui.tz,
+    }));
+}
+
+/// Marks what the policy removes; kept rows show why they stay.
+pub(super) fn policy_planned(state: &mut AppState, result: Result<PolicyMarks, String>) {
+    let marks = match result {
+        Ok(m) => m,
+        Err(e) => return state.set_status(Level::Error, format!("policy: {e}")),
+    };
+    let mut rows: HashMap<String, Vec<usize>> = HashMap::new();
+    for (notebook, id) in &marks.remove {
+        let Some(view) = state.notebook_index(notebook).and_then(|n| state.view(n)) else {
+            continue;
+        };
+        if let Some(row) = view
+            .position(*id)
+            .and_then(|(c, i)| view.cells[c].items[i].row())
+        {
+            rows.entry(notebook.clone()).or_default().push(row);
+        }
+    }
+    let mut marked = 0;
+    for (notebook, rows) in rows {
+        if let Some(view) = state
+            .notebook_index(&notebook)
+            .and_then(|n| state.view(n))
+            .cloned()
+        {
+            marked += state.marks.set(&view, &rows, true);
+        }
+    }
+    state.keep_reasons = marks.keep.into_iter().collect();
+    state.set_status(
+        Level::Info,
+        format!(
+            "the policy removes {}: {} newly marked, frees {} in all; kept runs show why (D reviews)",
+            entries(marks.remove.len()),
+            marked,
+            human_bytes(state.marks.freed())
+        ),
+    );
 }
 
 pub(super) fn overlay(state: &mut AppState, action: Action) {

@@ -453,10 +453,76 @@ fn keep_newest_marks_the_rest_but_never_pins() {
 }
 
 #[test]
-fn mark_by_policy_says_the_planner_is_missing() {
+fn mark_by_policy_plans_on_a_worker_and_marks_what_it_removes() {
     let mut s = state();
     act(&mut s, &[MarkByPolicy]);
-    assert!(s.status.as_ref().unwrap().text.contains("crate::policy"));
+    assert_eq!(
+        s.mode,
+        Mode::Prompt(Prompt {
+            kind: PromptKind::Policy,
+            input: "--keep-last 3".into()
+        })
+    );
+    act(&mut s, &[ClearInput, Insert('x'), Submit]);
+    assert_eq!(
+        s.status.as_ref().unwrap().level,
+        Level::Error,
+        "bad text fails at once"
+    );
+    act(&mut s, &[MarkByPolicy, ClearInput]);
+    for c in "--keep-last 1".chars() {
+        act(&mut s, &[Insert(c)]);
+    }
+    let fx = act(&mut s, &[Submit]);
+    let job = jobs(&fx)
+        .into_iter()
+        .find(|j| matches!(j, Job::Policy { .. }))
+        .expect("a policy job")
+        .clone();
+    let JobOutput::Policy(result) = crate::tui::jobs::run(&NoHistory, job) else {
+        panic!("not a policy result")
+    };
+    on_job(&mut s, JobOutput::Policy(result));
+    assert_eq!(s.marks.count(), 3, "cell a keeps its newest of 4");
+    assert_eq!(
+        s.keep_reasons.get(&id_at(4000, "1")).map(String::as_str),
+        Some("last, newest of cell")
+    );
+    assert!(s.keep_reasons.contains_key(&id_at(5000, "0")));
+    assert_eq!(s.last_policy, "--keep-last 1");
+}
+
+/// The policy job reads no history; anything else would be a bug.
+struct NoHistory;
+
+impl crate::model::History for NoHistory {
+    fn kind(&self) -> BackendKind {
+        BackendKind::Store
+    }
+    fn location(&self) -> String {
+        unreachable!()
+    }
+    fn notebooks(&self) -> crate::model::HistoryResult<Vec<NotebookInfo>> {
+        unreachable!()
+    }
+    fn timeline(&self, _: &str) -> crate::model::HistoryResult<Timeline> {
+        unreachable!()
+    }
+    fn detail(&self, _: &str, _: EntryId) -> crate::model::HistoryResult<crate::model::Detail> {
+        unreachable!()
+    }
+    fn read(&self, _: &str, _: &crate::model::PartInfo) -> crate::model::HistoryResult<Vec<u8>> {
+        unreachable!()
+    }
+    fn remove(&self, _: &str, _: &[EntryId]) -> crate::model::HistoryResult<Applied> {
+        unreachable!()
+    }
+    fn undo(&self, _: &Applied) -> crate::model::HistoryResult<usize> {
+        unreachable!()
+    }
+    fn set_pinned(&self, _: &str, _: &[EntryId], _: bool) -> crate::model::HistoryResult<usize> {
+        unreachable!()
+    }
 }
 
 #[test]

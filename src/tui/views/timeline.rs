@@ -45,6 +45,14 @@ pub fn render(state: &AppState, area: Rect, buf: &mut Buffer) {
     pane_block(state, Pane::Timeline, title_line(theme, title)).render(area, buf);
     let height = inner.height as usize;
     let items = &cell.items;
+    // After "mark by policy": room for why each kept run stays, up to half the width.
+    let reserve = state
+        .keep_reasons
+        .values()
+        .map(|r| r.chars().count() + 7)
+        .max()
+        .unwrap_or(0)
+        .min(inner.width as usize / 2);
     let offset = layout::follow(
         state.timeline.offset,
         state.timeline.cursor,
@@ -56,7 +64,7 @@ pub fn render(state: &AppState, area: Rect, buf: &mut Buffer) {
         .enumerate()
         .skip(offset)
         .take(height)
-        .map(|(i, item)| item_line(state, view, *item, i, inner.width as usize))
+        .map(|(i, item)| item_line(state, view, *item, i, (inner.width as usize, reserve)))
         .collect();
     put_lines(lines, inner, buf);
 }
@@ -82,7 +90,7 @@ fn item_line(
     view: &NotebookView,
     item: Item,
     index: usize,
-    width: usize,
+    (width, reserve): (usize, usize),
 ) -> Line<'static> {
     let theme = &state.ui.theme;
     let Item::Row { row, sibling } = item else {
@@ -96,7 +104,7 @@ fn item_line(
         state.selected_cell() == Some((s.notebook, Some(s.cell)))
             && s.matches.binary_search(&index).is_ok()
     });
-    let mut line = row_line(state, row, sibling, (marked, hit), width);
+    let mut line = row_line(state, row, sibling, (marked, hit), (width, reserve));
     let in_plan = matches!(state.mode, Mode::Plan { .. });
     if marked {
         let role = if in_plan {
@@ -152,10 +160,10 @@ fn row_line(
     row: &Row,
     sibling: Sibling,
     (marked, hit): (bool, bool),
-    width: usize,
+    (width, reserve): (usize, usize),
 ) -> Line<'static> {
     let theme = &state.ui.theme;
-    let cols = columns(width);
+    let cols = columns(width - reserve);
     let dim = theme.style(ThemeRole::Dim);
     let mut spans = vec![
         Span::styled(
@@ -206,13 +214,14 @@ fn row_line(
     if cols.parts {
         spans.push(Span::styled(format!(" {}", parts(row)), dim));
     }
+    let mut line = Line::from(spans);
     if let Some(reason) = state.keep_reasons.get(&row.id) {
-        spans.push(Span::styled(
-            format!(" keep: {}", sanitize(reason)),
-            theme.style(ThemeRole::KeepReason),
-        ));
+        let room = width.saturating_sub(line.width());
+        let text = fit(&format!(" keep: {}", sanitize(reason)), room);
+        line.spans
+            .push(Span::styled(text, theme.style(ThemeRole::KeepReason)));
     }
-    Line::from(spans)
+    line
 }
 
 /// One letter per part kind present: Code, Variables, Outputs, console (S), Watched.

@@ -1,0 +1,95 @@
+//! How the CLI shows sizes, times and parts to people. Machine output (`--json`) uses RFC 3339
+//! and bytes instead.
+
+use crate::model::{PartKind, PartMask, Timestamp};
+use chrono::Local;
+
+pub use crate::policy::human_bytes as size;
+
+/// Local time, to the second: `2026-11-25 10:00:00`.
+pub fn time(ts: Timestamp) -> String {
+    ts.to_datetime()
+        .with_timezone(&Local)
+        .format("%Y-%m-%d %H:%M:%S")
+        .to_string()
+}
+
+/// One letter per part kind present: `c`ode, `v`ariables, `o`utputs, `s`tdout/err, `w`atched.
+pub fn parts(mask: PartMask) -> String {
+    PartKind::ALL
+        .iter()
+        .map(|k| {
+            if mask.contains(*k) {
+                k.name()
+                    .chars()
+                    .next()
+                    .map_or('-', |c| if *k == PartKind::Console { 's' } else { c })
+            } else {
+                '-'
+            }
+        })
+        .collect()
+}
+
+pub fn part_names(mask: PartMask) -> Vec<&'static str> {
+    PartKind::ALL
+        .iter()
+        .filter(|k| mask.contains(**k))
+        .map(|k| k.name())
+        .collect()
+}
+
+/// Replaces control characters (except newline and tab) so content never drives the terminal.
+pub fn sanitise(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_control() && c != '\n' && c != '\t' {
+                '\u{fffd}'
+            } else {
+                c
+            }
+        })
+        .collect()
+}
+
+/// Left-aligned columns separated by two spaces; the last column is not padded.
+pub fn table(header: &[&str], rows: &[Vec<String>]) -> String {
+    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+    for row in rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let mut out = String::new();
+    let line = |cells: Vec<&str>, out: &mut String| {
+        let last = cells.len().saturating_sub(1);
+        for (i, cell) in cells.iter().enumerate() {
+            out.push_str(cell);
+            if i < last {
+                out.push_str(&" ".repeat(widths[i] - cell.chars().count() + 2));
+            }
+        }
+        out.push('\n');
+    };
+    line(header.to_vec(), &mut out);
+    for row in rows {
+        line(row.iter().map(String::as_str).collect(), &mut out);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parts_show_letters() {
+        let mask = PartMask::of(&[PartKind::Code, PartKind::Console]);
+        assert_eq!(parts(mask), "c--s-");
+    }
+
+    #[test]
+    fn control_characters_never_pass() {
+        assert_eq!(sanitise("a\u{1b}[31mb\n"), "a\u{fffd}[31mb\n");
+    }
+}

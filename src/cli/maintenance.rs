@@ -1,0 +1,146 @@
+//! `pin`, `unpin`, `consolidate`, `verify` and `gc`: keeping the store healthy.
+
+use super::format::size;
+use super::{CliError, CliResult, WorkspaceArgs, exit, json, out};
+use crate::store::{Severity, VerifyReport};
+use clap::Args;
+
+#[derive(Debug, Args)]
+pub struct IdsArgs {
+    /// Entry ids or unique prefixes.
+    #[arg(required = true)]
+    pub ids: Vec<String>,
+    #[command(flatten)]
+    pub workspace: WorkspaceArgs,
+}
+
+pub fn pin(args: IdsArgs, pinned: bool) -> CliResult {
+    let history = super::entries::open_history(&args.workspace)?;
+    let mut changed = 0;
+    for prefix in &args.ids {
+        let (timeline, index) = super::entries::resolve(history.as_ref(), prefix)?;
+        changed += history.set_pinned(&timeline.notebook, &[timeline.rows[index].id], pinned)?;
+    }
+    let verb = if pinned { "pinned" } else { "unpinned" };
+    out(&format!(
+        "{verb} {changed} entr{}\n",
+        if changed == 1 { "y" } else { "ies" }
+    ))?;
+    Ok(exit::OK)
+}
+
+pub fn consolidate(args: WorkspaceArgs) -> CliResult {
+    let store = args.store()?;
+    for key in store.notebook_keys()? {
+        let mut notebook = store.notebook(&key)?;
+        notebook.consolidate()?;
+        out(&format!(
+            "{key}: {} entries in map.toml\n",
+            notebook.index().len()
+        ))?;
+    }
+    Ok(exit::OK)
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    #[command(flatten)]
+    pub workspace: WorkspaceArgs,
+    /// Machine-readable report.
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn verify(args: VerifyArgs) -> CliResult {
+    let store = args.workspace.store()?;
+    let mut reports: Vec<VerifyReport> = Vec::new();
+    for key in store.notebook_keys()? {
+        reports.push(store.notebook(&key)?.verify()?);
+    }
+    let errors: usize = reports.iter().map(VerifyReport::errors).sum();
+    if args.json {
+        json(&reports)?;
+    } else {
+        let mut text = String::new();
+        for report in &reports {
+            text.push_str(&format!(
+                "{}: {} entries, {} contents checked ({}), garbage: {} contents ({})\n",
+                report.notebook,
+                report.entries,
+                report.contents_checked,
+                size(report.bytes_hashed),
+                report.garbage_contents,
+                size(report.garbage_bytes)
+            ));
+            for p in &report.problems {
+                let level = match p.severity {
+                    Severity::Error => "error",
+                    Severity::Warning => "warning",
+                    Severity::Info => "note",
+                };
+                let line = p.line.map(|l| format!(":{l}")).unwrap_or_default();
+                text.push_str(&format!(
+                    "  {level}: {}{line}: {}\n",
+                    p.path.display(),
+                    p.message
+                ));
+            }
+        }
+        text.push_str(if errors == 0 {
+            "verify: ok\n"
+        } else {
+            "verify: FAILED\n"
+        });
+        out(&text)?;
+    }
+    Ok(if errors == 0 { exit::OK } else { exit::FAILURE })
+}
+
+#[derive(Debug, Args)]
+pub struct GcArgs {
+    #[command(flatten)]
+    pub workspace: WorkspaceArgs,
+    /// Keep unreferenced contents younger than this (`1h`, `2d`); default: gc_grace of persist.toml.
+    #[arg(long, value_name = "DURATION")]
+    pub grace: Option<String>,
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn gc(args: GcArgs) -> CliResult {
+    let store = args.workspace.store()?;
+    let grace = match &args.grace {
+        Some(text) => text
+            .parse::<crate::policy::Span>()
+            .map(|span| crate::store::span_duration(&span))
+            .map_err(|e| CliError::usage(format!("--grace: {e}")))?,
+        None => store.config().gc_grace,
+    };
+    let mut reports = Vec::new();
+    for key in store.notebook_keys()? {
+        let report = store.notebook(&key)?.gc(grace)?;
+        reports.push((key.to_string(), report));
+    }
+    if args.json {
+        json(&reports)?;
+    } else {
+        for (notebook, r) in &reports {
+            out(&format!(
+                "{notebook}: freed {} in {} objects and {} in {} pack rows; {} packs compacted; {} young unreferenced contents kept\n",
+                size(r.object_bytes_freed),
+                r.objects_removed,
+                size(r.pack_bytes_dropped),
+                r.pack_rows_dropped,
+                r.packs_compacted,
+                r.young_garbage_kept
+            ))?;
+            for unknown in &r.unknown_files {
+                out(&format!(
+                    "  left alone (not a store object): {}\n",
+                    unknown.display()
+                ))?;
+            }
+        }
+    }
+    Ok(exit::OK)
+}

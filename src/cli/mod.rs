@@ -1,0 +1,178 @@
+//! The command line: argument parsing and one module per group of commands.
+
+mod demo;
+mod entries;
+pub mod format;
+mod maintenance;
+mod put;
+
+use crate::store::{Store, StoreError, Workspace};
+use clap::{Args, Parser, Subcommand};
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Exit codes scripts can rely on.
+pub mod exit {
+    pub use crate::policy::{
+        EXIT_BUDGET_NOT_MET as BUDGET_NOT_MET, EXIT_OK as OK, EXIT_RUNTIME as FAILURE,
+        EXIT_STORE_BUSY as BUSY, EXIT_USAGE as USAGE,
+    };
+}
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "celltime",
+    version,
+    about = "A time machine for marimo notebook results: browse, compare and prune cached runs.",
+    args_conflicts_with_subcommands = true,
+    after_help = "Without a command, opens the interactive UI on the workspace containing PATH."
+)]
+pub struct Cli {
+    /// A folder inside the workspace (the folder holding __marimo__/); default: here.
+    pub path: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Write the built-in demo workspace and open it (or just write it, with --no-tui).
+    Demo(demo::DemoArgs),
+    /// List entries, or notebooks and cells, without reading any content.
+    Ls(entries::LsArgs),
+    /// Show one entry: its key, parts and their previews.
+    Show(entries::ShowArgs),
+    /// Show how an entry's code differs from the previous code version of its cell.
+    Diff(entries::DiffArgs),
+    /// Store a run: its execution key and content parts.
+    Put(Box<put::PutArgs>),
+    /// Pin entries: retention policies never remove them.
+    Pin(maintenance::IdsArgs),
+    /// Unpin entries.
+    Unpin(maintenance::IdsArgs),
+    /// Fold the transaction logs into each notebook's map.toml.
+    Consolidate(WorkspaceArgs),
+    /// Check that every content matches its hash and every entry's contents exist.
+    Verify(maintenance::VerifyArgs),
+    /// Sweep contents no entry references (older than the grace period) and compact packs.
+    Gc(maintenance::GcArgs),
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct WorkspaceArgs {
+    /// A folder inside the workspace; default: here.
+    pub path: Option<PathBuf>,
+}
+
+impl WorkspaceArgs {
+    pub fn workspace(&self) -> Result<Workspace, CliError> {
+        let start = self.path.clone().unwrap_or_else(|| PathBuf::from("."));
+        Ok(Workspace::discover(&start)?)
+    }
+
+    pub fn store(&self) -> Result<Store, CliError> {
+        Ok(Store::open(&self.workspace()?)?)
+    }
+}
+
+/// An error to print, with the exit code it maps to.
+#[derive(Debug)]
+pub struct CliError {
+    pub code: u8,
+    pub message: String,
+}
+
+impl CliError {
+    pub fn usage(message: impl Into<String>) -> CliError {
+        CliError {
+            code: exit::USAGE,
+            message: message.into(),
+        }
+    }
+
+    pub fn failure(message: impl Into<String>) -> CliError {
+        CliError {
+            code: exit::FAILURE,
+            message: message.into(),
+        }
+    }
+}
+
+impl From<StoreError> for CliError {
+    fn from(e: StoreError) -> CliError {
+        let code = match e {
+            StoreError::Busy { .. } => exit::BUSY,
+            StoreError::Key(_) | StoreError::AmbiguousId { .. } | StoreError::UnknownEntry(_) => {
+                exit::USAGE
+            }
+            _ => exit::FAILURE,
+        };
+        CliError {
+            code,
+            message: e.to_string(),
+        }
+    }
+}
+
+impl From<crate::model::HistoryError> for CliError {
+    fn from(e: crate::model::HistoryError) -> CliError {
+        CliError {
+            code: if e.busy { exit::BUSY } else { exit::FAILURE },
+            message: e.message,
+        }
+    }
+}
+
+impl From<std::io::Error> for CliError {
+    fn from(e: std::io::Error) -> CliError {
+        CliError::failure(e.to_string())
+    }
+}
+
+pub type CliResult = Result<u8, CliError>;
+
+/// Writes to stdout; a closed pipe (`celltime ls | head`) ends quietly.
+pub fn out(text: &str) -> Result<(), CliError> {
+    let mut stdout = std::io::stdout().lock();
+    match stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => Ok(other?),
+    }
+}
+
+pub fn json(value: &impl serde::Serialize) -> Result<(), CliError> {
+    let text = serde_json::to_string_pretty(value).map_err(|e| CliError::failure(e.to_string()))?;
+    out(&format!("{text}\n"))
+}
+
+pub fn run(cli: Cli) -> ExitCode {
+    let result = match cli.command {
+        None => Err(CliError::failure(format!(
+            "the interactive UI is not available in this build yet; try `celltime ls {}`",
+            cli.path
+                .map(|p| p.display().to_string())
+                .unwrap_or_default()
+        ))),
+        Some(Command::Demo(args)) => demo::run(args),
+        Some(Command::Ls(args)) => entries::ls(args),
+        Some(Command::Show(args)) => entries::show(args),
+        Some(Command::Diff(args)) => entries::diff(args),
+        Some(Command::Put(args)) => put::run(*args),
+        Some(Command::Pin(args)) => maintenance::pin(args, true),
+        Some(Command::Unpin(args)) => maintenance::pin(args, false),
+        Some(Command::Consolidate(args)) => maintenance::consolidate(args),
+        Some(Command::Verify(args)) => maintenance::verify(args),
+        Some(Command::Gc(args)) => maintenance::gc(args),
+    };
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprintln!("celltime: {}", e.message);
+            ExitCode::from(e.code)
+        }
+    }
+}

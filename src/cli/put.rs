@@ -1,0 +1,130 @@
+//! `put`: store one run from files, the way a marimo-side writer would through the library.
+
+use super::{CliError, CliResult, WorkspaceArgs, exit, out};
+use crate::model::{
+    CellKey, ExecKey, ModuleHash, NewEntry, NewPart, NotebookKey, Timestamp, Version,
+};
+use clap::Args;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Args)]
+pub struct PutArgs {
+    #[command(flatten)]
+    pub workspace: WorkspaceArgs,
+    /// Notebook key: the notebook's path in the workspace without `.py` (`analysis/eda`).
+    #[arg(long)]
+    pub notebook: String,
+    /// Cell name, persistent_cache block name, or module code hash.
+    #[arg(long)]
+    pub cell: String,
+    /// The module hash marimo computed for this run.
+    #[arg(long)]
+    pub module: String,
+    /// Alternative number of a non-deterministic result.
+    #[arg(long, default_value = "0")]
+    pub version: String,
+    /// When the run started, RFC 3339 (default: now).
+    #[arg(long, value_name = "TIME")]
+    pub created_at: Option<String>,
+    /// The module's code snapshot.
+    #[arg(long, value_name = "FILE")]
+    pub code: Option<PathBuf>,
+    /// Variables: `NAME=FORMAT:FILE` (NAME may be empty for the whole namespace); repeatable.
+    #[arg(long = "var", value_name = "NAME=FORMAT:FILE")]
+    pub vars: Vec<String>,
+    /// An output: `MIME=FILE` (`text/html=out.html`); repeatable.
+    #[arg(long = "output", value_name = "MIME=FILE")]
+    pub outputs: Vec<String>,
+    #[arg(long, value_name = "FILE")]
+    pub stdout: Option<PathBuf>,
+    #[arg(long, value_name = "FILE")]
+    pub stderr: Option<PathBuf>,
+    /// A watched file: `PATH=FILE` (the path as the notebook names it); repeatable.
+    #[arg(long = "watched", value_name = "PATH=FILE")]
+    pub watched: Vec<String>,
+    /// An upstream entry this run was computed from (id or unique prefix); repeatable.
+    #[arg(long = "parent", value_name = "ID")]
+    pub parents: Vec<String>,
+    /// Pin the new entry.
+    #[arg(long)]
+    pub pin: bool,
+}
+
+fn read(path: &Path) -> Result<Vec<u8>, CliError> {
+    std::fs::read(path).map_err(|e| CliError::failure(format!("{}: {e}", path.display())))
+}
+
+fn split<'a>(flag: &str, text: &'a str, sep: char) -> Result<(&'a str, &'a str), CliError> {
+    text.split_once(sep).ok_or_else(|| {
+        CliError::usage(format!(
+            "--{flag} {text:?}: expected the form shown in --help"
+        ))
+    })
+}
+
+pub fn run(args: PutArgs) -> CliResult {
+    let store = args.workspace.store()?;
+    let notebook = NotebookKey::new(&args.notebook).map_err(|e| CliError::usage(e.to_string()))?;
+    let mut entry = NewEntry::new(
+        notebook.clone(),
+        CellKey::new(&args.cell).map_err(|e| CliError::usage(e.to_string()))?,
+        ModuleHash::new(&args.module).map_err(|e| CliError::usage(e.to_string()))?,
+    );
+    entry.version = Version::new(&args.version).map_err(|e| CliError::usage(e.to_string()))?;
+    entry.created_at = args
+        .created_at
+        .as_deref()
+        .map(|t| {
+            t.parse::<Timestamp>()
+                .map_err(|e| CliError::usage(e.to_string()))
+        })
+        .transpose()?;
+    entry.pinned = args.pin;
+    if let Some(code) = &args.code {
+        entry.parts.push(NewPart::new(
+            crate::model::PartKind::Code,
+            "",
+            "",
+            read(code)?,
+        ));
+    }
+    for var in &args.vars {
+        let (name, rest) = split("var", var, '=')?;
+        let (format, file) = split("var", rest, ':')?;
+        entry
+            .parts
+            .push(NewPart::variables(name, format, read(Path::new(file))?));
+    }
+    for output in &args.outputs {
+        let (mime, file) = split("output", output, '=')?;
+        entry
+            .parts
+            .push(NewPart::output(mime, read(Path::new(file))?));
+    }
+    for (stream, file) in [("stdout", &args.stdout), ("stderr", &args.stderr)] {
+        if let Some(file) = file {
+            entry.parts.push(NewPart::new(
+                crate::model::PartKind::Console,
+                stream,
+                "",
+                read(file)?,
+            ));
+        }
+    }
+    for watched in &args.watched {
+        let (path, file) = split("watched", watched, '=')?;
+        entry
+            .parts
+            .push(NewPart::watched(path, read(Path::new(file))?));
+    }
+    for parent in &args.parents {
+        let (parent_notebook, id) = store.resolve(parent)?;
+        let parent_entry = parent_notebook.index().get(id).expect("resolved ids exist");
+        entry.parents.push(parent_entry.key);
+    }
+    let mut target = store.notebook_for_write(&notebook)?;
+    let key: ExecKey = target.put(entry)?;
+    target.consolidate()?;
+    out(&format!("{}\n", key.id().to_hex()))?;
+    Ok(exit::OK)
+}

@@ -1,0 +1,130 @@
+//! The `[prune]` table of `persist.toml`: the flag names as keys, the flag grammar as values.
+
+use toml_edit::{Item, Table, Value};
+
+use super::rules::{Policy, PolicyError};
+use super::units::{self, Count, Size, Span, ValueError};
+
+const KEYS: &str = "notebook, cell, group-by, keep-last, keep-within, keep-daily, keep-weekly, \
+                    keep-monthly, keep-versions, max-age, max-size, max-entries, unsafe-allow-remove-all";
+
+impl Policy {
+    /// Reads a `[prune]` table such as `keep-last = 3`, `keep-within = "30d"`,
+    /// `max-size = "5GiB"`, `notebook = ["analysis/*"]`. Errors name the key.
+    pub fn from_toml(table: &Table) -> Result<Policy, PolicyError> {
+        let mut policy = Policy::default();
+        for (key, item) in table.iter() {
+            let fail = |message: String| PolicyError::Config {
+                key: key.to_string(),
+                message,
+            };
+            let value = match item {
+                Item::Value(v) => v,
+                _ => return Err(fail("expected a value, found a table".to_string())),
+            };
+            let bad = |e: ValueError| fail(e.to_string());
+            match key {
+                "notebook" => policy.notebook = strings(value).map_err(fail)?,
+                "cell" => policy.cell = strings(value).map_err(fail)?,
+                "group-by" => {
+                    policy.group_by = text(value, "a string")
+                        .map_err(fail)?
+                        .parse()
+                        .map_err(bad)?
+                }
+                "keep-last" => policy.keep_last = Some(count(value).map_err(fail)?),
+                "keep-daily" => policy.keep_daily = Some(count(value).map_err(fail)?),
+                "keep-weekly" => policy.keep_weekly = Some(count(value).map_err(fail)?),
+                "keep-monthly" => policy.keep_monthly = Some(count(value).map_err(fail)?),
+                "keep-versions" => policy.keep_versions = Some(number(value).map_err(fail)?),
+                "max-entries" => policy.max_entries = Some(number(value).map_err(fail)?),
+                "keep-within" => policy.keep_within = Some(span(value).map_err(fail)?),
+                "max-age" => policy.max_age = Some(span(value).map_err(fail)?),
+                "max-size" => policy.max_size = Some(size(value).map_err(fail)?),
+                "unsafe-allow-remove-all" => {
+                    policy.unsafe_allow_remove_all = value.as_bool().ok_or_else(|| {
+                        fail(format!("expected true or false, found {}", kind(value)))
+                    })?;
+                }
+                _ => return Err(fail(format!("unknown key; valid keys are {KEYS}"))),
+            }
+        }
+        policy.normalised()
+    }
+}
+
+fn kind(value: &Value) -> &'static str {
+    match value {
+        Value::String(_) => "a string",
+        Value::Integer(_) => "an integer",
+        Value::Float(_) => "a float",
+        Value::Boolean(_) => "a boolean",
+        Value::Datetime(_) => "a datetime",
+        Value::Array(_) => "an array",
+        Value::InlineTable(_) => "a table",
+    }
+}
+
+fn text<'v>(value: &'v Value, expected: &str) -> Result<&'v str, String> {
+    value
+        .as_str()
+        .ok_or_else(|| format!("expected {expected}, found {}", kind(value)))
+}
+
+/// One pattern or a list of them, each non-empty.
+fn strings(value: &Value) -> Result<Vec<String>, String> {
+    let items: Vec<&Value> = match value {
+        Value::Array(array) => array.iter().collect(),
+        single => vec![single],
+    };
+    items
+        .into_iter()
+        .map(|v| match text(v, "a string or an array of strings")? {
+            "" => Err("empty pattern".to_string()),
+            s => Ok(s.to_string()),
+        })
+        .collect()
+}
+
+/// Integers go through the same text parser as flags, so `-1` gets the same message.
+fn count(value: &Value) -> Result<Count, String> {
+    match value {
+        Value::Integer(i) => i.value().to_string().parse(),
+        Value::String(s) => s.value().parse(),
+        other => {
+            return Err(format!(
+                "expected an integer or \"all\", found {}",
+                kind(other)
+            ));
+        }
+    }
+    .map_err(|e: ValueError| e.to_string())
+}
+
+fn number(value: &Value) -> Result<u32, String> {
+    match value {
+        Value::Integer(i) => units::parse_number(&i.value().to_string()).map_err(|e| e.to_string()),
+        other => Err(format!("expected an integer, found {}", kind(other))),
+    }
+}
+
+fn span(value: &Value) -> Result<Span, String> {
+    text(value, "a string such as \"30d\"")?
+        .parse()
+        .map_err(|e: ValueError| e.to_string())
+}
+
+/// A string with a unit, or an integer number of bytes (as on the command line).
+fn size(value: &Value) -> Result<Size, String> {
+    match value {
+        Value::Integer(i) => i.value().to_string().parse(),
+        Value::String(s) => s.value().parse(),
+        other => {
+            return Err(format!(
+                "expected a string such as \"5GiB\", found {}",
+                kind(other)
+            ));
+        }
+    }
+    .map_err(|e: ValueError| e.to_string())
+}
