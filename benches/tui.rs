@@ -5,9 +5,8 @@
 #[path = "../tests/support/mod.rs"]
 mod support;
 
-use celltime::model::{
-    CellKey, History, ModuleHash, NewEntry, NewPart, NotebookKey, Timestamp, Version,
-};
+use celltime::demo::{DemoOptions, generate};
+use celltime::model::{History, Timestamp};
 use celltime::preview::{DiffOptions, diff_code};
 use celltime::tui::App;
 use celltime::tui::action::Action;
@@ -18,13 +17,11 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 const ENTRIES: usize = 100_000;
-const CELLS: usize = 40;
-const CODE_VERSIONS: usize = 25;
 
 fn main() {
     let data = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/bench-data");
     first_frame(&data.join("demo"));
-    key_presses(&data.join("large"));
+    key_presses(&data.join("scale"));
     diffs();
 }
 
@@ -44,43 +41,33 @@ fn open(dir: &Path) -> std::sync::Arc<dyn History> {
     support::history(support::open_store(dir))
 }
 
-/// A demo-sized workspace: 3 notebooks × 8 cells × 30 runs.
-fn build_demo(dir: &Path) {
-    let store = support::open_store(dir);
-    for n in 0..3 {
-        let key = NotebookKey::new(&format!("notebooks/nb{n}")).unwrap();
-        let mut nb = store.notebook_for_write(&key).unwrap();
-        let entries = (0..8)
-            .flat_map(|c| (0..30).map(move |r| (c, r)))
-            .map(|(c, r)| entry(&key, &format!("cell_{c}"), r / 10, r as i64, r))
-            .collect();
-        nb.put_batch(entries).unwrap();
+/// The demo story (or its synthetic scale mode), written once and reused.
+fn ensure(dir: &Path, scale: Option<usize>) {
+    if dir.join("__marimo__").exists() {
+        return;
     }
-}
-
-fn entry(key: &NotebookKey, cell: &str, version: usize, minute: i64, run: usize) -> NewEntry {
-    let mut e = NewEntry::new(
-        key.clone(),
-        CellKey::new(cell).unwrap(),
-        ModuleHash::new(&format!("mod{version}")).unwrap(),
+    let started = Instant::now();
+    let options = DemoOptions {
+        scale,
+        ..DemoOptions::default()
+    };
+    let report = generate(dir, &options).expect("write the demo workspace");
+    eprintln!(
+        "wrote {} entries in {} notebooks in {:.1} s",
+        report.entries,
+        report.notebooks,
+        started.elapsed().as_secs_f64()
     );
-    e.version = Version::default();
-    e.created_at = Some(Timestamp(support::T0 + minute * support::MINUTE));
-    e.parts = vec![
-        NewPart::code(&format!("# {cell}\nx = compute({version})\nprint(x)\n")),
-        NewPart::output(
-            "text/plain",
-            format!("{cell} run {run}: {}\n", run * 7).into_bytes(),
-        ),
-    ];
-    e
 }
 
 fn first_frame(dir: &Path) {
-    if !dir.join("__marimo__").exists() {
-        std::fs::create_dir_all(dir.join("__marimo__")).unwrap();
-        build_demo(dir);
-    }
+    ensure(dir, None);
+    let entries: usize = open(dir)
+        .notebooks()
+        .unwrap()
+        .iter()
+        .map(|n| n.entries)
+        .sum();
     let mut loading = Vec::new();
     let mut loaded = Vec::new();
     for _ in 0..30 {
@@ -96,8 +83,14 @@ fn first_frame(dir: &Path) {
         draw(&app);
         loaded.push(start.elapsed());
     }
-    stats("first frame, loading state (720 entries)", loading);
-    stats("first frame with data loaded (720 entries)", loaded);
+    stats(
+        &format!("first frame, loading state (demo, {entries} entries)"),
+        loading,
+    );
+    stats(
+        &format!("first frame with data loaded (demo, {entries} entries)"),
+        loaded,
+    );
 }
 
 fn draw(app: &App) {
@@ -105,42 +98,8 @@ fn draw(app: &App) {
     app.draw(&mut terminal).unwrap();
 }
 
-fn build_large(dir: &Path) {
-    let started = Instant::now();
-    let store = support::open_store(dir);
-    let key = NotebookKey::new("big").unwrap();
-    let mut nb = store.notebook_for_write(&key).unwrap();
-    let per_cell = ENTRIES / CELLS;
-    let all: Vec<(usize, usize)> = (0..per_cell)
-        .flat_map(|r| (0..CELLS).map(move |c| (c, r)))
-        .collect();
-    for chunk in all.chunks(10_000) {
-        let entries = chunk
-            .iter()
-            .map(|&(c, r)| {
-                entry(
-                    &key,
-                    &format!("cell_{c:02}"),
-                    r * CODE_VERSIONS / per_cell,
-                    r as i64,
-                    r,
-                )
-            })
-            .collect();
-        nb.put_batch(entries).unwrap();
-    }
-    nb.consolidate().unwrap();
-    eprintln!(
-        "built the {ENTRIES}-entry store in {:.1} s",
-        started.elapsed().as_secs_f64()
-    );
-}
-
 fn key_presses(dir: &Path) {
-    if !dir.join("__marimo__").exists() {
-        std::fs::create_dir_all(dir.join("__marimo__")).unwrap();
-        build_large(dir);
-    }
+    ensure(dir, Some(ENTRIES));
     let start = Instant::now();
     let mut app = App::inline(open(dir), support::ui(), Timestamp(support::NOW));
     app.act(Action::Resize {
@@ -182,7 +141,7 @@ fn key_presses(dir: &Path) {
             app.settle();
         }
         if round % 10 == 9 {
-            // Move to another cell now and then (a 2,500-run timeline each).
+            // Move to another cell now and then (500 runs each).
             app.press("<backtab>j<tab>");
         }
     }
