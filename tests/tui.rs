@@ -327,6 +327,36 @@ fn compare_versions_160x48() {
 }
 
 #[test]
+fn compare_emphasises_what_differs_from_the_first_version() {
+    let mut f = Fixture::new(160, 48);
+    f.press("jj<tab>c");
+    let buffer = terminal(&f.app, 160, 48).backend().buffer().clone();
+    let theme = &f.app.state.ui.theme;
+    let added = theme.style(celltime::tui::theme::ThemeRole::Added).fg;
+    let emph = theme.style(celltime::tui::theme::ThemeRole::AddedEmph).bg;
+    let styled_text = |x0: u16, x1: u16, pick: &dyn Fn(&ratatui::buffer::Cell) -> bool| -> String {
+        (0..48)
+            .flat_map(|y| (x0..x1).map(move |x| (x, y)))
+            .filter(|&(x, y)| pick(&buffer[(x, y)]))
+            .map(|(x, y)| buffer[(x, y)].symbol().to_string())
+            .collect()
+    };
+    // The second column (x 54..106) shows v1; its draws and seed differ from v2's.
+    let emphasised = styled_text(54, 106, &|c| c.bg == emph.unwrap());
+    assert!(
+        emphasised.contains("0.4") && emphasised.contains('1'),
+        "{emphasised:?}"
+    );
+    let changed = styled_text(54, 106, &|c| {
+        c.fg == added.unwrap() || c.bg == emph.unwrap()
+    });
+    assert!(
+        !changed.contains("draws"),
+        "unchanged lines stay plain: {changed:?}"
+    );
+}
+
+#[test]
 fn compare_80x24() {
     let mut f = Fixture::new(80, 24);
     f.press("jj<tab>c");
@@ -369,6 +399,7 @@ fn outputs_variables_console_and_meta_tabs() {
     f.press("j<tab>3");
     let text = f.screen();
     assert!(text.contains("image/png, 29 B, 640×480"), "{text}");
+    assert!(text.contains("outputs: 2 parts"), "{text}");
     assert!(text.contains("Sales"), "{text}");
     let mut f = Fixture::new(120, 40);
     f.press("<tab>5");

@@ -66,7 +66,8 @@ pub fn part_title(kind: PartKind, label: &str, format: &str, size: u64) -> Strin
         }
     }
     title.push_str(" · ");
-    title.push_str(&human_bytes(size));
+    // A no-break space keeps a size whole when the title wraps.
+    title.push_str(&human_bytes(size).replace(' ', "\u{a0}"));
     title
 }
 
@@ -106,13 +107,13 @@ mod tests {
         assert!(watched.to_text().starts_with("data.bin, 2 B (binary)"));
         assert_eq!(
             part_title(PartKind::Outputs, "text/html", "", 2048),
-            "outputs · text/html · 2.0 KiB"
+            "outputs · text/html · 2.0\u{a0}KiB"
         );
     }
 
     #[test]
     fn hostile_labels_are_sanitised_in_titles() {
         let title = part_title(PartKind::Watched, "a\u{1b}[2Jb", "", 1);
-        assert_eq!(title, "watched · a^[[2Jb · 1 B");
+        assert_eq!(title, "watched · a^[[2Jb · 1\u{a0}B");
     }
 }

@@ -85,6 +85,7 @@ bindable! {
     TabConsole => "tab-console", "console tab";
     TabMeta => "tab-meta", "meta tab";
     DiffLayout => "diff-layout", "unified or side-by-side diff";
+    Wrap => "wrap", "wrap long lines of outputs, variables and console text (or not)";
     Earlier => "earlier", "one run earlier";
     Later => "later", "one run later";
     Earliest => "earliest", "the first run";

@@ -37,10 +37,12 @@ pub enum Job {
         view: Option<Arc<NotebookView>>,
         context: PreviewContext,
     },
+    /// `gens` has one timeline generation per group, for the reloads that follow.
     Remove {
         groups: Vec<(String, Vec<EntryId>)>,
         gens: Vec<u64>,
     },
+    /// `gens` has one timeline generation per apply.
     Undo {
         applied: Vec<Applied>,
         gens: Vec<u64>,

@@ -251,6 +251,7 @@ const DEFAULTS: &[DefaultBinding] = {
         (S::Global, A::TabConsole, &["5"], false),
         (S::Global, A::TabMeta, &["6"], false),
         (S::Global, A::DiffLayout, &["s"], false),
+        (S::Global, A::Wrap, &["W"], false),
         (S::Global, A::Cancel, &["esc"], false),
         (S::Navigation, A::MoveDown, &["j", "down"], false),
         (S::Navigation, A::MoveUp, &["k", "up"], false),

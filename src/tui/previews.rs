@@ -168,8 +168,14 @@ fn parts(
     what: &str,
     opts: &RenderOptions,
 ) -> Preview {
+    let (count, bytes) = detail
+        .parts
+        .iter()
+        .filter(|p| p.kind == kind)
+        .fold((0, 0), |(n, b), p| (n + 1, b + p.size));
+    let title = format!("{what}: {count} parts · {}", preview::human_bytes(bytes));
     Preview::doc(
-        what,
+        title,
         parts_doc(history, notebook, detail, &[kind], what, opts),
     )
 }

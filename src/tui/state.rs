@@ -284,6 +284,8 @@ pub struct DetailsState {
     pub tab: Tab,
     pub scroll: usize,
     pub layout: DiffLayout,
+    /// Wrap long lines of outputs, variables, console and the time machine.
+    pub wrap: bool,
     /// An entry every diff is taken against, instead of the previous code version.
     pub base: Option<(String, EntryId)>,
     pub parent_cursor: usize,
@@ -367,6 +369,7 @@ impl AppState {
                 tab: Tab::Code,
                 scroll: 0,
                 layout: DiffLayout::Auto,
+                wrap: true,
                 base: None,
                 parent_cursor: 0,
             },

@@ -138,6 +138,7 @@ fn normal(state: &mut AppState, action: Action, fx: &mut Vec<Effect>) {
         TabVariables => set_tab(state, Tab::Variables),
         TabConsole => set_tab(state, Tab::Console),
         TabMeta => set_tab(state, Tab::Meta),
+        Wrap => state.details.wrap = !state.details.wrap,
         DiffLayout => {
             state.details.layout = if state.split_diff() {
                 super::state::DiffLayout::Unified

@@ -371,13 +371,13 @@ pub(super) fn apply(
     groups: Vec<(String, Vec<EntryId>)>,
     fx: &mut Vec<Effect>,
 ) {
-    let slots: Vec<usize> = groups
+    let slots: Vec<Option<usize>> = groups
         .iter()
-        .filter_map(|(nb, _)| state.notebook_index(nb))
+        .map(|(nb, _)| state.notebook_index(nb))
         .collect();
     let gens = slots
         .into_iter()
-        .map(|n| next_timeline_gen(state, n))
+        .map(|n| n.map_or(0, |n| next_timeline_gen(state, n)))
         .collect();
     state.writing += 1;
     fx.push(Effect::Job(Job::Remove { groups, gens }));
@@ -425,13 +425,13 @@ pub(super) fn undo(state: &mut AppState, fx: &mut Vec<Effect>) {
     let Some(applied) = state.undo.take() else {
         return;
     };
-    let slots: Vec<usize> = applied
+    let slots: Vec<Option<usize>> = applied
         .iter()
-        .filter_map(|a| state.notebook_index(&a.notebook))
+        .map(|a| state.notebook_index(&a.notebook))
         .collect();
     let gens = slots
         .into_iter()
-        .map(|n| next_timeline_gen(state, n))
+        .map(|n| n.map_or(0, |n| next_timeline_gen(state, n)))
         .collect();
     state.writing += 1;
     state.set_status(Level::Info, "restoring…");

@@ -563,6 +563,9 @@ fn tabs_and_diff_layout() {
         act(&mut s, &[action]);
         assert_eq!(s.details.tab, tab);
     }
+    assert!(s.details.wrap);
+    act(&mut s, &[Wrap]);
+    assert!(!s.details.wrap);
     assert!(!s.split_diff(), "120 columns: unified");
     act(&mut s, &[DiffLayout]);
     assert_eq!(s.details.layout, DiffLayout::Split);

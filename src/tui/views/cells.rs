@@ -99,8 +99,18 @@ fn row_line(state: &AppState, row: CellRow, width: usize) -> Line<'static> {
                 return Line::default();
             };
             let cell = &view.cells[c];
-            let numbers = format!("{:>4} {:>5}", cell.runs, compact_bytes(cell.bytes));
+            let numbers = format!(
+                "{:>4} {:>5}",
+                compact_runs(cell.runs),
+                compact_bytes(cell.bytes)
+            );
             let name_width = width.saturating_sub(numbers.len() + 3);
+            // Numbers give way to the name on narrow panes.
+            let (numbers, name_width) = if name_width < 8 {
+                (String::new(), width.saturating_sub(3))
+            } else {
+                (numbers, name_width)
+            };
             let name = pad(&sanitize(&cell.name), name_width);
             let pin = if cell.pinned > 0 { "◆" } else { " " };
             Line::from(vec![
@@ -110,5 +120,14 @@ fn row_line(state: &AppState, row: CellRow, width: usize) -> Line<'static> {
                 Span::styled(numbers, Style::default().patch(theme.style(ThemeRole::Dim))),
             ])
         }
+    }
+}
+
+/// Run counts in four columns: `999`, `12k`.
+fn compact_runs(n: usize) -> String {
+    if n < 10_000 {
+        n.to_string()
+    } else {
+        format!("{}k", n / 1000)
     }
 }

@@ -134,7 +134,13 @@ fn content(state: &AppState, preview: &Preview, area: Rect, buf: &mut Buffer) {
     let scroll = state.details.scroll;
     match &preview.body {
         Body::Doc(doc) => {
-            let mut lines = doc_window(theme, doc, scroll, height);
+            // Prose wraps; code keeps its layout and Meta its line numbers (parent jumps).
+            let prose = matches!(
+                state.details.tab,
+                Tab::Outputs | Tab::Variables | Tab::Console
+            );
+            let wrap = (prose && state.details.wrap).then_some(area.width as usize);
+            let mut lines = doc_window(theme, doc, scroll, height, wrap);
             highlight_parent(state, preview, doc, scroll, height, &mut lines, area.width);
             put_lines(lines, area, buf);
         }

@@ -78,7 +78,13 @@ pub fn compare(state: &AppState, area: Rect, buf: &mut Buffer) {
         block.render(*rect, buf);
         let body = layout::inner(*rect);
         put_lines(
-            doc_window(theme, &column.doc, *scroll, body.height as usize),
+            doc_window(
+                theme,
+                &column.doc,
+                *scroll,
+                body.height as usize,
+                Some(body.width as usize),
+            ),
             body,
             buf,
         );
@@ -127,7 +133,13 @@ pub fn time_machine(state: &AppState, area: Rect, buf: &mut Buffer) {
     };
     if let Body::Doc(doc) = &preview.body {
         put_lines(
-            doc_window(&state.ui.theme, doc, *scroll, body.height as usize),
+            doc_window(
+                &state.ui.theme,
+                doc,
+                *scroll,
+                body.height as usize,
+                state.details.wrap.then_some(body.width as usize),
+            ),
             body,
             buf,
         );

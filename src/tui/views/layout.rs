@@ -37,9 +37,9 @@ pub fn areas(area: Rect) -> Areas {
         (cells, timeline, bottom)
     } else {
         let [cells, timeline, details] = Layout::horizontal([
-            Constraint::Percentage(20),
-            Constraint::Percentage(40),
-            Constraint::Percentage(40),
+            Constraint::Percentage(22),
+            Constraint::Percentage(39),
+            Constraint::Percentage(39),
         ])
         .areas(main);
         (cells, timeline, details)

@@ -16,6 +16,7 @@ use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Widget};
+use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 
 /// The whole screen.
 pub struct Screen<'a>(pub &'a AppState);
@@ -82,18 +83,74 @@ fn styled(theme: &Theme, line: &preview::Line) -> Line<'static> {
 }
 
 /// The visible window of a document, with its "… N more lines" note as the last line.
-fn doc_window(theme: &Theme, doc: &Doc, scroll: usize, height: usize) -> Vec<Line<'static>> {
+/// With `wrap`, long lines continue on the next rows (scrolling still counts source lines).
+fn doc_window(
+    theme: &Theme,
+    doc: &Doc,
+    scroll: usize,
+    height: usize,
+    wrap: Option<usize>,
+) -> Vec<Line<'static>> {
     let total = doc.len();
-    let start = scroll.min(total.saturating_sub(height));
-    (start..total.min(start + height))
-        .map(|i| match doc.lines.get(i) {
-            Some(line) => styled(theme, line),
-            None => Line::styled(
+    let start = match wrap {
+        Some(_) => scroll.min(total.saturating_sub(1)),
+        None => scroll.min(total.saturating_sub(height)),
+    };
+    let mut rows = Vec::with_capacity(height);
+    for i in start..total {
+        if rows.len() >= height {
+            break;
+        }
+        match (doc.lines.get(i), wrap) {
+            (Some(line), Some(width)) => {
+                rows.extend(wrap_line(line, width).iter().map(|l| styled(theme, l)));
+            }
+            (Some(line), None) => rows.push(styled(theme, line)),
+            (None, _) => rows.push(Line::styled(
                 doc.more_note().unwrap_or_default(),
                 theme.style(ThemeRole::Dim),
-            ),
-        })
-        .collect()
+            )),
+        }
+    }
+    rows.truncate(height);
+    rows
+}
+
+/// Splits a line into rows of at most `width` columns, at spaces where it can.
+fn wrap_line(line: &preview::Line, width: usize) -> Vec<preview::Line> {
+    let width = width.max(1);
+    let mut rows = vec![preview::Line::default()];
+    let mut used = 0;
+    for span in &line.spans {
+        for word in span.text.split_inclusive(' ') {
+            let w = word.width();
+            if used + w > width && used > 0 {
+                rows.push(preview::Line::default());
+                used = 0;
+            }
+            for c in word.chars() {
+                let cw = c.width().unwrap_or(0);
+                if used + cw > width {
+                    rows.push(preview::Line::default());
+                    used = 0;
+                }
+                push_char(rows.last_mut().expect("one row at least"), c, span.role);
+                used += cw;
+            }
+        }
+    }
+    rows
+}
+
+/// Appends already-sanitised text (no escaping again).
+fn push_char(line: &mut preview::Line, c: char, role: preview::Role) {
+    match line.spans.last_mut() {
+        Some(last) if last.role == role => last.text.push(c),
+        _ => line.spans.push(preview::Span {
+            text: c.to_string(),
+            role,
+        }),
+    }
 }
 
 /// Writes lines top-down into an area, clipped.
@@ -115,4 +172,19 @@ fn pad_line(mut line: Line<'static>, width: usize) -> Line<'static> {
         line.spans.push(Span::raw(" ".repeat(width - w)));
     }
     line
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::preview::Role;
+
+    #[test]
+    fn wrapping_breaks_at_spaces_and_keeps_roles() {
+        let mut line = preview::Line::plain("alpha beta ", Role::Text);
+        line.push("gammadeltaepsilon", Role::AddedEmph);
+        let rows: Vec<String> = wrap_line(&line, 8).iter().map(|l| l.text()).collect();
+        assert_eq!(rows, ["alpha ", "beta ", "gammadel", "taepsilo", "n"]);
+        assert_eq!(wrap_line(&line, 8)[2].spans[0].role, Role::AddedEmph);
+    }
 }
