@@ -529,6 +529,9 @@ impl History for Busy {
     fn undo(&self, applied: &celltime::model::Applied) -> celltime::model::HistoryResult<usize> {
         self.0.undo(applied)
     }
+    fn reclaim(&self, notebook: &str) -> celltime::model::HistoryResult<u64> {
+        self.0.reclaim(notebook)
+    }
     fn set_pinned(
         &self,
         notebook: &str,

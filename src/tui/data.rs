@@ -55,9 +55,8 @@ impl CellView {
 
 #[derive(Debug, Clone, Default)]
 pub struct NotebookView {
-    pub name: String,
-    pub rows: Vec<Row>,
-    pub content_sizes: Vec<u64>,
+    /// As the history returned it (the policy planner reads it directly).
+    pub timeline: Timeline,
     /// Sorted by name.
     pub cells: Vec<CellView>,
     /// Distinct run times, oldest first: the stops of the time machine.
@@ -71,11 +70,7 @@ pub struct NotebookView {
 
 impl NotebookView {
     pub fn new(timeline: Timeline) -> NotebookView {
-        let Timeline {
-            notebook,
-            rows,
-            content_sizes,
-        } = timeline;
+        let (rows, content_sizes) = (&timeline.rows, &timeline.content_sizes);
         let mut by_cell: BTreeMap<Arc<str>, Vec<u32>> = BTreeMap::new();
         let mut refcounts = vec![0u32; content_sizes.len()];
         for (i, row) in rows.iter().enumerate() {
@@ -88,7 +83,7 @@ impl NotebookView {
         }
         let cells: Vec<CellView> = by_cell
             .into_iter()
-            .map(|(name, ids)| cell_view(name, ids, &rows))
+            .map(|(name, ids)| cell_view(name, ids, rows))
             .collect();
         let mut positions = HashMap::with_capacity(rows.len());
         for (ci, cell) in cells.iter().enumerate() {
@@ -103,15 +98,25 @@ impl NotebookView {
         run_times.dedup();
         let bytes = content_sizes.iter().sum();
         NotebookView {
-            name: notebook,
-            rows,
-            content_sizes,
+            timeline,
             cells,
             run_times,
             refcounts,
             bytes,
             positions,
         }
+    }
+
+    pub fn name(&self) -> &str {
+        &self.timeline.notebook
+    }
+
+    pub fn rows(&self) -> &[Row] {
+        &self.timeline.rows
+    }
+
+    pub fn content_sizes(&self) -> &[u64] {
+        &self.timeline.content_sizes
     }
 
     /// (cell index, item index) of an entry.
@@ -123,7 +128,7 @@ impl NotebookView {
 
     pub fn row(&self, id: EntryId) -> Option<&Row> {
         let (c, i) = self.position(id)?;
-        Some(&self.rows[self.cells[c].items[i].row()?])
+        Some(&self.rows()[self.cells[c].items[i].row()?])
     }
 
     pub fn cell_index(&self, name: &str) -> Option<usize> {
@@ -138,7 +143,7 @@ impl NotebookView {
             .iter()
             .filter_map(|cell| {
                 cell.rows()
-                    .map(|r| &self.rows[r])
+                    .map(|r| &self.rows()[r])
                     .find(|row| row.created_at <= at)
             })
             .collect()
@@ -147,11 +152,11 @@ impl NotebookView {
     /// The nearest older row of the same cell with other code (a different module hash).
     pub fn previous_code(&self, id: EntryId) -> Option<&Row> {
         let (c, i) = self.position(id)?;
-        let module = &self.rows[self.cells[c].items[i].row()?].module;
+        let module = &self.rows()[self.cells[c].items[i].row()?].module;
         self.cells[c].items[i + 1..]
             .iter()
             .filter_map(|item| item.row())
-            .map(|r| &self.rows[r])
+            .map(|r| &self.rows()[r])
             .find(|row| &row.module != module)
     }
 
@@ -166,7 +171,7 @@ impl NotebookView {
         let mut seen = HashSet::from([this.version.clone()]);
         let mut out = vec![this];
         for r in self.cells[c].rows() {
-            let row = &self.rows[r];
+            let row = &self.rows()[r];
             if row.module == this.module && seen.insert(row.version.clone()) {
                 out.push(row);
             }
@@ -244,7 +249,7 @@ impl NotebookMarks {
             let n = &mut self.unmarked[c as usize];
             *n = n.saturating_sub(1);
             if *n == 0 {
-                self.freed += view.content_sizes[c as usize];
+                self.freed += view.content_sizes()[c as usize];
             }
         }
         true
@@ -257,7 +262,7 @@ impl NotebookMarks {
         for &c in &row.contents {
             let n = &mut self.unmarked[c as usize];
             if *n == 0 {
-                self.freed -= view.content_sizes[c as usize];
+                self.freed -= view.content_sizes()[c as usize];
             }
             *n += 1;
         }
@@ -296,13 +301,13 @@ impl Marks {
     pub fn set(&mut self, view: &NotebookView, rows: &[usize], on: bool) -> usize {
         let marks = self
             .by_notebook
-            .entry(view.name.clone())
+            .entry(view.name().to_string())
             .or_insert_with(|| NotebookMarks::new(view));
         self.version += 1;
         let changed = rows
             .iter()
             .filter(|&&r| {
-                let row = &view.rows[r];
+                let row = &view.rows()[r];
                 if on {
                     marks.mark(view, row)
                 } else {
@@ -311,7 +316,7 @@ impl Marks {
             })
             .count();
         if marks.ids.is_empty() {
-            self.by_notebook.remove(&view.name);
+            self.by_notebook.remove(view.name());
         }
         changed
     }
@@ -323,7 +328,7 @@ impl Marks {
 
     /// After a reload: keep the marks whose entries still exist, recount the bytes.
     pub fn rebase(&mut self, view: &NotebookView) {
-        let Some(old) = self.by_notebook.remove(&view.name) else {
+        let Some(old) = self.by_notebook.remove(view.name()) else {
             return;
         };
         self.version += 1;
@@ -388,13 +393,13 @@ pub(crate) mod tests {
             .map(|i| match i {
                 Item::Separator => "--".into(),
                 Item::Row { row, sibling } => {
-                    format!("{}{:?}", v.rows[*row as usize].created_at.0, sibling)
+                    format!("{}{:?}", v.rows()[*row as usize].created_at.0, sibling)
                 }
             })
             .collect();
         assert_eq!(shape, ["4Mid", "3Last", "--", "2Alone", "1Alone"]);
         assert_eq!(v.run_times.len(), 5);
-        let newest_a = v.rows[3].id;
+        let newest_a = v.rows()[3].id;
         assert_eq!(v.previous_code(newest_a).unwrap().created_at, Timestamp(2));
         assert_eq!(v.versions_of(newest_a).len(), 2);
         let as_of: Vec<i64> = v

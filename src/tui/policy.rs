@@ -2,8 +2,8 @@
 //! reasons. The same planner as `celltime prune`, so the TUI marks what prune would remove.
 
 use super::data::NotebookView;
-use crate::model::{EntryId, Timestamp};
-use crate::policy::{self, Candidate, PlanInput, Policy};
+use crate::model::{EntryId, Timeline, Timestamp};
+use crate::policy::{self, Policy, TimelineInput};
 use chrono::FixedOffset;
 use std::sync::Arc;
 
@@ -22,49 +22,24 @@ pub fn plan(
     now: Timestamp,
     tz: &FixedOffset,
 ) -> Result<PolicyMarks, String> {
-    // Content indices are per notebook; the planner wants one table, so shift them.
-    let mut offsets = Vec::with_capacity(views.len());
-    let mut content_sizes = Vec::new();
-    for view in views {
-        offsets.push(content_sizes.len() as u32);
-        content_sizes.extend_from_slice(&view.content_sizes);
-    }
-    let shifted: Vec<Vec<u32>> = views
-        .iter()
-        .zip(&offsets)
-        .flat_map(|(view, &offset)| {
-            view.rows
-                .iter()
-                .map(move |r| r.contents.iter().map(|c| c + offset).collect())
-        })
-        .collect();
-    let mut owners = Vec::with_capacity(shifted.len());
-    let mut entries = Vec::with_capacity(shifted.len());
-    let mut contents = shifted.iter();
-    for view in views {
-        for row in &view.rows {
-            owners.push((view.name.as_str(), row.id));
-            entries.push(Candidate {
-                notebook: &view.name,
-                cell: &row.cell,
-                module: &row.module,
-                version: &row.version,
-                created_at: row.created_at.to_datetime(),
-                last_used: row.last_used.unwrap_or(row.created_at).to_datetime(),
-                pinned: row.pinned,
-                contents: contents.next().map_or(&[], Vec::as_slice),
-            });
-        }
-    }
-    let input = PlanInput {
-        entries: &entries,
-        content_sizes: &content_sizes,
-    };
-    let plan = policy::plan(&input, policy, now.to_datetime(), tz).map_err(|e| e.to_string())?;
+    // The planner's bridge takes a slice of timelines; this copy runs on a worker.
+    let timelines: Vec<Timeline> = views.iter().map(|v| v.timeline.clone()).collect();
+    let input = TimelineInput::new(&timelines);
+    let candidates = input.candidates();
+    let plan = policy::plan(
+        &input.plan_input(&candidates),
+        policy,
+        now.to_datetime(),
+        tz,
+    )
+    .map_err(|e| e.to_string())?;
     let remove = plan
         .removed()
         .into_iter()
-        .map(|i| (owners[i].0.to_string(), owners[i].1))
+        .map(|i| {
+            let (notebook, row) = input.row(i);
+            (notebook.to_string(), row.id)
+        })
         .collect();
     let keep = plan
         .groups
@@ -72,7 +47,7 @@ pub fn plan(
         .flat_map(|g| &g.keep)
         .map(|k| {
             let reasons: Vec<String> = k.reasons.iter().map(|r| r.to_string()).collect();
-            (owners[k.entry].1, reasons.join(", "))
+            (input.row(k.entry).1.id, reasons.join(", "))
         })
         .collect();
     Ok(PolicyMarks { remove, keep })

@@ -332,7 +332,7 @@ fn time_machine(
     for cell in &view.cells {
         let row = cell
             .rows()
-            .map(|r| &view.rows[r])
+            .map(|r| &view.rows()[r])
             .find(|row| row.created_at <= at);
         let mut heading = Line::default();
         heading.push(&cell.name, Role::Header);

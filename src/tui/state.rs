@@ -439,7 +439,7 @@ impl AppState {
     pub fn selected_row(&self) -> Option<(&Arc<NotebookView>, &Row)> {
         let (view, c) = self.current_cell()?;
         let row = view.cells[c].items.get(self.timeline.cursor)?.row()?;
-        Some((view, &view.rows[row]))
+        Some((view, &view.rows()[row]))
     }
 
     pub fn notebook_index(&self, name: &str) -> Option<usize> {

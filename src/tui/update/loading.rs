@@ -76,7 +76,7 @@ pub fn desired_view(state: &AppState) -> Option<ViewKey> {
         Mode::TimeMachine { notebook, stop, .. } => {
             let view = state.view(*notebook)?;
             return Some(ViewKey::TimeMachine {
-                notebook: view.name.clone(),
+                notebook: view.name().to_string(),
                 at: *view.run_times.get(*stop)?,
             });
         }
@@ -88,7 +88,7 @@ pub fn desired_view(state: &AppState) -> Option<ViewKey> {
     let (view, row) = state.selected_row()?;
     let tab = state.details.tab;
     let base = match (tab, &state.details.base) {
-        (Tab::Diff, Some((nb, base))) if *nb == view.name && *base != row.id => Some(*base),
+        (Tab::Diff, Some((nb, base))) if *nb == view.name() && *base != row.id => Some(*base),
         (Tab::Diff, _) => view.previous_code(row.id).map(|r| r.id),
         _ => None,
     };
@@ -97,7 +97,7 @@ pub fn desired_view(state: &AppState) -> Option<ViewKey> {
         _ => 0,
     };
     Some(ViewKey::Detail {
-        notebook: view.name.clone(),
+        notebook: view.name().to_string(),
         id: row.id,
         tab,
         base,
@@ -213,7 +213,7 @@ pub(super) fn apply_loaded(state: &mut AppState, loaded: Loaded) {
     slot.loading = false;
     match loaded.result {
         Ok(view) => {
-            slot.info.entries = view.rows.len();
+            slot.info.entries = view.rows().len();
             slot.info.cells = view.cells.len();
             slot.info.bytes = view.bytes;
             slot.error = None;

@@ -48,7 +48,7 @@ pub(super) fn mark_rows(state: &mut AppState, rows: &[usize]) {
     let view = view.clone();
     let all_marked = rows
         .iter()
-        .all(|&r| state.marks.contains(&view.name, view.rows[r].id));
+        .all(|&r| state.marks.contains(view.name(), view.rows()[r].id));
     state.marks.set(&view, rows, !all_marked);
 }
 
@@ -103,7 +103,7 @@ fn build_marked(state: &AppState) -> Vec<Marked> {
             continue;
         };
         // Few marks: sort them by position; many: one pass over the rows in order.
-        if marks.ids.len() * 16 < view.rows.len() {
+        if marks.ids.len() * 16 < view.rows().len() {
             let mut ids: Vec<(usize, usize, EntryId)> = marks
                 .ids
                 .iter()
@@ -115,7 +115,7 @@ fn build_marked(state: &AppState) -> Vec<Marked> {
             for cell in &view.cells {
                 out.extend(
                     cell.rows()
-                        .map(|r| view.rows[r].id)
+                        .map(|r| view.rows()[r].id)
                         .filter(|id| marks.ids.contains(id))
                         .map(|id| (n, id)),
                 );
@@ -133,15 +133,15 @@ pub(super) fn pin(state: &mut AppState, fx: &mut Vec<Effect>, rows: Vec<usize>) 
         return;
     }
     let view = view.clone();
-    let pinned = !rows.iter().all(|&r| view.rows[r].pinned);
-    let ids = rows.iter().map(|&r| view.rows[r].id).collect();
-    let Some(n) = state.notebook_index(&view.name) else {
+    let pinned = !rows.iter().all(|&r| view.rows()[r].pinned);
+    let ids = rows.iter().map(|&r| view.rows()[r].id).collect();
+    let Some(n) = state.notebook_index(view.name()) else {
         return;
     };
     let generation = next_timeline_gen(state, n);
     state.writing += 1;
     fx.push(Effect::Job(Job::SetPinned {
-        notebook: view.name.clone(),
+        notebook: view.name().to_string(),
         ids,
         pinned,
         generation,
@@ -152,7 +152,7 @@ pub(super) fn set_base(state: &mut AppState) {
     let Some((view, row)) = state.selected_row() else {
         return;
     };
-    let this = (view.name.clone(), row.id);
+    let this = (view.name().to_string(), row.id);
     if state.details.base.as_ref() == Some(&this) {
         state.details.base = None;
         state.set_status(
@@ -224,7 +224,7 @@ pub(super) fn keep_newest(state: &mut AppState, keep: usize, everywhere: bool) {
     let mut pinned = 0;
     for c in cells {
         for r in view.cells[c].rows().skip(keep) {
-            if view.rows[r].pinned {
+            if view.rows()[r].pinned {
                 pinned += 1;
             } else {
                 rows.push(r);
@@ -284,18 +284,18 @@ pub fn build_plan(state: &AppState) -> Plan {
             let Some((c, i)) = view.position(id) else {
                 continue;
             };
-            let Some(row) = view.cells[c].items[i].row().map(|r| &view.rows[r]) else {
+            let Some(row) = view.cells[c].items[i].row().map(|r| &view.rows()[r]) else {
                 continue;
             };
             per_cell[c].0 += 1;
             per_cell[c].1 |=
                 view.cells[c].items.first().and_then(|it| it.row()) == view.cells[c].items[i].row();
             if row.pinned {
-                pinned.push(format!("{} · {} · {}", view.name, row.cell, id.short()));
+                pinned.push(format!("{} · {} · {}", view.name(), row.cell, id.short()));
             }
             if plan.targets.len() < PLAN_LIST_MAX {
                 plan.targets.push(PlanTarget {
-                    notebook: view.name.clone(),
+                    notebook: view.name().to_string(),
                     cell: row.cell.clone(),
                     id,
                     created_at: row.created_at,
@@ -308,7 +308,7 @@ pub fn build_plan(state: &AppState) -> Plan {
             continue;
         }
         plan.entries += ids.len();
-        plan.groups.push((view.name.clone(), ids));
+        plan.groups.push((view.name().to_string(), ids));
         plan.warnings.extend(cell_warnings(view, &per_cell));
     }
     plan.warnings.extend(
@@ -328,7 +328,7 @@ fn cell_warnings<'a>(
         .enumerate()
         .filter_map(move |(c, &(marked, newest))| {
             let cell = &view.cells[c];
-            let name = format!("{} · {}", view.name, cell.name);
+            let name = format!("{} · {}", view.name(), cell.name);
             if marked == cell.runs && cell.runs == 1 {
                 Some(format!("deletes the only run of {name}"))
             } else if marked == cell.runs {

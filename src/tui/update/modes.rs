@@ -139,7 +139,7 @@ pub(super) fn open_compare(state: &mut AppState) {
         return;
     }
     state.mode = Mode::Compare {
-        notebook: view.name.clone(),
+        notebook: view.name().to_string(),
         ids: versions,
         scroll: 0,
     };

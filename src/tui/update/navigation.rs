@@ -262,7 +262,7 @@ pub(super) fn search(state: &mut AppState, query: &str) {
         .iter()
         .enumerate()
         .filter_map(|(i, item)| {
-            let row = &view.rows[item.row()?];
+            let row = &view.rows()[item.row()?];
             row_matches(row, &needle, tz).then_some(i)
         })
         .collect();

@@ -520,6 +520,9 @@ impl crate::model::History for NoHistory {
     fn undo(&self, _: &Applied) -> crate::model::HistoryResult<usize> {
         unreachable!()
     }
+    fn reclaim(&self, _: &str) -> crate::model::HistoryResult<u64> {
+        unreachable!()
+    }
     fn set_pinned(&self, _: &str, _: &[EntryId], _: bool) -> crate::model::HistoryResult<usize> {
         unreachable!()
     }
@@ -665,7 +668,7 @@ fn stale_timelines_are_dropped_and_selection_survives_reloads() {
         }),
     );
     assert_eq!(
-        s.view(0).unwrap().rows.len(),
+        s.view(0).unwrap().rows().len(),
         5,
         "generation 4 < 5: dropped"
     );

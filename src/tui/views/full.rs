@@ -108,7 +108,7 @@ pub fn time_machine(state: &AppState, area: Rect, buf: &mut Buffer) {
     };
     let title = format!(
         "Time machine · {} as of {} ({}) · run time {}/{}",
-        sanitize(&view.name),
+        sanitize(view.name()),
         absolute(at, state.ui.tz),
         relative(state.now, at),
         stop + 1,

@@ -98,8 +98,8 @@ fn item_line(
         let fill = "╌".repeat(width.saturating_sub(text.chars().count()));
         return Line::styled(format!("{text}{fill}"), theme.style(ThemeRole::Separator));
     };
-    let row = &view.rows[row as usize];
-    let marked = state.marks.contains(&view.name, row.id);
+    let row = &view.rows()[row as usize];
+    let marked = state.marks.contains(view.name(), row.id);
     let hit = state.search.as_ref().is_some_and(|s| {
         state.selected_cell() == Some((s.notebook, Some(s.cell)))
             && s.matches.binary_search(&index).is_ok()
