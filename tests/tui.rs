@@ -620,3 +620,37 @@ fn mark_by_policy_over_the_store() {
     f.press("P<ctrl-u>--keep-last<enter>");
     assert!(f.screen().contains("policy: "), "{}", f.screen());
 }
+
+#[test]
+fn tiny_and_odd_terminal_sizes_never_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    let history = history(build(dir.path()));
+    for (w, h) in [
+        (1, 1),
+        (8, 3),
+        (20, 5),
+        (33, 9),
+        (60, 12),
+        (99, 30),
+        (141, 20),
+    ] {
+        for keys in [
+            "",
+            "?",
+            "<tab><space>D",
+            "<tab><space>q",
+            "jj<tab>c",
+            "t",
+            "<tab>M",
+            "<tab>2",
+            "<tab>6<tab>",
+            "/x",
+        ] {
+            let mut app = app(history.clone(), w, h);
+            app.press(keys);
+            let _ = screen(&app, w, h);
+            app.press("<esc>");
+            let _ = screen(&app, w, h);
+        }
+    }
+}
