@@ -210,6 +210,8 @@ impl From<JobOutput> for Event {
 
 /// Relative times in the panes move on once a second.
 const TICK: Duration = Duration::from_secs(1);
+const INPUT_POLL: Duration = Duration::from_millis(100);
+const INPUT_STOP_WAIT: Duration = Duration::from_millis(500);
 
 /// Runs the UI until the user quits. The terminal is restored on every way out.
 pub fn run(history: Arc<dyn History>, options: TuiOptions) -> Result<(), TuiError> {
@@ -224,7 +226,8 @@ pub fn run(history: Arc<dyn History>, options: TuiOptions) -> Result<(), TuiErro
     }
     let mut session = term::Session::start(mouse)?;
     let stop = Arc::new(AtomicBool::new(false));
-    let input = spawn_input(tx, stop.clone(), session.signalled.clone());
+    let (input_done, input_ended) = channel::<()>();
+    spawn_input(tx, stop.clone(), session.signalled.clone(), input_done);
     let size = session.terminal.size()?;
     app.act(Action::Resize {
         width: size.width,
@@ -232,7 +235,10 @@ pub fn run(history: Arc<dyn History>, options: TuiOptions) -> Result<(), TuiErro
     });
     let result = event_loop(&mut app, &mut session, &rx);
     stop.store(true, Ordering::Relaxed);
-    let _ = input.join();
+    // The reader sees `stop` within one poll. After a hang-up crossterm can spin inside its
+    // poll and never return; that thread is left to end with the process instead of
+    // blocking the exit (which would leave an orphan behind a closed terminal).
+    let _ = input_ended.recv_timeout(INPUT_STOP_WAIT);
     drop(session);
     result
 }
@@ -278,15 +284,18 @@ fn spawn_input(
     tx: Sender<Event>,
     stop: Arc<AtomicBool>,
     signalled: Arc<AtomicBool>,
-) -> std::thread::JoinHandle<()> {
+    done: Sender<()>,
+) {
     std::thread::spawn(move || {
+        // Dropped when this thread ends, however it ends: `run` waits for that.
+        let _done = done;
         while !stop.load(Ordering::Relaxed) {
             if term::signalled(&signalled) {
                 // Wake the loop so it sees the signal and leaves.
                 let _ = tx.send(Event::Term(TermEvent::FocusGained));
                 return;
             }
-            match event::poll(Duration::from_millis(100)) {
+            match event::poll(INPUT_POLL) {
                 Ok(false) => {}
                 Ok(true) => match event::read() {
                     Ok(e) => {
@@ -305,5 +314,5 @@ fn spawn_input(
                 }
             }
         }
-    })
+    });
 }
