@@ -12,6 +12,8 @@ pub use diff::{CodeDiff, DiffKind, DiffLine, DiffOptions, diff_code};
 pub use doc::{AnsiStyle, Doc, DocBuilder, Limits, Line, Role, Span, sanitize};
 
 use crate::model::PartKind;
+/// Sizes in binary units with one decimal, as the prune report writes them.
+pub use crate::policy::human_bytes;
 
 /// How to render.
 #[derive(Debug, Clone, Copy)]
@@ -71,32 +73,9 @@ pub fn part_title(kind: PartKind, label: &str, format: &str, size: u64) -> Strin
     title
 }
 
-/// Sizes in binary units with one decimal: `512 B`, `1.5 KiB`, `3.0 MiB`.
-pub fn human_bytes(bytes: u64) -> String {
-    const UNITS: [&str; 5] = ["KiB", "MiB", "GiB", "TiB", "PiB"];
-    if bytes < 1024 {
-        return format!("{bytes} B");
-    }
-    let mut value = bytes as f64 / 1024.0;
-    let mut unit = 0;
-    while value >= 1024.0 && unit + 1 < UNITS.len() {
-        value /= 1024.0;
-        unit += 1;
-    }
-    format!("{value:.1} {}", UNITS[unit])
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn sizes_read_naturally() {
-        assert_eq!(human_bytes(0), "0 B");
-        assert_eq!(human_bytes(1023), "1023 B");
-        assert_eq!(human_bytes(1536), "1.5 KiB");
-        assert_eq!(human_bytes(3 << 20), "3.0 MiB");
-    }
 
     #[test]
     fn parts_render_by_kind() {

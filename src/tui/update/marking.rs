@@ -371,16 +371,21 @@ pub(super) fn apply(
     groups: Vec<(String, Vec<EntryId>)>,
     fx: &mut Vec<Effect>,
 ) {
-    let slots: Vec<Option<usize>> = groups
-        .iter()
-        .map(|(nb, _)| state.notebook_index(nb))
-        .collect();
-    let gens = slots
-        .into_iter()
-        .map(|n| n.map_or(0, |n| next_timeline_gen(state, n)))
-        .collect();
+    let gens = reload_generations(state, groups.iter().map(|(nb, _)| nb.as_str()));
     state.writing += 1;
     fx.push(Effect::Job(Job::Remove { groups, gens }));
+}
+
+/// One new timeline generation per notebook a write touches, for the reloads after it.
+fn reload_generations<'a>(
+    state: &mut AppState,
+    notebooks: impl Iterator<Item = &'a str>,
+) -> Vec<u64> {
+    let slots: Vec<Option<usize>> = notebooks.map(|nb| state.notebook_index(nb)).collect();
+    slots
+        .into_iter()
+        .map(|n| n.map_or(0, |n| next_timeline_gen(state, n)))
+        .collect()
 }
 
 pub(super) fn ask_undo(state: &mut AppState) {
@@ -425,14 +430,7 @@ pub(super) fn undo(state: &mut AppState, fx: &mut Vec<Effect>) {
     let Some(applied) = state.undo.take() else {
         return;
     };
-    let slots: Vec<Option<usize>> = applied
-        .iter()
-        .map(|a| state.notebook_index(&a.notebook))
-        .collect();
-    let gens = slots
-        .into_iter()
-        .map(|n| n.map_or(0, |n| next_timeline_gen(state, n)))
-        .collect();
+    let gens = reload_generations(state, applied.iter().map(|a| a.notebook.as_str()));
     state.writing += 1;
     state.set_status(Level::Info, "restoring…");
     fx.push(Effect::Job(Job::Undo { applied, gens }));

@@ -1,7 +1,7 @@
 //! Reducer tests: every action against a state built in memory (no history, no terminal).
 
 use super::*;
-use crate::model::{BackendKind, PartMask, Row, Timeline, Timestamp};
+use crate::model::{BackendKind, Row, Timeline, Timestamp};
 use crate::tui::data::NotebookView;
 use crate::tui::keymap::Keymap;
 use crate::tui::state::{DiffLayout, NotebookSlot, Ui};
@@ -12,17 +12,8 @@ const NOW: i64 = 10_000_000;
 
 fn row(cell: &str, module: &str, version: &str, t: i64, content: u32) -> Row {
     Row {
-        id: EntryId::of("nb", cell, module, version, Timestamp(t)),
-        cell: cell.into(),
-        module: module.into(),
-        version: version.into(),
-        created_at: Timestamp(t),
-        approximate_time: false,
-        last_used: None,
-        pinned: false,
         size: 100,
-        parts: PartMask(1),
-        contents: vec![content],
+        ..crate::tui::data::tests::row(cell, module, version, t, &[content])
     }
 }
 
