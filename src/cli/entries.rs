@@ -5,7 +5,6 @@ use super::{CliError, CliResult, WorkspaceArgs, exit, json, out};
 use crate::model::{
     EntryId, History, MIN_ID_PREFIX, PartInfo, PartKind, Row, SHORT_ID_LEN, Timeline,
 };
-use crate::store::Store;
 use crate::store::history::StoreHistory;
 use clap::Args;
 use globset::{Glob, GlobMatcher};
@@ -34,9 +33,7 @@ pub struct LsArgs {
 
 /// The history a command works on.
 pub fn open_history(workspace: &WorkspaceArgs) -> Result<Box<dyn History>, CliError> {
-    Ok(Box::new(StoreHistory::new(Store::open(
-        &workspace.workspace()?,
-    )?)))
+    Ok(Box::new(StoreHistory::new(workspace.store()?)))
 }
 
 fn matchers(globs: &[String]) -> Result<Vec<GlobMatcher>, CliError> {

@@ -7,7 +7,8 @@ mod maintenance;
 mod prune;
 mod put;
 
-use crate::store::{Store, StoreError, Workspace};
+use crate::policy::Span;
+use crate::store::{Store, StoreError, StoreOptions, Workspace};
 use clap::{Args, Parser, Subcommand};
 use std::io::Write;
 use std::path::PathBuf;
@@ -66,6 +67,14 @@ pub enum Command {
 pub struct WorkspaceArgs {
     /// A folder inside the workspace; default: here.
     pub path: Option<PathBuf>,
+    /// How long to wait for another process's lock on a notebook before giving up (exit 75).
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_span)]
+    pub lock_timeout: Span,
+}
+
+fn parse_span(text: &str) -> Result<Span, String> {
+    text.parse()
+        .map_err(|e: crate::policy::ValueError| e.to_string())
 }
 
 impl WorkspaceArgs {
@@ -75,7 +84,11 @@ impl WorkspaceArgs {
     }
 
     pub fn store(&self) -> Result<Store, CliError> {
-        Ok(Store::open(&self.workspace()?)?)
+        let options = StoreOptions {
+            lock_timeout: crate::store::span_duration(&self.lock_timeout),
+            ..StoreOptions::default()
+        };
+        Ok(Store::open_with(&self.workspace()?, options)?)
     }
 }
 
@@ -178,5 +191,15 @@ pub fn run(cli: Cli) -> ExitCode {
             eprintln!("celltime: {}", e.message);
             ExitCode::from(e.code)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// clap checks its own consistency rules (positional order, conflicts) here, not at runtime.
+    #[test]
+    fn the_command_line_is_well_formed() {
+        use clap::CommandFactory;
+        super::Cli::command().debug_assert();
     }
 }
