@@ -4,6 +4,8 @@
 //! - [`store`]: the `__marimo__/persist/` store (format in `docs/FORMAT.md`);
 //! - [`legacy`]: marimo's own cache folder, `__marimo__/cache/` (read, preview, prune, import);
 //! - [`policy`]: retention policies and the prune planner;
+//! - [`preview`]: a part's bytes as display lines (TUI and `show`);
+//! - [`tui`]: the terminal UI;
 //! - [`demo`]: the generated demo workspace;
 //! - [`cli`]: the command line.
 
@@ -12,4 +14,6 @@ pub mod demo;
 pub mod legacy;
 pub mod model;
 pub mod policy;
+pub mod preview;
 pub mod store;
+pub mod tui;

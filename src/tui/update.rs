@@ -1,0 +1,170 @@
+//! The reducer: `update(state, action) -> effects` and `on_job(state, output) -> effects`.
+//! Effects are data (jobs to run, quit); nothing here touches the disk or the terminal.
+
+use super::action::{Action, MouseAction};
+use super::data::Item;
+use super::format::entries;
+use super::jobs::{Job, JobOutput, Loaded, PreviewContext};
+use super::state::{
+    AppState, CellRow, Confirm, Level, ListPos, Mode, PLAN_LIST_MAX, Pane, Plan, PlanTarget,
+    Prompt, PromptKind, Search, Tab, ViewKey,
+};
+use super::views::{details::tab_at, layout};
+use crate::model::{Applied, EntryId, HistoryError, HistoryResult, NotebookInfo};
+use crate::preview::human_bytes;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+mod loading;
+mod marking;
+mod modes;
+mod navigation;
+#[cfg(test)]
+mod tests;
+
+use loading::*;
+pub use loading::{desired_view, on_job};
+use marking::*;
+pub use marking::{build_plan, marked_entries};
+use modes::*;
+use navigation::*;
+pub use navigation::{jump_to, rebuild_cells, row_matches};
+
+#[derive(Debug, Clone)]
+pub enum Effect {
+    Job(Job),
+    Quit,
+}
+
+/// The first effects: list the notebooks.
+pub fn start(state: &mut AppState) -> Vec<Effect> {
+    state.notebooks_gen += 1;
+    state.notebooks_loading = true;
+    vec![Effect::Job(Job::Notebooks {
+        generation: state.notebooks_gen,
+    })]
+}
+
+pub fn update(state: &mut AppState, action: Action) -> Vec<Effect> {
+    let mut fx = Vec::new();
+    match action {
+        Action::Resize { width, height } => state.size = (width, height),
+        Action::Tick(now) => state.now = now,
+        Action::Mouse(m) => mouse(state, m),
+        _ => match state.mode {
+            Mode::Prompt(_) => prompt(state, action, &mut fx),
+            Mode::Plan { .. } => plan_mode(state, action, &mut fx),
+            Mode::Confirm(_) => confirm_mode(state, action, &mut fx),
+            Mode::Help { .. } => overlay(state, action),
+            Mode::Compare { .. } => overlay(state, action),
+            Mode::TimeMachine { .. } => time_machine(state, action),
+            Mode::Visual { .. } => visual(state, action, &mut fx),
+            Mode::Normal => normal(state, action, &mut fx),
+        },
+    }
+    sync(state, &mut fx);
+    fx
+}
+
+fn normal(state: &mut AppState, action: Action, fx: &mut Vec<Effect>) {
+    use Action::*;
+    match action {
+        Quit => quit(state, fx),
+        Help => state.mode = Mode::Help { scroll: 0 },
+        Cancel => cancel(state),
+        FocusNext | FocusRight => focus_step(state, 1, action == FocusNext),
+        FocusPrev | FocusLeft => focus_step(state, -1, action == FocusPrev),
+        MoveDown | MoveUp | PageDown | PageUp | Top | Bottom => navigate(state, action),
+        Open => open(state),
+        Filter => {
+            state.mode = Mode::Prompt(Prompt {
+                kind: PromptKind::Filter,
+                input: state.filter.clone(),
+            })
+        }
+        Search if state.current_cell().is_some() => {
+            let input = state
+                .search
+                .as_ref()
+                .map(|s| s.query.clone())
+                .unwrap_or_default();
+            state.mode = Mode::Prompt(Prompt {
+                kind: PromptKind::Search,
+                input,
+            });
+        }
+        NextMatch => next_match(state, true),
+        PrevMatch => next_match(state, false),
+        ToggleMark if state.focus == Pane::Marks => unmark_in_pane(state),
+        ToggleMark => toggle_selected(state),
+        Visual if state.selected_row().is_some() => {
+            state.focus = Pane::Timeline;
+            state.mode = Mode::Visual {
+                anchor: state.timeline.cursor,
+            };
+        }
+        Pin => pin(state, fx, selected_rows(state)),
+        SetBase => set_base(state),
+        MarksPane => toggle_marks_pane(state),
+        OpenPlan => open_plan(state),
+        Undo => ask_undo(state),
+        TimeMachine => open_time_machine(state),
+        Compare => open_compare(state),
+        MarkAllButNewest | MarkAllButNewestEverywhere => ask_keep_newest(state, action),
+        MarkByPolicy => {
+            state.mode = Mode::Prompt(Prompt {
+                kind: PromptKind::Policy,
+                input: state.last_policy.clone(),
+            })
+        }
+        ClearMarks => {
+            let n = state.marks.count();
+            state.marks.clear();
+            state.set_status(Level::Info, format!("unmarked {}", entries(n)));
+        }
+        Reload => reload(state, fx),
+        NextTab | PrevTab => {
+            let i = Tab::ALL
+                .iter()
+                .position(|t| *t == state.details.tab)
+                .unwrap_or(0);
+            let n = Tab::ALL.len();
+            let next = if action == NextTab { i + 1 } else { i + n - 1 };
+            set_tab(state, Tab::ALL[next % n]);
+        }
+        TabCode => set_tab(state, Tab::Code),
+        TabDiff => set_tab(state, Tab::Diff),
+        TabOutputs => set_tab(state, Tab::Outputs),
+        TabVariables => set_tab(state, Tab::Variables),
+        TabConsole => set_tab(state, Tab::Console),
+        TabMeta => set_tab(state, Tab::Meta),
+        Wrap => state.details.wrap = !state.details.wrap,
+        DiffLayout => {
+            state.details.layout = if state.split_diff() {
+                super::state::DiffLayout::Unified
+            } else {
+                super::state::DiffLayout::Split
+            };
+        }
+        _ => {}
+    }
+}
+
+fn quit(state: &mut AppState, fx: &mut Vec<Effect>) {
+    if state.marks.is_empty() {
+        state.quit = true;
+        fx.push(Effect::Quit);
+    } else {
+        state.mode = Mode::Confirm(Confirm::Quit);
+    }
+}
+
+fn cancel(state: &mut AppState) {
+    if state.search.take().is_some() || state.status.take().is_some() {
+        return;
+    }
+    if state.focus == Pane::Cells && !state.filter.is_empty() {
+        state.filter.clear();
+        rebuild_cells(state);
+    }
+}

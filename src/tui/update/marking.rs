@@ -1,0 +1,437 @@
+//! Marks, pins, the deletion plan, apply and undo.
+
+use super::*;
+use crate::tui::state::Marked;
+
+pub(super) fn visual(state: &mut AppState, action: Action, fx: &mut Vec<Effect>) {
+    use Action::*;
+    match action {
+        MoveDown | MoveUp | PageDown | PageUp | Top | Bottom => move_timeline(state, action),
+        ToggleMark => {
+            let rows = selected_rows(state);
+            mark_rows(state, &rows);
+            state.mode = Mode::Normal;
+        }
+        Cancel => state.mode = Mode::Normal,
+        Pin => {
+            pin(state, fx, selected_rows(state));
+            state.mode = Mode::Normal;
+        }
+        _ => {
+            state.mode = Mode::Normal;
+            normal(state, action, fx);
+        }
+    }
+}
+
+/// Rows under the cursor, or in the visual range.
+pub(super) fn selected_rows(state: &AppState) -> Vec<usize> {
+    let items = state.items();
+    let cursor = state.timeline.cursor;
+    let (lo, hi) = match state.mode {
+        Mode::Visual { anchor } => (anchor.min(cursor), anchor.max(cursor)),
+        _ => (cursor, cursor),
+    };
+    items
+        .get(lo..=hi.min(items.len().saturating_sub(1)))
+        .unwrap_or(&[])
+        .iter()
+        .filter_map(|i| i.row())
+        .collect()
+}
+
+/// Marks the rows, or unmarks them when all are marked already.
+pub(super) fn mark_rows(state: &mut AppState, rows: &[usize]) {
+    let Some((view, _)) = state.current_cell() else {
+        return;
+    };
+    let view = view.clone();
+    let all_marked = rows
+        .iter()
+        .all(|&r| state.marks.contains(view.name(), view.rows()[r].id));
+    state.marks.set(&view, rows, !all_marked);
+}
+
+pub(super) fn toggle_selected(state: &mut AppState) {
+    let rows = selected_rows(state);
+    if rows.is_empty() {
+        return;
+    }
+    mark_rows(state, &rows);
+    move_timeline(state, Action::MoveDown);
+}
+
+pub(super) fn unmark_in_pane(state: &mut AppState) {
+    let entries = marked_entries(state);
+    let Some((n, id)) = entries.get(state.marks_list.cursor) else {
+        return;
+    };
+    let Some(view) = state.view(*n).cloned() else {
+        return;
+    };
+    if let Some((c, i)) = view.position(*id)
+        && let Some(row) = view.cells[c].items[i].row()
+    {
+        state.marks.set(&view, &[row], false);
+    }
+    let len = entries.len() - 1;
+    let page = layout::page(state, Pane::Marks);
+    state.marks_list.cursor = state.marks_list.cursor.min(len.saturating_sub(1));
+    state.marks_list.offset =
+        layout::follow(state.marks_list.offset, state.marks_list.cursor, page, len);
+}
+
+/// Marked entries in notebook, cell and time order (the marks pane's lines), memoised.
+pub fn marked_entries(state: &AppState) -> Arc<Vec<Marked>> {
+    let key = (state.marks.version, state.timeline_gen);
+    if let Some((built, list)) = state.marked_memo.borrow().as_ref()
+        && *built == key
+    {
+        return list.clone();
+    }
+    let list = Arc::new(build_marked(state));
+    *state.marked_memo.borrow_mut() = Some((key, list.clone()));
+    list
+}
+
+fn build_marked(state: &AppState) -> Vec<Marked> {
+    let mut out = Vec::new();
+    for (n, slot) in state.notebooks.iter().enumerate() {
+        let (Some(marks), Some(view)) =
+            (state.marks.by_notebook.get(&slot.info.notebook), &slot.view)
+        else {
+            continue;
+        };
+        // Few marks: sort them by position; many: one pass over the rows in order.
+        if marks.ids.len() * 16 < view.rows().len() {
+            let mut ids: Vec<(usize, usize, EntryId)> = marks
+                .ids
+                .iter()
+                .filter_map(|&id| view.position(id).map(|(c, i)| (c, i, id)))
+                .collect();
+            ids.sort_unstable();
+            out.extend(ids.into_iter().map(|(_, _, id)| (n, id)));
+        } else {
+            for cell in &view.cells {
+                out.extend(
+                    cell.rows()
+                        .map(|r| view.rows()[r].id)
+                        .filter(|id| marks.ids.contains(id))
+                        .map(|id| (n, id)),
+                );
+            }
+        }
+    }
+    out
+}
+
+pub(super) fn pin(state: &mut AppState, fx: &mut Vec<Effect>, rows: Vec<usize>) {
+    let Some((view, _)) = state.current_cell() else {
+        return;
+    };
+    if rows.is_empty() {
+        return;
+    }
+    let view = view.clone();
+    let pinned = !rows.iter().all(|&r| view.rows()[r].pinned);
+    let ids = rows.iter().map(|&r| view.rows()[r].id).collect();
+    let Some(n) = state.notebook_index(view.name()) else {
+        return;
+    };
+    let generation = next_timeline_gen(state, n);
+    state.writing += 1;
+    fx.push(Effect::Job(Job::SetPinned {
+        notebook: view.name().to_string(),
+        ids,
+        pinned,
+        generation,
+    }));
+}
+
+pub(super) fn set_base(state: &mut AppState) {
+    let Some((view, row)) = state.selected_row() else {
+        return;
+    };
+    let this = (view.name().to_string(), row.id);
+    if state.details.base.as_ref() == Some(&this) {
+        state.details.base = None;
+        state.set_status(
+            Level::Info,
+            "diffs compare with the previous code version again",
+        );
+    } else {
+        state.set_status(
+            Level::Info,
+            format!(
+                "diffs now compare with {} (b again on it to reset)",
+                this.1.short()
+            ),
+        );
+        state.details.base = Some(this);
+        state.details.tab = Tab::Diff;
+    }
+}
+
+pub(super) fn toggle_marks_pane(state: &mut AppState) {
+    state.marks_pane = !state.marks_pane;
+    if state.marks_pane {
+        state.focus = Pane::Marks;
+        state.marks_list = ListPos::default();
+    } else if state.focus == Pane::Marks {
+        state.focus = Pane::Timeline;
+    }
+}
+
+pub(super) fn ask_keep_newest(state: &mut AppState, action: Action) {
+    let everywhere = action == Action::MarkAllButNewestEverywhere;
+    let ready = if everywhere {
+        state
+            .selected_cell()
+            .and_then(|(n, _)| state.view(n))
+            .is_some()
+    } else {
+        state.current_cell().is_some()
+    };
+    if !ready {
+        state.set_status(Level::Warning, "select a loaded cell first");
+        return;
+    }
+    let kind = if everywhere {
+        PromptKind::KeepNewestAll
+    } else {
+        PromptKind::KeepNewestCell
+    };
+    state.mode = Mode::Prompt(Prompt {
+        kind,
+        input: "1".into(),
+    });
+}
+
+/// Marks all but the newest `keep` runs of the cells; pinned runs are never marked this way.
+pub(super) fn keep_newest(state: &mut AppState, keep: usize, everywhere: bool) {
+    let Some((n, cell)) = state.selected_cell() else {
+        return;
+    };
+    let Some(view) = state.view(n).cloned() else {
+        return;
+    };
+    let cells: Vec<usize> = match (everywhere, cell) {
+        (true, _) => (0..view.cells.len()).collect(),
+        (false, Some(c)) => vec![c],
+        (false, None) => return,
+    };
+    let mut rows = Vec::new();
+    let mut pinned = 0;
+    for c in cells {
+        for r in view.cells[c].rows().skip(keep) {
+            if view.rows()[r].pinned {
+                pinned += 1;
+            } else {
+                rows.push(r);
+            }
+        }
+    }
+    let marked = state.marks.set(&view, &rows, true);
+    let mut text = format!(
+        "marked {}; {} marked in all, frees {}",
+        entries(marked),
+        state.marks.count(),
+        human_bytes(state.marks.freed())
+    );
+    if pinned > 0 {
+        text.push_str(&format!("; {pinned} pinned left alone"));
+    }
+    state.set_status(Level::Info, text);
+}
+
+pub(super) fn open_plan(state: &mut AppState) {
+    if state.marks.is_empty() {
+        let key = state
+            .ui
+            .keymap
+            .keys_for(&[crate::tui::keymap::Scope::Timeline], Action::ToggleMark)
+            .and_then(|k| k.first())
+            .map_or("the mark key".to_string(), |k| k.to_string());
+        state.set_status(
+            Level::Info,
+            format!("nothing is marked; {key} marks the selected run"),
+        );
+        return;
+    }
+    let plan = build_plan(state);
+    state.mode = Mode::Plan { plan, scroll: 0 };
+}
+
+/// The deletion plan of the current marks, with its warnings: one pass over the marks.
+pub fn build_plan(state: &AppState) -> Plan {
+    let mut plan = Plan {
+        groups: Vec::new(),
+        entries: 0,
+        bytes: state.marks.freed(),
+        warnings: Vec::new(),
+        targets: Vec::new(),
+    };
+    let marked = marked_entries(state);
+    let mut pinned = Vec::new();
+    for (n, slot) in state.notebooks.iter().enumerate() {
+        let Some(view) = &slot.view else {
+            continue;
+        };
+        // (marked runs, newest marked) per cell.
+        let mut per_cell = vec![(0usize, false); view.cells.len()];
+        let mut ids = Vec::new();
+        for &(_, id) in marked.iter().filter(|(m, _)| *m == n) {
+            let Some((c, i)) = view.position(id) else {
+                continue;
+            };
+            let Some(row) = view.cells[c].items[i].row().map(|r| &view.rows()[r]) else {
+                continue;
+            };
+            per_cell[c].0 += 1;
+            per_cell[c].1 |=
+                view.cells[c].items.first().and_then(|it| it.row()) == view.cells[c].items[i].row();
+            if row.pinned {
+                pinned.push(format!("{} · {} · {}", view.name(), row.cell, id.short()));
+            }
+            if plan.targets.len() < PLAN_LIST_MAX {
+                plan.targets.push(PlanTarget {
+                    notebook: view.name().to_string(),
+                    cell: row.cell.clone(),
+                    id,
+                    created_at: row.created_at,
+                    size: row.size,
+                });
+            }
+            ids.push(id);
+        }
+        if ids.is_empty() {
+            continue;
+        }
+        plan.entries += ids.len();
+        plan.groups.push((view.name().to_string(), ids));
+        plan.warnings.extend(cell_warnings(view, &per_cell));
+    }
+    plan.warnings.extend(
+        pinned
+            .into_iter()
+            .map(|p| format!("a pinned entry is marked: {p}")),
+    );
+    plan
+}
+
+fn cell_warnings<'a>(
+    view: &'a crate::tui::data::NotebookView,
+    per_cell: &'a [(usize, bool)],
+) -> impl Iterator<Item = String> + 'a {
+    per_cell
+        .iter()
+        .enumerate()
+        .filter_map(move |(c, &(marked, newest))| {
+            let cell = &view.cells[c];
+            let name = format!("{} · {}", view.name(), cell.name);
+            if marked == cell.runs && cell.runs == 1 {
+                Some(format!("deletes the only run of {name}"))
+            } else if marked == cell.runs {
+                Some(format!("deletes every run of {name} ({} runs)", cell.runs))
+            } else if newest {
+                Some(format!("deletes the newest run of {name}"))
+            } else {
+                None
+            }
+        })
+}
+
+pub(super) fn plan_mode(state: &mut AppState, action: Action, fx: &mut Vec<Effect>) {
+    let Mode::Plan { plan, scroll } = &mut state.mode else {
+        return;
+    };
+    match action {
+        Action::Confirm => {
+            let groups = plan.groups.clone();
+            let text = format!("deleting {}…", entries(plan.entries));
+            state.mode = Mode::Normal;
+            apply(state, groups, fx);
+            state.set_status(Level::Info, text);
+        }
+        Action::Cancel => state.mode = Mode::Normal,
+        Action::MoveDown
+        | Action::MoveUp
+        | Action::PageDown
+        | Action::PageUp
+        | Action::Top
+        | Action::Bottom => {
+            *scroll = self::scroll(*scroll, action, 10);
+        }
+        _ => {}
+    }
+}
+
+pub(super) fn apply(
+    state: &mut AppState,
+    groups: Vec<(String, Vec<EntryId>)>,
+    fx: &mut Vec<Effect>,
+) {
+    let gens = reload_generations(state, groups.iter().map(|(nb, _)| nb.as_str()));
+    state.writing += 1;
+    fx.push(Effect::Job(Job::Remove { groups, gens }));
+}
+
+/// One new timeline generation per notebook a write touches, for the reloads after it.
+fn reload_generations<'a>(
+    state: &mut AppState,
+    notebooks: impl Iterator<Item = &'a str>,
+) -> Vec<u64> {
+    let slots: Vec<Option<usize>> = notebooks.map(|nb| state.notebook_index(nb)).collect();
+    slots
+        .into_iter()
+        .map(|n| n.map_or(0, |n| next_timeline_gen(state, n)))
+        .collect()
+}
+
+pub(super) fn ask_undo(state: &mut AppState) {
+    let Some(applied) = &state.undo else {
+        state.set_status(Level::Info, "nothing to undo");
+        return;
+    };
+    let removed: usize = applied.iter().map(|a| a.removed).sum();
+    let bytes: u64 = applied.iter().map(|a| a.bytes).sum();
+    let notebooks: Vec<&str> = applied.iter().map(|a| a.notebook.as_str()).collect();
+    let text = format!(
+        "Restore {} deleted by the last apply ({}) of {}?",
+        entries(removed),
+        human_bytes(bytes),
+        notebooks.join(", ")
+    );
+    state.mode = Mode::Confirm(Confirm::Undo(text));
+}
+
+pub(super) fn confirm_mode(state: &mut AppState, action: Action, fx: &mut Vec<Effect>) {
+    let Mode::Confirm(kind) = &state.mode else {
+        return;
+    };
+    match action {
+        Action::Confirm => {
+            let kind = kind.clone();
+            state.mode = Mode::Normal;
+            match kind {
+                Confirm::Quit => {
+                    state.quit = true;
+                    fx.push(Effect::Quit);
+                }
+                Confirm::Undo(_) => undo(state, fx),
+            }
+        }
+        Action::Cancel => state.mode = Mode::Normal,
+        _ => {}
+    }
+}
+
+pub(super) fn undo(state: &mut AppState, fx: &mut Vec<Effect>) {
+    let Some(applied) = state.undo.take() else {
+        return;
+    };
+    let gens = reload_generations(state, applied.iter().map(|a| a.notebook.as_str()));
+    state.writing += 1;
+    state.set_status(Level::Info, "restoring…");
+    fx.push(Effect::Job(Job::Undo { applied, gens }));
+}
