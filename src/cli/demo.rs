@@ -1,6 +1,6 @@
 //! `demo`: writes the generated demo workspace (to a temporary folder unless `--dir`).
 
-use super::{CliError, CliResult, exit, out};
+use super::{CliError, CliResult, UiArgs, WorkspaceArgs, exit, out};
 use crate::demo::{DemoOptions, generate};
 use clap::Args;
 use std::path::PathBuf;
@@ -21,7 +21,7 @@ pub struct DemoArgs {
     pub seed: u64,
 }
 
-pub fn run(args: DemoArgs) -> CliResult {
+pub fn run(args: DemoArgs, ui: &UiArgs) -> CliResult {
     let dir = match &args.dir {
         Some(dir) => dir.clone(),
         None => tempfile::Builder::new()
@@ -43,10 +43,8 @@ pub fn run(args: DemoArgs) -> CliResult {
         report.notebooks,
         report.entries
     ))?;
-    if !args.no_tui {
-        return Err(CliError::failure(
-            "the interactive UI is not in this build yet; rerun with --no-tui",
-        ));
+    if args.no_tui {
+        return Ok(exit::OK);
     }
-    Ok(exit::OK)
+    ui.open(&WorkspaceArgs::at(Some(report.workspace)))
 }

@@ -1,6 +1,6 @@
 //! `ls`, `show` and `diff`: reading the history, on either backend.
 
-use super::format::{self, part_names, parts, sanitise, size, table, time};
+use super::format::{part_names, parts, sanitise, size, table, time};
 use super::{CliError, CliResult, WorkspaceArgs, exit, json, out};
 use crate::model::{
     EntryId, History, MIN_ID_PREFIX, PartInfo, PartKind, Row, SHORT_ID_LEN, Timeline,
@@ -390,51 +390,32 @@ pub fn show(args: ShowArgs) -> CliResult {
             ));
         }
     }
+    let options = crate::preview::RenderOptions {
+        colour: false,
+        ..Default::default()
+    };
     for part in selected {
-        let title = if part.label.is_empty() {
-            part.kind.to_string()
-        } else {
-            format!("{} {}", part.kind, part.label)
-        };
-        text.push_str(&format!(
-            "\n── {} ({}{}) ──\n",
-            sanitise(&title),
-            size(part.size),
-            if part.format.is_empty() {
-                String::new()
-            } else {
-                format!(", {}", part.format)
-            }
-        ));
+        let title = crate::preview::part_title(part.kind, &part.label, &part.format, part.size);
+        text.push_str(&format!("\n── {title} ──\n"));
         match history.read(&timeline.notebook, part) {
-            Ok(bytes) => text.push_str(&preview(part, &bytes)),
+            Ok(bytes) => {
+                let doc = crate::preview::render_part(
+                    part.kind,
+                    &part.label,
+                    &part.format,
+                    &bytes,
+                    &options,
+                );
+                text.push_str(&doc.to_text());
+                if !text.ends_with('\n') {
+                    text.push('\n');
+                }
+            }
             Err(e) => text.push_str(&format!("(unavailable: {e})\n")),
         }
     }
     out(&text)?;
     Ok(exit::OK)
-}
-
-/// Text for a part: UTF-8 text as is (sanitised); anything else summarised.
-fn preview(part: &PartInfo, bytes: &[u8]) -> String {
-    match std::str::from_utf8(bytes) {
-        Ok(text) => {
-            let mut shown = sanitise(text);
-            if !shown.ends_with('\n') {
-                shown.push('\n');
-            }
-            shown
-        }
-        Err(_) => format!(
-            "({} binary, {})\n",
-            if part.format.is_empty() {
-                &part.label
-            } else {
-                &part.format
-            },
-            format::size(bytes.len() as u64)
-        ),
-    }
 }
 
 #[derive(Debug, Args)]

@@ -46,17 +46,14 @@ pub fn part_names(mask: PartMask) -> Vec<&'static str> {
         .collect()
 }
 
-/// Replaces control characters (except newline and tab) so content never drives the terminal.
+/// Text made safe for a terminal, line by line, with the preview's escaping rules.
 pub fn sanitise(text: &str) -> String {
-    text.chars()
-        .map(|c| {
-            if c.is_control() && c != '\n' && c != '\t' {
-                '\u{fffd}'
-            } else {
-                c
-            }
-        })
-        .collect()
+    let mut safe: Vec<String> = text.split('\n').map(crate::preview::sanitize).collect();
+    if text.ends_with('\n') {
+        safe.pop();
+        safe.push(String::new());
+    }
+    safe.join("\n")
 }
 
 /// Left-aligned columns separated by two spaces; the last column is not padded.
@@ -97,6 +94,8 @@ mod tests {
 
     #[test]
     fn control_characters_never_pass() {
-        assert_eq!(sanitise("a\u{1b}[31mb\n"), "a\u{fffd}[31mb\n");
+        let safe = sanitise("a\u{1b}[31mb\nnext\n");
+        assert!(!safe.contains('\u{1b}'), "{safe:?}");
+        assert!(safe.ends_with("b\nnext\n"), "{safe:?}");
     }
 }

@@ -33,8 +33,35 @@ pub mod exit {
 pub struct Cli {
     /// A folder inside the workspace (the folder holding __marimo__/); default: here.
     pub path: Option<PathBuf>,
+    #[command(flatten)]
+    pub ui: UiArgs,
     #[command(subcommand)]
     pub command: Option<Command>,
+}
+
+/// Options of the interactive UI.
+#[derive(Debug, Args, Clone, Default)]
+pub struct UiArgs {
+    /// Leave the mouse to the terminal (text selection keeps working).
+    #[arg(long)]
+    pub no_mouse: bool,
+    /// Keymap and theme file instead of $CELLTIME_CONFIG or ~/.config/celltime/config.toml.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+}
+
+impl UiArgs {
+    /// Opens the UI on the history of `workspace`.
+    pub fn open(&self, workspace: &WorkspaceArgs) -> CliResult {
+        let history = entries::open_history(workspace)?;
+        let options = crate::tui::TuiOptions {
+            config: self.config.clone(),
+            mouse: self.no_mouse.then_some(false),
+        };
+        crate::tui::run(std::sync::Arc::from(history), options)
+            .map_err(|e| CliError::failure(e.to_string()))?;
+        Ok(exit::OK)
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -78,6 +105,14 @@ fn parse_span(text: &str) -> Result<Span, String> {
 }
 
 impl WorkspaceArgs {
+    /// The workspace around `path` (default: here), with the default lock timeout.
+    pub fn at(path: Option<PathBuf>) -> WorkspaceArgs {
+        WorkspaceArgs {
+            path,
+            lock_timeout: "10s".parse().expect("a valid duration"),
+        }
+    }
+
     pub fn workspace(&self) -> Result<Workspace, CliError> {
         let start = self.path.clone().unwrap_or_else(|| PathBuf::from("."));
         Ok(Workspace::discover(&start)?)
@@ -167,13 +202,8 @@ pub fn json(value: &impl serde::Serialize) -> Result<(), CliError> {
 
 pub fn run(cli: Cli) -> ExitCode {
     let result = match cli.command {
-        None => Err(CliError::failure(format!(
-            "the interactive UI is not available in this build yet; try `celltime ls {}`",
-            cli.path
-                .map(|p| p.display().to_string())
-                .unwrap_or_default()
-        ))),
-        Some(Command::Demo(args)) => demo::run(args),
+        None => cli.ui.open(&WorkspaceArgs::at(cli.path)),
+        Some(Command::Demo(args)) => demo::run(args, &cli.ui),
         Some(Command::Ls(args)) => entries::ls(args),
         Some(Command::Show(args)) => entries::show(args),
         Some(Command::Diff(args)) => entries::diff(args),

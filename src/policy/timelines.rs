@@ -7,7 +7,7 @@ use crate::model::{Row, Timeline};
 /// Rows of several notebooks with their contents numbered in one space (contents are per
 /// notebook folder, so two notebooks never share one).
 pub struct TimelineInput<'t> {
-    timelines: &'t [Timeline],
+    timelines: Vec<&'t Timeline>,
     /// (timeline, row) of each planner entry.
     rows: Vec<(usize, usize)>,
     contents: Vec<Vec<u32>>,
@@ -15,14 +15,14 @@ pub struct TimelineInput<'t> {
 }
 
 impl<'t> TimelineInput<'t> {
-    pub fn new(timelines: &'t [Timeline]) -> TimelineInput<'t> {
+    pub fn new(timelines: impl IntoIterator<Item = &'t Timeline>) -> TimelineInput<'t> {
         let mut input = TimelineInput {
-            timelines,
+            timelines: timelines.into_iter().collect(),
             rows: Vec::new(),
             contents: Vec::new(),
             sizes: Vec::new(),
         };
-        for (t, timeline) in timelines.iter().enumerate() {
+        for (t, timeline) in input.timelines.iter().enumerate() {
             let offset = input.sizes.len() as u32;
             input.sizes.extend_from_slice(&timeline.content_sizes);
             for (r, row) in timeline.rows.iter().enumerate() {
@@ -41,7 +41,7 @@ impl<'t> TimelineInput<'t> {
             .iter()
             .zip(&self.contents)
             .map(|(&(t, r), contents)| {
-                let timeline = &self.timelines[t];
+                let timeline = self.timelines[t];
                 let row = &timeline.rows[r];
                 Candidate {
                     notebook: &timeline.notebook,
@@ -67,6 +67,7 @@ impl<'t> TimelineInput<'t> {
     /// The notebook and row of planner entry `entry`.
     pub fn row(&self, entry: usize) -> (&'t str, &'t Row) {
         let (t, r) = self.rows[entry];
-        (&self.timelines[t].notebook, &self.timelines[t].rows[r])
+        let timeline = self.timelines[t];
+        (&timeline.notebook, &timeline.rows[r])
     }
 }

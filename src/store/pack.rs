@@ -22,21 +22,27 @@ fn sql_error(path: &Path, e: rusqlite::Error) -> StoreError {
 
 fn open_read(path: &Path) -> Result<Connection> {
     let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-    match Connection::open_with_flags(path, flags) {
-        Ok(conn) => Ok(conn),
+    let conn = match Connection::open_with_flags(path, flags) {
+        Ok(conn) => conn,
         // A pack with a hot journal (its writer crashed mid-commit) needs a read-write open,
         // which rolls the journal back.
         Err(_) => Connection::open_with_flags(
             path,
             OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )
-        .map_err(|e| sql_error(path, e)),
-    }
+        .map_err(|e| sql_error(path, e))?,
+    };
+    // In rollback-journal mode a reader waits while a writer commits to the same pack.
+    conn.busy_timeout(BUSY_TIMEOUT)
+        .map_err(|e| sql_error(path, e))?;
+    Ok(conn)
 }
+
+const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 
 fn open_write(path: &Path) -> Result<Connection> {
     let conn = Connection::open(path).map_err(|e| sql_error(path, e))?;
-    conn.busy_timeout(std::time::Duration::from_secs(5))
+    conn.busy_timeout(BUSY_TIMEOUT)
         .map_err(|e| sql_error(path, e))?;
     conn.execute_batch(&format!(
         "PRAGMA journal_mode = DELETE;

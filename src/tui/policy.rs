@@ -2,7 +2,7 @@
 //! reasons. The same planner as `celltime prune`, so the TUI marks what prune would remove.
 
 use super::data::NotebookView;
-use crate::model::{EntryId, Timeline, Timestamp};
+use crate::model::{EntryId, Timestamp};
 use crate::policy::{self, Policy, TimelineInput};
 use chrono::FixedOffset;
 use std::sync::Arc;
@@ -22,9 +22,7 @@ pub fn plan(
     now: Timestamp,
     tz: &FixedOffset,
 ) -> Result<PolicyMarks, String> {
-    // The planner's bridge takes a slice of timelines; this copy runs on a worker.
-    let timelines: Vec<Timeline> = views.iter().map(|v| v.timeline.clone()).collect();
-    let input = TimelineInput::new(&timelines);
+    let input = TimelineInput::new(views.iter().map(|v| &v.timeline));
     let candidates = input.candidates();
     let plan = policy::plan(
         &input.plan_input(&candidates),
