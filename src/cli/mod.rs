@@ -3,6 +3,7 @@
 mod demo;
 mod entries;
 pub mod format;
+mod import;
 mod maintenance;
 mod put;
 
@@ -57,12 +58,17 @@ pub enum Command {
     Verify(maintenance::VerifyArgs),
     /// Sweep contents no entry references (older than the grace period) and compact packs.
     Gc(maintenance::GcArgs),
+    /// Copy marimo's cache entries (__marimo__/cache) into the store; --watch keeps going.
+    Import(import::ImportArgs),
 }
 
 #[derive(Debug, Args, Clone)]
 pub struct WorkspaceArgs {
     /// A folder inside the workspace; default: here.
     pub path: Option<PathBuf>,
+    /// marimo's cache folder when it is not __marimo__/cache (a `save_path`).
+    #[arg(long, value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
 }
 
 impl WorkspaceArgs {
@@ -124,6 +130,15 @@ impl From<crate::model::HistoryError> for CliError {
     }
 }
 
+impl From<crate::legacy::LegacyError> for CliError {
+    fn from(e: crate::legacy::LegacyError) -> CliError {
+        match e {
+            crate::legacy::LegacyError::Store(e) => e.into(),
+            e => CliError::failure(e.to_string()),
+        }
+    }
+}
+
 impl From<std::io::Error> for CliError {
     fn from(e: std::io::Error) -> CliError {
         CliError::failure(e.to_string())
@@ -167,6 +182,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Some(Command::Consolidate(args)) => maintenance::consolidate(args),
         Some(Command::Verify(args)) => maintenance::verify(args),
         Some(Command::Gc(args)) => maintenance::gc(args),
+        Some(Command::Import(args)) => import::run(args),
     };
     match result {
         Ok(code) => ExitCode::from(code),
