@@ -311,9 +311,22 @@ pub fn preview_bytes(format: &str, bytes: &[u8]) -> Option<String> {
     })
 }
 
-/// The preview text of one value, as `show` and the TUI print it.
+/// The preview text of one value, as `show` and the TUI print it. A function or class defined
+/// in the notebook is kept as its source, so the source is shown too.
 pub fn render_value(value: &PyValue) -> String {
     let mut text = super::value::render(value, &super::value::RenderOptions::default()).join("\n");
     text.push('\n');
+    let source = match value {
+        PyValue::FunctionStub(stub) => Some(&stub.code),
+        PyValue::ClassStub(stub) => Some(&stub.code),
+        _ => None,
+    };
+    if let Some(code) = source {
+        let shown: String = code.chars().take(64 * 1024).collect();
+        text.push_str(&shown);
+        if !shown.ends_with('\n') {
+            text.push('\n');
+        }
+    }
     text
 }

@@ -210,7 +210,8 @@ pub fn restore(root: &Path, batch: &Path) -> Result<Restored> {
         fs::remove_file(batch.join(BATCH_MANIFEST)).at(batch)?;
         remove_empty_dirs(batch);
         remove_empty(&trash_dir(root));
-    } else {
+    } else if outcome.restored > 0 {
+        // Rewritten only when something left it, so a failed undo changes nothing.
         left.reverse();
         write_manifest(
             batch,
