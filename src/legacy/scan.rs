@@ -7,6 +7,7 @@
 use super::error::{AtPath, LegacyError, Result};
 use super::names::{self, EntryName, Loader};
 use crate::model::{EntryId, Timestamp};
+use std::collections::BTreeSet;
 use std::fs::{self, Metadata};
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
@@ -161,9 +162,11 @@ pub fn scan(root: &Path) -> Result<Scan> {
     };
     scan.stamps
         .push((root.to_path_buf(), meta.modified().at(root)?));
-    for (name, kind) in read_dir(root)? {
-        match kind {
-            Kind::Dir if names::is_block_name(&name) => scan_block(&mut scan, &name)?,
+    let mut blocks = Vec::new();
+    for item in read_dir(root)? {
+        let name = item.name;
+        match item.kind {
+            Kind::Dir if names::is_block_name(&name) => blocks.push(name),
             Kind::Dir => {}
             Kind::File if names::is_notebook_manifest(&name) => scan.notebook_manifests.push(name),
             Kind::File => {}
@@ -172,10 +175,52 @@ pub fn scan(root: &Path) -> Result<Scan> {
                 .push((name, "symbolic link (not followed)".into())),
         }
     }
+    for part in scan_blocks(root, &blocks)? {
+        scan.entries.extend(part.entries);
+        scan.incomplete.extend(part.incomplete);
+        scan.skipped.extend(part.skipped);
+        scan.stamps.extend(part.stamps);
+    }
     scan.entries.sort_by(|a, b| a.rel_path.cmp(&b.rel_path));
     scan.incomplete.sort();
+    scan.skipped.sort();
     scan.notebook_manifests.sort();
     Ok(scan)
+}
+
+/// Blocks are listed on a few threads: a listing is mostly waiting on `stat`, and caches of
+/// many thousands of entries are the case that matters.
+fn scan_blocks(root: &Path, blocks: &[String]) -> Result<Vec<Scan>> {
+    let workers = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .clamp(1, 4)
+        .min(blocks.len());
+    if workers <= 1 {
+        return blocks.iter().map(|b| scan_block(root, b)).collect();
+    }
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let mut done: Vec<(usize, Result<Scan>)> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..workers)
+            .map(|_| {
+                s.spawn(|| {
+                    let mut mine = Vec::new();
+                    loop {
+                        let at = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some(block) = blocks.get(at) else {
+                            break mine;
+                        };
+                        mine.push((at, scan_block(root, block)));
+                    }
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().expect("a block listing panicked"))
+            .collect()
+    });
+    done.sort_by_key(|(at, _)| *at);
+    done.into_iter().map(|(_, part)| part).collect()
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -185,13 +230,30 @@ enum Kind {
     Link,
 }
 
-/// Names and kinds in a folder, links not followed; names that are not UTF-8 are skipped
-/// (marimo never writes them).
-fn read_dir(dir: &Path) -> Result<Vec<(String, Kind)>> {
+struct Item {
+    name: String,
+    kind: Kind,
+    entry: fs::DirEntry,
+}
+
+impl Item {
+    /// Stats relative to the open folder (cheaper than a full path); links not followed.
+    /// `None` when the file vanished meanwhile.
+    fn metadata(&self) -> Result<Option<Metadata>> {
+        match self.entry.metadata() {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            other => other.map(Some).at(&self.entry.path()),
+        }
+    }
+}
+
+/// Names and kinds in a folder, sorted, links not followed; names that are not UTF-8 are
+/// skipped (marimo never writes them).
+fn read_dir(dir: &Path) -> Result<Vec<Item>> {
     let mut items = Vec::new();
-    for item in fs::read_dir(dir).at(dir)? {
-        let item = item.at(dir)?;
-        let file_type = item.file_type().at(&item.path())?;
+    for entry in fs::read_dir(dir).at(dir)? {
+        let entry = entry.at(dir)?;
+        let file_type = entry.file_type().at(&entry.path())?;
         let kind = if file_type.is_symlink() {
             Kind::Link
         } else if file_type.is_dir() {
@@ -199,36 +261,55 @@ fn read_dir(dir: &Path) -> Result<Vec<(String, Kind)>> {
         } else {
             Kind::File
         };
-        if let Ok(name) = item.file_name().into_string() {
-            items.push((name, kind));
+        if let Ok(name) = entry.file_name().into_string() {
+            items.push(Item { name, kind, entry });
         }
     }
-    items.sort();
+    items.sort_by(|a, b| a.name.cmp(&b.name));
     Ok(items)
 }
 
-fn scan_block(scan: &mut Scan, block: &str) -> Result<()> {
-    let dir = scan.root.join(block);
+/// One block folder: its entries (with their blobs), incomplete blob folders and strays.
+fn scan_block(root: &Path, block: &str) -> Result<Scan> {
+    let dir = root.join(block);
     let stamp = dir_time(&dir).unwrap_or(SystemTime::UNIX_EPOCH);
-    scan.stamps.push((dir.clone(), stamp));
+    let mut scan = Scan {
+        root: root.to_path_buf(),
+        stamps: vec![(dir.clone(), stamp)],
+        ..Scan::default()
+    };
     let items = read_dir(&dir)?;
-    let mut blob_dirs: Vec<String> = items
+    let mut blob_dirs: BTreeSet<&str> = items
         .iter()
-        .filter(|(_, k)| *k == Kind::Dir)
-        .map(|(n, _)| n.clone())
+        .filter(|i| i.kind == Kind::Dir)
+        .map(|i| i.name.as_str())
         .collect();
-    for (name, kind) in &items {
-        let rel = format!("{block}/{name}");
-        match kind {
+    for item in items.iter().filter(|i| i.kind != Kind::Dir) {
+        let rel = format!("{block}/{}", item.name);
+        match item.kind {
             Kind::Link => scan
                 .skipped
                 .push((rel, "symbolic link (not followed)".into())),
-            Kind::Dir => {}
-            Kind::File if names::is_temp_file(name) => {}
-            Kind::File => match names::parse_entry_name(name) {
-                Some(entry_name) => {
-                    let entry = read_entry(scan, block, entry_name, rel, &mut blob_dirs)?;
-                    scan.entries.extend(entry);
+            Kind::File if names::is_temp_file(&item.name) => {}
+            _ => match names::parse_entry_name(&item.name) {
+                Some(name) => {
+                    let Some(meta) = item.metadata()? else {
+                        continue;
+                    };
+                    let mut files = vec![FileStat::of(rel.clone(), &meta)];
+                    let mut blob_dir = None;
+                    if name.loader == Loader::Lazy && blob_dirs.remove(name.hash.as_str()) {
+                        let dir_rel = format!("{block}/{}", name.hash);
+                        files.extend(blob_files(&mut scan, &dir_rel)?);
+                        blob_dir = Some(dir_rel);
+                    }
+                    scan.entries.push(LegacyEntry {
+                        block: block.to_string(),
+                        name,
+                        rel_path: rel,
+                        blob_dir,
+                        files,
+                    });
                 }
                 None => scan.skipped.push((rel, "not a marimo cache entry".into())),
             },
@@ -236,60 +317,19 @@ fn scan_block(scan: &mut Scan, block: &str) -> Result<()> {
     }
     scan.incomplete
         .extend(blob_dirs.into_iter().map(|d| format!("{block}/{d}")));
-    Ok(())
+    Ok(scan)
 }
 
-/// An entry file and, for a lazy entry, its blob folder (taken out of `blob_dirs`).
-/// A file that vanished since the folder was read is no entry.
-fn read_entry(
-    scan: &mut Scan,
-    block: &str,
-    name: EntryName,
-    rel: String,
-    blob_dirs: &mut Vec<String>,
-) -> Result<Option<LegacyEntry>> {
-    let path = scan.root.join(&rel);
-    let meta = match fs::symlink_metadata(&path) {
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        other => other.at(&path)?,
-    };
-    let mut files = vec![FileStat::of(rel.clone(), &meta)];
-    let mut blob_dir = None;
-    if name.loader == Loader::Lazy
-        && let Some(at) = blob_dirs.iter().position(|d| *d == name.hash)
-    {
-        blob_dirs.remove(at);
-        let dir_rel = format!("{block}/{}", name.hash);
-        files.extend(blob_files(scan, &dir_rel)?);
-        blob_dir = Some(dir_rel);
-    }
-    Ok(Some(LegacyEntry {
-        block: block.to_string(),
-        name,
-        rel_path: rel,
-        blob_dir,
-        files,
-    }))
-}
-
+/// The blobs of a lazy entry. Its folder's time is not watched: marimo fills it before the
+/// manifest appears, and the manifest's arrival changes the block folder's time.
 fn blob_files(scan: &mut Scan, dir_rel: &str) -> Result<Vec<FileStat>> {
     let dir = scan.root.join(dir_rel);
-    scan.stamps.push((
-        dir.clone(),
-        dir_time(&dir).unwrap_or(SystemTime::UNIX_EPOCH),
-    ));
     let mut files = Vec::new();
-    for (name, kind) in read_dir(&dir)? {
-        let rel = format!("{dir_rel}/{name}");
-        match kind {
-            Kind::File if names::is_temp_file(&name) => {}
-            Kind::File => {
-                let path = dir.join(&name);
-                match fs::symlink_metadata(&path) {
-                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                    other => files.push(FileStat::of(rel, &other.at(&path)?)),
-                }
-            }
+    for item in read_dir(&dir)? {
+        let rel = format!("{dir_rel}/{}", item.name);
+        match item.kind {
+            Kind::File if names::is_temp_file(&item.name) => {}
+            Kind::File => files.extend(item.metadata()?.map(|m| FileStat::of(rel, &m))),
             Kind::Dir => scan
                 .skipped
                 .push((rel, "folder inside a blob folder".into())),
