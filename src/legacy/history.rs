@@ -115,11 +115,7 @@ impl LegacyHistory {
         }
         let scan = scan::scan(&self.root)?;
         let linker = Linker::new(&self.workspace, &scan, &self.fallback);
-        let links = scan
-            .entries
-            .iter()
-            .map(|e| linker.link(&self.root, e))
-            .collect();
+        let links = linker.links(&self.root, &scan.entries);
         let loaded = Arc::new(Loaded {
             scan,
             links,

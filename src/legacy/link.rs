@@ -194,16 +194,38 @@ impl Linker {
         }
     }
 
+    /// The links of `entries`, in order. Entries of one block that no manifest lists share
+    /// one link (its strings are made once, not per entry).
+    pub fn links(&self, root: &Path, entries: &[LegacyEntry]) -> Vec<Link> {
+        let mut by_block: HashMap<&str, Link> = HashMap::new();
+        entries
+            .iter()
+            .map(|entry| {
+                let listed = self.listed_in(entry);
+                if entry.block == CELL_CACHE_BLOCK || listed.is_some() {
+                    return self.link(root, entry);
+                }
+                by_block
+                    .entry(&entry.block)
+                    .or_insert_with(|| self.link(root, entry))
+                    .clone()
+            })
+            .collect()
+    }
+
+    fn listed_in(&self, entry: &LegacyEntry) -> Option<usize> {
+        self.listed
+            .get(&(entry.block.clone(), entry.stem()))
+            .copied()
+    }
+
     pub fn link(&self, root: &Path, entry: &LegacyEntry) -> Link {
         if entry.block == CELL_CACHE_BLOCK
             && let Some(link) = self.link_cell(root, entry)
         {
             return link;
         }
-        let listed = self
-            .listed
-            .get(&(entry.block.clone(), entry.stem()))
-            .copied();
+        let listed = self.listed_in(entry);
         let owner = listed
             .map(|nb| (nb, "marimo's notebook manifest"))
             .or_else(|| {
