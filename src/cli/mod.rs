@@ -5,6 +5,7 @@ mod entries;
 pub mod format;
 mod import;
 mod maintenance;
+mod prune;
 mod put;
 
 use crate::store::{Store, StoreError, Workspace};
@@ -46,6 +47,8 @@ pub enum Command {
     Show(entries::ShowArgs),
     /// Show how an entry's code differs from the previous code version of its cell.
     Diff(entries::DiffArgs),
+    /// Remove entries a retention policy does not keep (see docs/PRUNE.md).
+    Prune(Box<prune::PruneArgs>),
     /// Store a run: its execution key and content parts.
     Put(Box<put::PutArgs>),
     /// Pin entries: retention policies never remove them.
@@ -177,6 +180,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Some(Command::Show(args)) => entries::show(args),
         Some(Command::Diff(args)) => entries::diff(args),
         Some(Command::Put(args)) => put::run(*args),
+        Some(Command::Prune(args)) => prune::run(*args),
         Some(Command::Pin(args)) => maintenance::pin(args, true),
         Some(Command::Unpin(args)) => maintenance::pin(args, false),
         Some(Command::Consolidate(args)) => maintenance::consolidate(args),

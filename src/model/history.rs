@@ -143,6 +143,10 @@ pub trait History: Send + Sync {
     fn read(&self, notebook: &str, part: &PartInfo) -> HistoryResult<Vec<u8>>;
     fn remove(&self, notebook: &str, ids: &[EntryId]) -> HistoryResult<Applied>;
     fn undo(&self, applied: &Applied) -> HistoryResult<usize>;
+    /// Frees the space removed entries held, where the backend defers it: the store sweeps
+    /// unreferenced contents older than its grace period. Returns the bytes freed. Removals
+    /// can no longer be undone afterwards.
+    fn reclaim(&self, notebook: &str) -> HistoryResult<u64>;
     /// Pins are retention marks; a backend that cannot keep them says so.
     fn set_pinned(&self, notebook: &str, ids: &[EntryId], pinned: bool) -> HistoryResult<usize>;
 }

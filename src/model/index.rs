@@ -139,6 +139,15 @@ pub struct EntryView<'a> {
     pub(crate) row: u32,
 }
 
+/// Totals of a notebook: what `ls --notebooks` shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct IndexSummary {
+    pub cells: u64,
+    pub entries: u64,
+    pub bytes: u64,
+    pub pinned: u64,
+}
+
 /// Per-cell totals for listings.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct CellSummary {
@@ -353,6 +362,12 @@ impl NotebookIndex {
 
     /// Drops dead rows and unreferenced contents, and restores key order.
     pub fn compact(&mut self) {
+        if self.sorted
+            && self.rows.iter().all(|r| r.alive)
+            && self.live_contents().iter().all(|l| *l)
+        {
+            return;
+        }
         let mut live: Vec<Row> = self.rows.iter().filter(|r| r.alive).copied().collect();
         if !self.sorted {
             live.sort_by(|a, b| self.row_order_key(a).cmp(&self.row_order_key(b)));
@@ -475,25 +490,49 @@ impl NotebookIndex {
 
     /// Contents of a live entry as (hash, size) pairs, without materialising labels.
     pub fn contents_of(&self, view: &EntryView<'_>) -> Vec<(ContentHash, u64)> {
-        let row = &self.rows[view.row as usize];
-        self.parts[row.parts_start as usize..row.parts_start as usize + row.parts_len as usize]
+        self.parts_of(&self.rows[view.row as usize])
             .iter()
             .map(|p| self.contents[p.content as usize])
             .collect()
     }
 
-    /// Every content referenced by a live entry, with its size.
-    pub fn referenced_contents(&self) -> HashMap<ContentHash, u64> {
-        let mut used = HashMap::new();
+    /// Which contents live entries reference, by content index.
+    fn live_contents(&self) -> Vec<bool> {
+        let mut live = vec![false; self.contents.len()];
         for row in self.rows.iter().filter(|r| r.alive) {
-            for p in &self.parts
-                [row.parts_start as usize..row.parts_start as usize + row.parts_len as usize]
-            {
-                let (hash, size) = self.contents[p.content as usize];
-                used.insert(hash, size);
+            for p in self.parts_of(row) {
+                live[p.content as usize] = true;
             }
         }
-        used
+        live
+    }
+
+    fn parts_of(&self, row: &Row) -> &[PartRow] {
+        &self.parts[row.parts_start as usize..row.parts_start as usize + row.parts_len as usize]
+    }
+
+    /// Every content referenced by a live entry, with its size.
+    pub fn referenced_contents(&self) -> HashMap<ContentHash, u64> {
+        self.live_contents()
+            .iter()
+            .zip(&self.contents)
+            .filter(|(live, _)| **live)
+            .map(|(_, content)| *content)
+            .collect()
+    }
+
+    /// Indices of an entry's contents into [`NotebookIndex::content_sizes`]; entries that
+    /// share a content share its index.
+    pub fn content_ids(&self, view: &EntryView<'_>) -> Vec<u32> {
+        self.parts_of(&self.rows[view.row as usize])
+            .iter()
+            .map(|p| p.content)
+            .collect()
+    }
+
+    /// Sizes of all contents by index (some may belong only to removed entries until compaction).
+    pub fn content_sizes(&self) -> Vec<u64> {
+        self.contents.iter().map(|(_, size)| *size).collect()
     }
 
     /// The newest entry of (cell, module, version) created at or before `at` (or the newest).
@@ -570,7 +609,23 @@ impl NotebookIndex {
 
     /// Total bytes of distinct contents referenced by live entries.
     pub fn stored_bytes(&self) -> u64 {
-        self.referenced_contents().values().sum()
+        self.live_contents()
+            .iter()
+            .zip(&self.contents)
+            .filter(|(live, _)| **live)
+            .map(|(_, (_, size))| size)
+            .sum()
+    }
+
+    /// Totals for listings.
+    pub fn summary(&self) -> IndexSummary {
+        let cells = self.cells();
+        IndexSummary {
+            cells: cells.len() as u64,
+            entries: cells.iter().map(|c| c.entries as u64).sum(),
+            bytes: self.stored_bytes(),
+            pinned: cells.iter().map(|c| c.pinned as u64).sum(),
+        }
     }
 }
 

@@ -503,3 +503,17 @@ mod tests {
         assert!("zz".parse::<ContentHash>().is_err());
     }
 }
+
+#[cfg(test)]
+mod format_tests {
+    use super::*;
+
+    /// The example docs/FORMAT.md gives; a change here is a format change.
+    #[test]
+    fn entry_id_example() {
+        let created: Timestamp = "2026-11-25T10:00:00.123Z".parse().unwrap();
+        let id = EntryId::of("analysis/eda", "fit_model", "Hx3abc", "0", created);
+        assert_eq!(created.millis(), 1_795_600_800_123);
+        assert_eq!(id.to_hex(), "c301964c118d4088d2f826bf228381af");
+    }
+}

@@ -12,6 +12,7 @@ mod keep;
 mod plan;
 mod report;
 mod rules;
+mod timelines;
 mod units;
 
 use chrono::{DateTime, Utc};
@@ -21,6 +22,7 @@ pub use keep::KeepReason;
 pub use plan::{Budget, BudgetFigure, BudgetStatus, GroupPlan, Kept, Plan, Removed, Totals, plan};
 pub use report::{EntryLabel, JsonReport, ReportContext};
 pub use rules::{GroupBy, Policy, PolicyError};
+pub use timelines::TimelineInput;
 pub use units::{Count, Size, Span, ValueError, human_bytes};
 
 /// `celltime prune` exit codes (docs/PRUNE.md).

@@ -15,6 +15,8 @@ pub struct DirItem {
     pub kind: ItemKind,
     pub len: u64,
     pub modified: Option<SystemTime>,
+    /// The inode number where the platform has one (0 elsewhere): a replaced file gets a new one.
+    pub inode: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,6 +45,8 @@ pub trait Fs: Send + Sync + fmt::Debug {
     fn read(&self, path: &Path) -> io::Result<Vec<u8>>;
     /// Reads from `offset` to the end of the file.
     fn read_from(&self, path: &Path, offset: u64) -> io::Result<Vec<u8>>;
+    /// Reads at most the first `max` bytes.
+    fn read_head(&self, path: &Path, max: usize) -> io::Result<Vec<u8>>;
     /// Creates a file that must not exist yet and writes `bytes` to it (not synced).
     fn write_new(&self, path: &Path, bytes: &[u8]) -> io::Result<()>;
     /// Appends to a file, creating it if needed (not synced).
@@ -75,6 +79,12 @@ impl Fs for RealFs {
         file.seek(SeekFrom::Start(offset))?;
         let mut bytes = Vec::new();
         file.read_to_end(&mut bytes)?;
+        Ok(bytes)
+    }
+
+    fn read_head(&self, path: &Path, max: usize) -> io::Result<Vec<u8>> {
+        let mut bytes = Vec::with_capacity(max.min(1 << 16));
+        File::open(path)?.take(max as u64).read_to_end(&mut bytes)?;
         Ok(bytes)
     }
 
@@ -122,6 +132,7 @@ impl Fs for RealFs {
                 kind: ItemKind::of(item.file_type()?),
                 len: meta.len(),
                 modified: meta.modified().ok(),
+                inode: inode(&meta),
             });
         }
         items.sort_by(|a, b| a.name.cmp(&b.name));
@@ -138,12 +149,23 @@ impl Fs for RealFs {
             kind: ItemKind::of(meta.file_type()),
             len: meta.len(),
             modified: meta.modified().ok(),
+            inode: inode(&meta),
         })
     }
 
     fn sqlite_commit(&self, _path: &Path) -> io::Result<()> {
         Ok(())
     }
+}
+
+#[cfg(unix)]
+fn inode(meta: &fs::Metadata) -> u64 {
+    std::os::unix::fs::MetadataExt::ino(meta)
+}
+
+#[cfg(not(unix))]
+fn inode(_meta: &fs::Metadata) -> u64 {
+    0
 }
 
 /// Writes `bytes` to `path` so that a crash leaves either the old or the new file:
@@ -255,6 +277,10 @@ impl Fs for TestFs {
 
     fn read_from(&self, path: &Path, offset: u64) -> io::Result<Vec<u8>> {
         RealFs.read_from(path, offset)
+    }
+
+    fn read_head(&self, path: &Path, max: usize) -> io::Result<Vec<u8>> {
+        RealFs.read_head(path, max)
     }
 
     fn write_new(&self, path: &Path, bytes: &[u8]) -> io::Result<()> {

@@ -177,6 +177,14 @@ impl History for StoreHistory {
         })
     }
 
+    fn reclaim(&self, notebook: &str) -> HistoryResult<u64> {
+        let grace = self.store.config().gc_grace;
+        self.with(notebook, true, |nb| {
+            let report = nb.gc(grace)?;
+            Ok(report.object_bytes_freed + report.pack_bytes_dropped)
+        })
+    }
+
     fn set_pinned(&self, notebook: &str, ids: &[EntryId], pinned: bool) -> HistoryResult<usize> {
         self.with(notebook, true, |nb| {
             let changed = if pinned { nb.pin(ids)? } else { nb.unpin(ids)? };
@@ -191,22 +199,10 @@ pub fn timeline_of(nb: &Notebook) -> Timeline {
     let index = nb.index();
     let views = index.views();
     let mut strings: HashMap<&str, Arc<str>> = HashMap::new();
-    let mut contents: HashMap<crate::model::ContentHash, u32> = HashMap::new();
-    let mut content_sizes = Vec::new();
     let mut share = |s| -> Arc<str> { strings.entry(s).or_insert_with(|| Arc::from(s)).clone() };
-    let mut rows = Vec::with_capacity(views.len());
-    for view in &views {
-        let row_contents = index
-            .contents_of(view)
-            .into_iter()
-            .map(|(hash, size)| {
-                *contents.entry(hash).or_insert_with(|| {
-                    content_sizes.push(size);
-                    (content_sizes.len() - 1) as u32
-                })
-            })
-            .collect();
-        rows.push(Row {
+    let rows = views
+        .iter()
+        .map(|view| Row {
             id: view.id,
             cell: share(view.cell),
             module: share(view.module),
@@ -217,12 +213,12 @@ pub fn timeline_of(nb: &Notebook) -> Timeline {
             pinned: view.pinned,
             size: view.size,
             parts: view.parts,
-            contents: row_contents,
-        });
-    }
+            contents: index.content_ids(view),
+        })
+        .collect();
     Timeline {
         notebook: nb.key().to_string(),
         rows,
-        content_sizes,
+        content_sizes: index.content_sizes(),
     }
 }

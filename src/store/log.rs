@@ -36,9 +36,11 @@ pub enum Record {
         at: Timestamp,
         ids: Vec<EntryId>,
     },
+    /// Uses (cache hits) at `used_at`, which may be earlier than the record's `at`.
     Used {
         at: Timestamp,
         ids: Vec<EntryId>,
+        used_at: Timestamp,
     },
 }
 
@@ -214,5 +216,24 @@ mod tests {
         assert_eq!(read.records.len(), 1);
         assert!(read.corrupt.is_none());
         assert!(read.torn_bytes > 0);
+    }
+}
+
+#[cfg(test)]
+mod format_tests {
+    use super::*;
+
+    /// The exact bytes docs/FORMAT.md shows; a change here is a format change.
+    #[test]
+    fn encoding_is_stable() {
+        let record = Record::Pin {
+            at: "2026-11-25T10:00:00.000Z".parse().unwrap(),
+            ids: vec!["3f2a9c1e4b5d6a7f8091a2b3c4d5e6f7".parse().unwrap()],
+        };
+        let line = String::from_utf8(encode(&record)).unwrap();
+        assert_eq!(
+            line,
+            "{\"b3\":\"88345bfdf6cc5341\",\"rec\":{\"op\":\"pin\",\"at\":\"2026-11-25T10:00:00.000Z\",\"ids\":[\"3f2a9c1e4b5d6a7f8091a2b3c4d5e6f7\"]}}\n"
+        );
     }
 }

@@ -108,46 +108,150 @@ pub fn parse_map(path: &Path, text: &str, notebook: &NotebookKey) -> Result<(Map
     }
 }
 
+/// Parses a map without conflict markers. Large maps are read table by table on all cores;
+/// anything that reading cannot follow (a hand edit TOML allows but chunking does not) falls
+/// back to reading the whole document, which also gives the exact error.
 fn parse_clean(path: &Path, text: &str, notebook: &NotebookKey) -> Result<MapData> {
-    let file: MapFile = toml::from_str(text).map_err(|e| {
-        if let Some(found) = declared_format(text)
-            && found > FORMAT_VERSION
-        {
-            return StoreError::FormatTooNew {
-                path: path.to_path_buf(),
-                found,
-                supported: FORMAT_VERSION,
-            };
-        }
-        let line = e.span().map(|s| line_of(text, s.start));
-        StoreError::invalid(path, line, e.message().trim().to_string())
-    })?;
-    if file.map.format > FORMAT_VERSION {
+    parse_chunked(path, text, notebook).or_else(|_| parse_whole(path, text, notebook))
+}
+
+fn syntax_error(path: &Path, text: &str, offset: usize, e: toml::de::Error) -> StoreError {
+    if let Some(found) = declared_format(text)
+        && found > FORMAT_VERSION
+    {
+        return StoreError::FormatTooNew {
+            path: path.to_path_buf(),
+            found,
+            supported: FORMAT_VERSION,
+        };
+    }
+    let line = e.span().map(|s| line_of(text, offset + s.start));
+    StoreError::invalid(path, line, e.message().trim().to_string())
+}
+
+fn check_header(path: &Path, header: &MapHeader, notebook: &NotebookKey) -> Result<()> {
+    if header.format > FORMAT_VERSION {
         return Err(StoreError::FormatTooNew {
             path: path.to_path_buf(),
-            found: file.map.format,
+            found: header.format,
             supported: FORMAT_VERSION,
         });
     }
-    if file.map.notebook != notebook.as_str() {
+    if header.notebook != notebook.as_str() {
         return Err(StoreError::invalid(
             path,
             None,
             format!(
                 "this map belongs to notebook {:?}, but its folder is {:?}",
-                file.map.notebook,
+                header.notebook,
                 notebook.as_str()
             ),
         ));
     }
+    Ok(())
+}
+
+fn parse_whole(path: &Path, text: &str, notebook: &NotebookKey) -> Result<MapData> {
+    let file: MapFile = toml::from_str(text).map_err(|e| syntax_error(path, text, 0, e))?;
+    check_header(path, &file.map, notebook)?;
+    let mut entries = Vec::new();
+    collect_entries(path, text, 0, notebook, file.entry, &mut entries)?;
+    Ok(map_data(notebook, file.map, entries))
+}
+
+fn map_data(notebook: &NotebookKey, header: MapHeader, entries: Vec<Entry>) -> MapData {
     let mut index = NotebookIndex::new(notebook.clone());
-    for (cell, modules) in file.entry {
+    for entry in &entries {
+        index.insert(entry);
+    }
+    MapData {
+        index,
+        log_pos: header.log_pos,
+        merged: header.merged.into_iter().collect(),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EntryChunk {
+    entry: EntryTables,
+}
+
+/// The text before the first entry table, then each run of lines from one `[entry.` header
+/// to the next, with its byte offset.
+fn entry_chunks(text: &str) -> (&str, Vec<(usize, &str)>) {
+    let mut starts = Vec::new();
+    let mut offset = 0;
+    for line in text.split_inclusive('\n') {
+        if line.starts_with("[entry.") {
+            starts.push(offset);
+        }
+        offset += line.len();
+    }
+    let head = &text[..starts.first().copied().unwrap_or(text.len())];
+    let ends = starts.iter().skip(1).copied().chain([text.len()]);
+    let chunks = starts
+        .iter()
+        .zip(ends)
+        .map(|(&s, e)| (s, &text[s..e]))
+        .collect();
+    (head, chunks)
+}
+
+fn parse_chunked(path: &Path, text: &str, notebook: &NotebookKey) -> Result<MapData> {
+    let (head, chunks) = entry_chunks(text);
+    let file: MapFile = toml::from_str(head).map_err(|e| syntax_error(path, text, 0, e))?;
+    check_header(path, &file.map, notebook)?;
+    let workers = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(8);
+    let per_worker = chunks.len().div_ceil(workers).max(1);
+    let parts: Vec<Result<Vec<Entry>>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = chunks
+            .chunks(per_worker)
+            .map(|share| {
+                scope.spawn(move || {
+                    let mut entries = Vec::with_capacity(share.len());
+                    for (offset, chunk) in share {
+                        let tables: EntryChunk = toml::from_str(chunk)
+                            .map_err(|e| syntax_error(path, text, *offset, e))?;
+                        collect_entries(path, text, *offset, notebook, tables.entry, &mut entries)?;
+                    }
+                    Ok(entries)
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err(StoreError::invalid(path, None, "map reader failed")))
+            })
+            .collect()
+    });
+    let mut entries = Vec::with_capacity(chunks.len());
+    for part in parts {
+        entries.extend(part?);
+    }
+    Ok(map_data(notebook, file.map, entries))
+}
+
+/// Validates the tables of one document (or chunk starting at `offset`) into entries.
+fn collect_entries(
+    path: &Path,
+    text: &str,
+    offset: usize,
+    notebook: &NotebookKey,
+    tables: EntryTables,
+    out: &mut Vec<Entry>,
+) -> Result<()> {
+    for (cell, modules) in tables {
         for (module, versions) in modules {
             for (version, runs) in versions {
                 for (created, body) in runs {
                     // Line numbers are only worked out for an error: counting them for every
                     // table would make reading a large map quadratic.
-                    let start = body.span().start;
+                    let start = offset + body.span().start;
                     let invalid = |message: String| {
                         StoreError::invalid(path, Some(line_of(text, start)), message)
                     };
@@ -160,16 +264,12 @@ fn parse_clean(path: &Path, text: &str, notebook: &NotebookKey) -> Result<MapDat
                         .into_inner()
                         .into_entry(key)
                         .map_err(|e| invalid(e.to_string()))?;
-                    index.insert(&entry);
+                    out.push(entry);
                 }
             }
         }
     }
-    Ok(MapData {
-        index,
-        log_pos: file.map.log_pos,
-        merged: file.map.merged.into_iter().collect(),
-    })
+    Ok(())
 }
 
 /// The `format = N` of the `[map]` table, read leniently so a newer file gets a clear error.

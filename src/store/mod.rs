@@ -322,19 +322,23 @@ impl Store {
         )
     }
 
+    /// Totals per notebook; read from snapshot headers where they are current, so listing a
+    /// large workspace reads neither maps nor entries.
     pub fn summaries(&self) -> Result<Vec<NotebookSummary>> {
         self.notebook_keys()?
             .into_iter()
             .map(|key| {
-                let notebook = self.notebook(&key)?;
-                let index = notebook.index();
-                let cells = index.cells();
+                let paths = self.paths(&key);
+                let summary = match notebook::quick_summary(&self.ctx, &paths) {
+                    Some(summary) => summary,
+                    None => self.notebook(&key)?.index().summary(),
+                };
                 Ok(NotebookSummary {
                     notebook: key.to_string(),
-                    cells: cells.len(),
-                    entries: cells.iter().map(|c| c.entries).sum(),
-                    bytes: index.stored_bytes(),
-                    pinned: cells.iter().map(|c| c.pinned).sum(),
+                    cells: summary.cells as usize,
+                    entries: summary.entries as usize,
+                    bytes: summary.bytes,
+                    pinned: summary.pinned as usize,
                 })
             })
             .collect()

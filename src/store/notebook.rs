@@ -7,13 +7,13 @@
 use super::Context;
 use super::error::{IoContext, Result, StoreError};
 use super::failpoint;
-use super::fs::{ItemKind, write_atomic};
+use super::fs::{DirItem, ItemKind, write_atomic};
 use super::layout::{MAP_FILE, NotebookPaths};
 use super::log::{self, Record, SEGMENT_SUFFIX};
 use super::map::{self, MapData};
 use super::objects;
 use super::pack::{self, PACK_SUFFIX, PackReader};
-use super::snapshot;
+use super::snapshot::{self, MapStamp};
 use super::wire::WireEntry;
 use crate::model::{
     ContentHash, Entry, EntryId, ExecKey, NewEntry, NotebookIndex, NotebookKey, PartMask, PartRef,
@@ -59,17 +59,11 @@ pub struct NotebookFile {
     pub source: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct FileStamp {
-    len: u64,
-    modified: Option<SystemTime>,
-}
-
 /// The folded state of a notebook as this process last read it.
 #[derive(Debug, Clone)]
 struct State {
     data: MapData,
-    map_stamp: Option<FileStamp>,
+    map_stamp: Option<MapStamp>,
     /// Per segment, the offset up to which records are applied in `data`.
     read_pos: BTreeMap<String, u64>,
     /// Hashes of conflicted map copies merged into `data` by this load.
@@ -524,7 +518,15 @@ impl Notebook {
 
     /// Records a use (a cache hit) at `at`; folded into `last_used` at consolidation.
     pub fn touch(&mut self, ids: &[EntryId], at: Timestamp) -> Result<usize> {
-        self.commit(|_, ids| Record::Used { at, ids }, ids, "used.after_log")
+        self.commit(
+            |now, ids| Record::Used {
+                at: now,
+                ids,
+                used_at: at,
+            },
+            ids,
+            "used.after_log",
+        )
     }
 
     /// Folds every log record into a new `map.toml` (atomically), then retires this machine's
@@ -552,7 +554,15 @@ impl Notebook {
         write_atomic(fs.as_ref(), &map_path, text.as_bytes()).at(&map_path)?;
         failpoint::hit("consolidate.after_map");
         let map_hash = blake3::hash(text.as_bytes());
-        snapshot::save(fs.as_ref(), &self.paths.index_dir(), &map_hash, data);
+        if let Ok(item) = fs.metadata(&map_path) {
+            snapshot::save(
+                fs.as_ref(),
+                &self.paths.index_dir(),
+                &map_hash,
+                MapStamp::of(&item),
+                data,
+            );
+        }
         self.state.map_stamp = stamp(&self.ctx, &map_path);
 
         let mut retired = false;
@@ -707,11 +717,34 @@ impl Notebook {
     }
 }
 
-fn stamp(ctx: &Context, path: &std::path::Path) -> Option<FileStamp> {
-    ctx.fs.metadata(path).ok().map(|m| FileStamp {
-        len: m.len,
-        modified: m.modified,
-    })
+fn stamp(ctx: &Context, path: &std::path::Path) -> Option<MapStamp> {
+    ctx.fs.metadata(path).ok().map(|m| MapStamp::of(&m))
+}
+
+/// A notebook's totals straight from its snapshot header, when the snapshot matches the map
+/// and no log record or conflicted copy is waiting to be folded; `None` means "open it".
+pub(super) fn quick_summary(
+    ctx: &Context,
+    paths: &NotebookPaths,
+) -> Option<crate::model::IndexSummary> {
+    let map = ctx.fs.metadata(&paths.map()).ok()?;
+    let (_, header) =
+        snapshot::header_for(ctx.fs.as_ref(), &paths.index_dir(), MapStamp::of(&map))?;
+    let log_dir = paths.log_dir();
+    for name in segment_names(ctx, &log_dir).ok()? {
+        let len = ctx.fs.metadata(&log_dir.join(&name)).ok()?.len;
+        if len > header.log_pos.get(&name).copied().unwrap_or(0) {
+            return None;
+        }
+    }
+    let copies = ctx.fs.read_dir(&paths.dir).ok()?;
+    if copies
+        .iter()
+        .any(|i| i.name != MAP_FILE && i.name.starts_with("map") && i.name.ends_with(".toml"))
+    {
+        return None;
+    }
+    Some(header.summary)
 }
 
 /// Segment file names in the log folder (regular files only).
@@ -759,9 +792,9 @@ fn apply(index: &mut NotebookIndex, notebook: &NotebookKey, record: Record) -> O
             });
             None
         }
-        Record::Used { at, ids } => {
+        Record::Used { ids, used_at, .. } => {
             ids.iter().for_each(|id| {
-                index.touch(*id, at);
+                index.touch(*id, used_at);
             });
             None
         }
@@ -774,29 +807,8 @@ fn load_state(ctx: &Context, key: &NotebookKey, paths: &NotebookPaths) -> Result
     let fs = ctx.fs.as_ref();
     let map_path = paths.map();
     let mut issues = Vec::new();
-    let mut data = match fs.read(&map_path) {
-        Ok(bytes) => {
-            let hash = blake3::hash(&bytes);
-            match snapshot::load(fs, &paths.index_dir(), &hash) {
-                Some(data) if data.index.notebook() == key => data,
-                _ => {
-                    let text = String::from_utf8(bytes)
-                        .map_err(|_| StoreError::invalid(&map_path, None, "not UTF-8 text"))?;
-                    let (data, conflicted) = map::parse_map(&map_path, &text, key)?;
-                    if conflicted {
-                        issues.push(Issue {
-                            severity: Severity::Warning,
-                            path: map_path.clone(),
-                            line: None,
-                            message: "git conflict markers: both sides were read and merged; `celltime consolidate` writes a clean map".into(),
-                        });
-                    } else {
-                        snapshot::save(fs, &paths.index_dir(), &hash, &data);
-                    }
-                    data
-                }
-            }
-        }
+    let mut data = match fs.metadata(&map_path) {
+        Ok(item) => read_map(ctx, key, paths, &item, &mut issues)?,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => MapData::empty(key.clone()),
         Err(e) => return Err(e).at(&map_path),
     };
@@ -811,6 +823,44 @@ fn load_state(ctx: &Context, key: &NotebookKey, paths: &NotebookPaths) -> Result
     let start: BTreeMap<String, u64> = state.data.log_pos.clone();
     apply_segments(ctx, key, paths, &mut state, &start)?;
     Ok(state)
+}
+
+/// The map's state: from the snapshot that matches its stamp, else from the snapshot of its
+/// contents, else by parsing it (and saving a snapshot for next time).
+fn read_map(
+    ctx: &Context,
+    key: &NotebookKey,
+    paths: &NotebookPaths,
+    item: &DirItem,
+    issues: &mut Vec<Issue>,
+) -> Result<MapData> {
+    let fs = ctx.fs.as_ref();
+    let stamp = MapStamp::of(item);
+    let index_dir = paths.index_dir();
+    let valid = |data: &MapData| data.index.notebook() == key;
+    if let Some(data) = snapshot::load_by_stamp(fs, &index_dir, stamp).filter(valid) {
+        return Ok(data);
+    }
+    let map_path = paths.map();
+    let bytes = fs.read(&map_path).at(&map_path)?;
+    let hash = blake3::hash(&bytes);
+    if let Some(data) = snapshot::load_by_hash(fs, &index_dir, &hash, stamp).filter(valid) {
+        return Ok(data);
+    }
+    let text = String::from_utf8(bytes)
+        .map_err(|_| StoreError::invalid(&map_path, None, "not UTF-8 text"))?;
+    let (data, conflicted) = map::parse_map(&map_path, &text, key)?;
+    if conflicted {
+        issues.push(Issue {
+            severity: Severity::Warning,
+            path: map_path,
+            line: None,
+            message: "git conflict markers: both sides were read and merged; `celltime consolidate` writes a clean map".into(),
+        });
+    } else {
+        snapshot::save(fs, &index_dir, &hash, stamp, &data);
+    }
+    Ok(data)
 }
 
 /// Sync tools keep both versions of a file edited on two machines (`map (… conflicted copy
@@ -921,11 +971,13 @@ fn apply_segments(
             });
         }
         state.read_pos.insert(name.clone(), read.valid_end);
-        pending.extend(
-            read.records
-                .into_iter()
-                .map(|(offset, r)| (r.at(), name.clone(), offset, r)),
-        );
+        // A segment's records keep their order even if its writer's clock went backwards:
+        // each is placed at the latest time seen so far in its segment.
+        let mut clock = Timestamp(i64::MIN);
+        pending.extend(read.records.into_iter().map(|(offset, r)| {
+            clock = clock.max(r.at());
+            (clock, name.clone(), offset, r)
+        }));
     }
     pending.sort_by(|a, b| (a.0, &a.1, a.2).cmp(&(b.0, &b.1, b.2)));
     for (_, name, _, record) in pending {

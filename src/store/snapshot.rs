@@ -1,74 +1,164 @@
-//! `.index/`: a binary snapshot of a parsed `map.toml`, named by the map's BLAKE3 hash, so
-//! opening a large notebook skips TOML parsing. It is derived data: any stale, foreign or
-//! damaged snapshot is ignored, and deleting the folder is always safe. Because the name is
-//! the hash of the map it came from, two machines can never write different snapshot files
-//! under one name.
+//! `.index/`: a binary snapshot of a parsed `map.toml`, so opening a large notebook skips TOML
+//! parsing. It is derived data: any stale, foreign or damaged snapshot is ignored, and deleting
+//! the folder is always safe.
+//!
+//! A snapshot is named by the BLAKE3 hash of the map it came from, so two machines never write
+//! different snapshots under one name. Its header also carries the map's file stamp (length,
+//! modification time, inode) as this machine saw it, and the notebook's totals: while the stamp
+//! still matches, neither the map nor the snapshot body needs reading to list the notebook.
 
-use super::fs::{Fs, ItemKind, write_atomic};
+use super::fs::{DirItem, Fs, ItemKind, write_atomic};
 use super::map::MapData;
-use crate::model::NotebookIndex;
+use crate::model::{IndexSummary, NotebookIndex};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
+use std::time::UNIX_EPOCH;
 
-/// Bumped whenever the in-memory index layout changes.
-const SNAPSHOT_VERSION: u32 = 1;
+/// Bumped whenever the snapshot layout changes; older snapshots are then ignored.
+const SNAPSHOT_VERSION: u32 = 2;
+const MAGIC: &[u8; 8] = b"CTINDEX\0";
+/// Enough for the header of any realistic notebook (the log positions dominate).
+const HEAD_READ: usize = 64 * 1024;
+
+/// How the map file looked when the snapshot was made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MapStamp {
+    len: u64,
+    modified_ns: u128,
+    inode: u64,
+}
+
+impl MapStamp {
+    pub fn of(item: &DirItem) -> MapStamp {
+        MapStamp {
+            len: item.len,
+            modified_ns: item
+                .modified
+                .and_then(|m| m.duration_since(UNIX_EPOCH).ok())
+                .map_or(0, |d| d.as_nanos()),
+            inode: item.inode,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Header {
+    version: u32,
+    pub stamp: MapStamp,
+    pub log_pos: BTreeMap<String, u64>,
+    pub summary: IndexSummary,
+}
 
 #[derive(Deserialize)]
-struct Snapshot {
+struct Body {
     index: NotebookIndex,
-    log_pos: BTreeMap<String, u64>,
     merged: BTreeSet<String>,
 }
 
-/// The same layout as [`Snapshot`], borrowed, so saving does not copy the index.
+/// The same layout as [`Body`], borrowed, so saving does not copy the index.
 #[derive(Serialize)]
-struct SnapshotRef<'a> {
+struct BodyRef<'a> {
     index: &'a NotebookIndex,
-    log_pos: &'a BTreeMap<String, u64>,
     merged: &'a BTreeSet<String>,
 }
 
 fn file_name(map_hash: &blake3::Hash) -> String {
-    format!("map-v{SNAPSHOT_VERSION}-{}.bin", &map_hash.to_hex()[..32])
+    format!("map-{}.bin", &map_hash.to_hex()[..32])
 }
 
-fn path(dir: &Path, map_hash: &blake3::Hash) -> PathBuf {
-    dir.join(file_name(map_hash))
+/// Splits a snapshot file into its header and the offset of its body.
+fn parse_header(bytes: &[u8]) -> Option<(Header, usize)> {
+    let rest = bytes.strip_prefix(MAGIC.as_slice())?;
+    let len = u32::from_le_bytes(rest.get(..4)?.try_into().ok()?) as usize;
+    let header: Header = postcard::from_bytes(rest.get(4..4 + len)?).ok()?;
+    (header.version == SNAPSHOT_VERSION).then_some((header, MAGIC.len() + 4 + len))
 }
 
-pub fn load(fs: &dyn Fs, dir: &Path, map_hash: &blake3::Hash) -> Option<MapData> {
-    let bytes = fs.read(&path(dir, map_hash)).ok()?;
-    let snapshot: Snapshot = postcard::from_bytes(&bytes).ok()?;
-    Some(MapData {
-        index: snapshot.index,
-        log_pos: snapshot.log_pos,
-        merged: snapshot.merged,
+fn snapshot_files(fs: &dyn Fs, dir: &Path) -> Vec<PathBuf> {
+    fs.read_dir(dir)
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|i| {
+            i.kind == ItemKind::File && i.name.starts_with("map-") && i.name.ends_with(".bin")
+        })
+        .map(|i| dir.join(i.name))
+        .collect()
+}
+
+/// The header of a snapshot whose stamp matches the map as it is now.
+pub fn header_for(fs: &dyn Fs, dir: &Path, stamp: MapStamp) -> Option<(PathBuf, Header)> {
+    snapshot_files(fs, dir).into_iter().find_map(|path| {
+        let head = fs.read_head(&path, HEAD_READ).ok()?;
+        let (header, _) = parse_header(&head)?;
+        (header.stamp == stamp).then_some((path, header))
     })
 }
 
+fn read_body(fs: &dyn Fs, path: &Path) -> Option<(Header, MapData)> {
+    let bytes = fs.read(path).ok()?;
+    let (header, offset) = parse_header(&bytes)?;
+    let body: Body = postcard::from_bytes(&bytes[offset..]).ok()?;
+    let data = MapData {
+        index: body.index,
+        log_pos: header.log_pos.clone(),
+        merged: body.merged,
+    };
+    Some((header, data))
+}
+
+/// The snapshot of the map as it is now, found by stamp without reading the map.
+pub fn load_by_stamp(fs: &dyn Fs, dir: &Path, stamp: MapStamp) -> Option<MapData> {
+    let (path, _) = header_for(fs, dir, stamp)?;
+    read_body(fs, &path).map(|(_, data)| data)
+}
+
+/// The snapshot of a map with these contents (the map was read and hashed). A snapshot made
+/// from the same contents under another stamp (a copy, a checkout) is re-stamped for next time.
+pub fn load_by_hash(
+    fs: &dyn Fs,
+    dir: &Path,
+    map_hash: &blake3::Hash,
+    stamp: MapStamp,
+) -> Option<MapData> {
+    let (header, data) = read_body(fs, &dir.join(file_name(map_hash)))?;
+    if header.stamp != stamp {
+        save(fs, dir, map_hash, stamp, &data);
+    }
+    Some(data)
+}
+
 /// Best effort: a failure only costs the next open a TOML parse.
-pub fn save(fs: &dyn Fs, dir: &Path, map_hash: &blake3::Hash, data: &MapData) {
-    let snapshot = SnapshotRef {
+pub fn save(fs: &dyn Fs, dir: &Path, map_hash: &blake3::Hash, stamp: MapStamp, data: &MapData) {
+    let header = Header {
+        version: SNAPSHOT_VERSION,
+        stamp,
+        log_pos: data.log_pos.clone(),
+        summary: data.index.summary(),
+    };
+    let body = BodyRef {
         index: &data.index,
-        log_pos: &data.log_pos,
         merged: &data.merged,
     };
-    let Ok(bytes) = postcard::to_allocvec(&snapshot) else {
+    let (Ok(head), Ok(body)) = (postcard::to_allocvec(&header), postcard::to_allocvec(&body))
+    else {
         return;
     };
+    let mut bytes = Vec::with_capacity(MAGIC.len() + 4 + head.len() + body.len());
+    bytes.extend_from_slice(MAGIC);
+    bytes.extend_from_slice(&(head.len() as u32).to_le_bytes());
+    bytes.extend_from_slice(&head);
+    bytes.extend_from_slice(&body);
     if fs.create_dir_all(dir).is_err() {
         return;
     }
-    let keep = file_name(map_hash);
-    if write_atomic(fs, &dir.join(&keep), &bytes).is_err() {
+    let keep = dir.join(file_name(map_hash));
+    if write_atomic(fs, &keep, &bytes).is_err() {
         return;
     }
-    if let Ok(items) = fs.read_dir(dir) {
-        for item in items {
-            if item.kind == ItemKind::File && item.name.starts_with("map-") && item.name != keep {
-                let _ = fs.remove_file(&dir.join(&item.name));
-            }
+    for old in snapshot_files(fs, dir) {
+        if old != keep {
+            let _ = fs.remove_file(&old);
         }
     }
 }

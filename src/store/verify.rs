@@ -8,7 +8,7 @@ use super::objects;
 use super::pack;
 use crate::model::ContentHash;
 use serde::Serialize;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 
 #[derive(Debug, Clone, Serialize)]
@@ -70,6 +70,8 @@ impl Notebook {
             message,
         };
         let mut found: HashMap<ContentHash, Found> = HashMap::new();
+        // Damaged contents are reported once, where they are, not again as missing.
+        let mut damaged: HashSet<ContentHash> = HashSet::new();
         let packs_dir = paths.packs_dir();
         for name in pack::list(fs, &packs_dir)? {
             let path = packs_dir.join(&name);
@@ -81,7 +83,10 @@ impl Notebook {
                     Ok(h) if ContentHash::of(bytes) == h && size == bytes.len() as u64 => {
                         found.insert(h, Found { size });
                     }
-                    Ok(_) => bad.push(format!("content {hash} does not match its hash or size")),
+                    Ok(h) => {
+                        damaged.insert(h);
+                        bad.push(format!("content {hash} does not match its hash or size"));
+                    }
                     Err(_) => bad.push(format!("row with invalid hash {hash:?}")),
                 }
                 Ok(())
@@ -117,6 +122,7 @@ impl Notebook {
                             },
                         );
                     } else {
+                        damaged.insert(hash);
                         report
                             .problems
                             .push(error(object.path, "content does not match its name".into()));
@@ -140,6 +146,7 @@ impl Notebook {
         for view in self.index().views() {
             for (hash, size) in self.index().contents_of(&view) {
                 match found.get(&hash) {
+                    None if damaged.contains(&hash) => {}
                     None => report.problems.push(error(
                         paths.dir.clone(),
                         format!(

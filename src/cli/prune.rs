@@ -1,0 +1,197 @@
+//! `prune`: plan with a retention policy, show why each entry stays, then remove the rest
+//! through the backend. `--dry-run` is the same code path, stopped before the first write.
+
+use super::entries::open_history;
+use super::format::size;
+use super::{CliError, CliResult, WorkspaceArgs, exit, json, out};
+use crate::model::{EntryId, History, Timeline};
+use crate::policy::{
+    EntryLabel, Policy, PolicyArgs, PolicyError, ReportContext, TimelineInput, plan,
+};
+use crate::store::Config;
+use chrono::{Local, Utc};
+use clap::Args;
+use std::collections::BTreeMap;
+use std::io::{BufRead, IsTerminal, Write};
+
+#[derive(Debug, Args)]
+pub struct PruneArgs {
+    #[command(flatten)]
+    pub workspace: WorkspaceArgs,
+    #[command(flatten)]
+    pub policy: PolicyArgs,
+    /// Print the plan and change nothing.
+    #[arg(short = 'n', long)]
+    pub dry_run: bool,
+    /// Machine-readable plan (schema in docs/PRUNE.md).
+    #[arg(long)]
+    pub json: bool,
+    /// Apply without asking; required when stdin is not a terminal.
+    #[arg(short, long)]
+    pub yes: bool,
+}
+
+impl From<PolicyError> for CliError {
+    fn from(e: PolicyError) -> CliError {
+        CliError {
+            code: e.exit_code(),
+            message: e.to_string(),
+        }
+    }
+}
+
+/// The policy of the command line, or `persist.toml`'s `[prune]` when the command line has
+/// no rule (its scope flags still apply).
+fn choose_policy(args: &PolicyArgs, config: &Config) -> Result<Policy, CliError> {
+    match Policy::from_args(args) {
+        Err(PolicyError::Empty) => {
+            let Some(table) = config.prune_table() else {
+                return Err(PolicyError::Empty.into());
+            };
+            let mut policy = Policy::from_toml(table).map_err(|e| {
+                CliError::usage(format!("{}: [prune] {e}", config.path().display()))
+            })?;
+            if !args.notebook.is_empty() {
+                policy.notebook = args.notebook.clone();
+            }
+            if !args.cell.is_empty() {
+                policy.cell = args.cell.clone();
+            }
+            if let Some(group_by) = args.group_by {
+                policy.group_by = group_by;
+            }
+            policy.unsafe_allow_remove_all |= args.unsafe_allow_remove_all;
+            Ok(policy.normalised()?)
+        }
+        other => Ok(other?),
+    }
+}
+
+fn time_zone_name() -> String {
+    std::env::var("TZ").unwrap_or_else(|_| "local time".to_string())
+}
+
+pub fn run(args: PruneArgs) -> CliResult {
+    let workspace = args.workspace.workspace()?;
+    let config = crate::store::Store::open(&workspace)?.config().clone();
+    let policy = choose_policy(&args.policy, &config)?;
+    let history = open_history(&args.workspace)?;
+    let timelines: Vec<Timeline> = history
+        .notebooks()?
+        .iter()
+        .map(|n| history.timeline(&n.notebook))
+        .collect::<Result<_, _>>()?;
+    let input = TimelineInput::new(&timelines);
+    let candidates = input.candidates();
+    let plan_input = input.plan_input(&candidates);
+    let plan = plan(&plan_input, &policy, Utc::now(), &Local)?;
+    let tz_name = time_zone_name();
+    let report = ReportContext {
+        input: &plan_input,
+        policy: &policy,
+        plan: &plan,
+        tz: &Local,
+        tz_name: &tz_name,
+    };
+    let label = |entry: usize| {
+        let (_, row) = input.row(entry);
+        EntryLabel {
+            id: row.id.short(),
+            size: row.size,
+        }
+    };
+    let removals = plan.removed();
+    if args.dry_run || removals.is_empty() {
+        print_report(&report, args.json, true, label)?;
+        return Ok(plan.exit_code());
+    }
+    if !args.yes && !confirm(&report, removals.len(), &label)? {
+        out("nothing removed\n")?;
+        return Ok(exit::OK);
+    }
+    let mut by_notebook: BTreeMap<&str, Vec<EntryId>> = BTreeMap::new();
+    for entry in removals {
+        let (notebook, row) = input.row(entry);
+        by_notebook.entry(notebook).or_default().push(row.id);
+    }
+    let outcome = apply(history.as_ref(), &by_notebook);
+    print_report(&report, args.json, false, label)?;
+    match outcome {
+        Ok((removed, unreferenced, freed_now)) => {
+            if !args.json {
+                let pending = unreferenced.saturating_sub(freed_now);
+                let later = if pending > 0 {
+                    format!(
+                        "; {} more once older than the grace period of persist.toml (`celltime gc` sweeps it)",
+                        size(pending)
+                    )
+                } else {
+                    String::new()
+                };
+                out(&format!(
+                    "removed {removed} entries; freed {} now{later}\n",
+                    size(freed_now)
+                ))?;
+            }
+            Ok(plan.exit_code())
+        }
+        Err(e) => Err(e),
+    }
+}
+
+fn print_report(
+    report: &ReportContext<'_, '_, Local>,
+    as_json: bool,
+    dry_run: bool,
+    label: impl Fn(usize) -> EntryLabel,
+) -> Result<(), CliError> {
+    if as_json {
+        json(&report.json(dry_run, label))
+    } else {
+        out(&report.text(label))
+    }
+}
+
+/// Asks on the terminal; refuses when nobody can answer.
+fn confirm(
+    report: &ReportContext<'_, '_, Local>,
+    count: usize,
+    label: &impl Fn(usize) -> EntryLabel,
+) -> Result<bool, CliError> {
+    if !std::io::stdin().is_terminal() {
+        return Err(CliError::usage(
+            "prune would remove entries and stdin is not a terminal: pass --yes to apply, or --dry-run to look",
+        ));
+    }
+    out(&report.text(label))?;
+    eprint!("Remove {count} entries? [y/N] ");
+    std::io::stderr().flush()?;
+    let mut answer = String::new();
+    std::io::stdin().lock().read_line(&mut answer)?;
+    Ok(matches!(answer.trim(), "y" | "Y" | "yes"))
+}
+
+/// Removes notebook by notebook, then frees the space; stops at the first failure, which
+/// leaves every notebook before it pruned and the rest untouched. Returns the entries removed,
+/// the bytes they alone referenced, and the bytes freed now.
+fn apply(
+    history: &dyn History,
+    by_notebook: &BTreeMap<&str, Vec<EntryId>>,
+) -> Result<(usize, u64, u64), CliError> {
+    let mut removed = 0;
+    let mut unreferenced = 0;
+    let mut freed = 0;
+    for (notebook, ids) in by_notebook {
+        let applied = history.remove(notebook, ids)?;
+        if let Some(failure) = applied.failures.first() {
+            return Err(CliError::failure(format!(
+                "{notebook}: {failure} ({} more failures)",
+                applied.failures.len() - 1
+            )));
+        }
+        removed += applied.removed;
+        unreferenced += applied.bytes;
+        freed += history.reclaim(notebook)?;
+    }
+    Ok((removed, unreferenced, freed))
+}
