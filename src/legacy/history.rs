@@ -489,6 +489,12 @@ impl History for LegacyHistory {
         Ok(outcome.restored)
     }
 
+    /// Deletes trash batches past their grace period (a day), whichever notebooks their
+    /// entries came from: the trash belongs to the cache folder.
+    fn reclaim(&self, _notebook: &str) -> HistoryResult<u64> {
+        Ok(trash::reclaim(&self.root)?)
+    }
+
     fn set_pinned(&self, _notebook: &str, _ids: &[EntryId], _pinned: bool) -> HistoryResult<usize> {
         Err(HistoryError::new(format!(
             "marimo's cache folder ({}) has no place for pins; run `celltime import` to copy its entries into celltime's store, then pin them there",

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 pub const TRASH_DIR: &str = ".celltime-trash";
 const BATCH_MANIFEST: &str = "manifest.json";
@@ -290,15 +291,40 @@ pub fn batches(root: &Path) -> Result<Vec<PathBuf>> {
     Ok(found)
 }
 
+/// How long removed entries stay undoable before [`reclaim`] deletes them: the same as the
+/// store's default `gc_grace`, so a prune is undoable for a day on either backend.
+pub const TRASH_GRACE: Duration = Duration::from_secs(24 * 3600);
+
 /// Deletes every trash batch (and nothing else); returns how many.
 pub fn empty_trash(root: &Path) -> Result<usize> {
-    let batches = batches(root)?;
-    for batch in &batches {
+    Ok(delete_batches(root, Duration::ZERO)?.0)
+}
+
+/// Deletes the batches older than [`TRASH_GRACE`]; returns the bytes their entries held.
+pub fn reclaim(root: &Path) -> Result<u64> {
+    Ok(delete_batches(root, TRASH_GRACE)?.1)
+}
+
+/// Deletes batches made more than `age` ago: (how many, bytes of their entries).
+fn delete_batches(root: &Path, age: Duration) -> Result<(usize, u64)> {
+    let now = crate::model::Timestamp::now();
+    let (mut count, mut bytes) = (0, 0);
+    for batch in batches(root)? {
+        let manifest = read_manifest(&batch).ok();
+        let made = manifest
+            .as_ref()
+            .and_then(|m| m.created_at.parse::<crate::model::Timestamp>().ok())
+            .unwrap_or(now);
+        if now.millis().saturating_sub(made.millis()) < age.as_millis() as i64 {
+            continue;
+        }
         // remove_dir_all does not follow links; it deletes them.
-        fs::remove_dir_all(batch).at(batch)?;
+        fs::remove_dir_all(&batch).at(&batch)?;
+        count += 1;
+        bytes += manifest.map_or(0, |m| m.entries.iter().map(|e| e.size).sum());
     }
     remove_empty(&trash_dir(root));
-    Ok(batches.len())
+    Ok((count, bytes))
 }
 
 fn remove_empty(dir: &Path) {

@@ -158,6 +158,16 @@ impl History for CombinedHistory {
         }
     }
 
+    fn reclaim(&self, notebook: &str) -> HistoryResult<u64> {
+        let mut freed = 0;
+        for backend in &self.backends {
+            if backend.notebooks()?.iter().any(|n| n.notebook == notebook) {
+                freed += backend.reclaim(notebook)?;
+            }
+        }
+        Ok(freed)
+    }
+
     fn set_pinned(&self, notebook: &str, ids: &[EntryId], pinned: bool) -> HistoryResult<usize> {
         let mut changed = 0;
         for id in ids {

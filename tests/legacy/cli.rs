@@ -98,3 +98,24 @@ fn cache_dir_points_at_a_save_path() {
         .unwrap();
     assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/x"));
 }
+
+#[test]
+fn prune_works_on_the_legacy_cache_and_stays_undoable() {
+    let c = copy("demo");
+    let out = celltime()
+        .arg("prune")
+        .arg(&c.root)
+        .args(["--keep-last", "1", "--yes"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(ls_json(&c.root, &[]).len(), 7);
+    let batches = celltime::legacy::trash::batches(&c.root.join("__marimo__/cache")).unwrap();
+    assert_eq!(batches.len(), 1, "removed entries wait in the trash");
+    let history = celltime::legacy::LegacyHistory::open(&c.root, None).unwrap();
+    assert_eq!(history.empty_trash().unwrap(), 1);
+}

@@ -215,3 +215,26 @@ fn a_damaged_batch_manifest_cannot_move_files_from_elsewhere() {
     assert!(history.undo(&applied).is_err());
     assert_eq!(tree(&c.root), before);
 }
+
+#[test]
+fn reclaim_deletes_only_batches_past_the_grace_period() {
+    let c = copy("demo");
+    let history = legacy(&c.root);
+    let rows = timeline(&history, "notebook").rows;
+    let old = history.remove("notebook", &[rows[0].id]).unwrap();
+    let fresh = history.remove("notebook", &[rows[1].id]).unwrap();
+    let UndoToken::Legacy(old_batch) = &old.undo else {
+        panic!()
+    };
+    let manifest = old_batch.join("manifest.json");
+    let mut text: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&manifest).unwrap()).unwrap();
+    let two_days_ago =
+        celltime::model::Timestamp(celltime::model::Timestamp::now().0 - 2 * 86_400_000);
+    text["created_at"] = two_days_ago.to_rfc3339().into();
+    std::fs::write(&manifest, serde_json::to_vec(&text).unwrap()).unwrap();
+    assert_eq!(history.reclaim("notebook").unwrap(), rows[0].size);
+    assert!(!old_batch.exists());
+    assert_eq!(history.undo(&fresh).unwrap(), 1);
+    assert_eq!(timeline(&history, "notebook").rows.len(), 11);
+}
