@@ -7,7 +7,6 @@ use crate::model::{
     CombinedHistory, EntryId, History, MIN_ID_PREFIX, PartInfo, PartKind, Row, SHORT_ID_LEN,
     Timeline,
 };
-use crate::store::Store;
 use crate::store::history::StoreHistory;
 use clap::Args;
 use globset::{Glob, GlobMatcher};
@@ -39,7 +38,7 @@ pub struct LsArgs {
 pub fn open_history(workspace: &WorkspaceArgs) -> Result<Box<dyn History>, CliError> {
     let found = workspace.workspace()?;
     let store = || -> Result<Box<dyn History>, CliError> {
-        Ok(Box::new(StoreHistory::new(Store::open(&found)?)))
+        Ok(Box::new(StoreHistory::new(workspace.store()?)))
     };
     let cache = crate::legacy::scan::cache_root(found.root(), workspace.cache_dir.as_deref());
     if !cache.is_dir() {

@@ -31,7 +31,7 @@ pub struct ImportArgs {
 
 pub fn run(args: ImportArgs) -> CliResult {
     let workspace = args.workspace.workspace()?;
-    let store = crate::store::Store::open(&workspace)?;
+    let store = args.workspace.store()?;
     let cache_dir = args.workspace.cache_dir.as_deref();
     if !args.watch {
         let report = import(workspace.root(), &store, cache_dir)?;

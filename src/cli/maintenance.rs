@@ -10,12 +10,21 @@ pub struct IdsArgs {
     /// Entry ids or unique prefixes.
     #[arg(required = true)]
     pub ids: Vec<String>,
-    #[command(flatten)]
-    pub workspace: WorkspaceArgs,
+    /// A folder inside the workspace (the ids come first, so the workspace is a flag here).
+    #[arg(short = 'C', long = "workspace", value_name = "PATH")]
+    pub path: Option<std::path::PathBuf>,
+    /// How long to wait for another process's lock on a notebook before giving up (exit 75).
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = super::parse_span)]
+    pub lock_timeout: crate::policy::Span,
 }
 
 pub fn pin(args: IdsArgs, pinned: bool) -> CliResult {
-    let history = super::entries::open_history(&args.workspace)?;
+    let workspace = WorkspaceArgs {
+        path: args.path.clone(),
+        lock_timeout: args.lock_timeout,
+        cache_dir: None,
+    };
+    let history = super::entries::open_history(&workspace)?;
     let mut changed = 0;
     for prefix in &args.ids {
         let (timeline, index) = super::entries::resolve(history.as_ref(), prefix)?;

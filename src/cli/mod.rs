@@ -8,7 +8,8 @@ mod maintenance;
 mod prune;
 mod put;
 
-use crate::store::{Store, StoreError, Workspace};
+use crate::policy::Span;
+use crate::store::{Store, StoreError, StoreOptions, Workspace};
 use clap::{Args, Parser, Subcommand};
 use std::io::Write;
 use std::path::PathBuf;
@@ -69,9 +70,17 @@ pub enum Command {
 pub struct WorkspaceArgs {
     /// A folder inside the workspace; default: here.
     pub path: Option<PathBuf>,
+    /// How long to wait for another process's lock on a notebook before giving up (exit 75).
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_span)]
+    pub lock_timeout: Span,
     /// marimo's cache folder when it is not __marimo__/cache (a `save_path`).
     #[arg(long, value_name = "DIR")]
     pub cache_dir: Option<PathBuf>,
+}
+
+fn parse_span(text: &str) -> Result<Span, String> {
+    text.parse()
+        .map_err(|e: crate::policy::ValueError| e.to_string())
 }
 
 impl WorkspaceArgs {
@@ -81,7 +90,11 @@ impl WorkspaceArgs {
     }
 
     pub fn store(&self) -> Result<Store, CliError> {
-        Ok(Store::open(&self.workspace()?)?)
+        let options = StoreOptions {
+            lock_timeout: crate::store::span_duration(&self.lock_timeout),
+            ..StoreOptions::default()
+        };
+        Ok(Store::open_with(&self.workspace()?, options)?)
     }
 }
 
@@ -194,5 +207,15 @@ pub fn run(cli: Cli) -> ExitCode {
             eprintln!("celltime: {}", e.message);
             ExitCode::from(e.code)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// clap checks its own consistency rules (positional order, conflicts) here, not at runtime.
+    #[test]
+    fn the_command_line_is_well_formed() {
+        use clap::CommandFactory;
+        super::Cli::command().debug_assert();
     }
 }

@@ -29,6 +29,9 @@ pub struct PruneArgs {
     /// Apply without asking; required when stdin is not a terminal.
     #[arg(short, long)]
     pub yes: bool,
+    /// Save the given rules as the default policy ([prune] in persist.toml) instead of pruning.
+    #[arg(long, conflicts_with_all = ["dry_run", "yes"])]
+    pub save_default: bool,
 }
 
 impl From<PolicyError> for CliError {
@@ -67,13 +70,37 @@ fn choose_policy(args: &PolicyArgs, config: &Config) -> Result<Policy, CliError>
     }
 }
 
+/// Writes the command line's rules into `[prune]`, keeping the file's comments.
+fn save_default(args: &PolicyArgs, config: &mut Config) -> CliResult {
+    let policy = Policy::from_args(args)?;
+    let path = config.path().display().to_string();
+    let doc = config.document_mut();
+    if !doc.contains_table("prune") {
+        doc["prune"] = toml_edit::table();
+    }
+    let table = doc["prune"]
+        .as_table_mut()
+        .ok_or_else(|| CliError::usage(format!("{path}: prune is not a table")))?;
+    policy.write_toml(table);
+    let fs = crate::store::fs::RealFs;
+    config.save(&fs)?;
+    out(&format!(
+        "saved the default policy in {}: {}\n",
+        config.path().display(),
+        policy.to_text()
+    ))?;
+    Ok(exit::OK)
+}
+
 fn time_zone_name() -> String {
     std::env::var("TZ").unwrap_or_else(|_| "local time".to_string())
 }
 
 pub fn run(args: PruneArgs) -> CliResult {
-    let workspace = args.workspace.workspace()?;
-    let config = crate::store::Store::open(&workspace)?.config().clone();
+    let mut config = args.workspace.store()?.config().clone();
+    if args.save_default {
+        return save_default(&args.policy, &mut config);
+    }
     let policy = choose_policy(&args.policy, &config)?;
     let history = open_history(&args.workspace)?;
     let timelines: Vec<Timeline> = history

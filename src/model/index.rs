@@ -148,6 +148,26 @@ pub struct IndexSummary {
     pub pinned: u64,
 }
 
+/// A part of an entry, borrowed from the index.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PartView<'a> {
+    pub kind: PartKind,
+    pub label: &'a str,
+    pub format: &'a str,
+    pub content: ContentHash,
+    pub size: u64,
+}
+
+/// A parent key of an entry, borrowed from the index.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ParentView<'a> {
+    pub notebook: &'a str,
+    pub cell: &'a str,
+    pub module: &'a str,
+    pub version: &'a str,
+    pub created_at: Timestamp,
+}
+
 /// Per-cell totals for listings.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct CellSummary {
@@ -372,13 +392,71 @@ impl NotebookIndex {
         if !self.sorted {
             live.sort_by(|a, b| self.row_order_key(a).cmp(&self.row_order_key(b)));
         }
-        let mut fresh = NotebookIndex::new(self.notebook.clone());
-        for row in &live {
-            let entry = self.materialise(row);
-            fresh.insert(&entry);
+        // Rows keep their interned strings; parts, parents and contents are copied in row
+        // order with contents renumbered, so nothing is re-hashed or re-allocated per entry.
+        let mut contents = Vec::new();
+        let mut renumbered = vec![u32::MAX; self.contents.len()];
+        let mut parts = Vec::with_capacity(self.parts.len());
+        let mut parents = Vec::with_capacity(self.parents.len());
+        for row in &mut live {
+            let start = parts.len() as u32;
+            for part in self.parts_of(row) {
+                let slot = &mut renumbered[part.content as usize];
+                if *slot == u32::MAX {
+                    *slot = contents.len() as u32;
+                    contents.push(self.contents[part.content as usize]);
+                }
+                parts.push(PartRow {
+                    content: *slot,
+                    ..*part
+                });
+            }
+            row.parts_start = start;
+            let parents_start = parents.len() as u32;
+            parents.extend_from_slice(
+                &self.parents[row.parents_start as usize
+                    ..row.parents_start as usize + row.parents_len as usize],
+            );
+            row.parents_start = parents_start;
         }
-        fresh.sorted = true;
-        *self = fresh;
+        self.rows = live;
+        self.parts = parts;
+        self.parents = parents;
+        self.contents = contents;
+        self.sorted = true;
+        self.by_id = None;
+        self.content_ix = None;
+    }
+
+    /// An entry's parts, borrowed: for writing them out without building an [`Entry`].
+    pub fn part_views(&self, view: &EntryView<'_>) -> impl Iterator<Item = PartView<'_>> {
+        self.parts_of(&self.rows[view.row as usize])
+            .iter()
+            .map(|p| {
+                let (content, size) = self.contents[p.content as usize];
+                PartView {
+                    kind: p.kind,
+                    label: self.strings.get(p.label),
+                    format: self.strings.get(p.format),
+                    content,
+                    size,
+                }
+            })
+    }
+
+    /// An entry's parents, borrowed.
+    pub fn parent_views(&self, view: &EntryView<'_>) -> impl Iterator<Item = ParentView<'_>> {
+        let row = &self.rows[view.row as usize];
+        self.parents
+            [row.parents_start as usize..row.parents_start as usize + row.parents_len as usize]
+            .iter()
+            .map(|p| ParentView {
+                notebook: self.strings.get(p.notebook),
+                cell: self.strings.get(p.cell),
+                module: self.strings.get(p.module),
+                version: self.strings.get(p.version),
+                created_at: Timestamp(p.created_at),
+            })
     }
 
     fn materialise(&self, row: &Row) -> Entry {

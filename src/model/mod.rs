@@ -13,7 +13,9 @@ pub use history::{
     Applied, BackendKind, ContentRef, Detail, History, HistoryError, HistoryResult, NotebookInfo,
     ParentInfo, PartInfo, Row, Timeline, UndoToken,
 };
-pub use index::{CellSummary, EntryView, IndexSummary, InsertOutcome, NotebookIndex};
+pub use index::{
+    CellSummary, EntryView, IndexSummary, InsertOutcome, NotebookIndex, ParentView, PartView,
+};
 pub use keys::{
     CellKey, ContentHash, EntryId, ExecKey, KeyError, MIN_ID_PREFIX, ModuleHash, NotebookKey,
     RESERVED_COMPONENTS, SHORT_ID_LEN, Version,

@@ -53,6 +53,61 @@ impl Policy {
     }
 }
 
+impl Policy {
+    /// Writes this policy's rules into a `[prune]` table, replacing the rules it held and
+    /// keeping everything else (comments, unknown keys' neighbours, layout) as it was.
+    pub fn write_toml(&self, table: &mut Table) {
+        let known: Vec<&str> = KEYS.split(", ").collect();
+        table.retain(|key, _| !known.contains(&key));
+        let mut set = |key: &str, value: Value| {
+            table.insert(key, Item::Value(value));
+        };
+        let array = |items: &[String]| Value::Array(items.iter().map(String::as_str).collect());
+        let count = |c: Count| match c {
+            Count::N(n) => Value::from(i64::from(n)),
+            Count::All => Value::from("all"),
+        };
+        if !self.notebook.is_empty() {
+            set("notebook", array(&self.notebook));
+        }
+        if !self.cell.is_empty() {
+            set("cell", array(&self.cell));
+        }
+        if self.group_by != Default::default() {
+            set("group-by", Value::from(self.group_by.to_string()));
+        }
+        let counts = [
+            ("keep-last", self.keep_last),
+            ("keep-daily", self.keep_daily),
+            ("keep-weekly", self.keep_weekly),
+            ("keep-monthly", self.keep_monthly),
+        ];
+        for (key, value) in counts {
+            if let Some(c) = value {
+                set(key, count(c));
+            }
+        }
+        if let Some(span) = self.keep_within {
+            set("keep-within", Value::from(span.to_string()));
+        }
+        if let Some(n) = self.keep_versions {
+            set("keep-versions", Value::from(i64::from(n)));
+        }
+        if let Some(span) = self.max_age {
+            set("max-age", Value::from(span.to_string()));
+        }
+        if let Some(size) = self.max_size {
+            set("max-size", Value::from(size.to_string()));
+        }
+        if let Some(n) = self.max_entries {
+            set("max-entries", Value::from(i64::from(n)));
+        }
+        if self.unsafe_allow_remove_all {
+            set("unsafe-allow-remove-all", Value::from(true));
+        }
+    }
+}
+
 fn kind(value: &Value) -> &'static str {
     match value {
         Value::String(_) => "a string",
@@ -127,4 +182,30 @@ fn size(value: &Value) -> Result<Size, String> {
         }
     }
     .map_err(|e: ValueError| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn writing_keeps_comments_and_round_trips() {
+        let text = "# why we keep what we keep\n[prune]\n# a note on the old rule\nkeep-last = 9\n";
+        let mut doc: toml_edit::DocumentMut = text.parse().unwrap();
+        let policy =
+            Policy::from_text("--keep-last 3 --keep-within 30d --max-size 5GiB --notebook 'a/*'")
+                .unwrap();
+        policy.write_toml(doc["prune"].as_table_mut().unwrap());
+        let written = doc.to_string();
+        assert!(
+            written.starts_with("# why we keep what we keep\n[prune]\n"),
+            "{written}"
+        );
+        assert!(written.contains("keep-last = 3"), "{written}");
+        let reread: toml_edit::DocumentMut = written.parse().unwrap();
+        assert_eq!(
+            Policy::from_toml(reread["prune"].as_table().unwrap()).unwrap(),
+            policy
+        );
+    }
 }

@@ -7,7 +7,7 @@
 use super::config::{FORMAT_VERSION, line_of};
 use super::error::{Result, StoreError};
 use super::wire::{WireBody, exec_key};
-use crate::model::{Entry, NotebookIndex, NotebookKey, Timestamp};
+use crate::model::{Entry, EntryView, NotebookIndex, NotebookKey, PartKind, PartView, Timestamp};
 use serde::Deserialize;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
@@ -387,130 +387,90 @@ pub fn render_map(data: &MapData) -> String {
         let merged: Vec<String> = data.merged.iter().map(|m| string(m)).collect();
         let _ = writeln!(out, "merged = [{}]", merged.join(", "));
     }
-    for entry in index.entries() {
-        render_entry(&mut out, &entry);
+    for view in index.views() {
+        render_entry(&mut out, index, &view);
     }
     out
 }
 
-fn render_entry(out: &mut String, entry: &Entry) {
-    let k = &entry.key;
+fn render_entry(out: &mut String, index: &NotebookIndex, view: &EntryView<'_>) {
     let _ = writeln!(
         out,
         "\n[entry.{}.{}.{}.{}]",
-        key(k.cell.as_str()),
-        key(k.module.as_str()),
-        key(k.version.as_str()),
-        key(&k.created_at.to_rfc3339())
+        key(view.cell),
+        key(view.module),
+        key(view.version),
+        key(&view.created_at.to_rfc3339())
     );
-    let body = WireBody::from_entry(entry);
-    if body.pinned {
+    if view.pinned {
         out.push_str("pinned = true\n");
     }
-    if let Some(used) = body.last_used {
+    if let Some(used) = view.last_used {
         let _ = writeln!(out, "last_used = {}", string(&used.to_rfc3339()));
     }
-    if let Some(code) = &body.code {
-        let _ = writeln!(
-            out,
-            "code = {{ content = \"{}\", size = {} }}",
-            code.content, code.size
-        );
+    let parts: Vec<PartView<'_>> = index.part_views(view).collect();
+    let content = |p: &PartView<'_>| format!("content = \"{}\", size = {}", p.content, p.size);
+    for part in parts.iter().filter(|p| p.kind == PartKind::Code) {
+        let _ = writeln!(out, "code = {{ {} }}", content(part));
     }
-    let items = |out: &mut String, name: &str, rows: Vec<String>| {
-        if rows.is_empty() {
-            return;
-        }
-        if rows.len() == 1 {
-            let _ = writeln!(out, "{name} = [{}]", rows[0]);
-        } else {
-            let _ = writeln!(out, "{name} = [\n  {},\n]", rows.join(",\n  "));
-        }
+    let table = |kind: PartKind, fields: &dyn Fn(&PartView<'_>) -> String| -> Vec<String> {
+        parts
+            .iter()
+            .filter(|p| p.kind == kind)
+            .map(|p| format!("{{ {}{} }}", fields(p), content(p)))
+            .collect()
     };
-    let content =
-        |c: &crate::model::ContentHash, size: u64| format!("content = \"{c}\", size = {size}");
-    items(
-        out,
-        "variables",
-        body.variables
-            .iter()
-            .map(|v| {
-                let name = if v.name.is_empty() {
-                    String::new()
-                } else {
-                    format!("name = {}, ", string(&v.name))
-                };
-                format!(
-                    "{{ {name}format = {}, {} }}",
-                    string(&v.format),
-                    content(&v.content, v.size)
-                )
-            })
-            .collect(),
-    );
-    items(
-        out,
-        "outputs",
-        body.outputs
-            .iter()
-            .map(|o| {
-                format!(
-                    "{{ mime = {}, {} }}",
-                    string(&o.mime),
-                    content(&o.content, o.size)
-                )
-            })
-            .collect(),
-    );
-    items(
-        out,
-        "console",
-        body.console
-            .iter()
-            .map(|c| {
-                format!(
-                    "{{ stream = {}, {} }}",
-                    string(&c.stream),
-                    content(&c.content, c.size)
-                )
-            })
-            .collect(),
-    );
-    items(
-        out,
-        "watched",
-        body.watched
-            .iter()
-            .map(|w| {
-                format!(
-                    "{{ path = {}, {} }}",
-                    string(&w.path),
-                    content(&w.content, w.size)
-                )
-            })
-            .collect(),
-    );
-    items(
-        out,
-        "parents",
-        body.parents
-            .iter()
-            .map(|p| {
-                let notebook = p
-                    .notebook
-                    .as_ref()
-                    .map(|n| format!("notebook = {}, ", string(n)))
-                    .unwrap_or_default();
-                format!(
-                    "{{ {notebook}cell = {}, module = {}, version = {}, created = {} }}",
-                    string(&p.cell),
-                    string(&p.module),
-                    string(&p.version),
-                    string(&p.created.to_rfc3339())
-                )
-            })
-            .collect(),
-    );
+    let variables = table(PartKind::Variables, &|p| {
+        let name = if p.label.is_empty() {
+            String::new()
+        } else {
+            format!("name = {}, ", string(p.label))
+        };
+        format!("{name}format = {}, ", string(p.format))
+    });
+    let outputs = table(PartKind::Outputs, &|p| {
+        format!("mime = {}, ", string(p.label))
+    });
+    let console = table(PartKind::Console, &|p| {
+        format!("stream = {}, ", string(p.label))
+    });
+    let watched = table(PartKind::Watched, &|p| {
+        format!("path = {}, ", string(p.label))
+    });
+    let parents: Vec<String> = index
+        .parent_views(view)
+        .map(|p| {
+            let notebook = if p.notebook == index.notebook().as_str() {
+                String::new()
+            } else {
+                format!("notebook = {}, ", string(p.notebook))
+            };
+            format!(
+                "{{ {notebook}cell = {}, module = {}, version = {}, created = {} }}",
+                string(p.cell),
+                string(p.module),
+                string(p.version),
+                string(&p.created_at.to_rfc3339())
+            )
+        })
+        .collect();
+    for (name, rows) in [
+        ("variables", variables),
+        ("outputs", outputs),
+        ("console", console),
+        ("watched", watched),
+        ("parents", parents),
+    ] {
+        match rows.len() {
+            0 => {}
+            1 => {
+                let _ = writeln!(out, "{name} = [{}]", rows[0]);
+            }
+            _ => {
+                let _ = writeln!(out, "{name} = [\n  {},\n]", rows.join(",\n  "));
+            }
+        }
+    }
 }
 
 #[cfg(test)]

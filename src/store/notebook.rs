@@ -344,8 +344,10 @@ impl Notebook {
     fn write_contents(&mut self, accepted: &[(Entry, &NewEntry)]) -> Result<()> {
         let fs = self.ctx.fs.clone();
         let threshold = self.ctx.config.inline_threshold;
+        let objects_dir = self.paths.objects_dir();
         let own_hashes = self.own_pack_hashes()?;
         let mut small: Vec<(ContentHash, &[u8])> = Vec::new();
+        let mut large: Vec<(ContentHash, &[u8])> = Vec::new();
         let mut seen = HashSet::new();
         for (entry, new) in accepted {
             for (part, bytes) in entry.parts.iter().zip(new.parts.iter().map(|p| &p.bytes)) {
@@ -353,11 +355,14 @@ impl Notebook {
                     continue;
                 }
                 if part.size > threshold {
-                    objects::write(fs.as_ref(), &self.paths.objects_dir(), part.content, bytes)?;
+                    large.push((part.content, bytes));
                 } else if !own_hashes.contains(&part.content) {
                     small.push((part.content, bytes));
                 }
             }
+        }
+        for (hash, bytes) in large {
+            objects::write(fs.as_ref(), &objects_dir, hash, bytes)?;
         }
         if small.is_empty() {
             return Ok(());
@@ -369,9 +374,10 @@ impl Notebook {
         Ok(())
     }
 
-    fn own_pack_hashes(&mut self) -> Result<HashSet<ContentHash>> {
-        if let Some(hashes) = &self.writer.own_pack_hashes {
-            return Ok(hashes.clone());
+    /// Hashes in this machine's packs, read from the packs on first use and kept up to date.
+    fn own_pack_hashes(&mut self) -> Result<&HashSet<ContentHash>> {
+        if self.writer.own_pack_hashes.is_some() {
+            return Ok(self.writer.own_pack_hashes.as_ref().expect("checked"));
         }
         let mut hashes = HashSet::new();
         for name in pack::list(self.ctx.fs.as_ref(), &self.paths.packs_dir())? {
@@ -383,8 +389,7 @@ impl Notebook {
                 }
             }
         }
-        self.writer.own_pack_hashes = Some(hashes.clone());
-        Ok(hashes)
+        Ok(self.writer.own_pack_hashes.insert(hashes))
     }
 
     fn current_pack(&mut self) -> Result<PathBuf> {

@@ -1,0 +1,138 @@
+//! The reading and maintenance commands on the demo workspace: what a user sees.
+
+mod common;
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+use std::path::Path;
+
+fn demo() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    celltime::demo::generate(dir.path(), &celltime::demo::DemoOptions::default()).unwrap();
+    dir
+}
+
+fn celltime(dir: &Path) -> Command {
+    let mut cmd = Command::cargo_bin("celltime").unwrap();
+    cmd.current_dir(dir)
+        .env("TZ", "UTC")
+        .env("CELLTIME_WRITER", "clitest");
+    cmd
+}
+
+fn stdout(cmd: &mut Command) -> String {
+    String::from_utf8(cmd.assert().success().get_output().stdout.clone()).unwrap()
+}
+
+#[test]
+fn listings_of_the_demo() {
+    let dir = demo();
+    insta::assert_snapshot!(
+        "ls_notebooks",
+        stdout(celltime(dir.path()).args(["ls", "--notebooks"]))
+    );
+    insta::assert_snapshot!(
+        "ls_cells",
+        stdout(celltime(dir.path()).args(["ls", "--cells"]))
+    );
+    insta::assert_snapshot!(
+        "ls_entries_of_a_cell",
+        stdout(celltime(dir.path()).args([
+            "ls",
+            "--notebook",
+            "llm/*",
+            "--cell",
+            "weekly_summary"
+        ]))
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&stdout(celltime(dir.path()).args(["ls", "--json"]))).unwrap();
+    assert_eq!(json.as_array().unwrap().len(), 144);
+}
+
+#[test]
+fn show_and_diff_an_entry() {
+    let dir = demo();
+    let json: serde_json::Value = serde_json::from_str(&stdout(celltime(dir.path()).args([
+        "ls",
+        "--json",
+        "--notebook",
+        "analysis/eda",
+        "--cell",
+        "load_data",
+    ])))
+    .unwrap();
+    let newest = json[0]["id"].as_str().unwrap().to_string();
+    let shown = stdout(celltime(dir.path()).args(["show", &newest[..6]]));
+    insta::assert_snapshot!("show_load_data", shown);
+    let html = stdout(celltime(dir.path()).args([
+        "show",
+        &newest[..6],
+        "--part",
+        "outputs:text/html",
+        "--raw",
+    ]));
+    assert!(html.starts_with("<table>"), "{html}");
+    insta::assert_snapshot!(
+        "diff_load_data",
+        stdout(celltime(dir.path()).args(["diff", &newest[..6]]))
+    );
+    celltime(dir.path())
+        .args(["show", "0000"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("no entry id starts with"));
+}
+
+#[test]
+fn put_show_raw_and_maintenance() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("__marimo__")).unwrap();
+    std::fs::write(dir.path().join("cell.py"), "total = sum(range(10))\n").unwrap();
+    std::fs::write(dir.path().join("out.txt"), "45").unwrap();
+    let id = stdout(celltime(dir.path()).args([
+        "put",
+        "--notebook",
+        "nb",
+        "--cell",
+        "total",
+        "--module",
+        "abc",
+        "--code",
+        "cell.py",
+        "--output",
+        "text/plain=out.txt",
+        "--created-at",
+        "2026-11-25T10:00:00.000Z",
+    ]));
+    assert_eq!(id.trim().len(), 32);
+    let raw = stdout(celltime(dir.path()).args(["show", &id[..8], "--part", "outputs", "--raw"]));
+    assert_eq!(raw, "45");
+    assert!(stdout(celltime(dir.path()).arg("verify")).contains("verify: ok"));
+    assert!(stdout(celltime(dir.path()).args(["gc", "--grace", "0s"])).contains("nb: freed"));
+    assert!(stdout(celltime(dir.path()).arg("consolidate")).contains("nb: 1 entries"));
+    celltime(dir.path())
+        .args([
+            "put",
+            "--notebook",
+            "../escape",
+            "--cell",
+            "c",
+            "--module",
+            "m",
+        ])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("would leave the store"));
+    assert!(!dir.path().join("escape").exists());
+}
+
+#[test]
+fn outside_a_workspace_the_error_says_what_to_do() {
+    let dir = tempfile::tempdir().unwrap();
+    celltime(dir.path())
+        .arg("ls")
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("no __marimo__ folder"));
+}

@@ -1,0 +1,285 @@
+//! `celltime prune` as scripts and people use it: every refusal, the human and JSON plans,
+//! dry-run equal to the real run, the default policy in persist.toml, and exit codes.
+
+mod common;
+
+use assert_cmd::Command;
+use common::tree;
+use predicates::prelude::*;
+use predicates::str::contains;
+use std::path::Path;
+
+fn demo() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    celltime::demo::generate(dir.path(), &celltime::demo::DemoOptions::default()).unwrap();
+    dir
+}
+
+fn celltime(dir: &Path) -> Command {
+    let mut cmd = Command::cargo_bin("celltime").unwrap();
+    cmd.current_dir(dir)
+        .env("TZ", "UTC")
+        .env("CELLTIME_WRITER", "clitest");
+    cmd
+}
+
+fn unchanged(dir: &Path, run: impl FnOnce()) {
+    let strip = |mut t: std::collections::BTreeMap<std::path::PathBuf, Vec<u8>>| {
+        t.retain(|p, _| !p.ends_with(".lock"));
+        t
+    };
+    let before = strip(tree(dir));
+    run();
+    assert_eq!(before, strip(tree(dir)), "the command changed files");
+}
+
+#[test]
+fn refusals_exit_2_and_change_nothing() {
+    let dir = demo();
+    let cases: &[(&[&str], &str)] = &[
+        (&["prune"], "no policy given; nothing removed"),
+        (
+            &["prune", "--keep-within", "5m"],
+            "ambiguous unit 'm': use 'min' or 'mo'",
+        ),
+        (&["prune", "--max-size", "5GB5"], "--max-size"),
+        (&["prune", "--keep-last", "-1"], "all"),
+        (
+            &["prune", "--keep-last", "2", "--unsafe-allow-remove-all"],
+            "add --notebook GLOB or --cell NAME",
+        ),
+        (
+            &["prune", "--keep-last", "2"],
+            "stdin is not a terminal: pass --yes",
+        ),
+        (
+            &["prune", "--keep-last", "2", "--notebook", "a/["],
+            "--notebook",
+        ),
+    ];
+    for (args, message) in cases {
+        unchanged(dir.path(), || {
+            celltime(dir.path())
+                .args(*args)
+                .assert()
+                .code(2)
+                .stderr(contains(*message));
+        });
+    }
+}
+
+#[test]
+fn dry_run_shows_reasons_and_matches_the_real_run() {
+    let dir = demo();
+    let policy = [
+        "--keep-last",
+        "2",
+        "--keep-versions",
+        "2",
+        "--notebook",
+        "llm/*",
+    ];
+    let dry = celltime(dir.path())
+        .arg("prune")
+        .args(policy)
+        .arg("--dry-run")
+        .assert()
+        .success();
+    let text = String::from_utf8(dry.get_output().stdout.clone()).unwrap();
+    assert!(
+        text.contains("notebook llm/summaries · cell weekly_summary"),
+        "{text}"
+    );
+    assert!(
+        text.contains("last, newest of cell") || text.contains("newest of cell"),
+        "{text}"
+    );
+    assert!(text.contains("pinned"), "pins are reasons: {text}");
+    assert!(text.contains("Summary: remove"), "{text}");
+
+    let json = celltime(dir.path())
+        .arg("prune")
+        .args(policy)
+        .args(["--dry-run", "--json"])
+        .assert()
+        .success();
+    let plan: serde_json::Value = serde_json::from_slice(&json.get_output().stdout).unwrap();
+    assert_eq!(plan["schema"], 1);
+    assert_eq!(plan["dry_run"], true);
+    let planned: std::collections::BTreeSet<String> = plan["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|g| {
+            g["remove"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| r["id"].as_str().unwrap().to_string())
+        })
+        .collect();
+    assert!(!planned.is_empty());
+
+    let before = ids(dir.path());
+    celltime(dir.path())
+        .arg("prune")
+        .args(policy)
+        .arg("--yes")
+        .assert()
+        .success()
+        .stdout(contains("removed"));
+    let after = ids(dir.path());
+    let removed: std::collections::BTreeSet<String> = before.difference(&after).cloned().collect();
+    assert_eq!(
+        removed, planned,
+        "the dry run planned exactly what the run removed"
+    );
+
+    // Running the same policy on its own result removes nothing.
+    celltime(dir.path())
+        .arg("prune")
+        .args(policy)
+        .arg("--dry-run")
+        .assert()
+        .success()
+        .stdout(
+            contains("remove 0 entries")
+                .or(contains("nothing to remove"))
+                .or(contains("Summary: remove 0")),
+        );
+    celltime(dir.path()).arg("verify").assert().success();
+}
+
+fn ids(dir: &Path) -> std::collections::BTreeSet<String> {
+    let out = celltime(dir).args(["ls", "--json"]).assert().success();
+    let rows: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    rows.as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_str().unwrap()[..10].to_string())
+        .collect()
+}
+
+#[test]
+fn the_default_policy_lives_in_persist_toml_and_keeps_its_comments() {
+    let dir = demo();
+    let config = dir.path().join("__marimo__/persist/persist.toml");
+    let original = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(
+        &config,
+        format!("# our team's rule: keep a month\n{original}"),
+    )
+    .unwrap();
+    celltime(dir.path())
+        .args([
+            "prune",
+            "--keep-within",
+            "30d",
+            "--keep-last",
+            "3",
+            "--save-default",
+        ])
+        .assert()
+        .success()
+        .stdout(contains("--keep-last 3 --keep-within 30d"));
+    let saved = std::fs::read_to_string(&config).unwrap();
+    assert!(
+        saved.starts_with("# our team's rule: keep a month\n"),
+        "{saved}"
+    );
+    assert!(
+        saved.contains("# Contents up to this size go into SQLite packs"),
+        "{saved}"
+    );
+    assert!(
+        saved.contains("keep-last = 3") && saved.contains("keep-within = \"30d\""),
+        "{saved}"
+    );
+
+    let dry = celltime(dir.path())
+        .args(["prune", "--dry-run"])
+        .assert()
+        .success();
+    let text = String::from_utf8(dry.get_output().stdout.clone()).unwrap();
+    assert!(
+        text.starts_with("Policy: --keep-last 3 --keep-within 30d"),
+        "{text}"
+    );
+
+    std::fs::write(&config, "[prune]\nkeep-lats = 3\n").unwrap();
+    celltime(dir.path())
+        .args(["prune", "--dry-run"])
+        .assert()
+        .code(2)
+        .stderr(contains("persist.toml").and(contains("keep-lats")));
+}
+
+#[test]
+fn an_unmet_budget_exits_3() {
+    let dir = demo();
+    celltime(dir.path())
+        .args(["prune", "--max-size", "1KiB", "--dry-run"])
+        .assert()
+        .code(3)
+        .stdout(contains("budget"));
+}
+
+#[test]
+fn a_busy_store_exits_75() {
+    let dir = demo();
+    let lock = dir.path().join("__marimo__/persist/llm/summaries/.lock");
+    let held = std::fs::OpenOptions::new().write(true).open(&lock).unwrap();
+    held.lock().unwrap();
+    celltime(dir.path())
+        .args(["prune", "--keep-last", "1", "--yes", "--lock-timeout", "0s"])
+        .assert()
+        .code(75)
+        .stderr(contains("locked by another"));
+}
+
+#[test]
+fn pin_protects_from_prune() {
+    let dir = demo();
+    let out = celltime(dir.path())
+        .args([
+            "ls",
+            "--json",
+            "--notebook",
+            "analysis/eda",
+            "--cell",
+            "load_data",
+        ])
+        .assert()
+        .success();
+    let rows: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    let oldest = rows.as_array().unwrap().last().unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    celltime(dir.path())
+        .args(["pin", &oldest[..8]])
+        .assert()
+        .success()
+        .stdout(contains("pinned 1 entry"));
+    celltime(dir.path())
+        .args([
+            "prune",
+            "--keep-last",
+            "1",
+            "--notebook",
+            "analysis/eda",
+            "--yes",
+        ])
+        .assert()
+        .success();
+    let remaining = ids(dir.path());
+    assert!(
+        remaining.contains(&oldest[..10]),
+        "the pinned entry survived"
+    );
+    celltime(dir.path())
+        .args(["unpin", &oldest[..8]])
+        .assert()
+        .success()
+        .stdout(contains("unpinned 1 entry"));
+}
