@@ -8,7 +8,7 @@ use super::history::{
     PartInfo, Timeline, UndoToken,
 };
 use super::keys::EntryId;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Mutex;
 
 pub struct CombinedHistory {
@@ -79,18 +79,27 @@ impl History for CombinedHistory {
 
     fn notebooks(&self) -> HistoryResult<Vec<NotebookInfo>> {
         let mut merged: BTreeMap<String, NotebookInfo> = BTreeMap::new();
+        let mut in_both = Vec::new();
         for backend in &self.backends {
             for info in backend.notebooks()? {
                 match merged.get_mut(&info.notebook) {
                     Some(m) => {
-                        m.cells += info.cells;
                         m.entries += info.entries;
                         m.bytes += info.bytes;
+                        in_both.push(info.notebook);
                     }
                     None => {
                         merged.insert(info.notebook.clone(), info);
                     }
                 }
+            }
+        }
+        // A cell both backends hold (an imported block, say) is one cell.
+        for notebook in in_both {
+            let timeline = self.timeline(&notebook)?;
+            let cells: BTreeSet<&str> = timeline.rows.iter().map(|r| &*r.cell).collect();
+            if let Some(m) = merged.get_mut(&notebook) {
+                m.cells = cells.len();
             }
         }
         Ok(merged.into_values().collect())

@@ -162,6 +162,7 @@ fn both_backends_show_together_and_dispatch_by_id() {
     let notebooks = combined.notebooks().unwrap();
     assert_eq!(notebooks.len(), 1);
     assert_eq!(notebooks[0].entries, 24);
+    assert_eq!(notebooks[0].cells, 7, "imported blocks are the same cells");
     let rows = combined.timeline("notebook").unwrap().rows;
     assert_eq!(rows.len(), 24);
     let legacy_row = rows.iter().find(|r| r.approximate_time).unwrap();
