@@ -100,10 +100,6 @@ impl LegacyHistory {
         &self.root
     }
 
-    pub fn workspace(&self) -> &Path {
-        &self.workspace
-    }
-
     /// The current listing: reused while the cache's folders and the notebook files are
     /// unchanged, else listed again.
     pub fn load(&self) -> Result<Arc<Loaded>> {

@@ -99,11 +99,6 @@ pub fn is_notebook_manifest(name: &str) -> bool {
     }
 }
 
-/// `.<slug>-export.json` at the cache root: the keys of an html-wasm export.
-pub fn is_export_manifest(name: &str) -> bool {
-    name.starts_with('.') && name.ends_with("-export.json")
-}
-
 /// Block folder names are sanitised to `[a-zA-Z0-9 _-]` by marimo, so anything else at the
 /// root (our own `.celltime-trash`, hidden folders) is not a block.
 pub fn is_block_name(name: &str) -> bool {
@@ -157,7 +152,6 @@ mod tests {
         assert!(is_notebook_manifest("notebook-81b6c9e3c012558a.json"));
         assert!(is_notebook_manifest("my-nb-81b6c9e3c012558a.json"));
         assert!(!is_notebook_manifest("notebook-81b6c9e3.json"));
-        assert!(is_export_manifest(".notebook-export.json"));
         assert!(!is_block_name(".celltime-trash"));
         assert!(is_block_name("my block_1-x"));
         assert_eq!(sanitise_block_name("a.b c*"), "a_b c_");
