@@ -1,6 +1,6 @@
 //! `demo`: writes the generated demo workspace (to a temporary folder unless `--dir`).
 
-use super::{CliError, CliResult, UiArgs, WorkspaceArgs, exit, out};
+use super::{CliError, CliResult, UiArgs, exit, out};
 use crate::demo::{DemoOptions, generate};
 use clap::Args;
 use std::path::PathBuf;
@@ -46,5 +46,5 @@ pub fn run(args: DemoArgs, ui: &UiArgs) -> CliResult {
     if args.no_tui {
         return Ok(exit::OK);
     }
-    ui.open(&WorkspaceArgs::at(Some(report.workspace)))
+    ui.open(Some(report.workspace))
 }

@@ -2,8 +2,10 @@
 
 use super::format::{part_names, parts, sanitise, size, table, time};
 use super::{CliError, CliResult, WorkspaceArgs, exit, json, out};
+use crate::legacy::LegacyHistory;
 use crate::model::{
-    EntryId, History, MIN_ID_PREFIX, PartInfo, PartKind, Row, SHORT_ID_LEN, Timeline,
+    CombinedHistory, EntryId, History, MIN_ID_PREFIX, PartInfo, PartKind, Row, SHORT_ID_LEN,
+    Timeline,
 };
 use crate::store::history::StoreHistory;
 use clap::Args;
@@ -31,9 +33,29 @@ pub struct LsArgs {
     pub json: bool,
 }
 
-/// The history a command works on.
+/// The history a command works on: the store if `__marimo__/persist` exists, marimo's cache
+/// folder if `__marimo__/cache` (or `--cache-dir`) exists, both together when both do.
 pub fn open_history(workspace: &WorkspaceArgs) -> Result<Box<dyn History>, CliError> {
-    Ok(Box::new(StoreHistory::new(workspace.store()?)))
+    let found = workspace.workspace()?;
+    let store = || -> Result<Box<dyn History>, CliError> {
+        Ok(Box::new(StoreHistory::new(workspace.store()?)))
+    };
+    let cache = crate::legacy::scan::cache_root(found.root(), workspace.cache_dir.as_deref());
+    if !cache.is_dir() {
+        if workspace.cache_dir.is_some() {
+            return Err(crate::legacy::LegacyError::NoCache { path: cache }.into());
+        }
+        return store();
+    }
+    let legacy = Box::new(LegacyHistory::open(
+        found.root(),
+        workspace.cache_dir.as_deref(),
+    )?);
+    if found.persist_dir().is_dir() {
+        Ok(Box::new(CombinedHistory::new(store()?, legacy)))
+    } else {
+        Ok(legacy)
+    }
 }
 
 fn matchers(globs: &[String]) -> Result<Vec<GlobMatcher>, CliError> {

@@ -22,6 +22,7 @@ pub fn pin(args: IdsArgs, pinned: bool) -> CliResult {
     let workspace = WorkspaceArgs {
         path: args.path.clone(),
         lock_timeout: args.lock_timeout,
+        cache_dir: None,
     };
     let history = super::entries::open_history(&workspace)?;
     let mut changed = 0;

@@ -3,6 +3,7 @@
 mod demo;
 mod entries;
 pub mod format;
+mod import;
 mod maintenance;
 mod prune;
 mod put;
@@ -48,12 +49,19 @@ pub struct UiArgs {
     /// Keymap and theme file instead of $CELLTIME_CONFIG or ~/.config/celltime/config.toml.
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
+    /// marimo's cache folder when it is not __marimo__/cache (a `save_path`).
+    #[arg(long, value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
 }
 
 impl UiArgs {
-    /// Opens the UI on the history of `workspace`.
-    pub fn open(&self, workspace: &WorkspaceArgs) -> CliResult {
-        let history = entries::open_history(workspace)?;
+    /// Opens the UI on the history of the workspace around `path`.
+    pub fn open(&self, path: Option<PathBuf>) -> CliResult {
+        let workspace = WorkspaceArgs {
+            cache_dir: self.cache_dir.clone(),
+            ..WorkspaceArgs::at(path)
+        };
+        let history = entries::open_history(&workspace)?;
         let options = crate::tui::TuiOptions {
             config: self.config.clone(),
             mouse: self.no_mouse.then_some(false),
@@ -88,6 +96,8 @@ pub enum Command {
     Verify(maintenance::VerifyArgs),
     /// Sweep contents no entry references (older than the grace period) and compact packs.
     Gc(maintenance::GcArgs),
+    /// Copy marimo's cache entries (__marimo__/cache) into the store; --watch keeps going.
+    Import(import::ImportArgs),
 }
 
 #[derive(Debug, Args, Clone)]
@@ -97,6 +107,9 @@ pub struct WorkspaceArgs {
     /// How long to wait for another process's lock on a notebook before giving up (exit 75).
     #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_span)]
     pub lock_timeout: Span,
+    /// marimo's cache folder when it is not __marimo__/cache (a `save_path`).
+    #[arg(long, value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
 }
 
 fn parse_span(text: &str) -> Result<Span, String> {
@@ -110,6 +123,7 @@ impl WorkspaceArgs {
         WorkspaceArgs {
             path,
             lock_timeout: "10s".parse().expect("a valid duration"),
+            cache_dir: None,
         }
     }
 
@@ -175,6 +189,15 @@ impl From<crate::model::HistoryError> for CliError {
     }
 }
 
+impl From<crate::legacy::LegacyError> for CliError {
+    fn from(e: crate::legacy::LegacyError) -> CliError {
+        match e {
+            crate::legacy::LegacyError::Store(e) => e.into(),
+            e => CliError::failure(e.to_string()),
+        }
+    }
+}
+
 impl From<std::io::Error> for CliError {
     fn from(e: std::io::Error) -> CliError {
         CliError::failure(e.to_string())
@@ -202,7 +225,7 @@ pub fn json(value: &impl serde::Serialize) -> Result<(), CliError> {
 
 pub fn run(cli: Cli) -> ExitCode {
     let result = match cli.command {
-        None => cli.ui.open(&WorkspaceArgs::at(cli.path)),
+        None => cli.ui.open(cli.path),
         Some(Command::Demo(args)) => demo::run(args, &cli.ui),
         Some(Command::Ls(args)) => entries::ls(args),
         Some(Command::Show(args)) => entries::show(args),
@@ -214,6 +237,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Some(Command::Consolidate(args)) => maintenance::consolidate(args),
         Some(Command::Verify(args)) => maintenance::verify(args),
         Some(Command::Gc(args)) => maintenance::gc(args),
+        Some(Command::Import(args)) => import::run(args),
     };
     match result {
         Ok(code) => ExitCode::from(code),

@@ -108,6 +108,8 @@ pub enum UndoToken {
     Store(Vec<super::entry::Entry>),
     /// A trash batch folder of the legacy cache.
     Legacy(std::path::PathBuf),
+    /// Applies made on several backends at once (a combined history); undone together.
+    Many(Vec<Applied>),
 }
 
 /// A user-facing error from a backend, with the one distinction callers act on.

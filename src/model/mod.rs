@@ -1,11 +1,13 @@
 //! The domain: keys, entries and the in-memory index of a notebook. No I/O here.
 
+mod combined;
 mod entry;
 mod history;
 mod index;
 mod keys;
 mod time;
 
+pub use combined::CombinedHistory;
 pub use entry::{Entry, NewEntry, NewPart, PartKind, PartMask, PartRef, check_part_labels};
 pub use history::{
     Applied, BackendKind, ContentRef, Detail, History, HistoryError, HistoryResult, NotebookInfo,

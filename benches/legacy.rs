@@ -1,0 +1,234 @@
+//! `celltime ls --json` versus `marimo cache size` on the same 10,000-entry legacy cache, in
+//! one run. The cache is made from the real demo entries (tests/fixtures/marimo/demo), copied
+//! under fresh keys of the same length (the key inside each file is replaced too), as
+//! `make_big_cache.py` does.
+//!
+//! Run: `cargo bench --bench legacy`. marimo is looked up in `CELLTIME_BENCH_MARIMO`, then
+//! `/work/scratch/marimo-demo/.venv/bin/marimo`, then `PATH`; without it, only celltime runs.
+//! `CELLTIME_BENCH_ENTRIES` and `CELLTIME_BENCH_RUNS` change the size and the repetitions.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+struct Source {
+    block: String,
+    file: String,
+    key: String,
+    bytes: Vec<u8>,
+    blobs: Vec<(String, Vec<u8>)>,
+}
+
+fn demo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/marimo/demo")
+}
+
+fn sources(cache: &Path) -> Vec<Source> {
+    let mut found = Vec::new();
+    let mut blocks: Vec<_> = std::fs::read_dir(cache)
+        .unwrap()
+        .flatten()
+        .filter(|b| b.path().is_dir())
+        .collect();
+    blocks.sort_by_key(|b| b.file_name());
+    for block in blocks {
+        let mut items: Vec<_> = std::fs::read_dir(block.path()).unwrap().flatten().collect();
+        items.sort_by_key(|i| i.file_name());
+        for item in items.iter().filter(|i| i.path().is_file()) {
+            let file = item.file_name().into_string().unwrap();
+            let Some(parsed) = celltime::legacy::names::parse_entry_name(&file) else {
+                continue;
+            };
+            let blob_dir = block.path().join(&parsed.hash);
+            let blobs = match std::fs::read_dir(&blob_dir) {
+                Ok(dir) => dir
+                    .flatten()
+                    .map(|b| {
+                        (
+                            b.file_name().into_string().unwrap(),
+                            std::fs::read(b.path()).unwrap(),
+                        )
+                    })
+                    .collect(),
+                Err(_) => Vec::new(),
+            };
+            found.push(Source {
+                block: block.file_name().into_string().unwrap(),
+                bytes: std::fs::read(item.path()).unwrap(),
+                key: parsed.hash,
+                file,
+                blobs,
+            });
+        }
+    }
+    found
+}
+
+/// A deterministic url-safe key of `len` characters.
+fn fresh_key(n: usize, len: usize) -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let mut out = String::new();
+    let mut round = 0u32;
+    while out.len() < len {
+        let digest = blake3::hash(format!("bench-{n}-{round}").as_bytes());
+        out.extend(
+            digest
+                .as_bytes()
+                .iter()
+                .map(|b| ALPHABET[(*b & 63) as usize] as char),
+        );
+        round += 1;
+    }
+    out.truncate(len);
+    out
+}
+
+fn replace(haystack: &[u8], from: &[u8], to: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(haystack.len());
+    let mut i = 0;
+    while i < haystack.len() {
+        if haystack[i..].starts_with(from) {
+            out.extend_from_slice(to);
+            i += from.len();
+        } else {
+            out.push(haystack[i]);
+            i += 1;
+        }
+    }
+    out
+}
+
+fn make_cache(workspace: &Path, entries: usize) {
+    let cache = workspace.join("__marimo__/cache");
+    std::fs::create_dir_all(&cache).unwrap();
+    std::fs::copy(demo().join("notebook.py"), workspace.join("notebook.py")).unwrap();
+    let sources = sources(&demo().join("__marimo__/cache"));
+    for n in 0..entries {
+        let s = &sources[n % sources.len()];
+        let key = fresh_key(n, s.key.len());
+        let block = cache.join(&s.block);
+        std::fs::create_dir_all(&block).unwrap();
+        if !s.blobs.is_empty() {
+            std::fs::create_dir(block.join(&key)).unwrap();
+            for (name, bytes) in &s.blobs {
+                std::fs::write(block.join(&key).join(name), bytes).unwrap();
+            }
+        }
+        let file = s.file.replace(&s.key, &key);
+        std::fs::write(
+            block.join(file),
+            replace(&s.bytes, s.key.as_bytes(), key.as_bytes()),
+        )
+        .unwrap();
+    }
+}
+
+fn time(command: &mut Command, check: impl Fn(&[u8])) -> Duration {
+    let start = Instant::now();
+    let out = command.output().unwrap();
+    let elapsed = start.elapsed();
+    assert!(
+        out.status.success(),
+        "{command:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    check(&out.stdout);
+    elapsed
+}
+
+fn median(mut times: Vec<Duration>) -> Duration {
+    times.sort();
+    times[times.len() / 2]
+}
+
+fn marimo() -> Option<PathBuf> {
+    let candidates = std::env::var_os("CELLTIME_BENCH_MARIMO")
+        .map(PathBuf::from)
+        .into_iter()
+        .chain([PathBuf::from("/work/scratch/marimo-demo/.venv/bin/marimo")])
+        .chain(std::env::var_os("PATH").into_iter().flat_map(|p| {
+            std::env::split_paths(&p)
+                .map(|d| d.join("marimo"))
+                .collect::<Vec<_>>()
+        }));
+    candidates.into_iter().find(|p| p.is_file())
+}
+
+fn env_number(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn main() {
+    // `cargo bench` passes `--bench`; `cargo test --benches` runs this with no arguments, where
+    // a full run would only slow the tests down.
+    if !std::env::args().any(|a| a == "--bench") {
+        return;
+    }
+    let entries = env_number("CELLTIME_BENCH_ENTRIES", 10_000);
+    let runs = env_number("CELLTIME_BENCH_RUNS", 7).max(1);
+    let dir = tempfile::tempdir().unwrap();
+    let workspace = dir.path().join("big");
+    let start = Instant::now();
+    make_cache(&workspace, entries);
+    println!(
+        "legacy cache of {entries} entries made in {:.1?} at {}",
+        start.elapsed(),
+        workspace.display()
+    );
+
+    let celltime = env!("CARGO_BIN_EXE_celltime");
+    let mut ls = Command::new(celltime);
+    ls.args(["ls", "--json"]).arg(&workspace);
+    let check_ls = |out: &[u8]| {
+        let rows: Vec<serde_json::Value> = serde_json::from_slice(out).unwrap();
+        assert_eq!(rows.len(), entries, "celltime ls --json lists every entry");
+    };
+    let marimo = marimo();
+    let mut size = marimo.as_ref().map(|m| {
+        let mut c = Command::new(m);
+        c.args(["cache", "size"]).arg(workspace.join("notebook.py"));
+        c.env("MARIMO_SKIP_UPDATE_CHECK", "1");
+        c
+    });
+    let check_size = |out: &[u8]| {
+        let text = String::from_utf8_lossy(out);
+        assert!(
+            text.contains(&format!("{entries} entries")),
+            "marimo cache size said: {text}"
+        );
+    };
+    if marimo.is_none() {
+        println!("note: marimo not found (set CELLTIME_BENCH_MARIMO); timing celltime only");
+    }
+    // One warm-up each (page cache, Python's bytecode cache), then alternating runs.
+    time(&mut ls, check_ls);
+    if let Some(size) = size.as_mut() {
+        time(size, check_size);
+    }
+    let (mut ours, mut theirs) = (Vec::new(), Vec::new());
+    for _ in 0..runs {
+        ours.push(time(&mut ls, check_ls));
+        if let Some(size) = size.as_mut() {
+            theirs.push(time(size, check_size));
+        }
+    }
+    let ours = median(ours);
+    println!(
+        "celltime ls --json        median {:>9.1?} over {runs} runs",
+        ours
+    );
+    if !theirs.is_empty() {
+        let theirs = median(theirs);
+        println!(
+            "marimo cache size         median {:>9.1?} over {runs} runs",
+            theirs
+        );
+        println!(
+            "ratio (marimo / celltime) {:.1}x",
+            theirs.as_secs_f64() / ours.as_secs_f64()
+        );
+    }
+}

@@ -1,0 +1,96 @@
+//! `import`: copy marimo's cache entries into the store, once or (with `--watch`) as marimo
+//! writes them.
+
+use super::format::size;
+use super::{CliError, CliResult, WorkspaceArgs, exit, json, out};
+use crate::legacy::{ImportReport, Watcher, import, watch};
+use clap::Args;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+use std::time::Duration;
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    #[command(flatten)]
+    pub workspace: WorkspaceArgs,
+    /// Keep importing as marimo writes, until Ctrl-C.
+    #[arg(long)]
+    pub watch: bool,
+    /// Seconds between two looks at the cache folder with --watch.
+    #[arg(
+        long,
+        default_value_t = 2.0,
+        value_name = "SECONDS",
+        requires = "watch"
+    )]
+    pub interval: f64,
+    /// Machine-readable report (one JSON object per pass with --watch).
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn run(args: ImportArgs) -> CliResult {
+    let workspace = args.workspace.workspace()?;
+    let store = args.workspace.store()?;
+    let cache_dir = args.workspace.cache_dir.as_deref();
+    if !args.watch {
+        let report = import(workspace.root(), &store, cache_dir)?;
+        print(&report, args.json)?;
+        return Ok(if report.failures.is_empty() {
+            exit::OK
+        } else {
+            exit::FAILURE
+        });
+    }
+    if !(0.05..=3600.0).contains(&args.interval) {
+        return Err(CliError::usage("--interval takes 0.05 to 3600 seconds"));
+    }
+    let stop = Arc::new(AtomicBool::new(false));
+    signal_hook::flag::register(signal_hook::consts::SIGINT, stop.clone())?;
+    signal_hook::flag::register(signal_hook::consts::SIGTERM, stop.clone())?;
+    let mut watcher = Watcher::new(workspace.root(), store, cache_dir)?;
+    if !args.json {
+        eprintln!(
+            "celltime: watching {}; Ctrl-C stops",
+            watcher.root().display()
+        );
+    }
+    let mut failed = None;
+    watch(
+        &mut watcher,
+        Duration::from_secs_f64(args.interval),
+        &stop,
+        |report| {
+            if let Err(e) = print(report, args.json) {
+                failed = Some(e);
+            }
+        },
+    )?;
+    failed.map_or(Ok(exit::OK), Err)
+}
+
+fn print(report: &ImportReport, as_json: bool) -> Result<(), CliError> {
+    if as_json {
+        return json(report);
+    }
+    let mut text = format!(
+        "imported {} entries ({}) from {}; {} already in the store\n",
+        report.imported,
+        size(report.bytes),
+        report.cache_dir,
+        report.already_imported
+    );
+    for (notebook, count) in &report.notebooks {
+        text.push_str(&format!("  {notebook}: {count}\n"));
+    }
+    if report.incomplete > 0 {
+        text.push_str(&format!(
+            "{} incomplete lazy entries (blobs without a manifest) left for later\n",
+            report.incomplete
+        ));
+    }
+    for failure in &report.failures {
+        text.push_str(&format!("failed: {failure}\n"));
+    }
+    out(&text)
+}

@@ -1,0 +1,539 @@
+//! marimo's cache folder as a [`History`]: blocks are cells (module = the entry's hash,
+//! version `0`), each entry file (a lazy manifest with its blob folder) is an entry whose id
+//! comes from its relative path, and whose time is the file's (approximate).
+
+use super::decode::{self, Decoded, Slot, read_file, render_value};
+use super::error::{LegacyError, Result};
+use super::link::{Link, Linker};
+use super::names;
+use super::scan::{self, LegacyEntry, Scan};
+use super::trash;
+use crate::model::{
+    Applied, BackendKind, ContentRef, Detail, EntryId, History, HistoryError, HistoryResult,
+    NotebookInfo, PartInfo, PartKind, PartMask, Row, Timeline, UndoToken,
+};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+/// Member names of a legacy part that are not variables: `@` never occurs in a Python name.
+const CODE_MEMBER: &str = "@code";
+const OUTPUTS_MEMBER: &str = "@outputs:";
+const CONSOLE_MEMBER: &str = "@console:";
+/// Variables previewed from inside an entry file are rendered as text.
+pub const PREVIEW_FORMAT: &str = "repr";
+
+/// A listing and the links of its entries, reused while nothing on disk changed.
+pub struct Loaded {
+    pub scan: Scan,
+    /// Parallel to `scan.entries`.
+    pub links: Vec<Link>,
+    linker: Linker,
+}
+
+impl Loaded {
+    fn is_current(&self) -> bool {
+        self.scan.is_current() && self.linker.is_current()
+    }
+
+    pub fn find(&self, id: EntryId) -> Option<(&LegacyEntry, &Link)> {
+        let at = self.scan.entries.iter().position(|e| e.id() == id)?;
+        Some((&self.scan.entries[at], &self.links[at]))
+    }
+
+    fn by_path(&self, rel: &str) -> Option<(&LegacyEntry, &Link)> {
+        let at = self.scan.entries.iter().position(|e| e.rel_path == rel)?;
+        Some((&self.scan.entries[at], &self.links[at]))
+    }
+
+    /// Entries and links of one notebook.
+    pub fn of_notebook<'a>(
+        &'a self,
+        notebook: &'a str,
+    ) -> impl Iterator<Item = (&'a LegacyEntry, &'a Link)> {
+        self.scan
+            .entries
+            .iter()
+            .zip(&self.links)
+            .filter(move |(_, l)| &*l.notebook == notebook)
+    }
+}
+
+pub struct LegacyHistory {
+    workspace: PathBuf,
+    root: PathBuf,
+    fallback: String,
+    loaded: Mutex<Option<Arc<Loaded>>>,
+}
+
+/// The notebook of entries nothing maps: the cache folder's path in the workspace, or its
+/// name when it is elsewhere.
+pub fn fallback_notebook(workspace: &Path, root: &Path) -> String {
+    match root.strip_prefix(workspace) {
+        Ok(rel) if !rel.as_os_str().is_empty() => rel
+            .components()
+            .map(|c| c.as_os_str().to_string_lossy())
+            .collect::<Vec<_>>()
+            .join("/"),
+        _ => root
+            .file_name()
+            .map_or_else(|| "cache".to_string(), |n| n.to_string_lossy().into_owned()),
+    }
+}
+
+impl LegacyHistory {
+    /// The cache of `workspace` (or `cache_dir`, marimo's `save_path`), which must exist.
+    pub fn open(workspace: &Path, cache_dir: Option<&Path>) -> Result<LegacyHistory> {
+        let root = scan::cache_root(workspace, cache_dir);
+        if !root.is_dir() {
+            return Err(LegacyError::NoCache { path: root });
+        }
+        Ok(LegacyHistory {
+            fallback: fallback_notebook(workspace, &root),
+            workspace: workspace.to_path_buf(),
+            root,
+            loaded: Mutex::new(None),
+        })
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// The current listing: reused while the cache's folders and the notebook files are
+    /// unchanged, else listed again.
+    pub fn load(&self) -> Result<Arc<Loaded>> {
+        let mut slot = self.loaded.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(loaded) = slot.as_ref()
+            && loaded.is_current()
+        {
+            return Ok(loaded.clone());
+        }
+        let scan = scan::scan(&self.root)?;
+        let linker = Linker::new(&self.workspace, &scan, &self.fallback);
+        let links = linker.links(&self.root, &scan.entries);
+        let loaded = Arc::new(Loaded {
+            scan,
+            links,
+            linker,
+        });
+        *slot = Some(loaded.clone());
+        Ok(loaded)
+    }
+
+    fn forget(&self) {
+        *self.loaded.lock().unwrap_or_else(|e| e.into_inner()) = None;
+    }
+
+    /// Deletes every trash batch of this cache folder; returns how many.
+    pub fn empty_trash(&self) -> Result<usize> {
+        trash::empty_trash(&self.root)
+    }
+
+    fn entry_of<'a>(
+        loaded: &'a Loaded,
+        notebook: &str,
+        id: EntryId,
+    ) -> Result<(&'a LegacyEntry, &'a Link)> {
+        loaded
+            .find(id)
+            .filter(|(_, l)| &*l.notebook == notebook)
+            .ok_or_else(|| LegacyError::UnknownEntry(id.short()))
+    }
+}
+
+fn mask_of(link: &Link) -> PartMask {
+    let mut mask = PartMask::default().with(PartKind::Variables);
+    if link.code.is_some() {
+        mask = mask.with(PartKind::Code);
+    }
+    if let Some(session) = &link.session {
+        if !session.outputs.is_empty() {
+            mask = mask.with(PartKind::Outputs);
+        }
+        if !session.console.is_empty() {
+            mask = mask.with(PartKind::Console);
+        }
+    }
+    mask
+}
+
+fn row_of(
+    entry: &LegacyEntry,
+    link: &Link,
+    content: u32,
+    shared: &mut HashMap<String, Arc<str>>,
+) -> Row {
+    let mut share = |s: &str| -> Arc<str> {
+        shared
+            .entry(s.to_string())
+            .or_insert_with(|| Arc::from(s))
+            .clone()
+    };
+    Row {
+        id: entry.id(),
+        cell: link.cell.clone(),
+        module: Arc::from(entry.name.hash.as_str()),
+        version: share("0"),
+        created_at: entry.created_at(),
+        approximate_time: true,
+        last_used: None,
+        pinned: false,
+        size: entry.size(),
+        parts: mask_of(link),
+        contents: vec![content],
+    }
+}
+
+fn file_part(
+    kind: PartKind,
+    label: &str,
+    format: &str,
+    size: u64,
+    path: &str,
+    member: Option<String>,
+) -> PartInfo {
+    PartInfo {
+        kind,
+        label: label.to_string(),
+        format: format.to_string(),
+        size,
+        content: ContentRef::File {
+            path: path.to_string(),
+            member,
+        },
+    }
+}
+
+fn parts_of(entry: &LegacyEntry, link: &Link, decoded: Option<&Decoded>) -> Vec<PartInfo> {
+    let mut parts = Vec::new();
+    let rel = entry.rel_path.as_str();
+    if let Some(code) = &link.code {
+        parts.push(file_part(
+            PartKind::Code,
+            "",
+            "",
+            code.len() as u64,
+            rel,
+            Some(CODE_MEMBER.into()),
+        ));
+    }
+    for value in decoded.map_or(&[][..], |d| &d.values[..]) {
+        match &value.slot {
+            Slot::Inline(v) => {
+                let size = render_value(v).len() as u64;
+                parts.push(file_part(
+                    PartKind::Variables,
+                    &value.name,
+                    PREVIEW_FORMAT,
+                    size,
+                    rel,
+                    Some(value.name.clone()),
+                ));
+            }
+            Slot::Blob {
+                rel: blob,
+                format,
+                size,
+            } => {
+                parts.push(file_part(
+                    PartKind::Variables,
+                    &value.name,
+                    format,
+                    *size,
+                    blob,
+                    None,
+                ));
+            }
+            Slot::Missing(_) => {}
+        }
+    }
+    if let Some(session) = &link.session {
+        for (mime, bytes) in &session.outputs {
+            parts.push(file_part(
+                PartKind::Outputs,
+                mime,
+                "",
+                bytes.len() as u64,
+                rel,
+                Some(format!("{OUTPUTS_MEMBER}{mime}")),
+            ));
+        }
+        for (stream, text) in &session.console {
+            parts.push(file_part(
+                PartKind::Console,
+                stream,
+                "",
+                text.len() as u64,
+                rel,
+                Some(format!("{CONSOLE_MEMBER}{stream}")),
+            ));
+        }
+    }
+    parts
+}
+
+fn facts_of(
+    root: &Path,
+    entry: &LegacyEntry,
+    link: &Link,
+    decoded: &Result<Decoded>,
+) -> Vec<(String, String)> {
+    let prefix_type = names::cache_type_of(entry.name.prefix);
+    let mut facts = vec![
+        ("id".to_string(), entry.id().to_hex()),
+        ("notebook".to_string(), link.notebook.to_string()),
+        ("cell".to_string(), link.cell.to_string()),
+        ("block".to_string(), entry.block.clone()),
+        ("mapping".to_string(), link.origin.to_string()),
+        ("cache type".to_string(), prefix_type.to_string()),
+        ("loader".to_string(), entry.name.loader.name().to_string()),
+        ("hash".to_string(), entry.name.hash.clone()),
+        (
+            "created".to_string(),
+            format!("~{} (file time)", entry.created_at().to_rfc3339()),
+        ),
+        ("size".to_string(), entry.size().to_string()),
+        ("cache folder".to_string(), root.display().to_string()),
+    ];
+    for file in &entry.files {
+        facts.push((
+            "file".to_string(),
+            format!("{} ({} bytes)", file.rel, file.size),
+        ));
+    }
+    match decoded {
+        Ok(d) => facts.extend(decoded_facts(entry, prefix_type, d)),
+        Err(e) => facts.push(("error".to_string(), e.to_string())),
+    }
+    facts
+}
+
+fn decoded_facts(entry: &LegacyEntry, prefix_type: &str, d: &Decoded) -> Vec<(String, String)> {
+    let mut facts = Vec::new();
+    if d.cache_type != prefix_type {
+        facts.push((
+            "warning".into(),
+            format!(
+                "the file says cache type {:?}, its name {prefix_type:?}",
+                d.cache_type
+            ),
+        ));
+    }
+    if d.hash != entry.name.hash {
+        facts.push((
+            "warning".into(),
+            format!("the file holds hash {:?}, not the one in its name", d.hash),
+        ));
+    }
+    let version = d.version.map_or("unknown".into(), |v| v.to_string());
+    facts.push(("marimo cache version".into(), version));
+    if let Some(runtime) = d.runtime {
+        facts.push(("runtime".into(), format!("{runtime:.6} s")));
+    }
+    if !d.stateful_refs.is_empty() {
+        facts.push(("stateful refs".into(), d.stateful_refs.join(", ")));
+    }
+    if let Some(signature) = &d.signature {
+        facts.push(("signature".into(), signature.to_string()));
+    }
+    for (blob, ok) in &d.blob_hashes {
+        let status = if *ok {
+            "sha256 matches"
+        } else {
+            "sha256 DOES NOT MATCH (or blob missing)"
+        };
+        facts.push(("blob hash".into(), format!("{blob}: {status}")));
+    }
+    for value in &d.values {
+        if let Slot::Missing(reference) = &value.slot {
+            facts.push((
+                "missing blob".into(),
+                format!("{}: {reference}", value.name),
+            ));
+        }
+    }
+    facts
+}
+
+impl History for LegacyHistory {
+    fn kind(&self) -> BackendKind {
+        BackendKind::Legacy
+    }
+
+    fn location(&self) -> String {
+        self.root.display().to_string()
+    }
+
+    fn notebooks(&self) -> HistoryResult<Vec<NotebookInfo>> {
+        let loaded = self.load()?;
+        let mut by_notebook: BTreeMap<&str, (BTreeSet<&str>, usize, u64)> = BTreeMap::new();
+        for (entry, link) in loaded.scan.entries.iter().zip(&loaded.links) {
+            let slot = by_notebook.entry(&link.notebook).or_default();
+            slot.0.insert(&link.cell);
+            slot.1 += 1;
+            slot.2 += entry.size();
+        }
+        Ok(by_notebook
+            .into_iter()
+            .map(|(notebook, (cells, entries, bytes))| NotebookInfo {
+                notebook: notebook.to_string(),
+                cells: cells.len(),
+                entries,
+                bytes,
+            })
+            .collect())
+    }
+
+    fn timeline(&self, notebook: &str) -> HistoryResult<Timeline> {
+        let loaded = self.load()?;
+        let mut shared = HashMap::new();
+        let mut timeline = Timeline {
+            notebook: notebook.to_string(),
+            ..Timeline::default()
+        };
+        for (entry, link) in loaded.of_notebook(notebook) {
+            let content = timeline.content_sizes.len() as u32;
+            timeline.content_sizes.push(entry.size());
+            timeline
+                .rows
+                .push(row_of(entry, link, content, &mut shared));
+        }
+        // Execution-key order: cell, module, version, time.
+        timeline.rows.sort_by(|a, b| {
+            (&a.cell, &a.module, a.created_at).cmp(&(&b.cell, &b.module, b.created_at))
+        });
+        Ok(timeline)
+    }
+
+    fn detail(&self, notebook: &str, id: EntryId) -> HistoryResult<Detail> {
+        let loaded = self.load()?;
+        let (entry, link) = Self::entry_of(&loaded, notebook, id)?;
+        let decoded = decode::decode_entry(&self.root, entry);
+        Ok(Detail {
+            parts: parts_of(entry, link, decoded.as_ref().ok()),
+            parents: Vec::new(),
+            facts: facts_of(&self.root, entry, link, &decoded),
+        })
+    }
+
+    fn read(&self, _notebook: &str, part: &PartInfo) -> HistoryResult<Vec<u8>> {
+        let ContentRef::File { path, member } = &part.content else {
+            return Err(HistoryError::new("not a file of marimo's cache folder"));
+        };
+        let loaded = self.load()?;
+        let Some(member) = member else {
+            // Only files of listed entries are read: a part cannot name any other file.
+            let listed = loaded
+                .scan
+                .entries
+                .iter()
+                .any(|e| e.files.iter().any(|f| f.rel == *path));
+            if !listed {
+                return Err(LegacyError::UnknownEntry(path.clone()).into());
+            }
+            return Ok(read_file(&self.root, path)?);
+        };
+        let (entry, link) = loaded
+            .by_path(path)
+            .ok_or_else(|| LegacyError::UnknownEntry(path.clone()))?;
+        Ok(read_member(&self.root, entry, link, member)?)
+    }
+
+    fn remove(&self, notebook: &str, ids: &[EntryId]) -> HistoryResult<Applied> {
+        let loaded = self.load()?;
+        let mut failures = Vec::new();
+        let mut entries = Vec::new();
+        for id in ids {
+            match Self::entry_of(&loaded, notebook, *id) {
+                Ok((entry, _)) => entries.push(entry),
+                Err(e) => failures.push(e.to_string()),
+            }
+        }
+        let outcome = trash::move_to_trash(&self.root, &entries);
+        self.forget();
+        let outcome = outcome?;
+        failures.extend(outcome.failures);
+        Ok(Applied {
+            notebook: notebook.to_string(),
+            removed: outcome.moved,
+            bytes: outcome.bytes,
+            undo: UndoToken::Legacy(outcome.batch),
+            failures,
+        })
+    }
+
+    fn undo(&self, applied: &Applied) -> HistoryResult<usize> {
+        let UndoToken::Legacy(batch) = &applied.undo else {
+            return Err(HistoryError::new(
+                "this apply was not made on marimo's cache folder",
+            ));
+        };
+        if applied.removed == 0 && !batch.exists() {
+            return Ok(0);
+        }
+        let outcome = trash::restore(&self.root, batch);
+        self.forget();
+        let outcome = outcome?;
+        if let Some(first) = outcome.failures.first() {
+            return Err(HistoryError::new(format!(
+                "restored {} entries; {} could not be: {first}",
+                outcome.restored,
+                outcome.failures.len()
+            )));
+        }
+        Ok(outcome.restored)
+    }
+
+    /// Deletes trash batches past their grace period (a day), whichever notebooks their
+    /// entries came from: the trash belongs to the cache folder.
+    fn reclaim(&self, _notebook: &str) -> HistoryResult<u64> {
+        Ok(trash::reclaim(&self.root)?)
+    }
+
+    fn set_pinned(&self, _notebook: &str, _ids: &[EntryId], _pinned: bool) -> HistoryResult<usize> {
+        Err(HistoryError::new(format!(
+            "marimo's cache folder ({}) has no place for pins; run `celltime import` to copy its entries into celltime's store, then pin them there",
+            self.root.display()
+        )))
+    }
+}
+
+fn read_member(root: &Path, entry: &LegacyEntry, link: &Link, member: &str) -> Result<Vec<u8>> {
+    let path = root.join(&entry.rel_path);
+    let missing = || LegacyError::invalid(&path, format!("has no part {member:?}"));
+    if member == CODE_MEMBER {
+        return link
+            .code
+            .as_ref()
+            .map(|c| c.as_bytes().to_vec())
+            .ok_or_else(missing);
+    }
+    if let Some(mime) = member.strip_prefix(OUTPUTS_MEMBER) {
+        let session = link.session.as_ref().ok_or_else(missing)?;
+        return session
+            .outputs
+            .iter()
+            .find(|(m, _)| m == mime)
+            .map(|(_, b)| b.clone())
+            .ok_or_else(missing);
+    }
+    if let Some(stream) = member.strip_prefix(CONSOLE_MEMBER) {
+        let session = link.session.as_ref().ok_or_else(missing)?;
+        return session
+            .console
+            .iter()
+            .find(|(s, _)| s == stream)
+            .map(|(_, t)| t.clone().into_bytes())
+            .ok_or_else(missing);
+    }
+    let decoded = decode::decode_entry(root, entry)?;
+    match &decoded.value(member).ok_or_else(missing)?.slot {
+        Slot::Inline(v) => Ok(render_value(v).into_bytes()),
+        Slot::Blob { rel, .. } => read_file(root, rel),
+        Slot::Missing(reference) => Err(LegacyError::invalid(
+            &path,
+            format!("blob {reference} is missing"),
+        )),
+    }
+}

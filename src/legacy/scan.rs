@@ -1,0 +1,342 @@
+//! Finding the cache folder and listing its entries, without reading any entry.
+//!
+//! Layout (reference §2): `<root>/<block>/<P>_<hash>.<ext>`, and for lazy entries the blob
+//! folder `<root>/<block>/<hash>/`. A lazy manifest and its blob folder are ONE entry. Nothing
+//! here follows a symbolic link: links are reported and left alone.
+
+use super::error::{AtPath, LegacyError, Result};
+use super::names::{self, EntryName, Loader};
+use crate::model::{EntryId, Timestamp};
+use std::collections::BTreeSet;
+use std::fs::{self, Metadata};
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+/// The cache folder of a workspace: `--cache-dir` when given, else `__marimo__/cache`.
+pub fn cache_root(workspace: &Path, cache_dir: Option<&Path>) -> PathBuf {
+    match cache_dir {
+        Some(dir) if dir.is_absolute() => dir.to_path_buf(),
+        Some(dir) => std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf()),
+        None => workspace.join("__marimo__").join("cache"),
+    }
+}
+
+/// One file of an entry, as it was when listed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileStat {
+    /// Relative to the cache root, with `/` separators.
+    pub rel: String,
+    pub size: u64,
+    pub mtime: SystemTime,
+}
+
+impl FileStat {
+    fn of(rel: String, meta: &Metadata) -> FileStat {
+        FileStat {
+            rel,
+            size: meta.len(),
+            mtime: meta.modified().unwrap_or(SystemTime::UNIX_EPOCH),
+        }
+    }
+}
+
+/// One cache entry: an entry file, plus its blob folder for a lazy entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LegacyEntry {
+    pub block: String,
+    pub name: EntryName,
+    /// `<block>/<file name>`.
+    pub rel_path: String,
+    /// `<block>/<hash>` when the entry is lazy and the folder exists.
+    pub blob_dir: Option<String>,
+    /// The entry file first, then the blobs by name.
+    pub files: Vec<FileStat>,
+}
+
+impl LegacyEntry {
+    /// Stable across runs and file times: derived from the relative path alone.
+    pub fn id(&self) -> EntryId {
+        entry_id(&self.rel_path)
+    }
+
+    pub fn size(&self) -> u64 {
+        self.files.iter().map(|f| f.size).sum()
+    }
+
+    /// The entry file's modification time: marimo writes a lazy manifest last, so this is
+    /// when the entry became complete.
+    pub fn mtime(&self) -> SystemTime {
+        self.files[0].mtime
+    }
+
+    /// An approximate `created_at` (file times are all marimo leaves).
+    pub fn created_at(&self) -> Timestamp {
+        timestamp_of(self.mtime())
+    }
+
+    /// The blob files of a lazy entry.
+    pub fn blobs(&self) -> &[FileStat] {
+        &self.files[1..]
+    }
+
+    /// The entry file's stem (`C_<hash>`), as marimo's notebook manifest lists it.
+    pub fn stem(&self) -> String {
+        format!("{}_{}", self.name.prefix, self.name.hash)
+    }
+}
+
+pub fn entry_id(rel_path: &str) -> EntryId {
+    let mut hasher = blake3::Hasher::new();
+    hasher.update(b"celltime-legacy-entry-v1\0");
+    hasher.update(rel_path.as_bytes());
+    let mut first = [0u8; 16];
+    first.copy_from_slice(&hasher.finalize().as_bytes()[..16]);
+    EntryId(u128::from_be_bytes(first))
+}
+
+pub fn timestamp_of(time: SystemTime) -> Timestamp {
+    let millis = match time.duration_since(SystemTime::UNIX_EPOCH) {
+        Ok(d) => i64::try_from(d.as_millis()).unwrap_or(i64::MAX),
+        Err(e) => -i64::try_from(e.duration().as_millis()).unwrap_or(i64::MAX),
+    };
+    Timestamp(millis)
+}
+
+/// Everything a listing found.
+#[derive(Debug, Clone, Default)]
+pub struct Scan {
+    pub root: PathBuf,
+    /// Sorted by relative path.
+    pub entries: Vec<LegacyEntry>,
+    /// Blob folders without a manifest: marimo writes blobs first, so a write was interrupted
+    /// (or is in progress). Relative paths.
+    pub incomplete: Vec<String>,
+    /// Things that are neither entries nor marimo's own files, with the reason (symlinks,
+    /// stray files). Never touched.
+    pub skipped: Vec<(String, String)>,
+    /// marimo's per-notebook manifests at the root (relative paths).
+    pub notebook_manifests: Vec<String>,
+    /// Folder times when listed: unchanged times mean an unchanged listing.
+    stamps: Vec<(PathBuf, SystemTime)>,
+}
+
+impl Scan {
+    /// True when no listed folder changed since the scan (entries are added, replaced and
+    /// removed by renames, which touch the folder).
+    pub fn is_current(&self) -> bool {
+        !self.stamps.is_empty()
+            && self
+                .stamps
+                .iter()
+                .all(|(dir, time)| dir_time(dir).is_some_and(|t| t == *time))
+    }
+
+    pub fn find(&self, id: EntryId) -> Option<&LegacyEntry> {
+        self.entries.iter().find(|e| e.id() == id)
+    }
+}
+
+fn dir_time(dir: &Path) -> Option<SystemTime> {
+    fs::symlink_metadata(dir).ok()?.modified().ok()
+}
+
+/// Lists the cache at `root`.
+pub fn scan(root: &Path) -> Result<Scan> {
+    let meta = match fs::symlink_metadata(root) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(LegacyError::NoCache {
+                path: root.to_path_buf(),
+            });
+        }
+        other => other.at(root)?,
+    };
+    if !meta.is_dir() {
+        return Err(LegacyError::invalid(
+            root,
+            "not a folder (symbolic links are not followed)",
+        ));
+    }
+    let mut scan = Scan {
+        root: root.to_path_buf(),
+        ..Scan::default()
+    };
+    scan.stamps
+        .push((root.to_path_buf(), meta.modified().at(root)?));
+    let mut blocks = Vec::new();
+    for item in read_dir(root)? {
+        let name = item.name;
+        match item.kind {
+            Kind::Dir if names::is_block_name(&name) => blocks.push(name),
+            Kind::Dir => {}
+            Kind::File if names::is_notebook_manifest(&name) => scan.notebook_manifests.push(name),
+            Kind::File => {}
+            Kind::Link => scan
+                .skipped
+                .push((name, "symbolic link (not followed)".into())),
+        }
+    }
+    for part in scan_blocks(root, &blocks)? {
+        scan.entries.extend(part.entries);
+        scan.incomplete.extend(part.incomplete);
+        scan.skipped.extend(part.skipped);
+        scan.stamps.extend(part.stamps);
+    }
+    scan.entries.sort_by(|a, b| a.rel_path.cmp(&b.rel_path));
+    scan.incomplete.sort();
+    scan.skipped.sort();
+    scan.notebook_manifests.sort();
+    Ok(scan)
+}
+
+/// Blocks are listed on a few threads: a listing is mostly waiting on `stat`, and caches of
+/// many thousands of entries are the case that matters.
+fn scan_blocks(root: &Path, blocks: &[String]) -> Result<Vec<Scan>> {
+    let workers = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .clamp(1, 4)
+        .min(blocks.len());
+    if workers <= 1 {
+        return blocks.iter().map(|b| scan_block(root, b)).collect();
+    }
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let mut done: Vec<(usize, Result<Scan>)> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..workers)
+            .map(|_| {
+                s.spawn(|| {
+                    let mut mine = Vec::new();
+                    loop {
+                        let at = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some(block) = blocks.get(at) else {
+                            break mine;
+                        };
+                        mine.push((at, scan_block(root, block)));
+                    }
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().expect("a block listing panicked"))
+            .collect()
+    });
+    done.sort_by_key(|(at, _)| *at);
+    done.into_iter().map(|(_, part)| part).collect()
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Kind {
+    File,
+    Dir,
+    Link,
+}
+
+struct Item {
+    name: String,
+    kind: Kind,
+    entry: fs::DirEntry,
+}
+
+impl Item {
+    /// Stats relative to the open folder (cheaper than a full path); links not followed.
+    /// `None` when the file vanished meanwhile.
+    fn metadata(&self) -> Result<Option<Metadata>> {
+        match self.entry.metadata() {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            other => other.map(Some).at(&self.entry.path()),
+        }
+    }
+}
+
+/// Names and kinds in a folder, sorted, links not followed; names that are not UTF-8 are
+/// skipped (marimo never writes them).
+fn read_dir(dir: &Path) -> Result<Vec<Item>> {
+    let mut items = Vec::new();
+    for entry in fs::read_dir(dir).at(dir)? {
+        let entry = entry.at(dir)?;
+        let file_type = entry.file_type().at(&entry.path())?;
+        let kind = if file_type.is_symlink() {
+            Kind::Link
+        } else if file_type.is_dir() {
+            Kind::Dir
+        } else {
+            Kind::File
+        };
+        if let Ok(name) = entry.file_name().into_string() {
+            items.push(Item { name, kind, entry });
+        }
+    }
+    items.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(items)
+}
+
+/// One block folder: its entries (with their blobs), incomplete blob folders and strays.
+fn scan_block(root: &Path, block: &str) -> Result<Scan> {
+    let dir = root.join(block);
+    let stamp = dir_time(&dir).unwrap_or(SystemTime::UNIX_EPOCH);
+    let mut scan = Scan {
+        root: root.to_path_buf(),
+        stamps: vec![(dir.clone(), stamp)],
+        ..Scan::default()
+    };
+    let items = read_dir(&dir)?;
+    let mut blob_dirs: BTreeSet<&str> = items
+        .iter()
+        .filter(|i| i.kind == Kind::Dir)
+        .map(|i| i.name.as_str())
+        .collect();
+    for item in items.iter().filter(|i| i.kind != Kind::Dir) {
+        let rel = format!("{block}/{}", item.name);
+        match item.kind {
+            Kind::Link => scan
+                .skipped
+                .push((rel, "symbolic link (not followed)".into())),
+            Kind::File if names::is_temp_file(&item.name) => {}
+            _ => match names::parse_entry_name(&item.name) {
+                Some(name) => {
+                    let Some(meta) = item.metadata()? else {
+                        continue;
+                    };
+                    let mut files = vec![FileStat::of(rel.clone(), &meta)];
+                    let mut blob_dir = None;
+                    if name.loader == Loader::Lazy && blob_dirs.remove(name.hash.as_str()) {
+                        let dir_rel = format!("{block}/{}", name.hash);
+                        files.extend(blob_files(&mut scan, &dir_rel)?);
+                        blob_dir = Some(dir_rel);
+                    }
+                    scan.entries.push(LegacyEntry {
+                        block: block.to_string(),
+                        name,
+                        rel_path: rel,
+                        blob_dir,
+                        files,
+                    });
+                }
+                None => scan.skipped.push((rel, "not a marimo cache entry".into())),
+            },
+        }
+    }
+    scan.incomplete
+        .extend(blob_dirs.into_iter().map(|d| format!("{block}/{d}")));
+    Ok(scan)
+}
+
+/// The blobs of a lazy entry. Its folder's time is not watched: marimo fills it before the
+/// manifest appears, and the manifest's arrival changes the block folder's time.
+fn blob_files(scan: &mut Scan, dir_rel: &str) -> Result<Vec<FileStat>> {
+    let dir = scan.root.join(dir_rel);
+    let mut files = Vec::new();
+    for item in read_dir(&dir)? {
+        let rel = format!("{dir_rel}/{}", item.name);
+        match item.kind {
+            Kind::File if names::is_temp_file(&item.name) => {}
+            Kind::File => files.extend(item.metadata()?.map(|m| FileStat::of(rel, &m))),
+            Kind::Dir => scan
+                .skipped
+                .push((rel, "folder inside a blob folder".into())),
+            Kind::Link => scan
+                .skipped
+                .push((rel, "symbolic link (not followed)".into())),
+        }
+    }
+    Ok(files)
+}

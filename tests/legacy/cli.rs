@@ -1,0 +1,121 @@
+//! The command line on legacy caches: backend choice, import, --cache-dir.
+
+use super::fixture::copy;
+use assert_cmd::Command;
+
+fn celltime() -> Command {
+    Command::cargo_bin("celltime").unwrap()
+}
+
+fn ls_json(root: &std::path::Path, extra: &[&str]) -> Vec<serde_json::Value> {
+    let out = celltime()
+        .arg("ls")
+        .arg(root)
+        .arg("--json")
+        .args(extra)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[test]
+fn ls_reads_the_legacy_cache_then_both_after_import() {
+    let c = copy("demo");
+    let rows = ls_json(&c.root, &[]);
+    assert_eq!(rows.len(), 12);
+    assert!(
+        rows.iter()
+            .all(|r| r["approximate_time"] == true && r["notebook"] == "notebook")
+    );
+    let out = celltime()
+        .arg("import")
+        .arg(&c.root)
+        .arg("--json")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["imported"], 12);
+    let rows = ls_json(&c.root, &[]);
+    assert_eq!(rows.len(), 24);
+    assert_eq!(
+        rows.iter()
+            .filter(|r| r["approximate_time"] == false)
+            .count(),
+        12
+    );
+    let out = celltime().arg("import").arg(&c.root).output().unwrap();
+    assert_eq!(
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .lines()
+            .next()
+            .unwrap(),
+        format!(
+            "imported 0 entries (0 B) from {}; 12 already in the store",
+            c.root.join("__marimo__/cache").display()
+        )
+    );
+}
+
+#[test]
+fn show_previews_decoded_variables() {
+    let c = copy("demo");
+    let rows = ls_json(&c.root, &["--cell", "lazy_block"]);
+    let id = rows[0]["id"].as_str().unwrap();
+    let out = celltime()
+        .args(["show", &id[..10]])
+        .arg(&c.root)
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains("[[0.0, 1.0, 2.0], [3.0, 4.0, 5.0]]"),
+        "{text}"
+    );
+    assert!(text.contains("[1, 'two', 3.0]"), "{text}");
+    assert!(text.contains("0.15090341976026755"), "{text}");
+}
+
+#[test]
+fn cache_dir_points_at_a_save_path() {
+    let c = copy("signed");
+    let save = c.root.join("custom");
+    std::fs::rename(c.root.join("__marimo__/cache"), &save).unwrap();
+    let rows = ls_json(&c.root, &["--cache-dir", save.to_str().unwrap()]);
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0]["notebook"], "notebook");
+    let out = celltime()
+        .arg("ls")
+        .arg(&c.root)
+        .args(["--cache-dir", "/nonexistent/x"])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/x"));
+}
+
+#[test]
+fn prune_works_on_the_legacy_cache_and_stays_undoable() {
+    let c = copy("demo");
+    let out = celltime()
+        .arg("prune")
+        .arg(&c.root)
+        .args(["--keep-last", "1", "--yes"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(ls_json(&c.root, &[]).len(), 7);
+    let batches = celltime::legacy::trash::batches(&c.root.join("__marimo__/cache")).unwrap();
+    assert_eq!(batches.len(), 1, "removed entries wait in the trash");
+    let history = celltime::legacy::LegacyHistory::open(&c.root, None).unwrap();
+    assert_eq!(history.empty_trash().unwrap(), 1);
+}

@@ -1,0 +1,130 @@
+//! Copies of the fixture workspaces, their expected facts, and a whole-tree fingerprint.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::LazyLock;
+use std::time::{Duration, SystemTime};
+
+use celltime::legacy::LegacyHistory;
+use celltime::model::{History, PartKind, Timeline};
+
+pub fn fixtures() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/marimo")
+}
+
+pub static EXPECTED: LazyLock<serde_json::Value> = LazyLock::new(|| {
+    let text = std::fs::read_to_string(fixtures().join("expected.json")).unwrap();
+    serde_json::from_str(&text).unwrap()
+});
+
+pub fn expected(ws: &str) -> &'static serde_json::Value {
+    &EXPECTED["workspaces"][ws]
+}
+
+/// A copy of workspace `ws` whose files all have distinct, known times: the n-th file (in
+/// path order) is `BASE + n` seconds.
+pub struct Copy {
+    pub _dir: tempfile::TempDir,
+    pub root: PathBuf,
+}
+
+pub const BASE: u64 = 1_780_000_000;
+
+pub fn copy(ws: &str) -> Copy {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join(ws);
+    copy_tree(&fixtures().join(ws), &root);
+    for (n, file) in files(&root).iter().enumerate() {
+        set_mtime(
+            &root.join(file),
+            SystemTime::UNIX_EPOCH + Duration::from_secs(BASE + n as u64),
+        );
+    }
+    Copy { _dir: dir, root }
+}
+
+pub fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for item in std::fs::read_dir(from).unwrap() {
+        let item = item.unwrap();
+        let target = to.join(item.file_name());
+        if item.file_type().unwrap().is_dir() {
+            copy_tree(&item.path(), &target);
+        } else {
+            std::fs::copy(item.path(), &target).unwrap();
+        }
+    }
+}
+
+pub fn set_mtime(path: &Path, time: SystemTime) {
+    let file = std::fs::File::options().write(true).open(path).unwrap();
+    file.set_modified(time).unwrap();
+}
+
+/// Every regular file under `root`, relative, sorted; links are not followed.
+pub fn files(root: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut pending = vec![root.to_path_buf()];
+    while let Some(dir) = pending.pop() {
+        for item in std::fs::read_dir(&dir).unwrap() {
+            let item = item.unwrap();
+            let kind = item.file_type().unwrap();
+            if kind.is_dir() {
+                pending.push(item.path());
+            } else {
+                let rel = item
+                    .path()
+                    .strip_prefix(root)
+                    .unwrap()
+                    .to_string_lossy()
+                    .into_owned();
+                out.push(rel);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// Path → (content hash, mtime) of every file under `root`.
+pub fn tree(root: &Path) -> BTreeMap<String, (String, SystemTime)> {
+    files(root)
+        .into_iter()
+        .map(|rel| {
+            let path = root.join(&rel);
+            let hash = blake3::hash(&std::fs::read(&path).unwrap())
+                .to_hex()
+                .to_string();
+            let meta = std::fs::symlink_metadata(&path).unwrap();
+            (rel, (hash, meta.modified().unwrap()))
+        })
+        .collect()
+}
+
+pub fn legacy(root: &Path) -> LegacyHistory {
+    LegacyHistory::open(root, None).unwrap()
+}
+
+pub fn timeline(history: &dyn History, notebook: &str) -> Timeline {
+    history.timeline(notebook).unwrap()
+}
+
+/// Every part of every entry, read and previewed as `show` does: text as is, pickles and
+/// arrays decoded.
+pub fn all_previews(history: &dyn History) -> String {
+    let mut text = String::new();
+    for info in history.notebooks().unwrap() {
+        for row in history.timeline(&info.notebook).unwrap().rows {
+            let detail = history.detail(&info.notebook, row.id).unwrap();
+            for part in &detail.parts {
+                let bytes = history.read(&info.notebook, part).unwrap();
+                let shown = celltime::legacy::decode::preview_bytes(&part.format, &bytes)
+                    .filter(|_| part.kind == PartKind::Variables && part.format != "repr")
+                    .unwrap_or_else(|| String::from_utf8_lossy(&bytes).into_owned());
+                text.push_str(&shown);
+                text.push('\n');
+            }
+        }
+    }
+    text
+}
