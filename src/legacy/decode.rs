@@ -283,34 +283,6 @@ fn slot_of(entry: &LegacyEntry, item: &lazy::Item) -> Slot {
     }
 }
 
-/// A bounded text preview of a blob or raw file by its format; `None` when the format is
-/// not one celltime decodes.
-pub fn preview_bytes(format: &str, bytes: &[u8]) -> Option<String> {
-    let value = match format {
-        "pickle" => pickle::decode(bytes, &limits())
-            .map_err(|e| format!("unreadable pickle: {e}"))
-            .map(|v| match v {
-                PyValue::Cache(c) => PyValue::Dict(
-                    c.defs
-                        .into_iter()
-                        .map(|(k, v)| (PyValue::Str(k), v))
-                        .collect(),
-                ),
-                other => other,
-            }),
-        "npy" => super::npy::parse(bytes, 1 << 20)
-            .map(|a| PyValue::NdArray(Box::new(a)))
-            .map_err(|e| format!("unreadable NPY: {e}")),
-        "json" => pyjson::parse(bytes, pyjson::DEFAULT_MAX_DEPTH)
-            .map_err(|e| format!("unreadable JSON: {e}")),
-        _ => return None,
-    };
-    Some(match value {
-        Ok(v) => render_value(&v),
-        Err(e) => format!("({e})\n"),
-    })
-}
-
 /// The preview text of one value, as `show` and the TUI print it. A function or class defined
 /// in the notebook is kept as its source, so the source is shown too.
 pub fn render_value(value: &PyValue) -> String {

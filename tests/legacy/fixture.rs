@@ -6,7 +6,7 @@ use std::sync::LazyLock;
 use std::time::{Duration, SystemTime};
 
 use celltime::legacy::LegacyHistory;
-use celltime::model::{History, PartKind, Timeline};
+use celltime::model::{History, Timeline};
 
 pub fn fixtures() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/marimo")
@@ -109,6 +109,15 @@ pub fn timeline(history: &dyn History, notebook: &str) -> Timeline {
     history.timeline(notebook).unwrap()
 }
 
+/// A part as `show` prints it.
+pub fn preview(part: &celltime::model::PartInfo, bytes: &[u8]) -> String {
+    let options = celltime::preview::RenderOptions {
+        colour: false,
+        ..Default::default()
+    };
+    celltime::preview::render_part(part.kind, &part.label, &part.format, bytes, &options).to_text()
+}
+
 /// Every part of every entry, read and previewed as `show` does: text as is, pickles and
 /// arrays decoded.
 pub fn all_previews(history: &dyn History) -> String {
@@ -118,10 +127,7 @@ pub fn all_previews(history: &dyn History) -> String {
             let detail = history.detail(&info.notebook, row.id).unwrap();
             for part in &detail.parts {
                 let bytes = history.read(&info.notebook, part).unwrap();
-                let shown = celltime::legacy::decode::preview_bytes(&part.format, &bytes)
-                    .filter(|_| part.kind == PartKind::Variables && part.format != "repr")
-                    .unwrap_or_else(|| String::from_utf8_lossy(&bytes).into_owned());
-                text.push_str(&shown);
+                text.push_str(&preview(part, &bytes));
                 text.push('\n');
             }
         }

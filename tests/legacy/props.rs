@@ -61,7 +61,7 @@ fn exercise(root: &std::path::Path) {
             if let Ok(detail) = history.detail(&info.notebook, row.id) {
                 for part in &detail.parts {
                     if let Ok(bytes) = history.read(&info.notebook, part) {
-                        let _ = celltime::legacy::decode::preview_bytes(&part.format, &bytes);
+                        let _ = crate::fixture::preview(part, &bytes);
                     }
                 }
             }

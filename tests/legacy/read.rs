@@ -79,7 +79,7 @@ fn lazy_npy_and_pickle_blobs_decode() {
         assert_eq!((arr.format.as_str(), arr.size), ("npy", 176));
         let bytes = history.read("notebook", arr).unwrap();
         assert_eq!(&bytes[..6], b"\x93NUMPY");
-        let text = celltime::legacy::decode::preview_bytes("npy", &bytes).unwrap();
+        let text = crate::fixture::preview(arr, &bytes);
         assert!(
             text.contains("[[0.0, 1.0, 2.0], [3.0, 4.0, 5.0]]"),
             "{text}"
@@ -89,12 +89,8 @@ fn lazy_npy_and_pickle_blobs_decode() {
             .iter()
             .find(|p| p.label == "lazy_list")
             .unwrap();
-        let text = celltime::legacy::decode::preview_bytes(
-            "pickle",
-            &history.read("notebook", list).unwrap(),
-        )
-        .unwrap();
-        assert_eq!(text, "[1, 'two', 3.0]\n");
+        let text = crate::fixture::preview(list, &history.read("notebook", list).unwrap());
+        assert_eq!(text.trim_end(), "[1, 'two', 3.0]");
     }
 }
 
