@@ -290,3 +290,29 @@ fn keys_that_would_escape_the_store_are_refused() {
     let store = store(dir.path());
     assert!(store.notebook_keys().unwrap().is_empty());
 }
+
+#[test]
+fn gc_removes_stale_temp_files_of_interrupted_writes() {
+    let dir = workspace();
+    let folder = three_entries(dir.path());
+    let leftovers = [
+        folder.join(".tmp-map.toml-1a2b3c4d"),
+        folder.join("packs/.tmp-w-20261125T000000Z-abcdef.sqlite"),
+        folder.join("packs/.tmp-w-20261125T000000Z-abcdef.sqlite-journal"),
+        folder.join("objects/ab/.tmp-0123456789ab"),
+    ];
+    for path in &leftovers {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, b"partial").unwrap();
+    }
+    let mut notebook = store(dir.path()).notebook(&nb("nb")).unwrap();
+    let young = notebook.gc(std::time::Duration::from_secs(3600)).unwrap();
+    assert_eq!(
+        young.temp_files_removed, 0,
+        "young leftovers may belong to a live write"
+    );
+    let report = notebook.gc(std::time::Duration::ZERO).unwrap();
+    assert_eq!(report.temp_files_removed, 4);
+    assert!(leftovers.iter().all(|p| !p.exists()));
+    assert_eq!(notebook.verify().unwrap().errors(), 0);
+}

@@ -5,7 +5,8 @@
 use super::error::{Result, StoreError};
 use std::fs::{File, OpenOptions, TryLockError};
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::sync::mpsc;
+use std::time::Duration;
 
 /// Held lock; dropping it releases the lock.
 #[derive(Debug)]
@@ -20,6 +21,10 @@ pub enum LockMode {
 }
 
 /// Waits up to `timeout` for the lock at `path` (created if missing).
+///
+/// After a failed first try the wait is a blocking lock in a helper thread: the kernel queues
+/// the waiter and wakes it when the lock is released, so a process that locks in a tight loop
+/// (a kernel writing runs) cannot starve it the way polling would be starved.
 pub fn acquire(path: &Path, mode: LockMode, timeout: Duration) -> Result<StoreLock> {
     let file = OpenOptions::new()
         .read(true)
@@ -27,41 +32,64 @@ pub fn acquire(path: &Path, mode: LockMode, timeout: Duration) -> Result<StoreLo
         .create(true)
         .truncate(false)
         .open(path)
-        .map_err(|source| StoreError::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
-    let deadline = Instant::now() + timeout;
-    let mut pause = Duration::from_millis(1);
-    loop {
-        let attempt = match mode {
-            LockMode::Shared => file.try_lock_shared(),
-            LockMode::Exclusive => file.try_lock(),
+        .map_err(|source| io_error(path, source))?;
+    let attempt = match mode {
+        LockMode::Shared => file.try_lock_shared(),
+        LockMode::Exclusive => file.try_lock(),
+    };
+    match attempt {
+        Ok(()) => return Ok(StoreLock { _file: file }),
+        Err(TryLockError::Error(source)) => return Err(io_error(path, source)),
+        Err(TryLockError::WouldBlock) if timeout.is_zero() => return Err(busy(path)),
+        Err(TryLockError::WouldBlock) => {}
+    }
+    let (sender, receiver) = mpsc::channel();
+    std::thread::spawn(move || {
+        let locked = match mode {
+            LockMode::Shared => file.lock_shared(),
+            LockMode::Exclusive => file.lock(),
         };
-        match attempt {
-            Ok(()) => return Ok(StoreLock { _file: file }),
-            Err(TryLockError::WouldBlock) if Instant::now() < deadline => {
-                std::thread::sleep(pause);
-                pause = (pause * 2).min(Duration::from_millis(50));
-            }
-            Err(TryLockError::WouldBlock) => {
-                return Err(StoreError::Busy {
-                    path: PathBuf::from(path),
-                });
-            }
-            Err(TryLockError::Error(source)) => {
-                return Err(StoreError::Io {
-                    path: path.to_path_buf(),
-                    source,
-                });
-            }
-        }
+        // If the caller gave up meanwhile, the send fails and dropping the file releases the lock.
+        let _ = sender.send(locked.map(|()| file));
+    });
+    match receiver.recv_timeout(timeout) {
+        Ok(Ok(file)) => Ok(StoreLock { _file: file }),
+        Ok(Err(source)) => Err(io_error(path, source)),
+        Err(_) => Err(busy(path)),
+    }
+}
+
+fn io_error(path: &Path, source: std::io::Error) -> StoreError {
+    StoreError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+fn busy(path: &Path) -> StoreError {
+    StoreError::Busy {
+        path: PathBuf::from(path),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_waiter_gets_the_lock_when_it_is_released() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(".lock");
+        let held = acquire(&path, LockMode::Exclusive, Duration::ZERO).unwrap();
+        let waiting = {
+            let path = path.clone();
+            std::thread::spawn(move || {
+                acquire(&path, LockMode::Exclusive, Duration::from_secs(60)).is_ok()
+            })
+        };
+        drop(held);
+        assert!(waiting.join().unwrap());
+    }
 
     #[test]
     fn exclusive_excludes_and_releases() {

@@ -84,7 +84,16 @@ struct WriterFiles {
     segment: Option<(String, u64)>,
     pack: Option<String>,
     /// Hashes held by this machine's packs (loaded on first write).
-    own_pack_hashes: Option<HashSet<ContentHash>>,
+    own_pack_hashes: Option<OwnPacks>,
+}
+
+/// The contents this machine's packs hold, and which packs they were read from. Another
+/// process of this machine may compact the packs (dropping rows nothing referenced), so the
+/// set is only trusted while every pack it was read from still exists.
+#[derive(Debug, Default)]
+struct OwnPacks {
+    packs: BTreeSet<String>,
+    hashes: HashSet<ContentHash>,
 }
 
 /// What `gc` did.
@@ -369,32 +378,41 @@ impl Notebook {
         }
         let pack_path = self.current_pack()?;
         pack::insert(fs.as_ref(), &pack_path, &small)?;
-        let own = self.writer.own_pack_hashes.get_or_insert_with(HashSet::new);
-        own.extend(small.iter().map(|(h, _)| *h));
+        let own = self
+            .writer
+            .own_pack_hashes
+            .get_or_insert_with(OwnPacks::default);
+        own.hashes.extend(small.iter().map(|(h, _)| *h));
+        if let Some(name) = pack_path.file_name() {
+            own.packs.insert(name.to_string_lossy().into_owned());
+        }
         Ok(())
     }
 
-    /// Hashes in this machine's packs, read from the packs on first use and kept up to date.
+    /// Under the lock: the contents of this machine's packs, re-read when a pack it was read
+    /// from has gone (compacted), extended when new packs appeared.
     fn own_pack_hashes(&mut self) -> Result<&HashSet<ContentHash>> {
-        if self.writer.own_pack_hashes.is_none() {
-            let hashes = self.read_own_pack_hashes()?;
-            self.writer.own_pack_hashes = Some(hashes);
+        let dir = self.paths.packs_dir();
+        let present: BTreeSet<String> = pack::list(self.ctx.fs.as_ref(), &dir)?
+            .into_iter()
+            .filter(|name| self.ctx.owns(name))
+            .collect();
+        let own = self
+            .writer
+            .own_pack_hashes
+            .get_or_insert_with(OwnPacks::default);
+        if !own.packs.is_subset(&present) {
+            *own = OwnPacks::default();
         }
-        Ok(self.writer.own_pack_hashes.get_or_insert_with(HashSet::new))
-    }
-
-    fn read_own_pack_hashes(&self) -> Result<HashSet<ContentHash>> {
-        let mut hashes = HashSet::new();
-        for name in pack::list(self.ctx.fs.as_ref(), &self.paths.packs_dir())? {
-            if self.ctx.owns(&name) {
-                for (hash, _) in pack::index(&self.paths.packs_dir().join(&name))? {
-                    if let Ok(h) = hash.parse() {
-                        hashes.insert(h);
-                    }
+        for name in present.difference(&own.packs.clone()) {
+            for (hash, _) in pack::index(&dir.join(name))? {
+                if let Ok(h) = hash.parse() {
+                    own.hashes.insert(h);
                 }
             }
+            own.packs.insert(name.clone());
         }
-        Ok(hashes)
+        Ok(&own.hashes)
     }
 
     fn current_pack(&mut self) -> Result<PathBuf> {
@@ -609,7 +627,37 @@ impl Notebook {
         self.sweep_objects(&referenced, cutoff, &mut report)?;
         failpoint::hit("gc.after_objects");
         self.compact_packs(&referenced, cutoff, &mut report)?;
+        self.sweep_temp_files(cutoff, &mut report)?;
         Ok(report)
+    }
+
+    /// Leftovers of interrupted atomic writes (`.tmp-…` files the store names itself, and the
+    /// journals SQLite left beside them), once older than the grace period.
+    fn sweep_temp_files(&self, cutoff: SystemTime, report: &mut GcReport) -> Result<()> {
+        let fs = self.ctx.fs.as_ref();
+        for dir in [
+            self.paths.dir.clone(),
+            self.paths.packs_dir(),
+            self.paths.index_dir(),
+        ] {
+            let Ok(items) = fs.read_dir(&dir) else {
+                continue;
+            };
+            let mut removed = false;
+            for item in items {
+                let stale = item.modified.is_some_and(|m| m <= cutoff);
+                if item.kind == ItemKind::File && item.name.starts_with(".tmp-") && stale {
+                    let path = dir.join(&item.name);
+                    fs.remove_file(&path).at(&path)?;
+                    report.temp_files_removed += 1;
+                    removed = true;
+                }
+            }
+            if removed {
+                fs.sync_dir(&dir).at(&dir)?;
+            }
+        }
+        Ok(())
     }
 
     fn sweep_objects(

@@ -21,17 +21,17 @@ fn sql_error(path: &Path, e: rusqlite::Error) -> StoreError {
 }
 
 fn open_read(path: &Path) -> Result<Connection> {
-    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-    let conn = match Connection::open_with_flags(path, flags) {
-        Ok(conn) => conn,
-        // A pack with a hot journal (its writer crashed mid-commit) needs a read-write open,
-        // which rolls the journal back.
-        Err(_) => Connection::open_with_flags(
-            path,
-            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )
-        .map_err(|e| sql_error(path, e))?,
+    // A pack whose writer died mid-commit keeps a hot journal next to it; only a read-write
+    // connection may roll it back, and a read-only one would fail every query.
+    let mut journal = path.as_os_str().to_owned();
+    journal.push("-journal");
+    let flags = if Path::new(&journal).exists() {
+        OpenFlags::SQLITE_OPEN_READ_WRITE
+    } else {
+        OpenFlags::SQLITE_OPEN_READ_ONLY
     };
+    let conn = Connection::open_with_flags(path, flags | OpenFlags::SQLITE_OPEN_NO_MUTEX)
+        .map_err(|e| sql_error(path, e))?;
     // In rollback-journal mode a reader waits while a writer commits to the same pack.
     conn.busy_timeout(BUSY_TIMEOUT)
         .map_err(|e| sql_error(path, e))?;
@@ -57,11 +57,32 @@ fn open_write(path: &Path) -> Result<Connection> {
 }
 
 /// Inserts contents in one durable transaction (FULL sync), creating the pack if needed.
+///
+/// A new pack is built under a temporary name and renamed into place once its first batch is
+/// committed, so a crash while creating it never leaves a pack without its table.
 pub fn insert(fs: &dyn Fs, path: &Path, items: &[(ContentHash, &[u8])]) -> Result<()> {
     if items.is_empty() {
         return Ok(());
     }
-    let created = !path.exists();
+    if path.exists() {
+        return insert_into(fs, path, items);
+    }
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let temp = dir.join(format!(".tmp-{name}"));
+    let created = insert_into(fs, &temp, items)
+        .and_then(|()| fs.rename(&temp, path).at(path))
+        .and_then(|()| fs.sync_dir(dir).at(dir));
+    if created.is_err() {
+        let _ = fs.remove_file(&temp);
+    }
+    created
+}
+
+fn insert_into(fs: &dyn Fs, path: &Path, items: &[(ContentHash, &[u8])]) -> Result<()> {
     let mut conn = open_write(path)?;
     let tx = conn
         .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
@@ -79,11 +100,7 @@ pub fn insert(fs: &dyn Fs, path: &Path, items: &[(ContentHash, &[u8])]) -> Resul
         }
     }
     fs.sqlite_commit(path).at(path)?;
-    tx.commit().map_err(|e| sql_error(path, e))?;
-    if created && let Some(dir) = path.parent() {
-        fs.sync_dir(dir).at(dir)?;
-    }
-    Ok(())
+    tx.commit().map_err(|e| sql_error(path, e))
 }
 
 /// Every row of a pack: (hash text as stored, size, content), streamed to `visit`.
@@ -129,7 +146,11 @@ pub fn list(fs: &dyn Fs, dir: &Path) -> Result<Vec<String>> {
     match fs.read_dir(dir) {
         Ok(items) => Ok(items
             .into_iter()
-            .filter(|i| i.kind == ItemKind::File && i.name.ends_with(PACK_SUFFIX))
+            .filter(|i| {
+                i.kind == ItemKind::File
+                    && i.name.ends_with(PACK_SUFFIX)
+                    && !i.name.starts_with('.')
+            })
             .map(|i| i.name)
             .collect()),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),

@@ -1,0 +1,168 @@
+//! The properties the fuzz targets check, shared with `tests/fuzz_regressions.rs` (which
+//! includes this file with `#[path]`), so every committed corpus file is replayed through
+//! exactly the checks the fuzzer used. Each check panics when a property is broken.
+
+use celltime::legacy::pickle::{self, Limits};
+use celltime::legacy::value::{PyValue, RenderOptions, render};
+use celltime::legacy::{npy, pyjson};
+use celltime::model::NotebookKey;
+use celltime::store::log::{encode, parse_segment};
+use celltime::store::map::{parse_map, render_map};
+use std::path::Path;
+
+/// The notebook a map declares (`notebook = "…"` in `[map]`), so real maps of any notebook
+/// are read to the end; anything else is read as `analysis/eda`.
+pub fn declared_notebook(text: &str) -> NotebookKey {
+    let mut in_map = false;
+    for line in text.lines() {
+        let line = line.trim();
+        if line.starts_with('[') {
+            in_map = line == "[map]";
+        } else if in_map
+            && let Some(rest) = line.strip_prefix("notebook")
+            && let Some(value) = rest.trim().strip_prefix('=')
+            && let Some(quoted) = value.trim().strip_prefix('"')
+            && let Some((key, _)) = quoted.split_once('"')
+            && let Ok(key) = NotebookKey::new(key)
+        {
+            return key;
+        }
+    }
+    NotebookKey::new("analysis/eda").expect("a valid key")
+}
+
+/// `map_parse`: a map that parses renders to the canonical text, which parses back to the
+/// same entries, log positions and merged copies, and renders to itself. Returns whether the
+/// input parsed at all.
+pub fn check_map(data: &[u8]) -> bool {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return false;
+    };
+    let notebook = declared_notebook(text);
+    let path = Path::new("map.toml");
+    let Ok((parsed, _conflicted)) = parse_map(path, text, &notebook) else {
+        return false;
+    };
+    let rendered = render_map(&parsed);
+    let (again, conflicted) = parse_map(path, &rendered, &notebook)
+        .unwrap_or_else(|e| panic!("the rendered map does not parse: {e}\n{rendered}"));
+    assert!(
+        !conflicted,
+        "the rendered map has conflict markers:\n{rendered}"
+    );
+    assert_eq!(again.index.entries(), parsed.index.entries(), "{rendered}");
+    assert_eq!(again.log_pos, parsed.log_pos, "{rendered}");
+    assert_eq!(again.merged, parsed.merged, "{rendered}");
+    assert_eq!(render_map(&again), rendered, "rendering is not canonical");
+    true
+}
+
+/// `log_parse`: reading a segment never panics, and what it reports agrees with the bytes.
+/// Returns how many records were read.
+pub fn check_segment(data: &[u8]) -> usize {
+    let read = parse_segment(data, 0);
+    let len = data.len() as u64;
+    assert!(
+        read.valid_end <= len,
+        "valid_end {} > {len}",
+        read.valid_end
+    );
+    assert!(
+        read.valid_end == 0 || data[read.valid_end as usize - 1] == b'\n',
+        "valid_end {} is not at a line end",
+        read.valid_end
+    );
+    assert!(
+        !(read.torn_bytes > 0 && read.corrupt.is_some()),
+        "torn tail reported together with corruption: {:?}",
+        read.corrupt
+    );
+    if read.corrupt.is_none() {
+        assert_eq!(
+            read.valid_end + read.torn_bytes,
+            len,
+            "bytes unaccounted for"
+        );
+    } else {
+        assert!(
+            read.valid_end < len,
+            "corruption reported after the last byte"
+        );
+    }
+    if let Some((line, _)) = &read.corrupt {
+        assert_eq!(
+            *line,
+            read.records.len() + 1,
+            "corruption on the wrong line"
+        );
+    }
+    let mut previous: Option<u64> = None;
+    for (offset, record) in &read.records {
+        assert!(
+            previous.is_none_or(|p| p < *offset),
+            "offsets do not increase"
+        );
+        assert!(
+            *offset < read.valid_end,
+            "record at {offset} after valid_end"
+        );
+        let start = *offset as usize;
+        assert!(
+            start == 0 || data[start - 1] == b'\n',
+            "record not at a line start"
+        );
+        previous = Some(*offset);
+        // What celltime would write for this record reads back as the same record.
+        let line = encode(record);
+        let back = parse_segment(&line, 7);
+        assert!(
+            back.corrupt.is_none() && back.torn_bytes == 0,
+            "re-encoded record does not read back: {back:?}\n{}",
+            String::from_utf8_lossy(&line)
+        );
+        assert_eq!(back.valid_end, 7 + line.len() as u64);
+        assert_eq!(back.records.len(), 1);
+        assert_eq!(back.records[0].0, 7);
+        assert_eq!(
+            &back.records[0].1, record,
+            "re-encoded record reads differently"
+        );
+    }
+    // Reading from a later position is the same reading, shifted.
+    let shifted = parse_segment(data, 1000);
+    assert_eq!(shifted.records.len(), read.records.len());
+    assert_eq!(shifted.valid_end, read.valid_end + 1000);
+    assert_eq!(shifted.torn_bytes, read.torn_bytes);
+    assert_eq!(shifted.corrupt, read.corrupt);
+    read.records.len()
+}
+
+fn check_rendered(value: &PyValue) {
+    for line in render(value, &RenderOptions::default()) {
+        assert!(!line.chars().any(char::is_control), "{line:?}");
+    }
+}
+
+/// `pickle_decode` (as in its target): decoding under small limits never panics and what it
+/// renders holds no control characters.
+pub fn check_pickle(data: &[u8]) {
+    let limits = Limits {
+        max_nodes: 100_000,
+        max_bytes_alloc: 16 << 20,
+        ..Limits::default()
+    };
+    if let Ok(value) = pickle::decode(data, &limits) {
+        check_rendered(&value);
+    }
+}
+
+/// `npy_json` (as in its target): the NPY and Python-JSON readers never panic and what they
+/// render holds no control characters.
+pub fn check_npy_json(data: &[u8]) {
+    if let Ok(arr) = npy::parse(data, 1 << 20) {
+        check_rendered(&PyValue::NdArray(Box::new(arr)));
+    }
+    if let Ok(value) = pyjson::parse(data, pyjson::DEFAULT_MAX_DEPTH) {
+        check_rendered(&value);
+    }
+}
