@@ -125,7 +125,9 @@ fn every_step_of_every_operation_survives_eio_and_enospc() {
             for persistent in [false, true] {
                 let steps = sweep(op, errno, persistent);
                 assert!(steps >= 2, "{op} has only {steps} steps?");
-                println!("{op}: errno {errno}, persistent {persistent}: failed at each of {steps} steps");
+                println!(
+                    "{op}: errno {errno}, persistent {persistent}: failed at each of {steps} steps"
+                );
             }
         }
     }

@@ -96,7 +96,10 @@ pub fn run(args: PutArgs) -> CliResult {
             .push(NewPart::variables(name, format, read(Path::new(file))?));
     }
     for output in &args.outputs {
-        let (mime, file) = split("output", output, '=')?;
+        // A mime type may carry parameters (`text/plain;charset=utf-8`): the file follows the last `=`.
+        let (mime, file) = output
+            .rsplit_once('=')
+            .ok_or_else(|| CliError::usage(format!("--output {output:?}: expected MIME=FILE")))?;
         entry
             .parts
             .push(NewPart::output(mime, read(Path::new(file))?));

@@ -283,7 +283,8 @@ impl NotebookIndex {
             }
             let old = self.rows[row as usize];
             self.rows[row as usize].alive = false;
-            self.push_row(entry, old.pinned || entry.pinned, old.last_used);
+            let last_used = old.last_used.max(entry.last_used.map_or(NEVER, |t| t.0));
+            self.push_row(entry, old.pinned || entry.pinned, last_used);
             return InsertOutcome::Replaced;
         }
         self.push_row(entry, entry.pinned, entry.last_used.map_or(NEVER, |t| t.0));

@@ -123,13 +123,27 @@ fn check_component(key: &str, component: &str) -> Result<(), KeyError> {
             format!("it contains the character {bad:?}"),
         ));
     }
-    if RESERVED_COMPONENTS.contains(&component) || component.ends_with(".toml") {
+    // Case-insensitively: on macOS and Windows `Log` is the same folder as `log`.
+    let lower = component.to_ascii_lowercase();
+    if RESERVED_COMPONENTS.contains(&lower.as_str()) || lower.ends_with(".toml") {
         return Err(key_error(
             what,
             key,
             format!(
                 "{component:?} is reserved by the store layout; give the notebook an explicit key"
             ),
+        ));
+    }
+    let stem = lower.split('.').next().unwrap_or_default();
+    let device = ["con", "prn", "aux", "nul"].contains(&stem)
+        || ((stem.starts_with("com") || stem.starts_with("lpt"))
+            && stem.len() == 4
+            && stem.as_bytes()[3].is_ascii_digit());
+    if device {
+        return Err(key_error(
+            what,
+            key,
+            format!("{component:?} is a device name on Windows; give the notebook an explicit key"),
         ));
     }
     Ok(())
@@ -461,8 +475,24 @@ mod tests {
     #[test]
     fn notebook_keys_never_escape() {
         for bad in [
-            "", "/abs", "../up", "a/../b", "a//b", ".hidden", "a/.x", "nul\0", "c:/x", "a\\b",
-            "a/log", "map.toml", "x/packs",
+            "",
+            "/abs",
+            "../up",
+            "a/../b",
+            "a//b",
+            ".hidden",
+            "a/.x",
+            "nul\0",
+            "c:/x",
+            "a\\b",
+            "a/log",
+            "map.toml",
+            "x/packs",
+            "a/Log",
+            "x/b.TOML",
+            "con",
+            "a/lpt1.py",
+            "aux.x",
         ] {
             assert!(NotebookKey::new(bad).is_err(), "{bad:?} accepted");
         }

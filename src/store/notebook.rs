@@ -69,6 +69,9 @@ struct State {
     /// Hashes of conflicted map copies merged into `data` by this load.
     merged_copies: BTreeSet<String>,
     issues: Vec<Issue>,
+    /// The latest record time applied: new records are stamped after it, so a fresh fold
+    /// (which orders records by time) applies them in the order this process did.
+    latest_at: Timestamp,
 }
 
 impl State {
@@ -250,6 +253,13 @@ impl Notebook {
         Some(Fetched { entry, parts })
     }
 
+    /// The `at` of a record written now: the clock, but never before a record already applied.
+    fn record_time(&mut self) -> Timestamp {
+        let at = Timestamp::now().max(Timestamp(self.state.latest_at.0.saturating_add(1)));
+        self.state.latest_at = at;
+        at
+    }
+
     pub fn put(&mut self, entry: NewEntry) -> Result<ExecKey> {
         Ok(self.put_batch(vec![entry])?.remove(0))
     }
@@ -288,10 +298,11 @@ impl Notebook {
         }
         self.write_contents(&accepted)?;
         failpoint::hit("put.after_content");
+        let at = self.record_time();
         let records: Vec<Record> = accepted
             .iter()
             .map(|(entry, _)| Record::Put {
-                at: now,
+                at,
                 entry: Box::new(WireEntry::from_entry(entry)),
             })
             .collect();
@@ -490,7 +501,7 @@ impl Notebook {
         if present.is_empty() {
             return Ok(0);
         }
-        let record = make(Timestamp::now(), present.clone());
+        let record = make(self.record_time(), present.clone());
         self.append(std::slice::from_ref(&record))?;
         failpoint::hit(point);
         apply(&mut self.state.data.index, &self.key, record);
@@ -502,7 +513,7 @@ impl Notebook {
     pub fn restore(&mut self, entries: &[Entry]) -> Result<usize> {
         let _lock = self.ctx.lock_exclusive(&self.paths)?;
         self.refresh_for_write()?;
-        let now = Timestamp::now();
+        let now = self.record_time();
         let records: Vec<Record> = entries
             .iter()
             .filter(|e| e.key.notebook == self.key && !self.index().contains(e.key.id()))
@@ -874,6 +885,7 @@ fn load_state(ctx: &Context, key: &NotebookKey, paths: &NotebookPaths) -> Result
         merged_copies,
         issues,
         data,
+        latest_at: Timestamp(i64::MIN),
     };
     let start: BTreeMap<String, u64> = state.data.log_pos.clone();
     apply_segments(ctx, key, paths, &mut state, &start)?;
@@ -1035,6 +1047,9 @@ fn apply_segments(
         }));
     }
     pending.sort_by(|a, b| (a.0, &a.1, a.2).cmp(&(b.0, &b.1, b.2)));
+    if let Some((last, ..)) = pending.last() {
+        state.latest_at = state.latest_at.max(*last);
+    }
     for (_, name, _, record) in pending {
         if let Some(message) = apply(&mut state.data.index, key, record) {
             state.issues.push(Issue {
