@@ -3,22 +3,9 @@
 mod common;
 
 use assert_cmd::Command;
+use common::{celltime, demo};
 use predicates::prelude::*;
 use std::path::Path;
-
-fn demo() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    celltime::demo::generate(dir.path(), &celltime::demo::DemoOptions::default()).unwrap();
-    dir
-}
-
-fn celltime(dir: &Path) -> Command {
-    let mut cmd = Command::cargo_bin("celltime").unwrap();
-    cmd.current_dir(dir)
-        .env("TZ", "UTC")
-        .env("CELLTIME_WRITER", "clitest");
-    cmd
-}
 
 fn stdout(cmd: &mut Command) -> String {
     String::from_utf8(cmd.assert().success().get_output().stdout.clone()).unwrap()

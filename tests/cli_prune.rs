@@ -3,25 +3,10 @@
 
 mod common;
 
-use assert_cmd::Command;
-use common::tree;
+use common::{celltime, demo, tree};
 use predicates::prelude::*;
 use predicates::str::contains;
 use std::path::Path;
-
-fn demo() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    celltime::demo::generate(dir.path(), &celltime::demo::DemoOptions::default()).unwrap();
-    dir
-}
-
-fn celltime(dir: &Path) -> Command {
-    let mut cmd = Command::cargo_bin("celltime").unwrap();
-    cmd.current_dir(dir)
-        .env("TZ", "UTC")
-        .env("CELLTIME_WRITER", "clitest");
-    cmd
-}
 
 fn unchanged(dir: &Path, run: impl FnOnce()) {
     let strip = |mut t: std::collections::BTreeMap<std::path::PathBuf, Vec<u8>>| {

@@ -99,3 +99,19 @@ pub fn visible(dir: &Path, notebook: &str) -> BTreeMap<EntryId, bool> {
         Err(_) => BTreeMap::new(),
     }
 }
+
+/// A fresh copy of the built-in demo workspace.
+pub fn demo() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    celltime::demo::generate(dir.path(), &celltime::demo::DemoOptions::default()).unwrap();
+    dir
+}
+
+/// The `celltime` binary, run in `dir` with UTC times and a fixed writer id.
+pub fn celltime(dir: &Path) -> assert_cmd::Command {
+    let mut cmd = assert_cmd::Command::cargo_bin("celltime").unwrap();
+    cmd.current_dir(dir)
+        .env("TZ", "UTC")
+        .env("CELLTIME_WRITER", "clitest");
+    cmd
+}
