@@ -5,7 +5,6 @@ mod common;
 use assert_cmd::Command;
 use common::{celltime, demo};
 use predicates::prelude::*;
-use std::path::Path;
 
 fn stdout(cmd: &mut Command) -> String {
     String::from_utf8(cmd.assert().success().get_output().stdout.clone()).unwrap()
