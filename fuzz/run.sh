@@ -20,7 +20,8 @@
 #
 # How the corpora are used: each target fuzzes with the scratch folder $FUZZ_WORK/<target>
 # FIRST on the command line, so libFuzzer writes new inputs there, and the committed corpus
-# fuzz/corpus/<target>/ second, read only as seeds. With --merge, the scratch inputs and the
+# fuzz/corpus/<target>/ second, read only as seeds; fuzz/dict/<target>.dict, when there is one,
+# is passed as the libFuzzer dictionary. With --merge, the scratch inputs and the
 # committed ones are minimised together with `cargo fuzz cmin` in a temp folder; the committed
 # folder then gets cmin's choice of fuzzer-named inputs (40 hex digits, libFuzzer's names),
 # while hand-named seeds (real map.toml files, real segments, fixtures) are always kept.
@@ -72,10 +73,14 @@ for target in "${targets[@]}"; do
     mkdir -p "$scratch" "$committed"
     log="$work/$target.log"
     echo "== $target (log: $log)"
+    dict=()
+    if [ -f "$here/dict/$target.dict" ]; then
+        dict=(-dict="$here/dict/$target.dict")
+    fi
     status=0
     cargo +nightly fuzz run "${flags[@]}" "$target" "$scratch" "$committed" -- \
         -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
-        "${libfuzzer_args[@]}" >"$log" 2>&1 || status=$?
+        "${dict[@]}" "${libfuzzer_args[@]}" >"$log" 2>&1 || status=$?
     runs="$(awk '/stat::number_of_executed_units:/ { n += $2 } END { if (NR) print n }' "$log")"
     found="$(find "$scratch" -type f | wc -l)"
     if [ "$status" -ne 0 ]; then

@@ -106,6 +106,24 @@ fn conflicted_seeds_merge_both_sides() {
     }
 }
 
+/// The checksum fix-up `log_parse` applies (so mutated records reach the record parser) makes a
+/// segment with wrong checksums whole again, and leaves a right one alone.
+#[test]
+fn fixing_checksums_restores_a_segment() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus/log_parse");
+    let whole = std::fs::read(dir.join("segment.jsonl")).unwrap();
+    assert_eq!(checks::fix_checksums(&whole), None);
+    let mut wrong = whole.clone();
+    for (at, _) in whole.iter().enumerate().filter(|(_, b)| **b == b'\n') {
+        if at + 8 < wrong.len() {
+            wrong[at + 8] = if wrong[at + 8] == b'0' { b'1' } else { b'0' };
+        }
+    }
+    wrong[8] = if wrong[8] == b'0' { b'1' } else { b'0' };
+    assert_ne!(wrong, whole);
+    assert_eq!(checks::fix_checksums(&wrong), Some(whole));
+}
+
 // ---- inputs found by fuzzing ----------------------------------------------------------------
 
 /// One framed, checksummed log line around `rec` (docs/FORMAT.md §9.1).
