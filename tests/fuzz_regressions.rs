@@ -139,7 +139,6 @@ const FAR_PAST: &str = "0000-01-01T00:00:00+00:01";
 /// year 0) once converted to UTC is read, but written as `+10000-01-01T00:59:59.000Z`, which
 /// no reader accepts: the map celltime writes cannot be read back.
 #[test]
-#[ignore = "open bug, reported to the lead: times outside years 0-9999 in UTC do not round-trip"]
 fn a_map_time_outside_years_0_to_9999_round_trips_or_is_refused() {
     for time in [FAR_FUTURE, FAR_PAST] {
         for table in [
@@ -155,7 +154,6 @@ fn a_map_time_outside_years_0_to_9999_round_trips_or_is_refused() {
 /// The same times in a log record: the record reads, but the line celltime would write for it
 /// does not.
 #[test]
-#[ignore = "open bug, reported to the lead: times outside years 0-9999 in UTC do not round-trip"]
 fn a_log_time_outside_years_0_to_9999_round_trips_or_is_refused() {
     for time in [FAR_FUTURE, FAR_PAST] {
         let put = format!(
@@ -174,7 +172,6 @@ fn a_log_time_outside_years_0_to_9999_round_trips_or_is_refused() {
 /// read while `.index/` (never synced, never committed) still holds its snapshot. Either `put`
 /// refuses the time or the notebook stays readable without the snapshot.
 #[test]
-#[ignore = "open bug, reported to the lead: times outside years 0-9999 in UTC do not round-trip"]
 fn put_with_a_far_time_leaves_a_readable_notebook() {
     let dir = workspace();
     let code = dir.path().join("code.py");

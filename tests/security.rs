@@ -407,7 +407,6 @@ fn links_and_foreign_files_survive_every_command_that_deletes() {
 /// The folders the store deletes in are themselves links to folders elsewhere (moved to a
 /// bigger disk, or planted): a sweep through them deletes outside the workspace.
 #[test]
-#[ignore = "open bug, reported to the lead: gc, consolidate and pack compaction delete through a linked objects/, log/ or packs/ folder"]
 fn a_linked_store_folder_is_not_swept_through() {
     let outside = tempfile::tempdir().unwrap();
     let ws_dir = tempfile::tempdir().unwrap();
@@ -445,7 +444,6 @@ fn a_linked_store_folder_is_not_swept_through() {
 /// `.celltime-trash` is a link: prune moves marimo's entries out of the cache folder through
 /// it, and emptying the trash deletes every folder holding a `manifest.json` it points at.
 #[test]
-#[ignore = "open bug, reported to the lead: the legacy trash follows a linked .celltime-trash"]
 fn a_linked_trash_folder_is_not_followed() {
     let outside = tempfile::tempdir().unwrap();
     let ws_dir = tempfile::tempdir().unwrap();

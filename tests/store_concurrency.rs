@@ -53,12 +53,13 @@ fn consistent(dir: &Path) -> usize {
     for view in notebook.index().views() {
         let fetched = notebook.get(view.id, PartMask::all()).unwrap();
         for (part, bytes) in fetched.parts {
-            assert!(
-                bytes.is_ok(),
-                "listed entry {} without its {}",
-                view.id.short(),
-                part.kind
-            );
+            if let Err(e) = bytes {
+                panic!(
+                    "listed entry {} without its {}: {e}",
+                    view.id.short(),
+                    part.kind
+                );
+            }
         }
     }
     notebook.index().len()

@@ -49,10 +49,31 @@ fn trash_dir(root: &Path) -> PathBuf {
     root.join(TRASH_DIR)
 }
 
+/// The trash folder, refused when it is a link or not a folder: entries are never moved
+/// (or deleted) through a link to somewhere outside the cache.
+fn checked_trash_dir(root: &Path) -> Result<Option<PathBuf>> {
+    let trash = trash_dir(root);
+    match fs::symlink_metadata(&trash) {
+        Ok(meta) if meta.file_type().is_dir() => Ok(Some(trash)),
+        Ok(_) => Err(LegacyError::invalid(
+            &trash,
+            "is a symbolic link or not a folder; celltime never moves or deletes entries through it",
+        )),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e).at(&trash),
+    }
+}
+
 /// A new, empty batch folder named after the time (sortable) plus a random suffix.
 fn new_batch(root: &Path) -> Result<PathBuf> {
-    let trash = trash_dir(root);
-    fs::create_dir_all(&trash).at(&trash)?;
+    let trash = match checked_trash_dir(root)? {
+        Some(trash) => trash,
+        None => {
+            let trash = trash_dir(root);
+            fs::create_dir(&trash).at(&trash)?;
+            trash
+        }
+    };
     let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%S%.3fZ");
     let batch = trash.join(format!("{stamp}-{}", crate::store::fs::random_hex(3)));
     fs::create_dir(&batch).at(&batch)?;
@@ -274,11 +295,10 @@ fn check_batch_path(root: &Path, batch: &Path) -> Result<()> {
 
 /// The trash batches, oldest first.
 pub fn batches(root: &Path) -> Result<Vec<PathBuf>> {
-    let trash = trash_dir(root);
-    let items = match fs::read_dir(&trash) {
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        other => other.at(&trash)?,
+    let Some(trash) = checked_trash_dir(root)? else {
+        return Ok(Vec::new());
     };
+    let items = fs::read_dir(&trash).at(&trash)?;
     let mut found = Vec::new();
     for item in items {
         let item = item.at(&trash)?;

@@ -10,6 +10,16 @@ use std::str::FromStr;
 pub struct Timestamp(pub i64);
 
 impl Timestamp {
+    /// 0000-01-01T00:00:00.000Z: RFC 3339 has four-digit years, so the store keeps to them.
+    pub const EARLIEST: Timestamp = Timestamp(-62_167_219_200_000);
+    /// 9999-12-31T23:59:59.999Z.
+    pub const LATEST: Timestamp = Timestamp(253_402_300_799_999);
+
+    /// Can this time be written, and read back, in the store's RFC 3339 form?
+    pub fn is_writable(self) -> bool {
+        (Timestamp::EARLIEST..=Timestamp::LATEST).contains(&self)
+    }
+
     pub fn now() -> Timestamp {
         Timestamp(Utc::now().timestamp_millis())
     }
@@ -40,7 +50,9 @@ impl Timestamp {
 }
 
 #[derive(Debug, thiserror::Error)]
-#[error("invalid timestamp {text:?}: expected RFC 3339 such as 2026-11-25T10:00:00.123Z")]
+#[error(
+    "invalid timestamp {text:?}: expected RFC 3339 such as 2026-11-25T10:00:00.123Z, in UTC years 0000 to 9999"
+)]
 pub struct TimestampError {
     pub text: String,
 }
@@ -51,7 +63,9 @@ impl FromStr for Timestamp {
     fn from_str(text: &str) -> Result<Timestamp, TimestampError> {
         DateTime::parse_from_rfc3339(text)
             .map(|dt| Timestamp(dt.with_timezone(&Utc).timestamp_millis()))
-            .map_err(|_| TimestampError {
+            .ok()
+            .filter(|t| t.is_writable())
+            .ok_or_else(|| TimestampError {
                 text: text.to_string(),
             })
     }
@@ -97,5 +111,15 @@ mod tests {
     #[test]
     fn refuses_garbage() {
         assert!("yesterday".parse::<Timestamp>().is_err());
+    }
+
+    #[test]
+    fn only_times_that_round_trip_are_accepted() {
+        for text in ["9999-12-31T23:59:59-01:00", "0000-01-01T00:00:00+01:00"] {
+            assert!(text.parse::<Timestamp>().is_err(), "{text}");
+        }
+        for ts in [Timestamp::EARLIEST, Timestamp::LATEST] {
+            assert_eq!(ts.to_rfc3339().parse::<Timestamp>().unwrap(), ts);
+        }
     }
 }

@@ -168,6 +168,12 @@ fn inode(_meta: &fs::Metadata) -> u64 {
     0
 }
 
+/// Is `dir` a real folder (not a link to one elsewhere)? The store deletes only inside such
+/// folders, so a link placed in the store can never lead a deletion outside it.
+pub fn is_real_dir(fs: &dyn Fs, dir: &Path) -> bool {
+    fs.metadata(dir).is_ok_and(|m| m.kind == ItemKind::Dir)
+}
+
 /// Writes `bytes` to `path` so that a crash leaves either the old or the new file:
 /// temp file in the same directory, fsync, rename, fsync the directory.
 pub fn write_atomic(fs: &dyn Fs, path: &Path, bytes: &[u8]) -> io::Result<()> {

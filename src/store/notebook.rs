@@ -7,7 +7,7 @@
 use super::Context;
 use super::error::{IoContext, Result, StoreError};
 use super::failpoint;
-use super::fs::{DirItem, ItemKind, write_atomic};
+use super::fs::{DirItem, ItemKind, is_real_dir, write_atomic};
 use super::layout::{MAP_FILE, NotebookPaths};
 use super::log::{self, Record, SEGMENT_SUFFIX};
 use super::map::{self, MapData};
@@ -128,8 +128,26 @@ pub struct ContentReader {
 }
 
 impl ContentReader {
-    /// Reads a content and checks it against its hash.
+    /// Reads a content and checks it against its hash. Reads take no lock, so a content moved
+    /// by a compaction at that very moment can be missed; a miss is therefore retried once
+    /// under the shared lock, which no compaction holds.
     pub fn read(&self, hash: ContentHash, size: u64) -> Result<Vec<u8>> {
+        match self.find(hash, size)? {
+            Some(bytes) => check_hash(bytes, hash, &self.paths),
+            None => {
+                let _lock = self.ctx.lock_shared(&self.paths)?;
+                let bytes = self
+                    .find(hash, size)?
+                    .ok_or_else(|| StoreError::MissingContent {
+                        hash: hash.to_hex(),
+                        context: format!("notebook folder {}", self.paths.dir.display()),
+                    })?;
+                check_hash(bytes, hash, &self.paths)
+            }
+        }
+    }
+
+    fn find(&self, hash: ContentHash, size: u64) -> Result<Option<Vec<u8>>> {
         let fs = self.ctx.fs.as_ref();
         let object = self.paths.object(hash);
         let from_object = || match fs.read(&object) {
@@ -148,18 +166,18 @@ impl ContentReader {
                 None => from_object()?,
             }
         };
-        let bytes = found.ok_or_else(|| StoreError::MissingContent {
-            hash: hash.to_hex(),
-            context: format!("notebook folder {}", self.paths.dir.display()),
-        })?;
-        if ContentHash::of(&bytes) != hash {
-            return Err(StoreError::Corrupt {
-                path: self.paths.dir.clone(),
-                what: format!("content {} does not match its hash", hash.short()),
-            });
-        }
-        Ok(bytes)
+        Ok(found)
     }
+}
+
+fn check_hash(bytes: Vec<u8>, hash: ContentHash, paths: &NotebookPaths) -> Result<Vec<u8>> {
+    if ContentHash::of(&bytes) != hash {
+        return Err(StoreError::Corrupt {
+            path: paths.dir.clone(),
+            what: format!("content {} does not match its hash", hash.short()),
+        });
+    }
+    Ok(bytes)
 }
 
 pub struct Notebook {
@@ -317,6 +335,10 @@ impl Notebook {
     /// The entry a `NewEntry` becomes, checked against what the store holds.
     fn prepare(&self, new: &NewEntry, now: Timestamp, batch: &HashSet<EntryId>) -> Result<Entry> {
         let mut created = new.created_at.unwrap_or(now);
+        let times = std::iter::once(created).chain(new.parents.iter().map(|p| p.created_at));
+        if let Some(bad) = times.into_iter().find(|t| !t.is_writable()) {
+            return Err(unwritable_time(bad));
+        }
         let key_at = |created_at| ExecKey {
             notebook: new.notebook.clone(),
             cell: new.cell.clone(),
@@ -557,6 +579,9 @@ impl Notebook {
 
     /// Records a use (a cache hit) at `at`; folded into `last_used` at consolidation.
     pub fn touch(&mut self, ids: &[EntryId], at: Timestamp) -> Result<usize> {
+        if !at.is_writable() {
+            return Err(unwritable_time(at));
+        }
         self.commit(
             |now, ids| Record::Used {
                 at: now,
@@ -607,7 +632,8 @@ impl Notebook {
         let mut retired = false;
         // Every record of this machine's segments is now in the map; bytes past a segment's
         // folded offset are a torn tail, never acknowledged, so the whole file can go.
-        for name in segments.iter().filter(|n| self.ctx.owns(n)) {
+        let retire = is_real_dir(fs.as_ref(), &log_dir);
+        for name in segments.iter().filter(|n| retire && self.ctx.owns(n)) {
             let path = log_dir.join(name);
             fs.remove_file(&path).at(&path)?;
             self.state.read_pos.remove(name);
@@ -678,9 +704,16 @@ impl Notebook {
         report: &mut GcReport,
     ) -> Result<()> {
         let fs = self.ctx.fs.as_ref();
+        let objects_dir = self.paths.objects_dir();
+        if !is_real_dir(fs, &objects_dir) {
+            if fs.metadata(&objects_dir).is_ok() {
+                report.unknown_files.push(objects_dir);
+            }
+            return Ok(());
+        }
         let mut touched = BTreeSet::new();
         let young = |modified: Option<SystemTime>| modified.is_none_or(|m| m > cutoff);
-        for object in objects::list(fs, &self.paths.objects_dir())? {
+        for object in objects::list(fs, &objects_dir)? {
             if object.temp {
                 if !young(object.modified) {
                     fs.remove_file(&object.path).at(&object.path)?;
@@ -721,6 +754,12 @@ impl Notebook {
     ) -> Result<()> {
         let fs = self.ctx.fs.clone();
         let dir = self.paths.packs_dir();
+        if !is_real_dir(fs.as_ref(), &dir) {
+            if fs.metadata(&dir).is_ok() {
+                report.unknown_files.push(dir);
+            }
+            return Ok(());
+        }
         let mut settled = Vec::new();
         for item in fs.read_dir(&dir).unwrap_or_default() {
             let ours = item.kind == ItemKind::File
@@ -781,6 +820,15 @@ impl Notebook {
     pub(super) fn context(&self) -> &Arc<Context> {
         &self.ctx
     }
+}
+
+fn unwritable_time(time: Timestamp) -> StoreError {
+    StoreError::Key(crate::model::KeyError {
+        what: "time",
+        value: time.millis().to_string(),
+        reason: "outside the years 0000 to 9999 that RFC 3339 can write (milliseconds since 1970)"
+            .into(),
+    })
 }
 
 fn stamp(ctx: &Context, path: &std::path::Path) -> Option<MapStamp> {

@@ -7,7 +7,7 @@
 //! modification time, inode) as this machine saw it, and the notebook's totals: while the stamp
 //! still matches, neither the map nor the snapshot body needs reading to list the notebook.
 
-use super::fs::{DirItem, Fs, ItemKind, write_atomic};
+use super::fs::{DirItem, Fs, ItemKind, is_real_dir, write_atomic};
 use super::map::MapData;
 use crate::model::{IndexSummary, NotebookIndex};
 use serde::{Deserialize, Serialize};
@@ -153,7 +153,7 @@ pub fn save(fs: &dyn Fs, dir: &Path, map_hash: &blake3::Hash, stamp: MapStamp, d
         return;
     }
     let keep = dir.join(file_name(map_hash));
-    if write_atomic(fs, &keep, &bytes).is_err() {
+    if !is_real_dir(fs, dir) || write_atomic(fs, &keep, &bytes).is_err() {
         return;
     }
     for old in snapshot_files(fs, dir) {
