@@ -157,6 +157,57 @@ fn verify_rate() -> f64 {
     bytes as f64 / time.as_secs_f64() / (1u64 << 30) as f64
 }
 
+fn copy_tree(from: &Path, to: &Path) {
+    for item in std::fs::read_dir(from).unwrap() {
+        let item = item.unwrap();
+        let target = to.join(item.file_name());
+        if item.file_type().unwrap().is_dir() {
+            std::fs::create_dir_all(&target).unwrap();
+            copy_tree(&item.path(), &target);
+        } else {
+            std::fs::copy(item.path(), &target).unwrap();
+        }
+    }
+}
+
+/// Prune half of a 100,000-entry notebook through the planner and the store: plan, remove
+/// (the commit point), consolidate, and sweep the freed contents. Returns (plan, apply, removed).
+fn prune_half(source: &Path) -> (Duration, Duration, usize) {
+    use celltime::model::History;
+    use celltime::policy::{Policy, TimelineInput, plan};
+    use celltime::store::history::StoreHistory;
+    let dir = tempfile::tempdir().unwrap();
+    copy_tree(source, dir.path());
+    let history = StoreHistory::new(Store::open(&Workspace::at(dir.path())).unwrap());
+    let notebook = history.notebooks().unwrap().remove(0).notebook;
+    let timeline = history.timeline(&notebook).unwrap();
+    let started = Instant::now();
+    let input = TimelineInput::new([&timeline]);
+    let candidates = input.candidates();
+    let policy = Policy::from_text("--keep-last 250").unwrap();
+    let planned = plan(
+        &input.plan_input(&candidates),
+        &policy,
+        chrono::Utc::now(),
+        &chrono::Utc,
+    )
+    .unwrap();
+    let ids: Vec<_> = planned
+        .removed()
+        .into_iter()
+        .map(|i| input.row(i).1.id)
+        .collect();
+    let planning = started.elapsed();
+    let started = Instant::now();
+    let applied = history.remove(&notebook, &ids).unwrap();
+    let mut notebook = history
+        .store()
+        .notebook(&NotebookKey::new(&notebook).unwrap())
+        .unwrap();
+    notebook.gc(Duration::ZERO).unwrap();
+    (planning, started.elapsed(), applied.removed)
+}
+
 /// Peak resident memory of `celltime ls` over the workspace, from GNU time, in MiB.
 fn ls_peak_memory(workspace: &Path, args: &[&str]) -> Option<f64> {
     let binary = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/release/celltime");
@@ -219,6 +270,14 @@ fn main() {
         println!(
             "verify, warm: {:.2} GiB/s hashed (target >= 1 GiB/s)",
             verify_rate()
+        );
+    }
+    if wanted("prune") {
+        let (planning, applying, removed) = prune_half(&scale_workspace(100_000));
+        println!(
+            "prune a 100,000-entry notebook: plan {} (target < 200 ms); remove {removed} entries, consolidate and sweep {} (target < 3 s)",
+            ms(planning),
+            ms(applying)
         );
     }
     if wanted("million") {
