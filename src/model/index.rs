@@ -9,6 +9,7 @@ use super::keys::{CellKey, ContentHash, EntryId, ExecKey, ModuleHash, NotebookKe
 use super::time::Timestamp;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
+use std::sync::OnceLock;
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 struct Interner {
@@ -189,8 +190,10 @@ pub struct NotebookIndex {
     parents: Vec<ParentRow>,
     /// Rows are in execution-key order (true after a load or a sort).
     sorted: bool,
+    /// Built on the first lookup by id, also through `&self`: a listing that never looks an
+    /// id up never pays for it, and a thousand lookups never scan the rows a thousand times.
     #[serde(skip)]
-    by_id: Option<HashMap<EntryId, u32>>,
+    by_id: OnceLock<HashMap<EntryId, u32>>,
     #[serde(skip)]
     content_ix: Option<HashMap<ContentHash, u32>>,
 }
@@ -205,7 +208,7 @@ impl NotebookIndex {
             parts: Vec::new(),
             parents: Vec::new(),
             sorted: true,
-            by_id: None,
+            by_id: OnceLock::new(),
             content_ix: None,
         }
     }
@@ -222,10 +225,10 @@ impl NotebookIndex {
         self.len() == 0
     }
 
-    fn by_id(&mut self) -> &mut HashMap<EntryId, u32> {
-        let rows = &self.rows;
-        self.by_id.get_or_insert_with(|| {
-            rows.iter()
+    fn id_index(&self) -> &HashMap<EntryId, u32> {
+        self.by_id.get_or_init(|| {
+            self.rows
+                .iter()
                 .enumerate()
                 .filter(|(_, r)| r.alive)
                 .map(|(i, r)| (r.id, i as u32))
@@ -233,15 +236,13 @@ impl NotebookIndex {
         })
     }
 
+    fn by_id(&mut self) -> &mut HashMap<EntryId, u32> {
+        self.id_index();
+        self.by_id.get_mut().expect("built just above")
+    }
+
     fn row_of(&self, id: EntryId) -> Option<u32> {
-        match &self.by_id {
-            Some(map) => map.get(&id).copied(),
-            None => self
-                .rows
-                .iter()
-                .position(|r| r.alive && r.id == id)
-                .map(|i| i as u32),
-        }
+        self.id_index().get(&id).copied()
     }
 
     pub fn contains(&self, id: EntryId) -> bool {
@@ -425,7 +426,7 @@ impl NotebookIndex {
         self.parents = parents;
         self.contents = contents;
         self.sorted = true;
-        self.by_id = None;
+        self.by_id = OnceLock::new();
         self.content_ix = None;
     }
 
