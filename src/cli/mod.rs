@@ -7,6 +7,7 @@ mod import;
 mod maintenance;
 mod prune;
 mod put;
+mod trash;
 
 use crate::policy::Span;
 use crate::store::{Store, StoreError, StoreOptions, Workspace};
@@ -96,6 +97,9 @@ pub enum Command {
     Verify(maintenance::VerifyArgs),
     /// Sweep contents no entry references (older than the grace period) and compact packs.
     Gc(maintenance::GcArgs),
+    /// List what prune moved out of marimo's cache folder; --restore puts the last batch back,
+    /// --empty deletes it for good.
+    Trash(trash::TrashArgs),
     /// Copy marimo's cache entries (__marimo__/cache) into the store; --watch keeps going.
     Import(import::ImportArgs),
 }
@@ -218,6 +222,22 @@ pub fn out(text: &str) -> Result<(), CliError> {
     }
 }
 
+/// Asks a yes/no question on the terminal; without a terminal the answer is no, and the
+/// caller's `--yes` is the way to say yes.
+pub fn confirm(question: &str, yes_flag: &str) -> Result<bool, CliError> {
+    use std::io::{BufRead, IsTerminal};
+    if !std::io::stdin().is_terminal() {
+        return Err(CliError::usage(format!(
+            "{question} — stdin is not a terminal: pass {yes_flag} to go ahead"
+        )));
+    }
+    eprint!("{question} [y/N] ");
+    std::io::stderr().flush()?;
+    let mut answer = String::new();
+    std::io::stdin().lock().read_line(&mut answer)?;
+    Ok(matches!(answer.trim(), "y" | "Y" | "yes"))
+}
+
 pub fn json(value: &impl serde::Serialize) -> Result<(), CliError> {
     let text = serde_json::to_string_pretty(value).map_err(|e| CliError::failure(e.to_string()))?;
     out(&format!("{text}\n"))
@@ -237,6 +257,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Some(Command::Consolidate(args)) => maintenance::consolidate(args),
         Some(Command::Verify(args)) => maintenance::verify(args),
         Some(Command::Gc(args)) => maintenance::gc(args),
+        Some(Command::Trash(args)) => trash::run(args),
         Some(Command::Import(args)) => import::run(args),
     };
     match result {

@@ -3,7 +3,7 @@
 
 use super::entries::open_history;
 use super::format::size;
-use super::{CliError, CliResult, WorkspaceArgs, exit, json, out};
+use super::{CliError, CliResult, WorkspaceArgs, confirm, exit, json, out};
 use crate::model::{EntryId, History, Timeline};
 use crate::policy::{
     EntryLabel, Policy, PolicyArgs, PolicyError, ReportContext, TimelineInput, plan,
@@ -12,7 +12,7 @@ use crate::store::Config;
 use chrono::{Local, Utc};
 use clap::Args;
 use std::collections::BTreeMap;
-use std::io::{BufRead, IsTerminal, Write};
+use std::io::IsTerminal;
 
 #[derive(Debug, Args)]
 pub struct PruneArgs {
@@ -132,7 +132,7 @@ pub fn run(args: PruneArgs) -> CliResult {
         print_report(&report, args.json, true, label)?;
         return Ok(plan.exit_code());
     }
-    if !args.yes && !confirm(&report, removals.len(), &label)? {
+    if !args.yes && !ask(&report, removals.len(), &label)? {
         out("nothing removed\n")?;
         return Ok(exit::OK);
     }
@@ -166,6 +166,21 @@ pub fn run(args: PruneArgs) -> CliResult {
     }
 }
 
+/// Shows the plan and asks; refuses when nobody can answer.
+fn ask(
+    report: &ReportContext<'_, '_, Local>,
+    count: usize,
+    label: &impl Fn(usize) -> EntryLabel,
+) -> Result<bool, CliError> {
+    if std::io::stdin().is_terminal() {
+        out(&report.text(label))?;
+    }
+    confirm(
+        &format!("prune would remove {count} entries. Remove them?"),
+        "--yes",
+    )
+}
+
 fn print_report(
     report: &ReportContext<'_, '_, Local>,
     as_json: bool,
@@ -177,25 +192,6 @@ fn print_report(
     } else {
         out(&report.text(label))
     }
-}
-
-/// Asks on the terminal; refuses when nobody can answer.
-fn confirm(
-    report: &ReportContext<'_, '_, Local>,
-    count: usize,
-    label: &impl Fn(usize) -> EntryLabel,
-) -> Result<bool, CliError> {
-    if !std::io::stdin().is_terminal() {
-        return Err(CliError::usage(
-            "prune would remove entries and stdin is not a terminal: pass --yes to apply, or --dry-run to look",
-        ));
-    }
-    out(&report.text(label))?;
-    eprint!("Remove {count} entries? [y/N] ");
-    std::io::stderr().flush()?;
-    let mut answer = String::new();
-    std::io::stdin().lock().read_line(&mut answer)?;
-    Ok(matches!(answer.trim(), "y" | "Y" | "yes"))
 }
 
 /// Removes notebook by notebook, then frees the space; stops at the first failure, which

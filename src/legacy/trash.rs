@@ -293,6 +293,11 @@ fn check_batch_path(root: &Path, batch: &Path) -> Result<()> {
     }
 }
 
+/// The bytes of the entries a batch holds, from its manifest.
+pub fn batch_size(batch: &Path) -> Result<u64> {
+    Ok(read_manifest(batch)?.entries.iter().map(|e| e.size).sum())
+}
+
 /// The trash batches, oldest first.
 pub fn batches(root: &Path) -> Result<Vec<PathBuf>> {
     let Some(trash) = checked_trash_dir(root)? else {

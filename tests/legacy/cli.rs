@@ -114,8 +114,41 @@ fn prune_works_on_the_legacy_cache_and_stays_undoable() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert_eq!(ls_json(&c.root, &[]).len(), 7);
-    let batches = celltime::legacy::trash::batches(&c.root.join("__marimo__/cache")).unwrap();
+    let cache = c.root.join("__marimo__/cache");
+    let batches = celltime::legacy::trash::batches(&cache).unwrap();
     assert_eq!(batches.len(), 1, "removed entries wait in the trash");
-    let history = celltime::legacy::LegacyHistory::open(&c.root, None).unwrap();
-    assert_eq!(history.empty_trash().unwrap(), 1);
+    let listed = celltime().arg("trash").arg(&c.root).output().unwrap();
+    assert!(String::from_utf8_lossy(&listed.stdout).contains(".celltime-trash"));
+
+    // Undo from the command line puts the entries back.
+    celltime()
+        .arg("trash")
+        .arg(&c.root)
+        .arg("--restore")
+        .assert()
+        .success();
+    assert_eq!(ls_json(&c.root, &[]).len(), 12);
+    assert!(celltime::legacy::trash::batches(&cache).unwrap().is_empty());
+
+    celltime()
+        .arg("prune")
+        .arg(&c.root)
+        .args(["--keep-last", "1", "--yes"])
+        .assert()
+        .success();
+    celltime()
+        .arg("trash")
+        .arg(&c.root)
+        .arg("--empty")
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("pass --yes"));
+    celltime()
+        .arg("trash")
+        .arg(&c.root)
+        .args(["--empty", "--yes"])
+        .assert()
+        .success();
+    assert!(celltime::legacy::trash::batches(&cache).unwrap().is_empty());
+    assert_eq!(ls_json(&c.root, &[]).len(), 7);
 }
