@@ -75,7 +75,7 @@ impl Linker {
             fallback: Arc::from(fallback),
             stamps: vec![(workspace.to_path_buf(), file_time(workspace))],
         };
-        let session_dir = workspace.join("__marimo__").join("session");
+        let session_dir = crate::store::Workspace::at(workspace).session_dir();
         for source in source::find_notebooks(workspace) {
             let path = workspace.join(&source.file);
             let session_path = session_dir.join(format!("{}.json", source.file));

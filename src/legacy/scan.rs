@@ -17,7 +17,7 @@ pub fn cache_root(workspace: &Path, cache_dir: Option<&Path>) -> PathBuf {
     match cache_dir {
         Some(dir) if dir.is_absolute() => dir.to_path_buf(),
         Some(dir) => std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf()),
-        None => workspace.join("__marimo__").join("cache"),
+        None => crate::store::Workspace::at(workspace).legacy_cache_dir(),
     }
 }
 

@@ -24,10 +24,6 @@ impl Timestamp {
         Timestamp(Utc::now().timestamp_millis())
     }
 
-    pub fn from_millis(ms: i64) -> Timestamp {
-        Timestamp(ms)
-    }
-
     pub fn millis(self) -> i64 {
         self.0
     }
@@ -36,10 +32,6 @@ impl Timestamp {
         Utc.timestamp_millis_opt(self.0)
             .single()
             .unwrap_or(DateTime::<Utc>::MIN_UTC)
-    }
-
-    pub fn from_datetime(dt: DateTime<Utc>) -> Timestamp {
-        Timestamp(dt.timestamp_millis())
     }
 
     /// RFC 3339 with exactly three fractional digits and `Z`: the only spelling the store writes.
