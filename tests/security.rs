@@ -13,6 +13,8 @@
 
 mod common;
 
+use common::copy_tree;
+
 use assert_cmd::Command;
 use std::collections::BTreeMap;
 use std::os::unix::fs::symlink;
@@ -143,19 +145,6 @@ fn real_pickle() -> Vec<u8> {
         .join("tests/fixtures/marimo/demo/__marimo__/cache/pure_block");
     let item = std::fs::read_dir(block).unwrap().next().unwrap().unwrap();
     std::fs::read(item.path()).unwrap()
-}
-
-fn copy_tree(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for item in std::fs::read_dir(from).unwrap() {
-        let item = item.unwrap();
-        let target = to.join(item.file_name());
-        if item.file_type().unwrap().is_dir() {
-            copy_tree(&item.path(), &target);
-        } else {
-            std::fs::copy(item.path(), &target).unwrap();
-        }
-    }
 }
 
 /// Two runs of one cell with large outputs (objects) and small parts (packs).

@@ -115,3 +115,17 @@ pub fn celltime(dir: &Path) -> assert_cmd::Command {
         .env("CELLTIME_WRITER", "clitest");
     cmd
 }
+
+/// Copies a folder recursively (test fixtures into temporary folders).
+pub fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for item in std::fs::read_dir(from).unwrap() {
+        let item = item.unwrap();
+        let target = to.join(item.file_name());
+        if item.file_type().unwrap().is_dir() {
+            copy_tree(&item.path(), &target);
+        } else {
+            std::fs::copy(item.path(), &target).unwrap();
+        }
+    }
+}

@@ -43,18 +43,7 @@ pub fn copy(ws: &str) -> Copy {
     Copy { _dir: dir, root }
 }
 
-pub fn copy_tree(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for item in std::fs::read_dir(from).unwrap() {
-        let item = item.unwrap();
-        let target = to.join(item.file_name());
-        if item.file_type().unwrap().is_dir() {
-            copy_tree(&item.path(), &target);
-        } else {
-            std::fs::copy(item.path(), &target).unwrap();
-        }
-    }
-}
+pub use crate::common::copy_tree;
 
 pub fn set_mtime(path: &Path, time: SystemTime) {
     let file = std::fs::File::options().write(true).open(path).unwrap();

@@ -1,6 +1,8 @@
 //! The legacy backend on real marimo 0.25.2 caches (`tests/fixtures/marimo/`), always on a
 //! copy in a temporary folder with file times set by the test (git keeps no mtimes).
 
+#[path = "../common/mod.rs"]
+mod common;
 mod fixture;
 
 mod cli;
