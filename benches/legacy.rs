@@ -36,7 +36,7 @@ fn sources(cache: &Path) -> Vec<Source> {
         items.sort_by_key(|i| i.file_name());
         for item in items.iter().filter(|i| i.path().is_file()) {
             let file = item.file_name().into_string().unwrap();
-            let Some(parsed) = celltime::legacy::names::parse_entry_name(&file) else {
+            let Some(parsed) = celltime_store::legacy::names::parse_entry_name(&file) else {
                 continue;
             };
             let blob_dir = block.path().join(&parsed.hash);

@@ -3,7 +3,7 @@
 
 use std::hint::black_box;
 
-use celltime::policy::{Candidate, PlanInput, Policy, plan};
+use celltime_store::policy::{Candidate, PlanInput, plan};
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use chrono_tz::Europe::Berlin;
 use criterion::{Criterion, criterion_group, criterion_main};
@@ -124,7 +124,7 @@ fn bench(c: &mut Criterion) {
     let mut group = c.benchmark_group("plan_100k");
     group.sample_size(30);
     for (name, text) in policies {
-        let policy = Policy::from_text(text).expect("valid policy");
+        let policy = celltime::cli::policy_args::policy_from_text(text).expect("valid policy");
         group.bench_function(name, |b| {
             b.iter(|| plan(black_box(&input), black_box(&policy), now, &Berlin).expect("plans"))
         });

@@ -3,8 +3,8 @@
 //! Generated workspaces are kept under `target/bench-data/` and reused by later runs.
 
 use celltime::demo::{DemoOptions, generate};
-use celltime::model::{CellKey, ModuleHash, NewEntry, NewPart, NotebookKey, Timestamp};
-use celltime::store::{Store, Workspace};
+use celltime_store::model::{CellKey, ModuleHash, NewEntry, NewPart, NotebookKey, Timestamp};
+use celltime_store::store::{Store, Workspace};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -173,9 +173,9 @@ fn copy_tree(from: &Path, to: &Path) {
 /// Prune half of a 100,000-entry notebook through the planner and the store: plan, remove
 /// (the commit point), consolidate, and sweep the freed contents. Returns (plan, apply, removed).
 fn prune_half(source: &Path) -> (Duration, Duration, usize) {
-    use celltime::model::History;
-    use celltime::policy::{Policy, TimelineInput, plan};
-    use celltime::store::history::StoreHistory;
+    use celltime_store::model::History;
+    use celltime_store::policy::{TimelineInput, plan};
+    use celltime_store::store::history::StoreHistory;
     let dir = tempfile::tempdir().unwrap();
     copy_tree(source, dir.path());
     let history = StoreHistory::new(Store::open(&Workspace::at(dir.path())).unwrap());
@@ -184,7 +184,7 @@ fn prune_half(source: &Path) -> (Duration, Duration, usize) {
     let started = Instant::now();
     let input = TimelineInput::new([&timeline]);
     let candidates = input.candidates();
-    let policy = Policy::from_text("--keep-last 250").unwrap();
+    let policy = celltime::cli::policy_args::policy_from_text("--keep-last 250").unwrap();
     let planned = plan(
         &input.plan_input(&candidates),
         &policy,

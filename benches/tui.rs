@@ -2,14 +2,14 @@
 //! 5,000-line snapshots. `cargo bench --bench tui` prints medians and 99th percentiles.
 //! The large store is built once under `target/bench-data/` and reused.
 
-#[path = "../tests/support/mod.rs"]
+#[path = "../tests/common/screens.rs"]
 mod support;
 
 use celltime::demo::{DemoOptions, generate};
-use celltime::model::{History, Timestamp};
 use celltime::preview::{DiffOptions, diff_code};
 use celltime::tui::App;
 use celltime::tui::action::Action;
+use celltime_store::model::{History, Timestamp};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::crossterm::event::{KeyCode, KeyEvent};

@@ -1,19 +1,12 @@
-//! celltime: a time machine for marimo notebook results.
+//! celltime, the program: the command line, the terminal UI, previews and the demo, on top of
+//! the store crate ([`celltime_store`]) and the Python-value decoders ([`celltime_pyvalue`]).
 //!
-//! - [`model`]: keys, entries, the in-memory index and the [`model::History`] interface (no I/O);
-//! - [`store`]: the `__marimo__/persist/` store (format in `docs/FORMAT.md`);
-//! - [`legacy`]: marimo's own cache folder, `__marimo__/cache/` (read, preview, prune, import);
-//! - [`policy`]: retention policies and the prune planner;
-//! - [`preview`]: a part's bytes as display lines (TUI and `show`);
+//! - [`cli`]: the commands and their exit codes;
 //! - [`tui`]: the terminal UI;
-//! - [`demo`]: the generated demo workspace;
-//! - [`cli`]: the command line.
+//! - [`preview`]: a part's bytes as display lines (TUI and `show`);
+//! - [`demo`]: the generated demo workspace.
 
 pub mod cli;
 pub mod demo;
-pub mod legacy;
-pub mod model;
-pub mod policy;
 pub mod preview;
-pub mod store;
 pub mod tui;

@@ -1,9 +1,7 @@
 //! The reading and maintenance commands on the demo workspace: what a user sees.
 
-mod common;
-
+use crate::common::{celltime, demo, workspace};
 use assert_cmd::Command;
-use common::{celltime, demo};
 use predicates::prelude::*;
 
 fn stdout(cmd: &mut Command) -> String {
@@ -121,4 +119,31 @@ fn outside_a_workspace_the_error_says_what_to_do() {
         .assert()
         .code(1)
         .stderr(predicate::str::contains("no __marimo__ folder"));
+}
+
+/// Through the command line: `put` accepts such a time, and the notebook it writes can only be
+/// read while `.index/` (never synced, never committed) still holds its snapshot. Either `put`
+/// refuses the time or the notebook stays readable without the snapshot.
+#[test]
+fn put_with_a_far_time_leaves_a_readable_notebook() {
+    let dir = workspace();
+    let code = dir.path().join("code.py");
+    std::fs::write(&code, "x = 1\n").unwrap();
+    let put = celltime(dir.path())
+        .args(["put", "--notebook", "nb", "--cell", "a", "--module", "m"])
+        .args(["--created-at", "9999-12-31T23:59:59-01:00", "--code"])
+        .arg(&code)
+        .output()
+        .unwrap();
+    if !put.status.success() {
+        return; // refused: fine
+    }
+    let index = dir.path().join("__marimo__/persist/nb/.index");
+    std::fs::remove_dir_all(index).unwrap();
+    let ls = celltime(dir.path()).arg("ls").output().unwrap();
+    assert!(
+        ls.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ls.stderr)
+    );
 }

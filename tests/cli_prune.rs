@@ -1,9 +1,7 @@
 //! `celltime prune` as scripts and people use it: every refusal, the human and JSON plans,
 //! dry-run equal to the real run, the default policy in persist.toml, and exit codes.
 
-mod common;
-
-use common::{celltime, demo, tree};
+use crate::common::{celltime, demo, tree};
 use predicates::prelude::*;
 use predicates::str::contains;
 use std::path::Path;

@@ -5,6 +5,7 @@
 //!
 //! The tests need `python3` (3.11 or newer, for `tomllib`) on PATH and fail, not skip, without it.
 
+use crate::common::{WRITER, celltime};
 use assert_cmd::Command;
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -43,14 +44,6 @@ fn python3() -> Command {
 fn py(dir: &Path) -> Command {
     let mut cmd = python3();
     cmd.current_dir(dir).arg(WRITER_PY);
-    cmd
-}
-
-fn celltime(dir: &Path) -> Command {
-    let mut cmd = Command::cargo_bin("celltime").unwrap();
-    cmd.current_dir(dir)
-        .env("TZ", "UTC")
-        .env("CELLTIME_WRITER", "celltimetest_00000000");
     cmd
 }
 
@@ -586,7 +579,7 @@ fn the_python_reader_folds_celltimes_log_records() {
     assert_eq!(
         segments
             .iter()
-            .filter(|s| s.starts_with("celltimetest_00000000-"))
+            .filter(|s| s.starts_with(&format!("{WRITER}-")))
             .count(),
         6
     );

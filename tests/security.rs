@@ -11,25 +11,13 @@
 //!   the terminal raw.
 #![cfg(unix)]
 
-mod common;
-
-use common::copy_tree;
+use crate::common::{WRITER, celltime, copy_tree};
 
 use assert_cmd::Command;
 use std::collections::BTreeMap;
 use std::os::unix::fs::symlink;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
-
-const WRITER: &str = "sectest";
-
-fn celltime(dir: &Path) -> Command {
-    let mut cmd = Command::cargo_bin("celltime").unwrap();
-    cmd.current_dir(dir)
-        .env("TZ", "UTC")
-        .env("CELLTIME_WRITER", WRITER);
-    cmd
-}
 
 /// Runs a command that must succeed; returns its stdout.
 fn run(cmd: &mut Command) -> String {
@@ -351,7 +339,7 @@ fn links_and_foreign_files_survive_every_command_that_deletes() {
     run(celltime(&ws).args(["gc", "--grace", "0s"]));
     let pruned = run(celltime(&ws).args(["prune", "--keep-last", "1", "--yes"]));
     run(celltime(&ws).args(["gc", "--grace", "0s"]));
-    celltime::legacy::LegacyHistory::open(&ws, None)
+    celltime_store::legacy::LegacyHistory::open(&ws, None)
         .unwrap()
         .empty_trash()
         .unwrap();
@@ -450,7 +438,7 @@ fn a_linked_trash_folder_is_not_followed() {
         .args(["prune", "--keep-last", "1", "--yes"])
         .output()
         .unwrap();
-    let _ = celltime::legacy::LegacyHistory::open(&ws, None)
+    let _ = celltime_store::legacy::LegacyHistory::open(&ws, None)
         .unwrap()
         .empty_trash();
     assert_eq!(fingerprint(outside.path()), before);
@@ -460,7 +448,7 @@ fn a_linked_trash_folder_is_not_followed() {
 
 #[test]
 fn escaping_keys_and_names_are_refused_and_change_nothing() {
-    let dir = common::workspace();
+    let dir = crate::common::workspace();
     let ws = dir.path();
     let scratch = tempfile::tempdir().unwrap();
     let code = scratch.path().join("code.py");
@@ -615,10 +603,10 @@ fn fingerprint_without_locks(root: &Path) -> BTreeMap<PathBuf, String> {
 /// with the same key rules as the command line.
 #[test]
 fn nul_and_escapes_in_files_are_refused_with_the_file_and_line() {
-    assert!(celltime::model::NotebookKey::new("a\0b").is_err());
-    assert!(celltime::model::CellKey::new("a\0b").is_err());
-    assert!(celltime::model::ModuleHash::new("a\0b").is_err());
-    let dir = common::workspace();
+    assert!(celltime_store::model::NotebookKey::new("a\0b").is_err());
+    assert!(celltime_store::model::CellKey::new("a\0b").is_err());
+    assert!(celltime_store::model::ModuleHash::new("a\0b").is_err());
+    let dir = crate::common::workspace();
     let ws = dir.path();
     let folder = ws.join("__marimo__/persist/nb");
     write(&folder.join("notebook.toml"), "format = 1\nkey = \"nb\"\n");
@@ -688,7 +676,7 @@ fn dot_dot_like_legacy_blocks_are_not_blocks_and_a_linked_cache_is_refused() {
         serde_json::from_str(&run(celltime(&ws).args(["ls", "--json"]))).unwrap();
     assert_eq!(rows.len(), 12, "only the fixture's entries: {rows:?}");
     run(celltime(&ws).args(["prune", "--keep-last", "1", "--yes"]));
-    celltime::legacy::LegacyHistory::open(&ws, None)
+    celltime_store::legacy::LegacyHistory::open(&ws, None)
         .unwrap()
         .empty_trash()
         .unwrap();
@@ -849,7 +837,7 @@ fn json_bomb() -> Vec<u8> {
 
 #[test]
 fn bombs_are_previewed_within_bounds() {
-    let dir = common::workspace();
+    let dir = crate::common::workspace();
     let ws = dir.path();
     let mut ids = vec![
         put_parts(
@@ -878,7 +866,7 @@ fn bombs_are_previewed_within_bounds() {
 
 #[test]
 fn terminal_escapes_in_contents_are_shown_escaped() {
-    let dir = common::workspace();
+    let dir = crate::common::workspace();
     let ws = dir.path();
     let evil = "red \u{1b}[31mRED\u{1b}[0m bell \u{7} nul \u{0} title \u{1b}]0;pwned\u{7} clear \u{1b}[2J csi \u{9b}31m end\n";
     let json = r#"{"a": "\u001b[31m\u0007\u0000", "b": ["\u001b]0;x\u0007"]}"#;

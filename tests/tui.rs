@@ -1,15 +1,13 @@
 //! Whole-screen snapshots and journeys over a real temporary store: keys in, screen and disk
 //! checked. Jobs run synchronously through `settle()`; nothing sleeps.
 
-mod support;
-
-use celltime::model::{EntryId, History, NotebookKey, Timestamp};
+use crate::common::screens::*;
 use celltime::tui::App;
 use celltime::tui::action::Action;
 use celltime::tui::state::Mode;
+use celltime_store::model::{EntryId, History, NotebookKey, Timestamp};
 use ratatui::style::Modifier;
 use std::collections::HashSet;
-use support::*;
 
 struct Fixture {
     dir: tempfile::TempDir,
@@ -487,49 +485,54 @@ fn backend_errors_show_in_the_status_line() {
 struct Busy(std::sync::Arc<dyn History>);
 
 impl History for Busy {
-    fn kind(&self) -> celltime::model::BackendKind {
+    fn kind(&self) -> celltime_store::model::BackendKind {
         self.0.kind()
     }
     fn location(&self) -> String {
         "[busy store]".into()
     }
-    fn notebooks(&self) -> celltime::model::HistoryResult<Vec<celltime::model::NotebookInfo>> {
+    fn notebooks(
+        &self,
+    ) -> celltime_store::model::HistoryResult<Vec<celltime_store::model::NotebookInfo>> {
         self.0.notebooks()
     }
     fn timeline(
         &self,
         notebook: &str,
-    ) -> celltime::model::HistoryResult<celltime::model::Timeline> {
+    ) -> celltime_store::model::HistoryResult<celltime_store::model::Timeline> {
         self.0.timeline(notebook)
     }
     fn detail(
         &self,
         notebook: &str,
         id: EntryId,
-    ) -> celltime::model::HistoryResult<celltime::model::Detail> {
+    ) -> celltime_store::model::HistoryResult<celltime_store::model::Detail> {
         self.0.detail(notebook, id)
     }
     fn read(
         &self,
         notebook: &str,
-        part: &celltime::model::PartInfo,
-    ) -> celltime::model::HistoryResult<Vec<u8>> {
+        part: &celltime_store::model::PartInfo,
+    ) -> celltime_store::model::HistoryResult<Vec<u8>> {
         self.0.read(notebook, part)
     }
     fn remove(
         &self,
         _: &str,
         _: &[EntryId],
-    ) -> celltime::model::HistoryResult<celltime::model::Applied> {
-        Err(celltime::model::HistoryError {
+    ) -> celltime_store::model::HistoryResult<celltime_store::model::Applied> {
+        Err(celltime_store::model::HistoryError {
             busy: true,
             message: "the writer lock is held by pid 4242".into(),
         })
     }
-    fn undo(&self, applied: &celltime::model::Applied) -> celltime::model::HistoryResult<usize> {
+    fn undo(
+        &self,
+        applied: &celltime_store::model::Applied,
+    ) -> celltime_store::model::HistoryResult<usize> {
         self.0.undo(applied)
     }
-    fn reclaim(&self, notebook: &str) -> celltime::model::HistoryResult<u64> {
+    fn reclaim(&self, notebook: &str) -> celltime_store::model::HistoryResult<u64> {
         self.0.reclaim(notebook)
     }
     fn set_pinned(
@@ -537,7 +540,7 @@ impl History for Busy {
         notebook: &str,
         ids: &[EntryId],
         pinned: bool,
-    ) -> celltime::model::HistoryResult<usize> {
+    ) -> celltime_store::model::HistoryResult<usize> {
         self.0.set_pinned(notebook, ids, pinned)
     }
 }
@@ -568,13 +571,13 @@ fn hostile_names_are_escaped_on_screen() {
     let store = open_store(dir.path());
     let key = NotebookKey::new("nb").unwrap();
     let mut nb = store.notebook_for_write(&key).unwrap();
-    let mut e = celltime::model::NewEntry::new(
+    let mut e = celltime_store::model::NewEntry::new(
         key,
-        celltime::model::CellKey::new("evil\u{202e}cell").unwrap(),
-        celltime::model::ModuleHash::new("m").unwrap(),
+        celltime_store::model::CellKey::new("evil\u{202e}cell").unwrap(),
+        celltime_store::model::ModuleHash::new("m").unwrap(),
     );
     e.created_at = Some(Timestamp(T0));
-    e.parts = vec![celltime::model::NewPart::console(
+    e.parts = vec![celltime_store::model::NewPart::console(
         "stdout",
         "a\u{1b}]0;pwned\u{7}b\u{0}c\n",
     )];

@@ -2,12 +2,11 @@
 
 use super::format::{part_names, parts, sanitise, size, table, time};
 use super::{CliError, CliResult, WorkspaceArgs, exit, json, out};
-use crate::legacy::LegacyHistory;
-use crate::model::{
-    CombinedHistory, EntryId, History, MIN_ID_PREFIX, PartInfo, PartKind, Row, SHORT_ID_LEN,
-    Timeline,
+
+use celltime_store::model::{
+    EntryId, History, MIN_ID_PREFIX, PartInfo, PartKind, Row, SHORT_ID_LEN, Timeline,
 };
-use crate::store::history::StoreHistory;
+
 use clap::Args;
 use globset::{Glob, GlobMatcher};
 use serde::Serialize;
@@ -37,25 +36,11 @@ pub struct LsArgs {
 /// folder if `__marimo__/cache` (or `--cache-dir`) exists, both together when both do.
 pub fn open_history(workspace: &WorkspaceArgs) -> Result<Box<dyn History>, CliError> {
     let found = workspace.workspace()?;
-    let store = || -> Result<Box<dyn History>, CliError> {
-        Ok(Box::new(StoreHistory::new(workspace.store()?)))
-    };
-    let cache = crate::legacy::scan::cache_root(found.root(), workspace.cache_dir.as_deref());
-    if !cache.is_dir() {
-        if workspace.cache_dir.is_some() {
-            return Err(crate::legacy::LegacyError::NoCache { path: cache }.into());
-        }
-        return store();
-    }
-    let legacy = Box::new(LegacyHistory::open(
-        found.root(),
+    Ok(celltime_store::workspace::open_history(
+        &found,
         workspace.cache_dir.as_deref(),
-    )?);
-    if found.persist_dir().is_dir() {
-        Ok(Box::new(CombinedHistory::new(store()?, legacy)))
-    } else {
-        Ok(legacy)
-    }
+        workspace.store_options(),
+    )?)
 }
 
 fn matchers(globs: &[String]) -> Result<Vec<GlobMatcher>, CliError> {
@@ -111,11 +96,14 @@ struct CellJson {
     entries: usize,
     bytes: u64,
     #[serde(serialize_with = "rfc3339")]
-    newest: crate::model::Timestamp,
+    newest: celltime_store::model::Timestamp,
     pinned: usize,
 }
 
-fn rfc3339<S: serde::Serializer>(t: &crate::model::Timestamp, s: S) -> Result<S::Ok, S::Error> {
+fn rfc3339<S: serde::Serializer>(
+    t: &celltime_store::model::Timestamp,
+    s: S,
+) -> Result<S::Ok, S::Error> {
     s.serialize_str(&t.to_rfc3339())
 }
 
@@ -340,7 +328,7 @@ fn select_parts<'a>(
     };
     let kind: PartKind = kind
         .parse()
-        .map_err(|e: crate::model::KeyError| CliError::usage(e.to_string()))?;
+        .map_err(|e: celltime_store::model::KeyError| CliError::usage(e.to_string()))?;
     Ok(parts
         .iter()
         .filter(|p| p.kind == kind && label.is_none_or(|l| p.label == l))

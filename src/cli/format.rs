@@ -1,10 +1,10 @@
 //! How the CLI shows sizes, times and parts to people. Machine output (`--json`) uses RFC 3339
 //! and bytes instead.
 
-use crate::model::{PartKind, PartMask, Timestamp};
+use celltime_store::model::{PartKind, PartMask, Timestamp};
 use chrono::{Datelike, Local, Timelike};
 
-pub use crate::policy::human_bytes as size;
+pub use celltime_store::units::human_bytes as size;
 
 /// Local time, to the second: `2026-11-25 10:00:00`. (Written field by field: chrono's
 /// format strings are re-parsed on every call, which shows on listings of 100,000 rows.)

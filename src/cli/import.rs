@@ -3,7 +3,7 @@
 
 use super::format::size;
 use super::{CliError, CliResult, WorkspaceArgs, exit, json, out};
-use crate::legacy::{ImportReport, Watcher, import, watch};
+use celltime_store::legacy::{ImportReport, Watcher, import, watch};
 use clap::Args;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;

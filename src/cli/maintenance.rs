@@ -2,7 +2,7 @@
 
 use super::format::size;
 use super::{CliError, CliResult, WorkspaceArgs, exit, json, out};
-use crate::store::{Severity, VerifyReport};
+use celltime_store::store::{Severity, VerifyReport};
 use clap::Args;
 
 #[derive(Debug, Args)]
@@ -15,7 +15,7 @@ pub struct IdsArgs {
     pub path: Option<std::path::PathBuf>,
     /// How long to wait for another process's lock on a notebook before giving up (exit 75).
     #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = super::parse_span)]
-    pub lock_timeout: crate::policy::Span,
+    pub lock_timeout: celltime_store::units::Span,
 }
 
 pub fn pin(args: IdsArgs, pinned: bool) -> CliResult {
@@ -120,8 +120,8 @@ pub fn gc(args: GcArgs) -> CliResult {
     let store = args.workspace.store()?;
     let grace = match &args.grace {
         Some(text) => text
-            .parse::<crate::policy::Span>()
-            .map(|span| crate::store::span_duration(&span))
+            .parse::<celltime_store::units::Span>()
+            .map(|span| celltime_store::store::span_duration(&span))
             .map_err(|e| CliError::usage(format!("--grace: {e}")))?,
         None => store.config().gc_grace,
     };

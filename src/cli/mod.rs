@@ -5,12 +5,13 @@ mod entries;
 pub mod format;
 mod import;
 mod maintenance;
+pub mod policy_args;
 mod prune;
 mod put;
 mod trash;
 
-use crate::policy::Span;
-use crate::store::{Store, StoreError, StoreOptions, Workspace};
+use celltime_store::store::{Store, StoreError, StoreOptions, Workspace};
+use celltime_store::units::Span;
 use clap::{Args, Parser, Subcommand};
 use std::io::Write;
 use std::path::PathBuf;
@@ -18,10 +19,14 @@ use std::process::ExitCode;
 
 /// Exit codes scripts can rely on.
 pub mod exit {
-    pub use crate::policy::{
-        EXIT_BUDGET_NOT_MET as BUDGET_NOT_MET, EXIT_OK as OK, EXIT_RUNTIME as FAILURE,
-        EXIT_STORE_BUSY as BUSY, EXIT_USAGE as USAGE,
-    };
+    pub const OK: u8 = 0;
+    pub const FAILURE: u8 = 1;
+    /// A usage or policy error: nothing was changed.
+    pub const USAGE: u8 = 2;
+    /// A prune budget could not be met.
+    pub const BUDGET_NOT_MET: u8 = 3;
+    /// EX_TEMPFAIL: the store lock was held for longer than `--lock-timeout`.
+    pub const BUSY: u8 = 75;
 }
 
 #[derive(Debug, Parser)]
@@ -118,7 +123,7 @@ pub struct WorkspaceArgs {
 
 fn parse_span(text: &str) -> Result<Span, String> {
     text.parse()
-        .map_err(|e: crate::policy::ValueError| e.to_string())
+        .map_err(|e: celltime_store::units::ValueError| e.to_string())
 }
 
 impl WorkspaceArgs {
@@ -136,12 +141,15 @@ impl WorkspaceArgs {
         Ok(Workspace::discover(&start)?)
     }
 
-    pub fn store(&self) -> Result<Store, CliError> {
-        let options = StoreOptions {
-            lock_timeout: crate::store::span_duration(&self.lock_timeout),
+    pub fn store_options(&self) -> StoreOptions {
+        StoreOptions {
+            lock_timeout: celltime_store::store::span_duration(&self.lock_timeout),
             ..StoreOptions::default()
-        };
-        Ok(Store::open_with(&self.workspace()?, options)?)
+        }
+    }
+
+    pub fn store(&self) -> Result<Store, CliError> {
+        Ok(Store::open_with(&self.workspace()?, self.store_options())?)
     }
 }
 
@@ -184,8 +192,8 @@ impl From<StoreError> for CliError {
     }
 }
 
-impl From<crate::model::HistoryError> for CliError {
-    fn from(e: crate::model::HistoryError) -> CliError {
+impl From<celltime_store::model::HistoryError> for CliError {
+    fn from(e: celltime_store::model::HistoryError) -> CliError {
         CliError {
             code: if e.busy { exit::BUSY } else { exit::FAILURE },
             message: e.message,
@@ -193,11 +201,20 @@ impl From<crate::model::HistoryError> for CliError {
     }
 }
 
-impl From<crate::legacy::LegacyError> for CliError {
-    fn from(e: crate::legacy::LegacyError) -> CliError {
+impl From<celltime_store::legacy::LegacyError> for CliError {
+    fn from(e: celltime_store::legacy::LegacyError) -> CliError {
         match e {
-            crate::legacy::LegacyError::Store(e) => e.into(),
+            celltime_store::legacy::LegacyError::Store(e) => e.into(),
             e => CliError::failure(e.to_string()),
+        }
+    }
+}
+
+impl From<celltime_store::workspace::OpenError> for CliError {
+    fn from(e: celltime_store::workspace::OpenError) -> CliError {
+        match e {
+            celltime_store::workspace::OpenError::Store(e) => e.into(),
+            celltime_store::workspace::OpenError::Legacy(e) => e.into(),
         }
     }
 }

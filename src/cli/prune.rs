@@ -3,12 +3,13 @@
 
 use super::entries::open_history;
 use super::format::size;
+use super::policy_args::{PolicyArgs, policy_from_args};
 use super::{CliError, CliResult, WorkspaceArgs, confirm, exit, json, out};
-use crate::model::{EntryId, History, Timeline};
-use crate::policy::{
-    EntryLabel, Policy, PolicyArgs, PolicyError, ReportContext, TimelineInput, plan,
+use celltime_store::model::{EntryId, History, Timeline};
+use celltime_store::policy::{
+    EntryLabel, Plan, Policy, PolicyError, ReportContext, TimelineInput, plan,
 };
-use crate::store::Config;
+use celltime_store::store::Config;
 use chrono::{Local, Utc};
 use clap::Args;
 use std::collections::BTreeMap;
@@ -37,7 +38,11 @@ pub struct PruneArgs {
 impl From<PolicyError> for CliError {
     fn from(e: PolicyError) -> CliError {
         CliError {
-            code: e.exit_code(),
+            code: if e.is_usage() {
+                exit::USAGE
+            } else {
+                exit::FAILURE
+            },
             message: e.to_string(),
         }
     }
@@ -46,7 +51,7 @@ impl From<PolicyError> for CliError {
 /// The policy of the command line, or `persist.toml`'s `[prune]` when the command line has
 /// no rule (its scope flags still apply).
 fn choose_policy(args: &PolicyArgs, config: &Config) -> Result<Policy, CliError> {
-    match Policy::from_args(args) {
+    match policy_from_args(args) {
         Err(PolicyError::Empty) => {
             let Some(table) = config.prune_table() else {
                 return Err(PolicyError::Empty.into());
@@ -72,7 +77,7 @@ fn choose_policy(args: &PolicyArgs, config: &Config) -> Result<Policy, CliError>
 
 /// Writes the command line's rules into `[prune]`, keeping the file's comments.
 fn save_default(args: &PolicyArgs, config: &mut Config) -> CliResult {
-    let policy = Policy::from_args(args)?;
+    let policy = policy_from_args(args)?;
     let path = config.path().display().to_string();
     let doc = config.document_mut();
     if !doc.contains_table("prune") {
@@ -82,7 +87,7 @@ fn save_default(args: &PolicyArgs, config: &mut Config) -> CliResult {
         .as_table_mut()
         .ok_or_else(|| CliError::usage(format!("{path}: prune is not a table")))?;
     policy.write_toml(table);
-    let fs = crate::store::fs::RealFs;
+    let fs = celltime_store::store::fs::RealFs;
     config.save(&fs)?;
     out(&format!(
         "saved the default policy in {}: {}\n",
@@ -130,7 +135,7 @@ pub fn run(args: PruneArgs) -> CliResult {
     let removals = plan.removed();
     if args.dry_run || removals.is_empty() {
         print_report(&report, args.json, true, label)?;
-        return Ok(plan.exit_code());
+        return Ok(plan_exit_code(&plan));
     }
     if !args.yes && !ask(&report, removals.len(), &label)? {
         out("nothing removed\n")?;
@@ -160,7 +165,7 @@ pub fn run(args: PruneArgs) -> CliResult {
                     size(freed_now)
                 ))?;
             }
-            Ok(plan.exit_code())
+            Ok(plan_exit_code(&plan))
         }
         Err(e) => Err(e),
     }
@@ -217,4 +222,13 @@ fn apply(
         freed += history.reclaim(notebook)?;
     }
     Ok((removed, unreferenced, freed))
+}
+
+/// 0, or 3 when a budget could not be met (see docs/PRUNE.md).
+fn plan_exit_code(plan: &Plan) -> u8 {
+    if plan.budget_met() {
+        exit::OK
+    } else {
+        exit::BUDGET_NOT_MET
+    }
 }

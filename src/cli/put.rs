@@ -1,7 +1,7 @@
 //! `put`: store one run from files, the way a marimo-side writer would through the library.
 
 use super::{CliError, CliResult, WorkspaceArgs, exit, out};
-use crate::model::{
+use celltime_store::model::{
     CellKey, ExecKey, ModuleHash, NewEntry, NewPart, NotebookKey, Timestamp, Version,
 };
 use clap::Args;
@@ -82,7 +82,7 @@ pub fn run(args: PutArgs) -> CliResult {
     entry.pinned = args.pin;
     if let Some(code) = &args.code {
         entry.parts.push(NewPart::new(
-            crate::model::PartKind::Code,
+            celltime_store::model::PartKind::Code,
             "",
             "",
             read(code)?,
@@ -107,7 +107,7 @@ pub fn run(args: PutArgs) -> CliResult {
     for (stream, file) in [("stdout", &args.stdout), ("stderr", &args.stderr)] {
         if let Some(file) = file {
             entry.parts.push(NewPart::new(
-                crate::model::PartKind::Console,
+                celltime_store::model::PartKind::Console,
                 stream,
                 "",
                 read(file)?,

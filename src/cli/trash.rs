@@ -3,8 +3,8 @@
 
 use super::format::size;
 use super::{CliResult, WorkspaceArgs, confirm, exit, out};
-use crate::legacy::scan::cache_root;
-use crate::legacy::trash;
+use celltime_store::legacy::scan::cache_root;
+use celltime_store::legacy::trash;
 use clap::Args;
 
 #[derive(Debug, Args)]

@@ -2,7 +2,7 @@
 //! and variables of every kind, varied by a seeded random generator.
 
 use super::pickle::{Py, dumps};
-use crate::model::NewPart;
+use celltime_store::model::NewPart;
 use rand::RngExt;
 use rand::rngs::StdRng;
 

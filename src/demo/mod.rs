@@ -6,11 +6,11 @@
 mod content;
 pub mod pickle;
 
-use crate::model::{
+use base64::Engine as _;
+use celltime_store::model::{
     CellKey, EntryId, ExecKey, ModuleHash, NewEntry, NewPart, NotebookKey, Timestamp, Version,
 };
-use crate::store::{Notebook, Result, Store, StoreError, StoreOptions, Workspace};
-use base64::Engine as _;
+use celltime_store::store::{Notebook, Result, Store, StoreError, StoreOptions, Workspace};
 use content::{CellKind, code, run_parts};
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};

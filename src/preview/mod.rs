@@ -11,9 +11,9 @@ pub mod output;
 pub use diff::{CodeDiff, DiffKind, DiffLine, DiffOptions, diff_code};
 pub use doc::{AnsiStyle, Doc, DocBuilder, Limits, Line, Role, Span, sanitize};
 
-use crate::model::PartKind;
+use celltime_store::model::PartKind;
 /// Sizes in binary units with one decimal, as the prune report writes them.
-pub use crate::policy::human_bytes;
+pub use celltime_store::units::human_bytes;
 
 /// How to render.
 #[derive(Debug, Clone, Copy)]

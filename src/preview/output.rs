@@ -2,8 +2,8 @@
 
 use super::doc::{DocBuilder, Limits, Line, Role};
 use super::{Doc, console, human_bytes, image};
-use crate::legacy::value::{PyValue, RenderOptions, render};
-use crate::legacy::{npy, pickle, pyjson};
+use celltime_pyvalue::value::{PyValue, RenderOptions, render};
+use celltime_pyvalue::{npy, pickle, pyjson};
 
 /// Renders one output part.
 pub fn output(mime: &str, bytes: &[u8], limits: &Limits, colour: bool) -> Doc {

@@ -1,7 +1,7 @@
 //! Everything the UI can be asked to do. Keys map to the bindable actions (by kebab-case
 //! name in the config); the runtime adds input, resize, clock and mouse actions.
 
-use crate::model::Timestamp;
+use celltime_store::model::Timestamp;
 
 macro_rules! bindable {
     ($($variant:ident => $name:literal, $about:literal;)*) => {

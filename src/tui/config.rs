@@ -85,7 +85,7 @@ pub fn load(path: &Path) -> Result<Config, ConfigError> {
 pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
     let fail = |span: Option<std::ops::Range<usize>>, message: String| ConfigError {
         path: path.to_path_buf(),
-        line: span.map(|s| crate::store::line_of(text, s.start)),
+        line: span.map(|s| celltime_store::store::line_of(text, s.start)),
         message,
     };
     let doc = Document::parse(text).map_err(|e| fail(e.span(), e.message().to_string()))?;

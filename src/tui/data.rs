@@ -2,7 +2,7 @@
 //! separators, sibling versions, run times; and the marks with what deleting them frees.
 //! Built on workers (a timeline may hold 100,000 rows), read on the UI thread.
 
-use crate::model::{EntryId, Row, Timeline, Timestamp};
+use celltime_store::model::{EntryId, Row, Timeline, Timestamp};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
@@ -347,7 +347,7 @@ impl Marks {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::model::PartMask;
+    use celltime_store::model::PartMask;
 
     pub fn row(cell: &str, module: &str, version: &str, t: i64, contents: &[u32]) -> Row {
         Row {

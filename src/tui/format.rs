@@ -1,6 +1,6 @@
 //! Small formatting helpers for times and hashes.
 
-use crate::model::Timestamp;
+use celltime_store::model::Timestamp;
 use chrono::FixedOffset;
 use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 

@@ -10,10 +10,10 @@ use super::data::NotebookView;
 use super::policy::PolicyMarks;
 use super::previews;
 use super::state::{Preview, ViewKey};
-use crate::model::{
+use celltime_store::model::{
     Applied, EntryId, History, HistoryError, HistoryResult, NotebookInfo, Timestamp,
 };
-use crate::policy::Policy;
+use celltime_store::policy::Policy;
 use chrono::FixedOffset;
 use std::collections::VecDeque;
 use std::sync::Arc;

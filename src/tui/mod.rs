@@ -3,7 +3,7 @@
 //! Shape (Elm-like): one [`state::AppState`]; keys become named [`action::Action`]s through
 //! the scoped [`keymap`]; [`update`] turns actions and job results into new state and
 //! effects; [`views`] render the state; [`jobs`] run everything slow off the UI thread.
-//! The UI sees the data only through [`crate::model::History`].
+//! The UI sees the data only through [`celltime_store::model::History`].
 
 pub mod action;
 pub mod config;
@@ -19,8 +19,8 @@ pub mod theme;
 pub mod update;
 pub mod views;
 
-use crate::model::{History, Timestamp};
 use action::{Action, MouseAction};
+use celltime_store::model::{History, Timestamp};
 use chrono::FixedOffset;
 use jobs::{Executor, JobOutput, Pool};
 use keymap::{KeyChord, Keymap, Scope};

@@ -2,8 +2,8 @@
 //! reasons. The same planner as `celltime prune`, so the TUI marks what prune would remove.
 
 use super::data::NotebookView;
-use crate::model::{EntryId, Timestamp};
-use crate::policy::{self, Policy, TimelineInput};
+use celltime_store::model::{EntryId, Timestamp};
+use celltime_store::policy::{self, Policy, TimelineInput};
 use chrono::FixedOffset;
 use std::sync::Arc;
 
@@ -67,7 +67,7 @@ mod tests {
             ],
             4,
         ));
-        let policy = Policy::from_text("--keep-last 1").unwrap();
+        let policy = crate::cli::policy_args::policy_from_text("--keep-last 1").unwrap();
         let utc = FixedOffset::east_opt(0).unwrap();
         let marks = plan(std::slice::from_ref(&v), &policy, Timestamp(10_000), &utc).unwrap();
         let removed: Vec<i64> = marks

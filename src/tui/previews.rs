@@ -5,10 +5,10 @@ use super::data::NotebookView;
 use super::format::{absolute, relative, short_hash};
 use super::jobs::PreviewContext;
 use super::state::{Body, Column, Preview, Tab, ViewKey};
-use crate::model::{Detail, EntryId, History, PartInfo, PartKind, Row};
 use crate::preview::{
     self, DiffKind, DiffOptions, Doc, DocBuilder, Limits, Line, RenderOptions, Role,
 };
+use celltime_store::model::{Detail, EntryId, History, PartInfo, PartKind, Row};
 
 /// Builds the preview a key names.
 pub fn build(
@@ -325,7 +325,7 @@ fn time_machine(
     history: &dyn History,
     notebook: &str,
     view: &NotebookView,
-    at: crate::model::Timestamp,
+    at: celltime_store::model::Timestamp,
     ctx: PreviewContext,
 ) -> Preview {
     let mut doc = Doc::default();

@@ -3,8 +3,10 @@
 use super::data::{Item, Marks, NotebookView};
 use super::keymap::{Keymap, Scope};
 use super::theme::Theme;
-use crate::model::{Applied, BackendKind, EntryId, NotebookInfo, ParentInfo, Row, Timestamp};
 use crate::preview::{CodeDiff, Doc};
+use celltime_store::model::{
+    Applied, BackendKind, EntryId, NotebookInfo, ParentInfo, Row, Timestamp,
+};
 use chrono::FixedOffset;
 use std::cell::RefCell;
 use std::collections::{HashMap, HashSet, VecDeque};

@@ -10,8 +10,8 @@ use super::state::{
     Prompt, PromptKind, Search, Tab, ViewKey,
 };
 use super::views::{details::tab_at, layout};
-use crate::model::{Applied, EntryId, HistoryError, HistoryResult, NotebookInfo};
 use crate::preview::human_bytes;
+use celltime_store::model::{Applied, EntryId, HistoryError, HistoryResult, NotebookInfo};
 use std::collections::HashMap;
 use std::sync::Arc;
 

@@ -4,7 +4,7 @@ use super::fixture::copy;
 use assert_cmd::Command;
 
 fn celltime() -> Command {
-    Command::cargo_bin("celltime").unwrap()
+    crate::common::celltime(&std::env::temp_dir())
 }
 
 fn ls_json(root: &std::path::Path, extra: &[&str]) -> Vec<serde_json::Value> {
@@ -115,7 +115,7 @@ fn prune_works_on_the_legacy_cache_and_stays_undoable() {
     );
     assert_eq!(ls_json(&c.root, &[]).len(), 7);
     let cache = c.root.join("__marimo__/cache");
-    let batches = celltime::legacy::trash::batches(&cache).unwrap();
+    let batches = celltime_store::legacy::trash::batches(&cache).unwrap();
     assert_eq!(batches.len(), 1, "removed entries wait in the trash");
     let listed = celltime().arg("trash").arg(&c.root).output().unwrap();
     assert!(String::from_utf8_lossy(&listed.stdout).contains(".celltime-trash"));
@@ -128,7 +128,11 @@ fn prune_works_on_the_legacy_cache_and_stays_undoable() {
         .assert()
         .success();
     assert_eq!(ls_json(&c.root, &[]).len(), 12);
-    assert!(celltime::legacy::trash::batches(&cache).unwrap().is_empty());
+    assert!(
+        celltime_store::legacy::trash::batches(&cache)
+            .unwrap()
+            .is_empty()
+    );
 
     celltime()
         .arg("prune")
@@ -149,6 +153,10 @@ fn prune_works_on_the_legacy_cache_and_stays_undoable() {
         .args(["--empty", "--yes"])
         .assert()
         .success();
-    assert!(celltime::legacy::trash::batches(&cache).unwrap().is_empty());
+    assert!(
+        celltime_store::legacy::trash::batches(&cache)
+            .unwrap()
+            .is_empty()
+    );
     assert_eq!(ls_json(&c.root, &[]).len(), 7);
 }

@@ -5,8 +5,8 @@ use std::path::{Path, PathBuf};
 use std::sync::LazyLock;
 use std::time::{Duration, SystemTime};
 
-use celltime::legacy::LegacyHistory;
-use celltime::model::{History, Timeline};
+use celltime_store::legacy::LegacyHistory;
+use celltime_store::model::{History, Timeline};
 
 pub fn fixtures() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/marimo")
@@ -99,7 +99,7 @@ pub fn timeline(history: &dyn History, notebook: &str) -> Timeline {
 }
 
 /// A part as `show` prints it.
-pub fn preview(part: &celltime::model::PartInfo, bytes: &[u8]) -> String {
+pub fn preview(part: &celltime_store::model::PartInfo, bytes: &[u8]) -> String {
     let options = celltime::preview::RenderOptions {
         colour: false,
         ..Default::default()

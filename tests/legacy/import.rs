@@ -1,10 +1,10 @@
 //! Import into the store: idempotent, faithful, touching nothing but the store; and watch.
 
 use super::fixture::{copy, set_mtime, tree};
-use celltime::legacy::{Watcher, import};
-use celltime::model::{CombinedHistory, History, NotebookKey, PartKind};
-use celltime::store::history::StoreHistory;
-use celltime::store::{Store, Workspace};
+use celltime_store::legacy::{Watcher, import};
+use celltime_store::model::{CombinedHistory, History, NotebookKey, PartKind};
+use celltime_store::store::history::StoreHistory;
+use celltime_store::store::{Store, Workspace};
 use std::time::{Duration, SystemTime};
 
 fn store(root: &std::path::Path) -> Store {
@@ -40,7 +40,7 @@ fn import_is_idempotent_and_touches_nothing_but_the_store() {
 fn import_keeps_bytes_formats_sizes_times_and_code() {
     let c = copy("demo");
     import(&c.root, &store(&c.root), None).unwrap();
-    let legacy = celltime::legacy::LegacyHistory::open(&c.root, None).unwrap();
+    let legacy = celltime_store::legacy::LegacyHistory::open(&c.root, None).unwrap();
     let loaded = legacy.load().unwrap();
     let nb = store(&c.root)
         .notebook(&NotebookKey::new("notebook").unwrap())
@@ -144,7 +144,7 @@ fn watch_stops_when_asked() {
     let mut watcher = Watcher::new(&c.root, store(&c.root), None).unwrap();
     let stop = std::sync::atomic::AtomicBool::new(true);
     let mut passes = 0;
-    celltime::legacy::watch(&mut watcher, Duration::from_secs(3600), &stop, |_| {
+    celltime_store::legacy::watch(&mut watcher, Duration::from_secs(3600), &stop, |_| {
         passes += 1
     })
     .unwrap();
@@ -157,7 +157,7 @@ fn both_backends_show_together_and_dispatch_by_id() {
     import(&c.root, &store(&c.root), None).unwrap();
     let combined = CombinedHistory::new(
         Box::new(StoreHistory::new(store(&c.root))),
-        Box::new(celltime::legacy::LegacyHistory::open(&c.root, None).unwrap()),
+        Box::new(celltime_store::legacy::LegacyHistory::open(&c.root, None).unwrap()),
     );
     let notebooks = combined.notebooks().unwrap();
     assert_eq!(notebooks.len(), 1);

@@ -1,9 +1,9 @@
 //! Damaged caches: truncated or mutated files never panic the scanner, the history or import.
 
 use super::fixture::{copy_tree, files, fixtures};
-use celltime::legacy::{LegacyHistory, import};
-use celltime::model::History;
-use celltime::store::{Store, Workspace};
+use celltime_store::legacy::{LegacyHistory, import};
+use celltime_store::model::History;
+use celltime_store::store::{Store, Workspace};
 use proptest::prelude::*;
 
 #[derive(Debug, Clone)]
@@ -61,7 +61,7 @@ fn exercise(root: &std::path::Path) {
             if let Ok(detail) = history.detail(&info.notebook, row.id) {
                 for part in &detail.parts {
                     if let Ok(bytes) = history.read(&info.notebook, part) {
-                        let _ = crate::fixture::preview(part, &bytes);
+                        let _ = super::fixture::preview(part, &bytes);
                     }
                 }
             }

@@ -1,7 +1,7 @@
 //! What an entry shows: values (decoded, never executed), code, outputs and facts.
 
 use super::fixture::{self, all_previews, copy, fixtures, legacy, timeline};
-use celltime::model::{ContentRef, History, PartKind};
+use celltime_store::model::{ContentRef, History, PartKind};
 
 /// The values printed on each `TOKENS`/`SIGNED` line of `<ws>.tokens.txt`.
 fn tokens(ws: &str) -> Vec<String> {
@@ -79,7 +79,7 @@ fn lazy_npy_and_pickle_blobs_decode() {
         assert_eq!((arr.format.as_str(), arr.size), ("npy", 176));
         let bytes = history.read("notebook", arr).unwrap();
         assert_eq!(&bytes[..6], b"\x93NUMPY");
-        let text = crate::fixture::preview(arr, &bytes);
+        let text = fixture::preview(arr, &bytes);
         assert!(
             text.contains("[[0.0, 1.0, 2.0], [3.0, 4.0, 5.0]]"),
             "{text}"
@@ -89,7 +89,7 @@ fn lazy_npy_and_pickle_blobs_decode() {
             .iter()
             .find(|p| p.label == "lazy_list")
             .unwrap();
-        let text = crate::fixture::preview(list, &history.read("notebook", list).unwrap());
+        let text = fixture::preview(list, &history.read("notebook", list).unwrap());
         assert_eq!(text.trim_end(), "[1, 'two', 3.0]");
     }
 }
@@ -171,7 +171,7 @@ fn json_entries_with_nan_and_infinity_decode() {
         .replace("\"s\": \"hello\"", "\"s\": -Infinity");
     std::fs::write(&path, edited).unwrap();
     let history = legacy(&c.root);
-    let id = celltime::legacy::scan::entry_id(
+    let id = celltime_store::legacy::scan::entry_id(
         "json_block/C_pyluuVMPYluBh0zfht18PBJrtrW0VhxBAMVSYQW0AUk.json",
     );
     let detail = history.detail("notebook", id).unwrap();
@@ -299,7 +299,7 @@ fn parts_cannot_name_files_outside_the_listed_entries() {
         "/etc/passwd",
         "ctx_block",
     ] {
-        let part = celltime::model::PartInfo {
+        let part = celltime_store::model::PartInfo {
             kind: PartKind::Variables,
             label: String::new(),
             format: "pickle".into(),
@@ -327,9 +327,6 @@ fn the_fixture_helpers_agree_on_file_counts() {
     let c = copy("demo");
     assert_eq!(
         fixture::files(&c.root).len(),
-        super::fixture::expected("demo")["files"]
-            .as_array()
-            .unwrap()
-            .len()
+        fixture::expected("demo")["files"].as_array().unwrap().len()
     );
 }

@@ -1,8 +1,8 @@
 //! Listing: exactly the entries marimo wrote, nothing else.
 
 use super::fixture::{self, copy, expected};
-use celltime::legacy::scan::{self, LegacyEntry};
-use celltime::model::History;
+use celltime_store::legacy::scan::{self, LegacyEntry};
+use celltime_store::model::History;
 use std::collections::BTreeSet;
 
 fn expected_entries(ws: &str) -> BTreeSet<String> {
@@ -139,7 +139,7 @@ fn a_custom_cache_dir_is_listed_under_its_own_name() {
     std::fs::rename(c.root.join("__marimo__/cache"), &elsewhere).unwrap();
     std::fs::remove_file(elsewhere.join("notebook-81b6c9e3c012558a.json")).unwrap();
     std::fs::rename(c.root.join("notebook.py"), c.root.join("moved.txt")).unwrap();
-    let history = celltime::legacy::LegacyHistory::open(&c.root, Some(&elsewhere)).unwrap();
+    let history = celltime_store::legacy::LegacyHistory::open(&c.root, Some(&elsewhere)).unwrap();
     let notebooks = history.notebooks().unwrap();
     assert_eq!(notebooks.len(), 1);
     assert_eq!(notebooks[0].notebook, "my_cache");

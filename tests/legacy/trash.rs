@@ -1,9 +1,10 @@
 //! Remove, prune, undo and empty the trash: byte-for-byte, and nothing else touched.
 
 use super::fixture::{copy, legacy, timeline, tree};
-use celltime::legacy::trash;
-use celltime::model::{History, UndoToken};
-use celltime::policy::{Candidate, PlanInput, Policy, plan};
+use celltime::cli::policy_args::policy_from_text;
+use celltime_store::legacy::trash;
+use celltime_store::model::{History, UndoToken};
+use celltime_store::policy::{Candidate, PlanInput, plan};
 use chrono::Utc;
 
 const TRASH: &str = "__marimo__/cache/.celltime-trash/";
@@ -111,7 +112,7 @@ fn prune_plans_on_legacy_rows_and_applies_through_the_trash() {
         entries: &candidates,
         content_sizes: &timeline.content_sizes,
     };
-    let policy = Policy::from_text("--keep-last 1").unwrap();
+    let policy = policy_from_text("--keep-last 1").unwrap();
     let planned = plan(&input, &policy, Utc::now(), &Utc).unwrap();
     let ids: Vec<_> = planned
         .removed()
@@ -122,7 +123,7 @@ fn prune_plans_on_legacy_rows_and_applies_through_the_trash() {
     assert_eq!(ids.len(), 5);
     let applied = history.remove("notebook", &ids).unwrap();
     assert_eq!(applied.removed, 5);
-    let cells: Vec<String> = self::timeline_cells(&history);
+    let cells: Vec<String> = timeline_cells(&history);
     assert_eq!(
         cells,
         vec![
@@ -229,8 +230,9 @@ fn reclaim_deletes_only_batches_past_the_grace_period() {
     let manifest = old_batch.join("manifest.json");
     let mut text: serde_json::Value =
         serde_json::from_slice(&std::fs::read(&manifest).unwrap()).unwrap();
-    let two_days_ago =
-        celltime::model::Timestamp(celltime::model::Timestamp::now().0 - 2 * 86_400_000);
+    let two_days_ago = celltime_store::model::Timestamp(
+        celltime_store::model::Timestamp::now().0 - 2 * 86_400_000,
+    );
     text["created_at"] = two_days_ago.to_rfc3339().into();
     std::fs::write(&manifest, serde_json::to_vec(&text).unwrap()).unwrap();
     assert_eq!(history.reclaim("notebook").unwrap(), rows[0].size);

@@ -1,7 +1,8 @@
 //! Small hand-made stores for the edges a fixture-wide golden file would hide: exact cutoffs,
 //! shared contents across the scope line, clock skew and bad input.
 
-use celltime::policy::{Candidate, KeepReason, PlanInput, Policy, PolicyError, plan};
+use celltime::cli::policy_args::policy_from_text;
+use celltime_store::policy::{Candidate, KeepReason, PlanInput, PolicyError, plan};
 use chrono::{DateTime, Duration, Utc};
 
 use super::fixture::at;
@@ -28,7 +29,7 @@ fn removed(entries: &[Candidate<'_>], sizes: &[u64], text: &str, now: DateTime<U
         entries,
         content_sizes: sizes,
     };
-    let policy = Policy::from_text(text).expect("valid policy");
+    let policy = policy_from_text(text).expect("valid policy");
     plan(&input, &policy, now, &Utc).expect("plans").removed()
 }
 
@@ -85,7 +86,7 @@ fn a_cell_of_only_future_entries_is_kept_and_says_why() {
         entries: &entries,
         content_sizes: &[],
     };
-    let policy = Policy::from_text("--cell c --unsafe-allow-remove-all --max-entries 0").unwrap();
+    let policy = policy_from_text("--cell c --unsafe-allow-remove-all --max-entries 0").unwrap();
     let p = plan(&input, &policy, now, &Utc).unwrap();
     assert_eq!(p.groups[0].keep[0].reasons, [KeepReason::Future]);
     assert!(
@@ -110,7 +111,7 @@ fn shared_contents_are_freed_only_with_their_last_reference() {
         entries: &entries,
         content_sizes: &sizes,
     };
-    let policy = Policy::from_text("--cell a --keep-last 1").unwrap();
+    let policy = policy_from_text("--cell a --keep-last 1").unwrap();
     let p = plan(&input, &policy, now, &Utc).unwrap();
     assert_eq!(p.removed(), [0, 1]);
     assert_eq!(p.freed_contents, [0, 2]);
@@ -119,7 +120,7 @@ fn shared_contents_are_freed_only_with_their_last_reference() {
 
     // --max-size counts the scope's own contents: content 1 stops counting once no in-scope
     // entry holds it, though entry 3 keeps its bytes on disk.
-    let policy = Policy::from_text("--cell a --max-size 10kB").unwrap();
+    let policy = policy_from_text("--cell a --max-size 10kB").unwrap();
     let p = plan(&input, &policy, now, &Utc).unwrap();
     let f = p.budget.max_size.unwrap();
     assert_eq!((f.before, f.after), (11_110, 10_000));
@@ -152,7 +153,7 @@ fn a_content_index_out_of_range_is_a_runtime_error() {
     };
     let err = plan(
         &input,
-        &Policy::from_text("--keep-last 1").unwrap(),
+        &policy_from_text("--keep-last 1").unwrap(),
         now,
         &Utc,
     )
@@ -165,7 +166,7 @@ fn a_content_index_out_of_range_is_a_runtime_error() {
             sizes: 2
         }
     );
-    assert_eq!(err.exit_code(), 1);
+    assert!(!err.is_usage());
     assert_eq!(
         err.to_string(),
         "entry 0 refers to content 7, but only 2 content sizes were given"

@@ -1,7 +1,7 @@
 //! The golden fixture: 40 entries chosen to sit on the edges the calendar rules must get
 //! right in both UTC and Europe/Berlin.
 
-use celltime::policy::{Candidate, PlanInput};
+use celltime_store::policy::{Candidate, PlanInput};
 use chrono::{DateTime, Utc};
 
 /// The injected "now" of every golden run: a Wednesday in ISO week 2027-W03.

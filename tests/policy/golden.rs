@@ -2,7 +2,8 @@
 //! combinations over the fixture, under UTC and Europe/Berlin. Each snapshot shows the Berlin
 //! plan only where it differs from UTC, so calendar-sensitive cases stand out.
 
-use celltime::policy::{Plan, Policy, plan};
+use celltime::cli::policy_args::policy_from_text;
+use celltime_store::policy::{Plan, plan};
 use chrono::Utc;
 use chrono_tz::Europe::Berlin;
 use serde_json::{Value, json};
@@ -109,7 +110,7 @@ fn golden_policies_under_utc_and_berlin() {
     settings.set_prepend_module_to_snapshot(false);
     settings.bind(|| {
         for (name, text) in POLICIES {
-            let policy = Policy::from_text(text).unwrap_or_else(|e| panic!("{name}: {e}"));
+            let policy = policy_from_text(text).unwrap_or_else(|e| panic!("{name}: {e}"));
             let utc = compact(&plan(&input, &policy, now, &Utc).expect("plans"));
             let berlin = compact(&plan(&input, &policy, now, &Berlin).expect("plans"));
             let berlin = if berlin == utc {

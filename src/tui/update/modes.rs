@@ -54,7 +54,7 @@ pub(super) fn submit(state: &mut AppState, kind: PromptKind, input: &str, fx: &m
 /// Parses the policy here (errors show at once), plans on a worker.
 fn mark_by_policy(state: &mut AppState, text: &str, fx: &mut Vec<Effect>) {
     state.last_policy = text.to_string();
-    let policy = match crate::policy::Policy::from_text(text) {
+    let policy = match crate::cli::policy_args::policy_from_text(text) {
         Ok(p) => p,
         Err(e) => return state.set_status(Level::Error, format!("policy: {e}")),
     };

@@ -292,7 +292,11 @@ pub(super) fn search(state: &mut AppState, query: &str) {
 }
 
 /// A run matches by id prefix, module hash, version, time or pin/mark words.
-pub fn row_matches(row: &crate::model::Row, needle: &str, tz: chrono::FixedOffset) -> bool {
+pub fn row_matches(
+    row: &celltime_store::model::Row,
+    needle: &str,
+    tz: chrono::FixedOffset,
+) -> bool {
     row.id.to_hex().starts_with(needle)
         || row.module.to_lowercase().contains(needle)
         || row.version.to_lowercase() == needle

@@ -1,12 +1,12 @@
 //! Reducer tests: every action against a state built in memory (no history, no terminal).
 
 use super::*;
-use crate::model::{BackendKind, Row, Timeline, Timestamp};
 use crate::tui::data::NotebookView;
 use crate::tui::keymap::Keymap;
-use crate::tui::state::{DiffLayout, NotebookSlot, Ui};
+use crate::tui::state::{Confirm, DiffLayout, NotebookSlot, Ui};
 use crate::tui::theme::Theme;
 use Action::*;
+use celltime_store::model::{BackendKind, Row, Timeline, Timestamp};
 
 const NOW: i64 = 10_000_000;
 
@@ -343,13 +343,13 @@ fn undo_asks_first_naming_what_comes_back() {
         notebook: "nb".into(),
         removed: 2,
         bytes: 2048,
-        undo: crate::model::UndoToken::Store(Vec::new()),
+        undo: celltime_store::model::UndoToken::Store(Vec::new()),
         failures: Vec::new(),
     }]);
     act(&mut s, &[Undo]);
     assert_eq!(
         s.mode,
-        Mode::Confirm(crate::tui::state::Confirm::Undo(
+        Mode::Confirm(Confirm::Undo(
             "Restore 2 entries deleted by the last apply (2.0 KiB) of nb?".into()
         ))
     );
@@ -364,7 +364,7 @@ fn quit_asks_only_when_marks_are_pending() {
     act(&mut s, &[FocusNext, ToggleMark]);
     let fx = act(&mut s, &[Quit]);
     assert!(fx.iter().all(|e| !matches!(e, Effect::Quit)));
-    assert_eq!(s.mode, Mode::Confirm(crate::tui::state::Confirm::Quit));
+    assert_eq!(s.mode, Mode::Confirm(Confirm::Quit));
     act(&mut s, &[Cancel]);
     assert!(!s.quit);
     let fx = act(&mut s, &[Quit, Confirm]);
@@ -486,35 +486,35 @@ fn mark_by_policy_plans_on_a_worker_and_marks_what_it_removes() {
 /// The policy job reads no history; anything else would be a bug.
 struct NoHistory;
 
-impl crate::model::History for NoHistory {
+impl celltime_store::model::History for NoHistory {
     fn kind(&self) -> BackendKind {
         BackendKind::Store
     }
     fn location(&self) -> String {
         unreachable!()
     }
-    fn notebooks(&self) -> crate::model::HistoryResult<Vec<NotebookInfo>> {
+    fn notebooks(&self) -> HistoryResult<Vec<NotebookInfo>> {
         unreachable!()
     }
-    fn timeline(&self, _: &str) -> crate::model::HistoryResult<Timeline> {
+    fn timeline(&self, _: &str) -> HistoryResult<Timeline> {
         unreachable!()
     }
-    fn detail(&self, _: &str, _: EntryId) -> crate::model::HistoryResult<crate::model::Detail> {
+    fn detail(&self, _: &str, _: EntryId) -> HistoryResult<celltime_store::model::Detail> {
         unreachable!()
     }
-    fn read(&self, _: &str, _: &crate::model::PartInfo) -> crate::model::HistoryResult<Vec<u8>> {
+    fn read(&self, _: &str, _: &celltime_store::model::PartInfo) -> HistoryResult<Vec<u8>> {
         unreachable!()
     }
-    fn remove(&self, _: &str, _: &[EntryId]) -> crate::model::HistoryResult<Applied> {
+    fn remove(&self, _: &str, _: &[EntryId]) -> HistoryResult<Applied> {
         unreachable!()
     }
-    fn undo(&self, _: &Applied) -> crate::model::HistoryResult<usize> {
+    fn undo(&self, _: &Applied) -> HistoryResult<usize> {
         unreachable!()
     }
-    fn reclaim(&self, _: &str) -> crate::model::HistoryResult<u64> {
+    fn reclaim(&self, _: &str) -> HistoryResult<u64> {
         unreachable!()
     }
-    fn set_pinned(&self, _: &str, _: &[EntryId], _: bool) -> crate::model::HistoryResult<usize> {
+    fn set_pinned(&self, _: &str, _: &[EntryId], _: bool) -> HistoryResult<usize> {
         unreachable!()
     }
 }

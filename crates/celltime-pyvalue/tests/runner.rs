@@ -1,0 +1,5 @@
+//! The Python-value decoders on real CPython, numpy and marimo output (fixtures made by
+//! `tests/data/make.py`, committed with it).
+
+mod fuzz_corpus;
+mod pickle_decode;

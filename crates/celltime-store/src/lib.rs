@@ -1,0 +1,17 @@
+//! celltime's store layer: every cached run of every marimo cell, with no terminal code.
+//!
+//! - [`model`]: keys, entries, the in-memory index and the [`model::History`] interface (no I/O);
+//! - [`store`]: the `__marimo__/persist/` store (format in `docs/FORMAT.md`);
+//! - [`legacy`]: marimo's own cache folder, `__marimo__/cache/` (read, prune, import);
+//! - [`policy`]: retention policies and the prune planner;
+//! - [`units`]: sizes, counts and durations as people write them;
+//! - [`workspace`]: which backends a workspace has, opened as one [`model::History`].
+
+pub mod legacy;
+pub mod model;
+pub mod policy;
+pub mod store;
+#[cfg(feature = "testing")]
+pub mod testing;
+pub mod units;
+pub mod workspace;

@@ -1,0 +1,219 @@
+//! Every file operation of the store goes through [`Fs`], so tests can count syncs, check their
+//! order, and inject I/O errors at any step. [`RealFs`] is the real file system.
+
+use std::fmt;
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::path::Path;
+use std::time::SystemTime;
+
+/// What [`Fs::read_dir`] reports about one directory item (symlinks are not followed).
+#[derive(Debug, Clone)]
+pub struct DirItem {
+    pub name: String,
+    pub kind: ItemKind,
+    pub len: u64,
+    pub modified: Option<SystemTime>,
+    /// The inode number where the platform has one (0 elsewhere): a replaced file gets a new one.
+    pub inode: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ItemKind {
+    File,
+    Dir,
+    Symlink,
+    Other,
+}
+
+impl ItemKind {
+    fn of(file_type: fs::FileType) -> ItemKind {
+        if file_type.is_symlink() {
+            ItemKind::Symlink
+        } else if file_type.is_file() {
+            ItemKind::File
+        } else if file_type.is_dir() {
+            ItemKind::Dir
+        } else {
+            ItemKind::Other
+        }
+    }
+}
+
+pub trait Fs: Send + Sync + fmt::Debug {
+    fn read(&self, path: &Path) -> io::Result<Vec<u8>>;
+    /// Reads from `offset` to the end of the file.
+    fn read_from(&self, path: &Path, offset: u64) -> io::Result<Vec<u8>>;
+    /// Reads at most the first `max` bytes.
+    fn read_head(&self, path: &Path, max: usize) -> io::Result<Vec<u8>>;
+    /// Creates a file that must not exist yet and writes `bytes` to it (not synced).
+    fn write_new(&self, path: &Path, bytes: &[u8]) -> io::Result<()>;
+    /// Appends to a file, creating it if needed (not synced).
+    fn append(&self, path: &Path, bytes: &[u8]) -> io::Result<()>;
+    /// Makes a file's data and metadata durable.
+    fn sync_file(&self, path: &Path) -> io::Result<()>;
+    /// Makes a directory's entries (creations, renames, removals) durable.
+    fn sync_dir(&self, path: &Path) -> io::Result<()>;
+    fn rename(&self, from: &Path, to: &Path) -> io::Result<()>;
+    fn remove_file(&self, path: &Path) -> io::Result<()>;
+    fn create_dir_all(&self, path: &Path) -> io::Result<()>;
+    fn read_dir(&self, path: &Path) -> io::Result<Vec<DirItem>>;
+    /// Metadata of the path itself (a symlink is reported as a symlink).
+    fn metadata(&self, path: &Path) -> io::Result<DirItem>;
+    /// Announces a SQLite commit to `path`: SQLite does its own I/O, so this is where tests
+    /// observe or fail it.
+    fn sqlite_commit(&self, path: &Path) -> io::Result<()>;
+}
+
+#[derive(Debug, Default, Clone, Copy)]
+pub struct RealFs;
+
+impl Fs for RealFs {
+    fn read(&self, path: &Path) -> io::Result<Vec<u8>> {
+        fs::read(path)
+    }
+
+    fn read_from(&self, path: &Path, offset: u64) -> io::Result<Vec<u8>> {
+        let mut file = File::open(path)?;
+        file.seek(SeekFrom::Start(offset))?;
+        let mut bytes = Vec::new();
+        file.read_to_end(&mut bytes)?;
+        Ok(bytes)
+    }
+
+    fn read_head(&self, path: &Path, max: usize) -> io::Result<Vec<u8>> {
+        let mut bytes = Vec::with_capacity(max.min(1 << 16));
+        File::open(path)?.take(max as u64).read_to_end(&mut bytes)?;
+        Ok(bytes)
+    }
+
+    fn write_new(&self, path: &Path, bytes: &[u8]) -> io::Result<()> {
+        let mut file = OpenOptions::new().write(true).create_new(true).open(path)?;
+        file.write_all(bytes)
+    }
+
+    fn append(&self, path: &Path, bytes: &[u8]) -> io::Result<()> {
+        let mut file = OpenOptions::new().append(true).create(true).open(path)?;
+        file.write_all(bytes)
+    }
+
+    fn sync_file(&self, path: &Path) -> io::Result<()> {
+        OpenOptions::new().read(true).open(path)?.sync_all()
+    }
+
+    fn sync_dir(&self, path: &Path) -> io::Result<()> {
+        match File::open(path)?.sync_all() {
+            // Some file systems (network ones) refuse to sync directories; borg ignores it too.
+            Err(e) if e.kind() == io::ErrorKind::InvalidInput => Ok(()),
+            other => other,
+        }
+    }
+
+    fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
+        fs::rename(from, to)
+    }
+
+    fn remove_file(&self, path: &Path) -> io::Result<()> {
+        fs::remove_file(path)
+    }
+
+    fn create_dir_all(&self, path: &Path) -> io::Result<()> {
+        fs::create_dir_all(path)
+    }
+
+    fn read_dir(&self, path: &Path) -> io::Result<Vec<DirItem>> {
+        let mut items = Vec::new();
+        for item in fs::read_dir(path)? {
+            let item = item?;
+            let meta = item.metadata()?;
+            items.push(DirItem {
+                name: item.file_name().to_string_lossy().into_owned(),
+                kind: ItemKind::of(item.file_type()?),
+                len: meta.len(),
+                modified: meta.modified().ok(),
+                inode: inode(&meta),
+            });
+        }
+        items.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(items)
+    }
+
+    fn metadata(&self, path: &Path) -> io::Result<DirItem> {
+        let meta = fs::symlink_metadata(path)?;
+        Ok(DirItem {
+            name: path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+            kind: ItemKind::of(meta.file_type()),
+            len: meta.len(),
+            modified: meta.modified().ok(),
+            inode: inode(&meta),
+        })
+    }
+
+    fn sqlite_commit(&self, _path: &Path) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+#[cfg(unix)]
+fn inode(meta: &fs::Metadata) -> u64 {
+    std::os::unix::fs::MetadataExt::ino(meta)
+}
+
+#[cfg(not(unix))]
+fn inode(_meta: &fs::Metadata) -> u64 {
+    0
+}
+
+/// Is `dir` a real folder (not a link to one elsewhere)? The store deletes only inside such
+/// folders, so a link placed in the store can never lead a deletion outside it.
+pub fn is_real_dir(fs: &dyn Fs, dir: &Path) -> bool {
+    fs.metadata(dir).is_ok_and(|m| m.kind == ItemKind::Dir)
+}
+
+/// Writes `bytes` to `path` so that a crash leaves either the old or the new file:
+/// temp file in the same directory, fsync, rename, fsync the directory.
+pub fn write_atomic(fs: &dyn Fs, path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let temp = dir.join(format!(".tmp-{name}-{}", random_hex(8)));
+    let result = fs
+        .write_new(&temp, bytes)
+        .and_then(|()| fs.sync_file(&temp))
+        .and_then(|()| fs.rename(&temp, path))
+        .and_then(|()| fs.sync_dir(dir));
+    if result.is_err() {
+        let _ = fs.remove_file(&temp);
+    }
+    result
+}
+
+/// `n` random lower-case hex digits, for unique file names.
+pub fn random_hex(n: usize) -> String {
+    let mut out = String::with_capacity(n);
+    while out.len() < n {
+        out.push_str(&format!("{:016x}", rand::random::<u64>()));
+    }
+    out.truncate(n);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn atomic_write_replaces_and_cleans_up() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("map.toml");
+        write_atomic(&RealFs, &path, b"one").unwrap();
+        write_atomic(&RealFs, &path, b"two").unwrap();
+        assert_eq!(fs::read(&path).unwrap(), b"two");
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+}

@@ -1,0 +1,13 @@
+//! The program's integration tests, in one binary: the commands as scripts and people run
+//! them, the terminal UI on a test backend, retention policies, marimo's real cache, hostile
+//! workspaces and an independent Python writer. Shared helpers are in `common`.
+
+mod common;
+
+mod cli_basics;
+mod cli_prune;
+mod legacy;
+mod policy;
+mod python_writer;
+mod security;
+mod tui;
