@@ -24,10 +24,10 @@ pub fn pin(args: IdsArgs, pinned: bool) -> CliResult {
         lock_timeout: args.lock_timeout,
         cache_dir: None,
     };
-    let history = super::entries::open_history(&workspace)?;
+    let history = workspace.history()?;
     let mut changed = 0;
     for prefix in &args.ids {
-        let (timeline, index) = super::entries::resolve(history.as_ref(), prefix)?;
+        let (timeline, index) = super::resolve(history.as_ref(), prefix)?;
         changed += history.set_pinned(&timeline.notebook, &[timeline.rows[index].id], pinned)?;
     }
     let verb = if pinned { "pinned" } else { "unpinned" };

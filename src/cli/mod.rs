@@ -1,15 +1,18 @@
 //! The command line: argument parsing and one module per group of commands.
 
 mod demo;
-mod entries;
+mod diff;
 pub mod format;
 mod import;
+mod ls;
 mod maintenance;
 pub mod policy_args;
 mod prune;
 mod put;
+mod show;
 mod trash;
 
+use celltime_store::model::{History, MIN_ID_PREFIX, Timeline};
 use celltime_store::store::{Store, StoreError, StoreOptions, Workspace};
 use celltime_store::units::Span;
 use clap::{Args, Parser, Subcommand};
@@ -67,7 +70,7 @@ impl UiArgs {
             cache_dir: self.cache_dir.clone(),
             ..WorkspaceArgs::at(path)
         };
-        let history = entries::open_history(&workspace)?;
+        let history = workspace.history()?;
         let options = crate::tui::TuiOptions {
             config: self.config.clone(),
             mouse: self.no_mouse.then_some(false),
@@ -83,11 +86,11 @@ pub enum Command {
     /// Write the built-in demo workspace and open it (or just write it, with --no-tui).
     Demo(demo::DemoArgs),
     /// List entries, or notebooks and cells, without reading any content.
-    Ls(entries::LsArgs),
+    Ls(ls::LsArgs),
     /// Show one entry: its key, parts and their previews.
-    Show(entries::ShowArgs),
+    Show(show::ShowArgs),
     /// Show how an entry's code differs from the previous code version of its cell.
-    Diff(entries::DiffArgs),
+    Diff(diff::DiffArgs),
     /// Remove entries a retention policy does not keep (see docs/PRUNE.md).
     Prune(Box<prune::PruneArgs>),
     /// Store a run: its execution key and content parts.
@@ -146,6 +149,16 @@ impl WorkspaceArgs {
             lock_timeout: celltime_store::store::span_duration(&self.lock_timeout),
             ..StoreOptions::default()
         }
+    }
+
+    /// The history a command works on: the store if `__marimo__/persist` exists, marimo's
+    /// cache folder if `__marimo__/cache` (or `--cache-dir`) exists, both together when both do.
+    pub fn history(&self) -> Result<Box<dyn History>, CliError> {
+        Ok(celltime_store::workspace::open_history(
+            &self.workspace()?,
+            self.cache_dir.as_deref(),
+            self.store_options(),
+        )?)
     }
 
     pub fn store(&self) -> Result<Store, CliError> {
@@ -227,6 +240,37 @@ impl From<std::io::Error> for CliError {
 
 pub type CliResult = Result<u8, CliError>;
 
+/// Finds the one entry whose id starts with `prefix`, in any notebook.
+pub fn resolve(history: &dyn History, prefix: &str) -> Result<(Timeline, usize), CliError> {
+    let prefix = prefix.to_ascii_lowercase();
+    if prefix.len() < MIN_ID_PREFIX || !prefix.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(CliError::usage(format!(
+            "{prefix:?} is not an entry id: ids are hex, give at least {MIN_ID_PREFIX} characters (`celltime ls` shows them)"
+        )));
+    }
+    let mut found = None;
+    let mut count = 0;
+    for info in history.notebooks()? {
+        let timeline = history.timeline(&info.notebook)?;
+        let matches: Vec<usize> = (0..timeline.rows.len())
+            .filter(|i| timeline.rows[*i].id.has_prefix(&prefix))
+            .collect();
+        count += matches.len();
+        if let Some(i) = matches.first().copied() {
+            found = Some((timeline, i));
+        }
+    }
+    match (count, found) {
+        (1, Some(found)) => Ok(found),
+        (0, _) | (_, None) => Err(CliError::usage(format!(
+            "no entry id starts with {prefix:?}"
+        ))),
+        (n, _) => Err(CliError::usage(format!(
+            "{prefix:?} matches {n} entries; give more characters of the id"
+        ))),
+    }
+}
+
 /// Writes to stdout; a closed pipe (`celltime ls | head`) ends quietly.
 pub fn out(text: &str) -> Result<(), CliError> {
     let mut stdout = std::io::stdout().lock();
@@ -264,9 +308,9 @@ pub fn run(cli: Cli) -> ExitCode {
     let result = match cli.command {
         None => cli.ui.open(cli.path),
         Some(Command::Demo(args)) => demo::run(args, &cli.ui),
-        Some(Command::Ls(args)) => entries::ls(args),
-        Some(Command::Show(args)) => entries::show(args),
-        Some(Command::Diff(args)) => entries::diff(args),
+        Some(Command::Ls(args)) => ls::ls(args),
+        Some(Command::Show(args)) => show::show(args),
+        Some(Command::Diff(args)) => diff::diff(args),
         Some(Command::Put(args)) => put::run(*args),
         Some(Command::Prune(args)) => prune::run(*args),
         Some(Command::Pin(args)) => maintenance::pin(args, true),

@@ -1,7 +1,6 @@
 //! `prune`: plan with a retention policy, show why each entry stays, then remove the rest
 //! through the backend. `--dry-run` is the same code path, stopped before the first write.
 
-use super::entries::open_history;
 use super::format::size;
 use super::policy_args::{PolicyArgs, policy_from_args};
 use super::{CliError, CliResult, WorkspaceArgs, confirm, exit, json, out};
@@ -107,7 +106,7 @@ pub fn run(args: PruneArgs) -> CliResult {
         return save_default(&args.policy, &mut config);
     }
     let policy = choose_policy(&args.policy, &config)?;
-    let history = open_history(&args.workspace)?;
+    let history = args.workspace.history()?;
     let timelines: Vec<Timeline> = history
         .notebooks()?
         .iter()

@@ -1,0 +1,282 @@
+//! One notebook folder: loading its state (map + log), writing (put, remove, pin, use),
+//! consolidating the log into the map, and sweeping unreferenced contents.
+//!
+//! Durability order: contents durable, then the log record durable, then the map. A `remove`
+//! record is the one commit point of a deletion; contents go later, in `gc`.
+
+use super::Context;
+use super::error::{IoContext, Result, StoreError};
+use super::layout::NotebookPaths;
+use super::map::MapData;
+use super::pack::PackReader;
+use super::snapshot::MapStamp;
+use crate::model::{
+    ContentHash, Entry, EntryId, NotebookIndex, NotebookKey, PartMask, PartRef, Timestamp,
+};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// Something a reader noticed and tolerated (or, for errors, refused to write over).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Issue {
+    pub severity: Severity,
+    pub path: PathBuf,
+    pub line: Option<usize>,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Info,
+    Warning,
+    Error,
+}
+
+impl std::fmt::Display for Issue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let line = self.line.map(|l| format!(":{l}")).unwrap_or_default();
+        write!(f, "{}{line}: {}", self.path.display(), self.message)
+    }
+}
+
+/// `notebook.toml`: marks a folder as a notebook folder.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NotebookFile {
+    pub format: i64,
+    pub key: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+}
+
+/// The folded state of a notebook as this process last read it.
+#[derive(Debug, Clone)]
+struct State {
+    data: MapData,
+    map_stamp: Option<MapStamp>,
+    /// Per segment, the offset up to which records are applied in `data`.
+    read_pos: BTreeMap<String, u64>,
+    /// Hashes of conflicted map copies merged into `data` by this load.
+    merged_copies: BTreeSet<String>,
+    issues: Vec<Issue>,
+    /// The latest record time applied: new records are stamped after it, so a fresh fold
+    /// (which orders records by time) applies them in the order this process did.
+    latest_at: Timestamp,
+}
+
+impl State {
+    fn corruption(&self) -> Option<&Issue> {
+        self.issues.iter().find(|i| i.severity == Severity::Error)
+    }
+}
+
+/// Files this process writes to; each is created on first use with a fresh random name.
+#[derive(Debug, Default)]
+struct WriterFiles {
+    /// The segment and the length this process expects it to have.
+    segment: Option<(String, u64)>,
+    pack: Option<String>,
+    /// Hashes held by this machine's packs (loaded on first write).
+    own_pack_hashes: Option<OwnPacks>,
+}
+
+/// The contents this machine's packs hold, and which packs they were read from. Another
+/// process of this machine may compact the packs (dropping rows nothing referenced), so the
+/// set is only trusted while every pack it was read from still exists.
+#[derive(Debug, Default)]
+struct OwnPacks {
+    packs: BTreeSet<String>,
+    hashes: HashSet<ContentHash>,
+}
+
+/// What `gc` did.
+#[derive(Debug, Default, Clone, Serialize)]
+pub struct GcReport {
+    pub objects_removed: usize,
+    pub object_bytes_freed: u64,
+    pub pack_rows_dropped: usize,
+    pub pack_bytes_dropped: u64,
+    pub packs_compacted: usize,
+    pub young_garbage_kept: usize,
+    pub temp_files_removed: usize,
+    pub unknown_files: Vec<PathBuf>,
+}
+
+/// What a `get` returns: the entry and the requested parts, each read or failed on its own.
+#[derive(Debug)]
+pub struct Fetched {
+    pub entry: Entry,
+    pub parts: Vec<(PartRef, Result<Vec<u8>>)>,
+}
+
+/// Reads contents; cheap to clone and safe to use from other threads.
+#[derive(Debug, Clone)]
+pub struct ContentReader {
+    ctx: Arc<Context>,
+    paths: NotebookPaths,
+    packs: Arc<PackReader>,
+}
+
+impl ContentReader {
+    /// Reads a content and checks it against its hash. Reads take no lock, so a content moved
+    /// by a compaction at that very moment can be missed; a miss is therefore retried once
+    /// under the shared lock, which no compaction holds.
+    pub fn read(&self, hash: ContentHash, size: u64) -> Result<Vec<u8>> {
+        match self.find(hash, size)? {
+            Some(bytes) => check_hash(bytes, hash, &self.paths),
+            None => {
+                let _lock = self.ctx.lock_shared(&self.paths)?;
+                let bytes = self
+                    .find(hash, size)?
+                    .ok_or_else(|| StoreError::MissingContent {
+                        hash: hash.to_hex(),
+                        context: format!("notebook folder {}", self.paths.dir.display()),
+                    })?;
+                check_hash(bytes, hash, &self.paths)
+            }
+        }
+    }
+
+    fn find(&self, hash: ContentHash, size: u64) -> Result<Option<Vec<u8>>> {
+        let fs = self.ctx.fs.as_ref();
+        let object = self.paths.object(hash);
+        let from_object = || match fs.read(&object) {
+            Ok(bytes) => Ok(Some(bytes)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e).at(&object),
+        };
+        let found = if size > self.ctx.config.inline_threshold {
+            match from_object()? {
+                Some(bytes) => Some(bytes),
+                None => self.packs.read(fs, hash)?,
+            }
+        } else {
+            match self.packs.read(fs, hash)? {
+                Some(bytes) => Some(bytes),
+                None => from_object()?,
+            }
+        };
+        Ok(found)
+    }
+}
+
+fn check_hash(bytes: Vec<u8>, hash: ContentHash, paths: &NotebookPaths) -> Result<Vec<u8>> {
+    if ContentHash::of(&bytes) != hash {
+        return Err(StoreError::Corrupt {
+            path: paths.dir.clone(),
+            what: format!("content {} does not match its hash", hash.short()),
+        });
+    }
+    Ok(bytes)
+}
+
+pub struct Notebook {
+    key: NotebookKey,
+    paths: NotebookPaths,
+    ctx: Arc<Context>,
+    state: State,
+    writer: WriterFiles,
+    reader: ContentReader,
+}
+
+impl std::fmt::Debug for Notebook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Notebook").field("key", &self.key).finish()
+    }
+}
+
+impl Notebook {
+    pub(super) fn open(
+        ctx: Arc<Context>,
+        key: NotebookKey,
+        paths: NotebookPaths,
+    ) -> Result<Notebook> {
+        let state = {
+            let _lock = ctx.lock_shared(&paths)?;
+            load_state(&ctx, &key, &paths)?
+        };
+        let reader = ContentReader {
+            ctx: ctx.clone(),
+            paths: paths.clone(),
+            packs: Arc::new(PackReader::new(paths.packs_dir())),
+        };
+        Ok(Notebook {
+            key,
+            paths,
+            ctx,
+            state,
+            writer: WriterFiles::default(),
+            reader,
+        })
+    }
+
+    pub fn key(&self) -> &NotebookKey {
+        &self.key
+    }
+
+    pub fn dir(&self) -> &std::path::Path {
+        &self.paths.dir
+    }
+
+    pub fn index(&self) -> &NotebookIndex {
+        &self.state.data.index
+    }
+
+    /// What the last load noticed: torn tails, conflict copies, corrupt lines.
+    pub fn issues(&self) -> &[Issue] {
+        &self.state.issues
+    }
+
+    pub fn reader(&self) -> ContentReader {
+        self.reader.clone()
+    }
+
+    /// Re-reads the folder (another process may have written).
+    pub fn reload(&mut self) -> Result<()> {
+        let _lock = self.ctx.lock_shared(&self.paths)?;
+        self.state = load_state(&self.ctx, &self.key, &self.paths)?;
+        Ok(())
+    }
+
+    /// The newest entry of (cell, module, version) created at or before `at`, or the newest.
+    pub fn find(
+        &self,
+        cell: &str,
+        module: &str,
+        version: &str,
+        at: Option<Timestamp>,
+    ) -> Option<EntryId> {
+        self.index().latest(cell, module, version, at)
+    }
+
+    /// An entry and the parts of the kinds in `kinds`; a missing content fails only its part.
+    pub fn get(&self, id: EntryId, kinds: PartMask) -> Option<Fetched> {
+        let entry = self.index().get(id)?;
+        let parts = entry
+            .parts
+            .iter()
+            .filter(|p| kinds.contains(p.kind))
+            .map(|p| (p.clone(), self.reader.read(p.content, p.size)))
+            .collect();
+        Some(Fetched { entry, parts })
+    }
+
+    /// Every content file the folder holds, for verify: packs and objects.
+    pub(super) fn paths(&self) -> &NotebookPaths {
+        &self.paths
+    }
+
+    pub(super) fn context(&self) -> &Arc<Context> {
+        &self.ctx
+    }
+}
+
+mod load;
+mod maintain;
+mod write;
+
+use load::load_state;
+pub(super) use load::quick_summary;

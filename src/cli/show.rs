@@ -1,0 +1,138 @@
+//! `show`: one entry, its key, parts and their previews.
+
+use super::format::{sanitise, time};
+use super::ls::{EntryJson, entry_json};
+use super::{CliError, CliResult, WorkspaceArgs, exit, json, out, resolve};
+use celltime_store::model::{PartInfo, PartKind, SHORT_ID_LEN};
+use clap::Args;
+use serde::Serialize;
+
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// The entry id, or a unique prefix of it (4+ hex characters).
+    pub id: String,
+    #[command(flatten)]
+    pub workspace: WorkspaceArgs,
+    /// Only parts of this kind, optionally with a label: `outputs`, `outputs:text/html`, `variables:df`.
+    #[arg(long, value_name = "KIND[:LABEL]")]
+    pub part: Option<String>,
+    /// Write the part's bytes unchanged (needs exactly one matching part).
+    #[arg(long, requires = "part")]
+    pub raw: bool,
+    /// Machine-readable key, facts and parts (no contents).
+    #[arg(long, conflicts_with = "raw")]
+    pub json: bool,
+}
+
+fn select_parts<'a>(
+    parts: &'a [PartInfo],
+    filter: Option<&str>,
+) -> Result<Vec<&'a PartInfo>, CliError> {
+    let Some(filter) = filter else {
+        return Ok(parts.iter().collect());
+    };
+    let (kind, label) = match filter.split_once(':') {
+        Some((k, l)) => (k, Some(l)),
+        None => (filter, None),
+    };
+    let kind: PartKind = kind
+        .parse()
+        .map_err(|e: celltime_store::model::KeyError| CliError::usage(e.to_string()))?;
+    Ok(parts
+        .iter()
+        .filter(|p| p.kind == kind && label.is_none_or(|l| p.label == l))
+        .collect())
+}
+
+pub fn show(args: ShowArgs) -> CliResult {
+    let history = args.workspace.history()?;
+    let (timeline, index) = resolve(history.as_ref(), &args.id)?;
+    let row = &timeline.rows[index];
+    let detail = history.detail(&timeline.notebook, row.id)?;
+    let selected = select_parts(&detail.parts, args.part.as_deref())?;
+    if args.raw {
+        let [part] = selected.as_slice() else {
+            return Err(CliError::usage(format!(
+                "--raw needs exactly one part; {} match",
+                selected.len()
+            )));
+        };
+        let bytes = history.read(&timeline.notebook, part)?;
+        let mut stdout = std::io::stdout().lock();
+        std::io::Write::write_all(&mut stdout, &bytes)?;
+        return Ok(exit::OK);
+    }
+    if args.json {
+        #[derive(Serialize)]
+        struct ShowJson<'a> {
+            entry: EntryJson<'a>,
+            facts: Vec<(String, String)>,
+            parts: Vec<PartJson>,
+            parents: Vec<String>,
+        }
+        #[derive(Serialize)]
+        struct PartJson {
+            kind: &'static str,
+            label: String,
+            format: String,
+            size: u64,
+        }
+        return json(&ShowJson {
+            entry: entry_json(&timeline.notebook, row),
+            facts: detail.facts.clone(),
+            parts: selected
+                .iter()
+                .map(|p| PartJson {
+                    kind: p.kind.name(),
+                    label: p.label.clone(),
+                    format: p.format.clone(),
+                    size: p.size,
+                })
+                .collect(),
+            parents: detail.parents.iter().map(|p| p.id.to_hex()).collect(),
+        })
+        .map(|()| exit::OK);
+    }
+    let mut text = String::new();
+    if args.part.is_none() {
+        for (label, value) in &detail.facts {
+            text.push_str(&format!("{:<12} {}\n", label, sanitise(value)));
+        }
+        for parent in &detail.parents {
+            text.push_str(&format!(
+                "{:<12} {} {} v{} {}\n",
+                "parent",
+                &parent.id.short()[..SHORT_ID_LEN],
+                sanitise(&parent.cell),
+                parent.version,
+                time(parent.created_at)
+            ));
+        }
+    }
+    let options = crate::preview::RenderOptions {
+        colour: false,
+        ..Default::default()
+    };
+    for part in selected {
+        let title = crate::preview::part_title(part.kind, &part.label, &part.format, part.size);
+        text.push_str(&format!("\n── {title} ──\n"));
+        match history.read(&timeline.notebook, part) {
+            Ok(bytes) => {
+                let doc = crate::preview::render_part(
+                    part.kind,
+                    &part.label,
+                    &part.format,
+                    &bytes,
+                    &options,
+                );
+                text.push_str(&doc.to_text());
+                if !text.ends_with('\n') {
+                    text.push('\n');
+                }
+            }
+            Err(e) => text.push_str(&format!("(unavailable: {e})\n")),
+        }
+    }
+    out(&text)?;
+    Ok(exit::OK)
+}
