@@ -11,3 +11,4 @@ mod policy;
 mod python_writer;
 mod security;
 mod tui;
+mod untrusted;

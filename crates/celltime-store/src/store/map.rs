@@ -7,9 +7,11 @@
 use super::config::{FORMAT_VERSION, line_of};
 use super::error::{Result, StoreError};
 use super::wire::{WireBody, exec_key};
-use crate::model::{Entry, EntryView, NotebookIndex, NotebookKey, PartKind, PartView, Timestamp};
+use crate::model::{
+    Entry, EntryId, EntryView, NotebookIndex, NotebookKey, PartKind, PartView, Timestamp,
+};
 use serde::Deserialize;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt::Write as _;
 use std::path::Path;
 use toml_writer::{TomlKeyBuilder, TomlStringBuilder, TomlWrite as _};
@@ -156,19 +158,41 @@ fn parse_whole(path: &Path, text: &str, notebook: &NotebookKey) -> Result<MapDat
     check_header(path, &file.map, notebook)?;
     let mut entries = Vec::new();
     collect_entries(path, text, 0, notebook, file.entry, &mut entries)?;
-    Ok(map_data(notebook, file.map, entries))
+    map_data(path, text, notebook, file.map, entries)
 }
 
-fn map_data(notebook: &NotebookKey, header: MapHeader, entries: Vec<Entry>) -> MapData {
+/// Builds the index, refusing a document that declares one entry twice: TOML forbids a
+/// repeated table, and one instant spelled two ways (`Z` and `+01:00`) is the same entry.
+/// Keeping either copy would let consolidation and gc drop the other's contents for good.
+fn map_data(
+    path: &Path,
+    text: &str,
+    notebook: &NotebookKey,
+    header: MapHeader,
+    entries: Vec<(usize, Entry)>,
+) -> Result<MapData> {
     let mut index = NotebookIndex::new(notebook.clone());
-    for entry in &entries {
+    let mut first_seen: HashMap<EntryId, usize> = HashMap::with_capacity(entries.len());
+    for (start, entry) in &entries {
+        if let Some(first) = first_seen.insert(entry.key.id(), *start) {
+            let (first, again) = (first.min(*start), first.max(*start));
+            return Err(StoreError::invalid(
+                path,
+                Some(line_of(text, again)),
+                format!(
+                    "entry {} is declared twice (first at line {}); remove one of the two tables",
+                    entry.key.id().short(),
+                    line_of(text, first)
+                ),
+            ));
+        }
         index.insert(entry);
     }
-    MapData {
+    Ok(MapData {
         index,
         log_pos: header.log_pos,
         merged: header.merged.into_iter().collect(),
-    }
+    })
 }
 
 #[derive(Deserialize)]
@@ -206,7 +230,7 @@ fn parse_chunked(path: &Path, text: &str, notebook: &NotebookKey) -> Result<MapD
         .map_or(1, |n| n.get())
         .min(8);
     let per_worker = chunks.len().div_ceil(workers).max(1);
-    let parts: Vec<Result<Vec<Entry>>> = std::thread::scope(|scope| {
+    let parts: Vec<Result<Vec<(usize, Entry)>>> = std::thread::scope(|scope| {
         let handles: Vec<_> = chunks
             .chunks(per_worker)
             .map(|share| {
@@ -233,7 +257,7 @@ fn parse_chunked(path: &Path, text: &str, notebook: &NotebookKey) -> Result<MapD
     for part in parts {
         entries.extend(part?);
     }
-    Ok(map_data(notebook, file.map, entries))
+    map_data(path, text, notebook, file.map, entries)
 }
 
 /// Validates the tables of one document (or chunk starting at `offset`) into entries.
@@ -243,7 +267,7 @@ fn collect_entries(
     offset: usize,
     notebook: &NotebookKey,
     tables: EntryTables,
-    out: &mut Vec<Entry>,
+    out: &mut Vec<(usize, Entry)>,
 ) -> Result<()> {
     for (cell, modules) in tables {
         for (module, versions) in modules {
@@ -264,7 +288,7 @@ fn collect_entries(
                         .into_inner()
                         .into_entry(key)
                         .map_err(|e| invalid(e.to_string()))?;
-                    out.push(entry);
+                    out.push((start, entry));
                 }
             }
         }
@@ -554,6 +578,48 @@ mod tests {
         let (merged, conflicted) = parse_map(Path::new("map.toml"), &text, &nb()).unwrap();
         assert!(conflicted);
         assert_eq!(merged.index.len(), 3);
+    }
+
+    /// The table of the entry created at `ms`, as `render_map` writes it.
+    fn table_of(text: &str, ms: i64) -> String {
+        let created = Timestamp(ms).to_string();
+        let start = text.find(&format!("\"{created}\"]")).unwrap();
+        let start = text[..start].rfind("\n[entry.").unwrap() + 1;
+        let end = text[start + 1..]
+            .find("\n[entry.")
+            .map_or(text.len(), |e| start + 1 + e + 1);
+        text[start..end].to_string()
+    }
+
+    #[test]
+    fn a_table_declared_twice_is_refused_with_its_line() {
+        let text = render_map(&data(&[entry("a", 1), entry("a", 2)]));
+        let twice = format!("{text}\n{}", table_of(&text, 1));
+        let err = parse_map(Path::new("nb/map.toml"), &twice, &nb()).unwrap_err();
+        let message = err.to_string();
+        assert!(message.starts_with("nb/map.toml:"), "{message}");
+        let line = twice.lines().count() - table_of(&text, 1).lines().count() + 1;
+        assert!(message.contains(&format!(":{line}")), "{message}");
+    }
+
+    #[test]
+    fn one_instant_spelled_two_ways_is_one_entry_declared_twice() {
+        let text = render_map(&data(&[entry("a", 3_600_000)]));
+        let table = table_of(&text, 3_600_000);
+        let respelled = table.replace(
+            &Timestamp(3_600_000).to_string(),
+            "1970-01-01T02:00:00.000+01:00",
+        );
+        assert_ne!(table, respelled);
+        let err = parse_map(
+            Path::new("nb/map.toml"),
+            &format!("{text}\n{respelled}"),
+            &nb(),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("declared twice (first at line"), "{err}");
+        assert!(err.starts_with("nb/map.toml:"), "{err}");
     }
 
     #[test]
