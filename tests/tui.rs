@@ -518,19 +518,23 @@ impl History for Busy {
     }
     fn remove(
         &self,
-        _: &str,
-        _: &[EntryId],
+        _: &celltime_store::model::Removal<'_>,
     ) -> celltime_store::model::HistoryResult<celltime_store::model::Applied> {
         Err(celltime_store::model::HistoryError {
             busy: true,
+            stale: false,
             message: "the writer lock is held by pid 4242".into(),
         })
     }
-    fn undo(
+    fn reverse(
         &self,
-        applied: &celltime_store::model::Applied,
+        change: &celltime_store::model::Change,
+        journal: &dyn celltime_store::model::Journal,
     ) -> celltime_store::model::HistoryResult<usize> {
-        self.0.undo(applied)
+        self.0.reverse(change, journal)
+    }
+    fn ops_dir(&self) -> Option<std::path::PathBuf> {
+        self.0.ops_dir()
     }
     fn reclaim(&self, notebook: &str) -> celltime_store::model::HistoryResult<u64> {
         self.0.reclaim(notebook)
@@ -540,8 +544,9 @@ impl History for Busy {
         notebook: &str,
         ids: &[EntryId],
         pinned: bool,
+        journal: &dyn celltime_store::model::Journal,
     ) -> celltime_store::model::HistoryResult<usize> {
-        self.0.set_pinned(notebook, ids, pinned)
+        self.0.set_pinned(notebook, ids, pinned, journal)
     }
 }
 

@@ -1,11 +1,14 @@
 //! `trash`: what prune moved out of marimo's cache folder — list it, put the last batch back,
 //! or empty it (the only way the entries really go).
 
-use super::format::size;
-use super::{CliResult, WorkspaceArgs, confirm, exit, out};
+use super::format::{sanitise, size};
+use super::{CliResult, WorkspaceArgs, command_line, confirm, exit, out};
 use celltime_store::legacy::scan::cache_root;
 use celltime_store::legacy::trash;
+use celltime_store::model::Change;
+use celltime_store::ops::{self, OpKind, Operation};
 use clap::Args;
+use std::path::Path;
 
 #[derive(Debug, Args)]
 pub struct TrashArgs {
@@ -31,6 +34,29 @@ pub fn run(args: TrashArgs) -> CliResult {
             out("the trash is empty; nothing to restore\n")?;
             return Ok(exit::OK);
         };
+        // The operation that filled the batch is undone whole: its store copies come back
+        // with the cache files.
+        let oplog = args.workspace.oplog()?;
+        let operations = oplog.list()?;
+        if let Some(op) = made_batch(&operations, newest) {
+            let history = args.workspace.history()?;
+            let done = ops::undo(history.as_ref(), &oplog, op, &command_line())?;
+            out(&format!(
+                "undid {} {}: {} entries back (cache files from {} and their store copies)\n",
+                op.header.kind.name(),
+                op.short_id(),
+                done.restored,
+                newest.display()
+            ))?;
+            for failure in &done.failures {
+                eprintln!("celltime: {}", sanitise(failure));
+            }
+            return Ok(if done.failures.is_empty() {
+                exit::OK
+            } else {
+                exit::FAILURE
+            });
+        }
         let restored = trash::restore(&root, newest)?;
         out(&format!(
             "restored {} entries from {}\n",
@@ -52,11 +78,31 @@ pub fn run(args: TrashArgs) -> CliResult {
             out("nothing deleted\n")?;
             return Ok(exit::OK);
         }
+        let oplog = args.workspace.oplog()?;
+        let operations = oplog.list()?;
+        let lost: Vec<&Operation> = batches
+            .iter()
+            .filter_map(|b| made_batch(&operations, b))
+            .collect();
+        let recorder = oplog.begin(OpKind::TrashEmpty, &command_line(), None)?;
         let count = trash::empty_trash(&root)?;
-        out(&format!(
-            "deleted {count} trash batches from {}\n",
-            root.display()
-        ))?;
+        recorder.finish(
+            &format!(
+                "deleted {count} trash batches; {} operations no longer undoable",
+                lost.len()
+            ),
+            true,
+        )?;
+        let mut text = format!("deleted {count} trash batches from {}\n", root.display());
+        for op in lost {
+            text.push_str(&format!(
+                "no longer undoable: operation {} ({} at {})\n",
+                op.short_id(),
+                op.header.kind.name(),
+                op.header.at.to_rfc3339()
+            ));
+        }
+        out(&text)?;
         return Ok(exit::OK);
     }
     let mut text = String::new();
@@ -69,4 +115,17 @@ pub fn run(args: TrashArgs) -> CliResult {
     }
     out(&text)?;
     Ok(exit::OK)
+}
+
+/// The operation (not undone yet) that moved entries into `batch`.
+fn made_batch<'o>(operations: &'o [Operation], batch: &Path) -> Option<&'o Operation> {
+    let name = batch.file_name()?.to_str()?;
+    let undone = ops::undone_ids(operations);
+    operations.iter().rev().find(|op| {
+        !undone.contains(&*op.header.id)
+            && op
+                .changes
+                .iter()
+                .any(|c| matches!(c, Change::CacheTrashed { batch: b, .. } if b == name))
+    })
 }

@@ -14,6 +14,8 @@ macro_rules! bindable {
             Resize { width: u16, height: u16 },
             Tick(Timestamp),
             Mouse(MouseAction),
+            /// The store or marimo's cache changed on disk (the file-system follower).
+            DiskChanged,
         }
 
         impl Action {
@@ -28,6 +30,7 @@ macro_rules! bindable {
                     Action::Resize { .. } => "resize",
                     Action::Tick(_) => "tick",
                     Action::Mouse(_) => "mouse",
+                    Action::DiskChanged => "disk-changed",
                 }
             }
 

@@ -103,6 +103,9 @@ pub struct GcReport {
     pub young_garbage_kept: usize,
     pub temp_files_removed: usize,
     pub unknown_files: Vec<PathBuf>,
+    /// Contents swept: removals that needed them can no longer be undone.
+    #[serde(skip)]
+    pub swept: Vec<ContentHash>,
 }
 
 /// What a `get` returns: the entry and the requested parts, each read or failed on its own.
@@ -277,6 +280,8 @@ impl Notebook {
 mod load;
 mod maintain;
 mod write;
+
+pub use write::Locked;
 
 use load::load_state;
 pub(super) use load::quick_summary;
