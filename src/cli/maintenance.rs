@@ -76,7 +76,6 @@ fn existing_store(args: &WorkspaceArgs, command: &str) -> Result<Store, CliError
 
 pub fn consolidate(args: WorkspaceArgs) -> CliResult {
     let store = existing_store(&args, "consolidate")?;
-    let recorder = OpLog::of(&store).begin(OpKind::Consolidate, &command_line(), None)?;
     let mut text = String::new();
     for key in store.notebook_keys()? {
         let mut notebook = store.notebook(&key)?;
@@ -87,13 +86,17 @@ pub fn consolidate(args: WorkspaceArgs) -> CliResult {
             notebook.index().len()
         ));
     }
-    recorder.finish(
-        &format!("folded the logs of {} notebooks", text.lines().count()),
-        true,
-    )?;
+    // Nothing to undo, so recorded once done: a refused consolidation leaves no trace.
+    OpLog::of(&store)
+        .begin(OpKind::Consolidate, &command_line(), None)?
+        .finish(
+            &format!("folded the logs of {} notebooks", text.lines().count()),
+            true,
+        )?;
     out(&text)?;
     Ok(exit::OK)
 }
+
 #[derive(Debug, Args)]
 pub struct VerifyArgs {
     #[command(flatten)]
@@ -169,7 +172,6 @@ pub fn gc(args: GcArgs) -> CliResult {
         None => store.config().gc_grace,
     };
     let oplog = OpLog::of(&store);
-    let recorder = oplog.begin(OpKind::Gc, &command_line(), None)?;
     let mut reports = Vec::new();
     for key in store.notebook_keys()? {
         let report = store.notebook(&key)?.gc(grace)?;
@@ -180,7 +182,7 @@ pub fn gc(args: GcArgs) -> CliResult {
         .iter()
         .map(|(_, r)| r.object_bytes_freed + r.pack_bytes_dropped)
         .sum();
-    recorder.finish(
+    oplog.begin(OpKind::Gc, &command_line(), None)?.finish(
         &format!(
             "freed {}; {} operations no longer undoable",
             size(freed),

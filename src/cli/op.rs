@@ -27,8 +27,15 @@ pub struct UndoArgs {
     /// The operation to undo (an id prefix from `celltime op log`); default: the last one
     /// that changed entries and was not undone yet.
     pub op: Option<String>,
-    #[command(flatten)]
-    pub workspace: WorkspaceArgs,
+    /// A folder inside the workspace (the operation comes first, so the workspace is a flag).
+    #[arg(short = 'C', long = "workspace", value_name = "PATH")]
+    pub path: Option<std::path::PathBuf>,
+    /// How long to wait for another process's lock on a notebook before giving up (exit 75).
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = super::parse_span)]
+    pub lock_timeout: celltime_store::units::Span,
+    /// marimo's cache folder when it is not __marimo__/cache (a `save_path`).
+    #[arg(long, value_name = "DIR")]
+    pub cache_dir: Option<std::path::PathBuf>,
 }
 
 pub fn run(command: OpCommand) -> CliResult {
@@ -137,7 +144,12 @@ fn describe(op: &Operation, undone: bool) -> String {
 }
 
 pub fn undo(args: UndoArgs) -> CliResult {
-    let oplog = args.workspace.oplog()?;
+    let workspace = WorkspaceArgs {
+        path: args.path.clone(),
+        lock_timeout: args.lock_timeout,
+        cache_dir: args.cache_dir.clone(),
+    };
+    let oplog = workspace.oplog()?;
     let target = match &args.op {
         Some(prefix) => oplog.find(prefix).map_err(CliError::usage)?,
         None => {
@@ -151,7 +163,7 @@ pub fn undo(args: UndoArgs) -> CliResult {
             }
         }
     };
-    let history = args.workspace.history()?;
+    let history = workspace.history()?;
     let done = ops::undo(history.as_ref(), &oplog, &target, &command_line())?;
     out(&format!(
         "undid {} {} ({}): {} entries back as they were\n",

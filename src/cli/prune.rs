@@ -5,7 +5,7 @@ use super::format::{sanitise, size};
 use super::policy_args::{PolicyArgs, policy_from_args};
 use super::{Backend, CliError, CliResult, WorkspaceArgs, command_line, confirm, exit, json, out};
 use celltime_store::model::{Applied, EntryId, History, Journal, Removal, Timeline};
-use celltime_store::ops::{self, OpKind, OpLog, Recorder};
+use celltime_store::ops::{self, Lazy, OpKind, OpLog};
 use celltime_store::policy::{
     EntryLabel, Plan, Policy, PolicyError, ReportContext, TimelineInput, plan,
 };
@@ -204,7 +204,7 @@ pub fn run(args: PruneArgs) -> CliResult {
     // each notebook is checked again under its lock right before its removal.
     fresh.check_all(&load_timelines(history.as_ref())?)?;
     let oplog = args.workspace.oplog()?;
-    let recorder = oplog.begin(OpKind::Prune, &command_line(), None)?;
+    let recorder = Lazy::new(&oplog, OpKind::Prune, &command_line());
     let outcome = apply(history.as_ref(), &oplog, &recorder, &fresh);
     print_report(&report, args.json, false, label)?;
     let applied = match outcome {
@@ -214,7 +214,7 @@ pub fn run(args: PruneArgs) -> CliResult {
             return Err(e);
         }
     };
-    let summary = closing_message(&applied, &config, recorder.id());
+    let summary = closing_message(&applied, &config, &recorder.op_id());
     recorder.finish(summary.lines().next().unwrap_or_default(), true)?;
     if !args.json {
         out(&summary)?;
@@ -404,7 +404,7 @@ fn print_report(
 fn apply(
     history: &dyn History,
     oplog: &OpLog,
-    recorder: &Recorder,
+    recorder: &Lazy<'_>,
     fresh: &Fresh<'_>,
 ) -> Result<Outcome, CliError> {
     let mut outcome = Outcome::default();
@@ -442,8 +442,10 @@ fn apply(
 }
 
 /// Reverses what the operation changed so far.
-fn roll_back(history: &dyn History, oplog: &OpLog, recorder: &Recorder) -> Result<(), CliError> {
-    let op = oplog.find(recorder.id()).map_err(CliError::failure)?;
+fn roll_back(history: &dyn History, oplog: &OpLog, recorder: &Lazy<'_>) -> Result<(), CliError> {
+    let Ok(op) = oplog.find(&recorder.op_id()) else {
+        return Ok(()); // nothing was recorded, so nothing changed
+    };
     if op.reversible() {
         ops::undo(history, oplog, &op, "celltime prune (rolling back)")?;
     }

@@ -286,7 +286,7 @@ fn remove(
             && e.stale
         {
             let message = e.message.clone();
-            let id = recorder.id().to_string();
+            let id = recorder.op_id();
             let _ = recorder.finish(&format!("stale plan: {message}"), false);
             if let Ok(op) = log.find(&id)
                 && op.reversible()
