@@ -143,6 +143,18 @@ impl ContentReader {
         }
     }
 
+    /// [`ContentReader::read`] for a caller that holds the notebook's lock: no compaction can
+    /// run, so a miss is final (and retrying under the shared lock would wait on ourselves).
+    pub(crate) fn read_locked(&self, hash: ContentHash, size: u64) -> Result<Vec<u8>> {
+        let bytes = self
+            .find(hash, size)?
+            .ok_or_else(|| StoreError::MissingContent {
+                hash: hash.to_hex(),
+                context: format!("notebook folder {}", self.paths.dir.display()),
+            })?;
+        check_hash(bytes, hash, &self.paths)
+    }
+
     fn find(&self, hash: ContentHash, size: u64) -> Result<Option<Vec<u8>>> {
         let fs = self.ctx.fs.as_ref();
         let object = self.paths.object(hash);

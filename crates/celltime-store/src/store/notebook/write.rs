@@ -326,6 +326,7 @@ impl Notebook {
     }
 
     /// The entries of `entries` that are not in the notebook and whose contents all still read.
+    /// The caller holds the notebook's lock.
     pub fn restorable<'e>(&self, entries: &'e [Entry]) -> Vec<&'e Entry> {
         entries
             .iter()
@@ -333,7 +334,7 @@ impl Notebook {
             .filter(|e| {
                 e.parts
                     .iter()
-                    .all(|p| self.reader.read(p.content, p.size).is_ok())
+                    .all(|p| self.reader.read_locked(p.content, p.size).is_ok())
             })
             .collect()
     }
