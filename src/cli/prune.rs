@@ -460,3 +460,83 @@ fn plan_exit_code(plan: &Plan) -> u8 {
         exit::BUDGET_NOT_MET
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use celltime_store::model::{Copies, PartMask, Row, Timestamp};
+    use std::sync::Arc;
+
+    fn row(cell: &str, t: i64) -> Row {
+        Row {
+            id: EntryId::of("nb", cell, "m", "0", Timestamp(t)),
+            cell: Arc::from(cell),
+            module: Arc::from("m"),
+            version: Arc::from("0"),
+            created_at: Timestamp(t),
+            approximate_time: false,
+            last_used: None,
+            pinned: false,
+            size: 10,
+            parts: PartMask(1),
+            contents: vec![t as u32],
+            copies: Copies::STORE,
+        }
+    }
+
+    fn timeline(rows: Vec<Row>) -> Timeline {
+        Timeline {
+            notebook: "nb".into(),
+            content_sizes: vec![10; 10],
+            rows,
+        }
+    }
+
+    /// Plans `--keep-last 1` on three runs of one cell, and checks fresh timelines against it.
+    fn check(fresh: Timeline) -> Result<(), String> {
+        let planned_on = vec![timeline(vec![row("a", 1), row("a", 2), row("a", 3)])];
+        let policy = crate::cli::policy_args::policy_from_text("--keep-last 1").unwrap();
+        let now = chrono::DateTime::from_timestamp(1_000, 0).unwrap();
+        let planned = removals(&planned_on, &policy, now).unwrap();
+        assert_eq!(planned["nb"].len(), 2);
+        let fresh_check = Fresh {
+            timelines: &planned_on,
+            policy: &policy,
+            now,
+            planned: &planned,
+        };
+        fresh_check.check(&fresh)
+    }
+
+    #[test]
+    fn an_unchanged_notebook_passes_the_check() {
+        check(timeline(vec![row("a", 1), row("a", 2), row("a", 3)])).unwrap();
+    }
+
+    #[test]
+    fn a_pin_made_while_the_plan_waited_is_named() {
+        let mut pinned = row("a", 1);
+        pinned.pinned = true;
+        let err = check(timeline(vec![pinned, row("a", 2), row("a", 3)])).unwrap_err();
+        assert!(err.contains("pinned meanwhile"), "{err}");
+        assert!(err.contains("nothing was removed"), "{err}");
+    }
+
+    #[test]
+    fn a_new_run_in_a_counted_group_is_named() {
+        let err = check(timeline(vec![
+            row("a", 1),
+            row("a", 2),
+            row("a", 3),
+            row("a", 4),
+        ]))
+        .unwrap_err();
+        assert!(err.contains("new runs"), "{err}");
+    }
+
+    #[test]
+    fn entries_removed_by_another_process_are_named() {
+        let err = check(timeline(vec![row("a", 2), row("a", 3)])).unwrap_err();
+        assert!(err.contains("removed by another process"), "{err}");
+    }
+}
