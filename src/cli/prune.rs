@@ -496,7 +496,7 @@ mod tests {
     fn check(fresh: Timeline) -> Result<(), String> {
         let planned_on = vec![timeline(vec![row("a", 1), row("a", 2), row("a", 3)])];
         let policy = crate::cli::policy_args::policy_from_text("--keep-last 1").unwrap();
-        let now = chrono::DateTime::from_timestamp(1_000, 0).unwrap();
+        let now = DateTime::from_timestamp(1_000, 0).unwrap();
         let planned = removals(&planned_on, &policy, now).unwrap();
         assert_eq!(planned["nb"].len(), 2);
         let fresh_check = Fresh {

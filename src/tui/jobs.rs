@@ -185,11 +185,14 @@ pub fn run(history: &dyn History, job: Job) -> JobOutput {
 /// How the operation log names what the UI did.
 const UI_COMMAND: &str = "celltime (terminal UI)";
 
+/// A cell's runs and whether each is pinned, sorted by id.
+pub type CellRuns = (Arc<str>, Vec<(EntryId, bool)>);
+
 /// What a deletion plan relied on in one notebook: each touched cell's runs and their pins,
 /// as the plan saw them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Expected {
-    pub cells: Vec<(Arc<str>, Vec<(EntryId, bool)>)>,
+    pub cells: Vec<CellRuns>,
 }
 
 impl Expected {

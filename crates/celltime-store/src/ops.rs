@@ -246,6 +246,9 @@ impl WireChange {
     }
 }
 
+/// An operation file that could not be read, and why.
+pub type Damaged = (PathBuf, String);
+
 /// The operation log of a workspace's store.
 #[derive(Debug, Clone)]
 pub struct OpLog {
@@ -340,11 +343,11 @@ impl OpLog {
     }
 
     /// Operation files that could not be read, with why.
-    pub fn damaged(&self) -> Result<Vec<(PathBuf, String)>> {
+    pub fn damaged(&self) -> Result<Vec<Damaged>> {
         Ok(self.read_all()?.1)
     }
 
-    fn read_all(&self) -> Result<(Vec<Operation>, Vec<(PathBuf, String)>)> {
+    fn read_all(&self) -> Result<(Vec<Operation>, Vec<Damaged>)> {
         let items = match self.fs.read_dir(&self.dir) {
             Ok(items) => items,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Default::default()),
