@@ -1,6 +1,6 @@
 //! celltime's store and marimo's cache folder seen as one history, a run held by both (an
 //! imported entry, or a lazy or whole-cell run the marimo plugin recorded while marimo also
-//! wrote it) as one row with the store's id (the rule: `model::merge`, docs/FORMAT.md §15).
+//! wrote it) as one row with the store's id (the rule: `model::merge`, docs/FORMAT.md §16).
 //! Removing a run removes every copy, each through its own safe path (the store's `remove`
 //! record, the cache's trash), or none.
 

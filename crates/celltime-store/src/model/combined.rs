@@ -1,5 +1,5 @@
 //! One run, one row: how a run held by both backends — celltime's store and marimo's cache
-//! folder — is recognised as one (docs/FORMAT.md §15), and the merged timeline. Pure: the
+//! folder — is recognised as one (docs/FORMAT.md §16), and the merged timeline. Pure: the
 //! backends say what ties each of their rows to a cache file; this decides and merges.
 
 use super::history::{Copies, Row, Timeline};

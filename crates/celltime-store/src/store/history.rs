@@ -20,7 +20,7 @@ impl From<StoreError> for HistoryError {
 }
 
 /// Formats of a whole-namespace variables part that is a byte copy of a file of marimo's
-/// cache (what `import` and the marimo plugin write): the tie of docs/FORMAT.md §15.
+/// cache (what `import` and the marimo plugin write): the tie of docs/FORMAT.md §16.
 pub const CACHE_FILE_FORMATS: [&str; 3] = ["pickle", "json", "jsonl"];
 
 /// How many notebooks stay open between calls: a UI works on one at a time, and a listing
