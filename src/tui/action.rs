@@ -71,7 +71,7 @@ bindable! {
     OpenPlan => "delete-plan", "review the deletion plan of the marked entries";
     Confirm => "confirm", "yes";
     Cancel => "cancel", "no";
-    Undo => "undo", "undo the last deletion (asks first)";
+    Undo => "undo", "undo the last operation: a deletion, prune, pin or import (asks first)";
     TimeMachine => "time-machine", "the notebook as it was at a time";
     Compare => "compare", "compare the versions of this code side by side";
     MarkAllButNewest => "mark-all-but-newest", "mark all but the newest N runs of this cell";
