@@ -77,6 +77,7 @@ impl Follow {
             watcher,
             watched: BTreeSet::new(),
             targets,
+            rearm: false,
         };
         armed.arm();
         let thread = std::thread::Builder::new()
@@ -104,37 +105,57 @@ struct Armed {
     /// (path, recursive) pairs being watched.
     watched: BTreeSet<(PathBuf, bool)>,
     targets: Targets,
+    /// A target or one of its parents appeared, vanished or moved: watch afresh.
+    rearm: bool,
 }
 
 impl Armed {
     /// Watches each target recursively where it exists, and its nearest existing parent
-    /// non-recursively (to see it appear, vanish and come back).
-    fn arm(&mut self) {
-        self.watched.retain(|(path, _)| path.exists());
+    /// non-recursively (to see it appear, vanish and come back). Returns which targets got a
+    /// new watch: whatever was written into them before it counts as changed.
+    fn arm(&mut self) -> Changed {
         let targets = [self.targets.store.clone(), self.targets.cache.clone()];
-        for target in targets {
-            if target.is_dir() {
-                self.watch(&target, true);
+        if std::mem::take(&mut self.rearm) {
+            // A folder deleted and made again between two looks is a new folder: its old
+            // watch (if the platform kept one) no longer sees anything.
+            for target in &targets {
+                let _ = self.watcher.unwatch(target);
+                self.watched.remove(&(target.clone(), true));
             }
-            if let Some(parent) = nearest_existing_parent(&target) {
+        }
+        self.watched.retain(|(path, _)| path.exists());
+        let mut fresh = [false; 2];
+        for (at, target) in targets.iter().enumerate() {
+            if target.is_dir() {
+                fresh[at] = self.watch(target, true);
+            }
+            if let Some(parent) = nearest_existing_parent(target) {
                 self.watch(&parent, false);
             }
         }
+        Changed {
+            store: fresh[0],
+            cache: fresh[1],
+            error: None,
+        }
     }
 
-    fn watch(&mut self, path: &Path, recursive: bool) {
+    /// Adds a watch; true when it is new.
+    fn watch(&mut self, path: &Path, recursive: bool) -> bool {
         let key = (path.to_path_buf(), recursive);
         if self.watched.contains(&key) {
-            return;
+            return false;
         }
         let mode = if recursive {
             RecursiveMode::Recursive
         } else {
             RecursiveMode::NonRecursive
         };
-        if self.watcher.watch(path, mode).is_ok() {
+        let added = self.watcher.watch(path, mode).is_ok();
+        if added {
             self.watched.insert(key);
         }
+        added
     }
 
     fn run(&mut self, rx: &Receiver<Msg>, on_change: &mut impl FnMut(Changed)) {
@@ -165,7 +186,9 @@ impl Armed {
                     break;
                 }
             }
-            self.arm();
+            let fresh = self.arm();
+            changed.store |= fresh.store;
+            changed.cache |= fresh.cache;
             on_change(changed);
         }
     }
@@ -180,6 +203,19 @@ impl Armed {
         };
         if matches!(event.kind, EventKind::Access(_)) {
             return;
+        }
+        let targets = [&self.targets.store, &self.targets.cache];
+        if event
+            .paths
+            .iter()
+            .any(|p| targets.iter().any(|t| t.starts_with(p)))
+        {
+            // A target, or a folder on the way to it, changed: watch afresh right away, so
+            // the writes that follow in a new folder are seen.
+            self.rearm = true;
+            let fresh = self.arm();
+            changed.store |= fresh.store;
+            changed.cache |= fresh.cache;
         }
         for path in &event.paths {
             match classify(&self.targets, path) {

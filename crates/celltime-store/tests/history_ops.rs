@@ -223,3 +223,26 @@ fn a_real_write_is_noticed_also_in_a_cache_folder_made_after_following_began() {
     notebook.put(entry("nb", "cell", "m1", 1_000, "a")).unwrap();
     assert!(next(&rx).store, "a store write");
 }
+
+#[test]
+fn a_workspace_without_marimo_folders_is_followed_from_its_root() {
+    let dir = tempfile::tempdir().unwrap();
+    let marimo = dir.path().join("__marimo__");
+    let (tx, rx) = channel();
+    let _follow = Follow::start(
+        Targets {
+            store: marimo.join("persist"),
+            cache: marimo.join("cache"),
+        },
+        move |changed| {
+            let _ = tx.send(changed);
+        },
+    )
+    .unwrap();
+    // Both levels at once: the folder made between two looks still counts.
+    std::fs::create_dir_all(marimo.join("cache/block")).unwrap();
+    std::fs::write(marimo.join("cache/block/P_x.pickle"), b"one").unwrap();
+    assert!(next(&rx).cache);
+    std::fs::write(marimo.join("cache/block/P_y.pickle"), b"two").unwrap();
+    assert!(next(&rx).cache, "and it is watched from then on");
+}
