@@ -292,3 +292,34 @@ fn import_watch_starts_before_marimo_and_survives_the_cache_folder_being_deleted
     let _ = child.wait();
     assert_eq!(ls(&root, &["--backend", "store"]).len(), 13);
 }
+
+#[test]
+fn trash_restore_of_a_batch_no_operation_names_is_an_operation_itself() {
+    let c = crate::legacy::fixture::copy("demo");
+    let history = crate::legacy::fixture::legacy(&c.root);
+    let loaded = history.load().unwrap();
+    let entry = loaded.scan.entries[0].clone();
+    // A batch as an older celltime made it: no operation records it.
+    celltime_store::legacy::trash::move_to_trash(
+        history.root(),
+        "20260101T000000.000Z-old",
+        &[&entry],
+    )
+    .unwrap();
+    assert_eq!(ls(&c.root, &[]).len(), 11);
+    celltime(&c.root)
+        .args(["trash", "--restore"])
+        .assert()
+        .success()
+        .stdout(predicates::str::contains("restored 1 entries"));
+    assert_eq!(ls(&c.root, &[]).len(), 12);
+    let out = celltime(&c.root)
+        .args(["op", "log", "--json"])
+        .output()
+        .unwrap();
+    let log: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(log["operations"][0]["kind"], "trash-restore");
+    // And undone like any other: the entry goes back to the trash.
+    celltime(&c.root).arg("undo").assert().success();
+    assert_eq!(ls(&c.root, &[]).len(), 11);
+}

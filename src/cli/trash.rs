@@ -3,6 +3,7 @@
 
 use super::format::{sanitise, size};
 use super::{CliResult, WorkspaceArgs, command_line, confirm, exit, out};
+use celltime_store::legacy::LegacyHistory;
 use celltime_store::legacy::scan::cache_root;
 use celltime_store::legacy::trash;
 use celltime_store::model::Change;
@@ -57,16 +58,29 @@ pub fn run(args: TrashArgs) -> CliResult {
                 exit::FAILURE
             });
         }
-        let restored = trash::restore(&root, newest)?;
-        out(&format!(
-            "restored {} entries from {}\n",
-            restored.restored,
-            newest.display()
-        ))?;
-        for failure in &restored.failures {
-            eprintln!("celltime: {failure}");
-        }
-        return Ok(if restored.failures.is_empty() {
+        // A batch no operation names (an older celltime made it): moved back as an
+        // operation of its own, so it too can be undone.
+        let name = newest
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let journal = ops::Lazy::new(&oplog, OpKind::TrashRestore, &command_line());
+        let cache = LegacyHistory::at(workspace.root(), root.clone());
+        let restored = cache.reverse_cache(
+            &Change::CacheTrashed {
+                cache_dir: root.clone(),
+                batch: name,
+                ids: Vec::new(),
+            },
+            &journal,
+        );
+        let summary = match &restored {
+            Ok(n) => format!("restored {n} entries from {}", newest.display()),
+            Err(e) => format!("failed: {}", e.message),
+        };
+        journal.finish(&summary, restored.is_ok())?;
+        out(&format!("{summary}\n"))?;
+        return Ok(if restored.is_ok() {
             exit::OK
         } else {
             exit::FAILURE

@@ -45,6 +45,8 @@ pub enum OpKind {
     Undo,
     /// Trash batches of marimo's cache deleted for good.
     TrashEmpty,
+    /// A trash batch no operation names (made by an older celltime) moved back.
+    TrashRestore,
 }
 
 impl OpKind {
@@ -59,6 +61,7 @@ impl OpKind {
             OpKind::Gc => "gc",
             OpKind::Undo => "undo",
             OpKind::TrashEmpty => "trash-empty",
+            OpKind::TrashRestore => "trash-restore",
         }
     }
 }
