@@ -50,6 +50,28 @@ pub fn show(args: ShowArgs) -> CliResult {
     let row = &timeline.rows[index];
     let detail = history.detail(&timeline.notebook, row.id)?;
     let selected = select_parts(&detail.parts, args.part.as_deref())?;
+    if let Some(filter) = &args.part
+        && selected.is_empty()
+    {
+        let has: Vec<String> = detail
+            .parts
+            .iter()
+            .map(|p| match p.label.as_str() {
+                "" => p.kind.name().to_string(),
+                label => format!("{}:{}", p.kind.name(), sanitise(label)),
+            })
+            .collect();
+        return Err(CliError::failure(format!(
+            "entry {} has no part {} (it has: {})",
+            row.id.short(),
+            sanitise(filter),
+            if has.is_empty() {
+                "none".to_string()
+            } else {
+                has.join(", ")
+            }
+        )));
+    }
     if args.raw {
         let [part] = selected.as_slice() else {
             return Err(CliError::usage(format!(
@@ -113,6 +135,7 @@ pub fn show(args: ShowArgs) -> CliResult {
         colour: false,
         ..Default::default()
     };
+    let mut unavailable = 0;
     for part in selected {
         let title = crate::preview::part_title(part.kind, &part.label, &part.format, part.size);
         text.push_str(&format!("\n── {title} ──\n"));
@@ -130,9 +153,20 @@ pub fn show(args: ShowArgs) -> CliResult {
                     text.push('\n');
                 }
             }
-            Err(e) => text.push_str(&format!("(unavailable: {e})\n")),
+            Err(e) => {
+                unavailable += 1;
+                text.push_str(&format!("(unavailable: {})\n", sanitise(&e.to_string())));
+            }
         }
     }
     out(&text)?;
+    if unavailable > 0 {
+        // What could be read is shown; the exit status says the rest could not be.
+        return Err(CliError::failure(format!(
+            "{unavailable} part{} of entry {} could not be read (missing or corrupt content; `celltime verify` says more)",
+            if unavailable == 1 { "" } else { "s" },
+            row.id.short()
+        )));
+    }
     Ok(exit::OK)
 }

@@ -14,6 +14,8 @@ macro_rules! bindable {
             Resize { width: u16, height: u16 },
             Tick(Timestamp),
             Mouse(MouseAction),
+            /// The store or marimo's cache changed on disk (the file-system follower).
+            DiskChanged,
         }
 
         impl Action {
@@ -28,6 +30,7 @@ macro_rules! bindable {
                     Action::Resize { .. } => "resize",
                     Action::Tick(_) => "tick",
                     Action::Mouse(_) => "mouse",
+                    Action::DiskChanged => "disk-changed",
                 }
             }
 
@@ -68,7 +71,7 @@ bindable! {
     OpenPlan => "delete-plan", "review the deletion plan of the marked entries";
     Confirm => "confirm", "yes";
     Cancel => "cancel", "no";
-    Undo => "undo", "undo the last deletion (asks first)";
+    Undo => "undo", "undo the last operation: a deletion, prune, pin or import (asks first)";
     TimeMachine => "time-machine", "the notebook as it was at a time";
     Compare => "compare", "compare the versions of this code side by side";
     MarkAllButNewest => "mark-all-but-newest", "mark all but the newest N runs of this cell";

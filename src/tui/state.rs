@@ -4,9 +4,8 @@ use super::data::{Item, Marks, NotebookView};
 use super::keymap::{Keymap, Scope};
 use super::theme::Theme;
 use crate::preview::{CodeDiff, Doc};
-use celltime_store::model::{
-    Applied, BackendKind, EntryId, NotebookInfo, ParentInfo, Row, Timestamp,
-};
+use celltime_store::model::{BackendKind, EntryId, NotebookInfo, ParentInfo, Row, Timestamp};
+use celltime_store::ops::Operation;
 use chrono::FixedOffset;
 use std::cell::RefCell;
 use std::collections::{HashMap, HashSet, VecDeque};
@@ -202,6 +201,9 @@ pub struct PlanTarget {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Plan {
     pub groups: Vec<(String, Vec<EntryId>)>,
+    /// What the plan relies on in each group's notebook (checked again right before
+    /// anything is removed).
+    pub expect: Vec<crate::tui::jobs::Expected>,
     pub entries: usize,
     pub bytes: u64,
     pub warnings: Vec<String>,
@@ -213,7 +215,7 @@ pub const PLAN_LIST_MAX: usize = 100;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Confirm {
-    /// Undo the last apply; the text names what comes back.
+    /// Undo an operation of the log; the text names it and what comes back.
     Undo(String),
     Quit,
 }
@@ -336,8 +338,8 @@ pub struct AppState {
     pub last_policy: String,
     pub mode: Mode,
     pub status: Option<Status>,
-    /// The last apply, for undo.
-    pub undo: Option<Vec<Applied>>,
+    /// The operation `u` offers to undo, once the log was read and until confirmed.
+    pub undo: Option<Box<Operation>>,
     /// Writes in flight (apply, undo, pin).
     pub writing: usize,
     /// Select this entry once its notebook is loaded (a parent jump).

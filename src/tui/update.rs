@@ -12,6 +12,7 @@ use super::state::{
 use super::views::{details::tab_at, layout};
 use crate::preview::human_bytes;
 use celltime_store::model::{Applied, EntryId, HistoryError, HistoryResult, NotebookInfo};
+use celltime_store::ops::Undone;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -50,6 +51,7 @@ pub fn update(state: &mut AppState, action: Action) -> Vec<Effect> {
     match action {
         Action::Resize { width, height } => state.size = (width, height),
         Action::Tick(now) => state.now = now,
+        Action::DiskChanged => follow(state, &mut fx),
         Action::Mouse(m) => mouse(state, m),
         _ => match state.mode {
             Mode::Prompt(_) => prompt(state, action, &mut fx),
@@ -107,7 +109,7 @@ fn normal(state: &mut AppState, action: Action, fx: &mut Vec<Effect>) {
         SetBase => set_base(state),
         MarksPane => toggle_marks_pane(state),
         OpenPlan => open_plan(state),
-        Undo => ask_undo(state),
+        Undo => ask_undo(state, fx),
         TimeMachine => open_time_machine(state),
         Compare => open_compare(state),
         MarkAllButNewest | MarkAllButNewestEverywhere => ask_keep_newest(state, action),

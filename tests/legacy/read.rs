@@ -318,7 +318,14 @@ fn pins_point_to_import() {
     let c = copy("demo");
     let history = legacy(&c.root);
     let row = timeline(&history, "notebook").rows.remove(0);
-    let err = history.set_pinned("notebook", &[row.id], true).unwrap_err();
+    let err = history
+        .set_pinned(
+            "notebook",
+            &[row.id],
+            true,
+            &celltime_store::ops::Unrecorded,
+        )
+        .unwrap_err();
     assert!(err.message.contains("celltime import"), "{}", err.message);
 }
 

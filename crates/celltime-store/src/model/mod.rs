@@ -7,11 +7,11 @@ mod index;
 mod keys;
 mod time;
 
-pub use combined::CombinedHistory;
+pub use combined::{CacheTie, LINK_TOLERANCE_MS, Merged, Owner, merge};
 pub use entry::{Entry, NewEntry, NewPart, PartKind, PartMask, PartRef, check_part_labels};
 pub use history::{
-    Applied, BackendKind, ContentRef, Detail, History, HistoryError, HistoryResult, NotebookInfo,
-    ParentInfo, PartInfo, Row, Timeline, UndoToken,
+    Applied, BackendKind, Change, ContentRef, Copies, Detail, History, HistoryError, HistoryResult,
+    Journal, NotebookInfo, ParentInfo, PartInfo, PlanCheck, Removal, Row, Timeline,
 };
 pub use index::{
     CellSummary, EntryView, IndexSummary, InsertOutcome, NotebookIndex, ParentView, PartView,
