@@ -3,3 +3,4 @@
 
 mod fuzz_corpus;
 mod pickle_decode;
+mod values_corpus;

@@ -54,7 +54,12 @@ impl<'l> Builder<'l> {
                         return Err(ErrorKind::TooManyNodes(self.limits.max_nodes));
                     }
                     if on_path[id] {
-                        out.push(PyValue::Recursive);
+                        out.push(PyValue::Recursive(match self.nodes[id] {
+                            Node::List(_) => "[...]",
+                            Node::Dict(_) | Node::Set(_) | Node::FrozenSet(_) => "{...}",
+                            Node::Tuple(_) => "(...)",
+                            _ => "...",
+                        }));
                         continue;
                     }
                     if depth > self.limits.max_depth {

@@ -2,7 +2,7 @@
 //! complex, OrderedDict, the protocol 0–2 spellings of instances and bytes.
 
 use super::marimo::{marimo_cache, marimo_stub};
-use crate::value::{NdArray, PyObject, PyValue};
+use crate::value::{NdArray, PyObject, PyValue, StdArray};
 
 /// Replaces recognised constructor calls with data; anything else stays a generic object.
 pub(super) fn interpret(obj: PyObject) -> PyValue {
@@ -22,6 +22,8 @@ pub(super) fn interpret(obj: PyObject) -> PyValue {
         ("numpy" | "numpy._core.multiarray" | "numpy.core.multiarray", "dtype") => numpy_dtype(obj),
         ("builtins", "set" | "frozenset" | "bytearray" | "bytes" | "complex") => builtin_call(obj),
         ("collections", "OrderedDict") => ordered_dict(obj),
+        ("array", "_array_reconstructor") => array_reconstructor(obj),
+        ("array", "array") => array_call(obj),
         ("_codecs", "encode") => codecs_encode(obj),
         (m, "Cache") if m.starts_with("marimo._save") => marimo_cache(obj),
         (m, "ModuleStub" | "FunctionStub" | "ClassStub" | "UIElementStub")
@@ -58,9 +60,12 @@ fn unwrap_copyreg(mut obj: Box<PyObject>) -> Result<Box<PyObject>, Box<PyObject>
     };
     match obj.class.name.as_str() {
         "_reconstructor" if obj.args.len() == 3 => {
+            let tuple_base = matches!(&obj.args[1], PyValue::Global(b) if b.module == "builtins" && b.name == "tuple");
             let base_state = take(&mut obj.args[2]);
             obj.args = match base_state {
                 PyValue::None => Vec::new(),
+                // A tuple subclass (a namedtuple) is built from its items.
+                PyValue::Tuple(items) if tuple_base => items,
                 other => vec![other],
             };
         }
@@ -125,7 +130,7 @@ fn numpy_reconstruct(mut obj: Box<PyObject>) -> Result<PyValue, Box<PyObject>> {
     };
     let ok = matches!(&obj.state, Some(PyValue::Tuple(t)) if matches!(
         &t[start..],
-        [shape, PyValue::DType(_), PyValue::Bool(_) | PyValue::Int(_), PyValue::Bytes(_) | PyValue::ByteArray(_)]
+        [shape, PyValue::DType(_), PyValue::Bool(_) | PyValue::Int(_), PyValue::Bytes(_) | PyValue::ByteArray(_) | PyValue::List(_)]
             if shape_of(shape).is_some()
     ));
     if !ok {
@@ -140,13 +145,15 @@ fn numpy_reconstruct(mut obj: Box<PyObject>) -> Result<PyValue, Box<PyObject>> {
         PyValue::DType(d) => d,
         _ => String::new(),
     };
-    let data = match take(&mut t[start + 3]) {
-        PyValue::Bytes(b) | PyValue::ByteArray(b) => b,
-        _ => Vec::new(),
+    let (data, objects) = match take(&mut t[start + 3]) {
+        PyValue::Bytes(b) | PyValue::ByteArray(b) => (b, Vec::new()),
+        // An object array pickles its elements as a list.
+        PyValue::List(items) => (Vec::new(), items),
+        _ => (Vec::new(), Vec::new()),
     };
-    Ok(PyValue::NdArray(Box::new(NdArray::new(
-        dtype, shape, fortran, data,
-    ))))
+    let mut array = NdArray::new(dtype, shape, fortran, data);
+    array.objects = objects;
+    Ok(PyValue::NdArray(Box::new(array)))
 }
 
 /// A numpy scalar (`np.float64(2.5)`): `scalar(dtype, raw bytes)`, kept as a 0-d array.
@@ -164,12 +171,9 @@ fn numpy_scalar(mut obj: Box<PyObject>) -> Result<PyValue, Box<PyObject>> {
         PyValue::DType(d) => d,
         _ => String::new(),
     };
-    Ok(PyValue::NdArray(Box::new(NdArray::new(
-        dtype,
-        Vec::new(),
-        false,
-        data,
-    ))))
+    let mut scalar = NdArray::new(dtype, Vec::new(), false, data);
+    scalar.scalar = true;
+    Ok(PyValue::NdArray(Box::new(scalar)))
 }
 
 /// `numpy.dtype(typestr, align, copy)` + BUILD `(version, byteorder, subarray, names, fields,
@@ -191,6 +195,12 @@ fn numpy_dtype(obj: Box<PyObject>) -> Result<PyValue, Box<PyObject>> {
         let kind = typestr.chars().next()?;
         if !kind.is_ascii_alphabetic() || !typestr[1..].bytes().all(|b| b.is_ascii_digit()) {
             return None;
+        }
+        if kind == 'V'
+            && let (Some(PyValue::Tuple(names)), Some(PyValue::Dict(fields))) =
+                (state.get(3), state.get(4))
+        {
+            return structured_descr(names, fields);
         }
         if kind == 'O' {
             return Some("|O".to_string());
@@ -218,6 +228,132 @@ fn numpy_dtype(obj: Box<PyObject>) -> Result<PyValue, Box<PyObject>> {
         Some(d) if obj.items.is_empty() && obj.dict_items.is_empty() => Ok(PyValue::DType(d)),
         _ => Err(obj),
     }
+}
+
+/// A structured dtype's descr, `[('a', '<i4'), ('b', '<f8')]`, when its fields are packed in
+/// order (numpy's default); anything else stays an object.
+fn structured_descr(names: &[PyValue], fields: &[(PyValue, PyValue)]) -> Option<String> {
+    let mut parts = Vec::new();
+    let mut offset = 0i64;
+    for name in names {
+        let PyValue::Str(name) = name else {
+            return None;
+        };
+        let (_, field) = fields
+            .iter()
+            .find(|(k, _)| matches!(k, PyValue::Str(k) if k == name))?;
+        let PyValue::Tuple(field) = field else {
+            return None;
+        };
+        let [PyValue::DType(descr), PyValue::Int(at), ..] = field.as_slice() else {
+            return None;
+        };
+        let size = NdArray::new(descr.clone(), Vec::new(), false, Vec::new()).itemsize()?;
+        if *at != offset || descr.starts_with('[') || name.contains(['\'', ',']) {
+            return None;
+        }
+        offset += i64::try_from(size).ok()?;
+        parts.push(format!("('{name}', '{descr}')"));
+    }
+    Some(format!("[{}]", parts.join(", ")))
+}
+
+/// `array._array_reconstructor(array.array, typecode, mformat_code, bytes)` (protocol 3+):
+/// the items in the machine format the code names.
+fn array_reconstructor(obj: Box<PyObject>) -> Result<PyValue, Box<PyObject>> {
+    let decoded = match obj.args.as_slice() {
+        [
+            _,
+            PyValue::Str(code),
+            PyValue::Int(format),
+            PyValue::Bytes(raw),
+        ] if is_plain_call(&obj) => {
+            let typecode = code.chars().next().filter(|_| code.chars().count() == 1);
+            typecode.zip(machine_items(*format, raw))
+        }
+        _ => None,
+    };
+    match decoded {
+        Some((typecode, items)) => Ok(PyValue::Array(Box::new(StdArray { typecode, items }))),
+        None => Err(obj),
+    }
+}
+
+/// Items of CPython's `array` machine formats (`enum machine_format_code`).
+fn machine_items(format: i64, raw: &[u8]) -> Option<Vec<PyValue>> {
+    // 0/1: 8-bit; then pairs of little/big-endian codes per width and kind.
+    let size = match format {
+        0 | 1 => 1,
+        2..=5 | 18 | 19 => 2,
+        6..=9 | 14 | 15 | 20 | 21 => 4,
+        10..=13 | 16 | 17 => 8,
+        _ => return None,
+    };
+    let big_endian = format >= 2 && format % 2 == 1;
+    if !raw.len().is_multiple_of(size) {
+        return None;
+    }
+    let word = |c: &[u8]| -> u64 {
+        let fold = |acc: u64, &b: &u8| (acc << 8) | u64::from(b);
+        if big_endian {
+            c.iter().fold(0, fold)
+        } else {
+            c.iter().rev().fold(0, fold)
+        }
+    };
+    let signed = matches!(format, 1 | 4 | 5 | 8 | 9 | 12 | 13);
+    let shift = 64 - size * 8;
+    let chunks = raw.chunks_exact(size);
+    Some(match format {
+        14 | 15 => chunks
+            .map(|c| PyValue::Float(f64::from(f32::from_bits(word(c) as u32))))
+            .collect(),
+        16 | 17 => chunks
+            .map(|c| PyValue::Float(f64::from_bits(word(c))))
+            .collect(),
+        18..=21 => {
+            let units: Vec<u32> = chunks.map(|c| word(c) as u32).collect();
+            let text: String = if size == 2 {
+                let units: Vec<u16> = units.iter().map(|&u| u as u16).collect();
+                String::from_utf16(&units).ok()?
+            } else {
+                units
+                    .iter()
+                    .map(|&u| char::from_u32(u))
+                    .collect::<Option<String>>()?
+            };
+            text.chars().map(|c| PyValue::Str(c.to_string())).collect()
+        }
+        _ if signed => chunks
+            .map(|c| PyValue::Int(((word(c) << shift) as i64) >> shift))
+            .collect(),
+        _ => chunks
+            .map(|c| match i64::try_from(word(c)) {
+                Ok(v) => PyValue::Int(v),
+                Err(_) => PyValue::BigInt(word(c).to_string()),
+            })
+            .collect(),
+    })
+}
+
+/// `array.array(typecode, [items])` or `array.array('u', text)` (protocols 0–2).
+fn array_call(mut obj: Box<PyObject>) -> Result<PyValue, Box<PyObject>> {
+    let typecode = match obj.args.first() {
+        Some(PyValue::Str(c)) if c.chars().count() == 1 && is_plain_call(&obj) => c.chars().next(),
+        _ => None,
+    };
+    let Some(typecode) = typecode else {
+        return Err(obj);
+    };
+    let items = match obj.args.get_mut(1) {
+        None => Vec::new(),
+        Some(PyValue::List(items)) => std::mem::take(items),
+        Some(PyValue::Str(text)) if matches!(typecode, 'u' | 'w') => {
+            text.chars().map(|c| PyValue::Str(c.to_string())).collect()
+        }
+        _ => return Err(obj),
+    };
+    Ok(PyValue::Array(Box::new(StdArray { typecode, items })))
 }
 
 /// Latin-1 encoding, the inverse of how protocols 0–2 store bytes as text.
@@ -283,39 +419,31 @@ fn builtin_call(mut obj: Box<PyObject>) -> Result<PyValue, Box<PyObject>> {
     Ok(value)
 }
 
-/// `OrderedDict()` filled by SETITEMS (or, from old writers, `OrderedDict([[k, v], ...])`),
-/// turned into a plain dict: order is all it adds and dicts keep order here too.
+/// `OrderedDict()` filled by SETITEMS, or from old writers `OrderedDict([[k, v], ...])`:
+/// normalised to the SETITEMS form, so the renderer shows every spelling as
+/// `collections.OrderedDict([...])`.
 fn ordered_dict(mut obj: Box<PyObject>) -> Result<PyValue, Box<PyObject>> {
-    let state_ok = match &obj.state {
-        None | Some(PyValue::None) => true,
-        Some(PyValue::Dict(d)) => d.is_empty(),
-        _ => false,
-    };
     let pair_list = |items: &[PyValue]| {
         items
             .iter()
             .all(|p| matches!(p, PyValue::List(kv) | PyValue::Tuple(kv) if kv.len() == 2))
     };
-    let args_ok = match obj.args.as_slice() {
-        [] => true,
-        [PyValue::List(items)] => pair_list(items),
-        _ => false,
-    };
-    if !state_ok || !args_ok || !obj.kwargs.is_empty() || !obj.items.is_empty() {
+    if !matches!(obj.args.as_slice(), [PyValue::List(items)] if pair_list(items)) {
         return Err(obj);
     }
-    let mut pairs = Vec::new();
-    if let Some(PyValue::List(items)) = obj.args.first_mut() {
-        for kv in std::mem::take(items) {
+    if let Some(PyValue::List(items)) = obj.args.pop() {
+        let mut pairs = Vec::with_capacity(items.len());
+        for kv in items {
             if let PyValue::List(mut kv) | PyValue::Tuple(mut kv) = kv
                 && let (Some(v), Some(k)) = (kv.pop(), kv.pop())
             {
                 pairs.push((k, v));
             }
         }
+        pairs.append(&mut obj.dict_items);
+        obj.dict_items = pairs;
     }
-    pairs.append(&mut obj.dict_items);
-    Ok(PyValue::Dict(pairs))
+    Err(obj)
 }
 
 /// `_codecs.encode(text, 'latin1')`: how protocols 0–2 store `bytes`.

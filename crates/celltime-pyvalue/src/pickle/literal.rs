@@ -1,6 +1,7 @@
 //! Literal operands: integers, floats and the text encodings of protocols 0–2.
 
-use crate::value::PyValue;
+use crate::value::bigint::{MAX_DECIMAL_BYTES, magnitude_to_decimal};
+use crate::value::{HugeInt, PyValue};
 
 /// Python 2 `str` (STRING/BINSTRING/SHORT_BINSTRING): text when ASCII, bytes otherwise.
 /// (CPython 3 decodes with `encoding="ASCII"` by default and fails on the rest.)
@@ -18,6 +19,8 @@ pub(super) fn big_len(v: &PyValue) -> usize {
     match v {
         PyValue::BigInt(s) | PyValue::Str(s) => s.len(),
         PyValue::Bytes(b) | PyValue::ByteArray(b) => b.len(),
+        PyValue::HugeInt(n) => n.magnitude.len(),
+        PyValue::SurrogateStr(s) => s.len() * 4,
         _ => 0,
     }
 }
@@ -48,9 +51,6 @@ pub(super) fn parse_text_int(line: &[u8]) -> Option<PyValue> {
         if neg { "-" } else { "" }
     )))
 }
-
-/// Above this many bytes a LONG becomes hex: decimal conversion is quadratic in the length.
-const MAX_DECIMAL_LONG_BYTES: usize = 256;
 
 /// A LONG1/LONG4 payload: little-endian two's complement.
 pub(super) fn decode_long(raw: &[u8]) -> PyValue {
@@ -86,43 +86,54 @@ pub(super) fn decode_long(raw: &[u8]) -> PyValue {
     while mag.len() > 1 && mag.last() == Some(&0) {
         mag.pop();
     }
-    let sign = if negative { "-" } else { "" };
-    if mag.len() > MAX_DECIMAL_LONG_BYTES {
-        let hex: String = mag.iter().rev().map(|b| format!("{b:02x}")).collect();
-        return PyValue::BigInt(format!("{sign}0x{}", hex.trim_start_matches('0')));
+    if mag.len() > MAX_DECIMAL_BYTES {
+        return PyValue::HugeInt(Box::new(HugeInt {
+            negative,
+            magnitude: mag,
+        }));
     }
+    let sign = if negative { "-" } else { "" };
     PyValue::BigInt(format!("{sign}{}", magnitude_to_decimal(&mag)))
 }
 
-/// Decimal digits of a little-endian unsigned magnitude, by repeated division by 10^9.
-fn magnitude_to_decimal(mag: &[u8]) -> String {
-    let mut limbs: Vec<u32> = mag
-        .chunks(4)
-        .map(|c| {
-            let mut b = [0u8; 4];
-            b[..c.len()].copy_from_slice(c);
-            u32::from_le_bytes(b)
-        })
-        .collect();
-    let mut groups = Vec::new();
-    while limbs.iter().any(|&l| l != 0) {
-        let mut rem = 0u64;
-        for limb in limbs.iter_mut().rev() {
-            let cur = (rem << 32) | u64::from(*limb);
-            *limb = (cur / 1_000_000_000) as u32;
-            rem = cur % 1_000_000_000;
+/// UTF-8 as CPython writes it with `surrogatepass`: a `Str`, or a `SurrogateStr` when the
+/// bytes hold encoded surrogates (`ED A0..BF xx`). Other invalid bytes become U+FFFD.
+pub(super) fn decode_utf8_surrogatepass(raw: &[u8]) -> PyValue {
+    match std::str::from_utf8(raw) {
+        Ok(s) => PyValue::Str(s.to_string()),
+        Err(_) if raw.windows(2).any(|w| w[0] == 0xed && w[1] & 0xe0 == 0xa0) => {
+            PyValue::SurrogateStr(wtf8_code_points(raw))
         }
-        groups.push(rem as u32);
-        while limbs.last() == Some(&0) {
-            limbs.pop();
-        }
+        Err(_) => PyValue::Str(String::from_utf8_lossy(raw).into_owned()),
     }
-    let Some((first, rest)) = groups.split_last() else {
-        return "0".into();
-    };
-    let mut out = first.to_string();
-    for g in rest.iter().rev() {
-        out.push_str(&format!("{g:09}"));
+}
+
+fn wtf8_code_points(raw: &[u8]) -> Vec<u32> {
+    let mut out = Vec::with_capacity(raw.len());
+    let mut rest = raw;
+    while !rest.is_empty() {
+        match std::str::from_utf8(rest) {
+            Ok(s) => {
+                out.extend(s.chars().map(u32::from));
+                break;
+            }
+            Err(e) => {
+                let (good, bad) = rest.split_at(e.valid_up_to());
+                out.extend(
+                    std::str::from_utf8(good)
+                        .unwrap_or("")
+                        .chars()
+                        .map(u32::from),
+                );
+                if let [0xed, b1 @ 0xa0..=0xbf, b2 @ 0x80..=0xbf, ..] = bad {
+                    out.push(0xd000 | (u32::from(b1 & 0x3f) << 6) | u32::from(b2 & 0x3f));
+                    rest = &bad[3..];
+                } else {
+                    out.push(u32::from(char::REPLACEMENT_CHARACTER));
+                    rest = &bad[e.error_len().unwrap_or(bad.len()).max(1)..];
+                }
+            }
+        }
     }
     out
 }
@@ -188,9 +199,10 @@ pub(super) fn unquote_string(line: &[u8]) -> Option<Vec<u8>> {
 }
 
 /// Python's `raw-unicode-escape` decoding (protocol-0 UNICODE): `\uXXXX` and `\UXXXXXXXX`
-/// escapes, every other byte is a Latin-1 character.
-pub(super) fn decode_raw_unicode_escape(line: &[u8]) -> String {
-    let mut out = String::with_capacity(line.len());
+/// escapes, every other byte is a Latin-1 character. Escaped lone surrogates make a
+/// `SurrogateStr`.
+pub(super) fn decode_raw_unicode_escape(line: &[u8]) -> PyValue {
+    let mut out: Vec<u32> = Vec::with_capacity(line.len());
     let mut i = 0;
     while i < line.len() {
         let b = line[i];
@@ -204,18 +216,25 @@ pub(super) fn decode_raw_unicode_escape(line: &[u8]) -> String {
                 .get(i + 2..i + 2 + width)
                 .filter(|_| width > 0)
                 .and_then(|h| std::str::from_utf8(h).ok())
-                .and_then(|h| u32::from_str_radix(h, 16).ok());
+                .and_then(|h| u32::from_str_radix(h, 16).ok())
+                .filter(|&c| c <= 0x10ffff);
             if let Some(code) = code {
-                // Lone surrogates cannot live in a Rust string.
-                out.push(char::from_u32(code).unwrap_or(char::REPLACEMENT_CHARACTER));
+                out.push(code);
                 i += 2 + width;
                 continue;
             }
         }
-        out.push(char::from(b));
+        out.push(u32::from(b));
         i += 1;
     }
-    out
+    match out
+        .iter()
+        .map(|&c| char::from_u32(c))
+        .collect::<Option<String>>()
+    {
+        Some(s) => PyValue::Str(s),
+        None => PyValue::SurrogateStr(out),
+    }
 }
 
 #[cfg(test)]
@@ -236,12 +255,15 @@ mod tests {
             PyValue::BigInt("-9223372036854775809".into())
         );
         let mut big = vec![0u8; 300];
-        big[299] = 0x01; // 2**2392
-        let PyValue::BigInt(hex) = decode_long(&big) else {
+        big[299] = 0x01; // 2**2392, 721 digits: still decimal, as Python prints it
+        let PyValue::BigInt(digits) = decode_long(&big) else {
             panic!("not big");
         };
-        assert_eq!(hex.len(), 2 + 1 + 2 * 299);
-        assert!(hex.starts_with("0x1000"));
+        assert_eq!(digits.len(), 721);
+        assert!(digits.starts_with("115810"));
+        let mut huge = vec![0u8; 2000];
+        huge[1999] = 0x01; // 2**15992: past Python's 4,300 digits, kept binary
+        assert!(matches!(decode_long(&huge), PyValue::HugeInt(_)));
     }
 
     #[test]
@@ -253,9 +275,17 @@ mod tests {
         assert_eq!(unquote_string(b"'abc"), None);
         assert_eq!(
             decode_raw_unicode_escape(br"a\u00e9\U0001f600\x\u12"),
-            "aé😀\\x\\u12"
+            PyValue::Str("aé😀\\x\\u12".into())
         );
-        assert_eq!(decode_raw_unicode_escape(b"\xe9"), "é");
+        assert_eq!(decode_raw_unicode_escape(b"\xe9"), PyValue::Str("é".into()));
+        assert_eq!(
+            decode_raw_unicode_escape(br"a\ud800"),
+            PyValue::SurrogateStr(vec![0x61, 0xd800])
+        );
+        assert_eq!(
+            decode_utf8_surrogatepass(b"a\xed\xa0\x80b"),
+            PyValue::SurrogateStr(vec![0x61, 0xd800, 0x62])
+        );
         assert_eq!(parse_text_int(b"-0012"), Some(PyValue::Int(-12)));
         assert_eq!(
             parse_text_int(b"-000123456789012345678901234567890"),

@@ -199,7 +199,7 @@ mod tests {
     fn self_containing_list() {
         // l = []; l.append(l)
         let v = dec(b"\x80\x04]\x94h\x00a.").unwrap();
-        assert_eq!(v, PyValue::List(vec![PyValue::Recursive]));
+        assert_eq!(v, PyValue::List(vec![PyValue::Recursive("[...]")]));
     }
 
     #[test]

@@ -3,8 +3,8 @@
 use std::collections::HashMap;
 
 use super::literal::{
-    big_len, decode_long, decode_raw_unicode_escape, parse_text_float, parse_text_int, py2_str,
-    unquote_string,
+    big_len, decode_long, decode_raw_unicode_escape, decode_utf8_surrogatepass, parse_text_float,
+    parse_text_int, py2_str, unquote_string,
 };
 use super::{ErrorKind, Limits, PickleError, ops};
 use crate::value::{PyValue, QualName};
@@ -207,11 +207,11 @@ impl<'a> Vm<'a> {
 
     /// Charges the input length before decoding so nothing is allocated past the budget, then
     /// any growth (a Latin-1 or U+FFFD character takes more bytes than its input).
-    fn push_text(&mut self, raw: &[u8], decode: fn(&[u8]) -> String) -> VmResult<()> {
+    fn push_text(&mut self, raw: &[u8], decode: fn(&[u8]) -> PyValue) -> VmResult<()> {
         self.charge_bytes(raw.len())?;
-        let s = decode(raw);
-        self.charge_bytes(s.len().saturating_sub(raw.len()))?;
-        self.push_atom(PyValue::Str(s))
+        let v = decode(raw);
+        self.charge_bytes(big_len(&v).saturating_sub(raw.len()))?;
+        self.push_atom(v)
     }
 
     fn push_bytes(&mut self, b: &[u8]) -> VmResult<()> {
@@ -492,9 +492,8 @@ impl<'a> Vm<'a> {
                             self.read_len(n.into())?
                         }
                     };
-                    // CPython writes lone surrogates with "surrogatepass"; Rust strings cannot
-                    // hold them, so they (and any other invalid UTF-8) become U+FFFD.
-                    self.push_text(raw, |raw| String::from_utf8_lossy(raw).into_owned())?;
+                    // CPython writes lone surrogates with "surrogatepass".
+                    self.push_text(raw, decode_utf8_surrogatepass)?;
                 }
                 BINBYTES | SHORT_BINBYTES | BINBYTES8 => {
                     let raw = match opcode {

@@ -3,10 +3,15 @@
 //!
 //! Trees built by the readers are limited to `Limits::max_depth`.
 
+pub(crate) mod bigint;
+mod numpy;
+mod objects;
 mod render;
+mod text;
 
 use std::fmt;
 
+pub use bigint::HugeInt;
 pub use render::{RenderOptions, render, render_inline};
 
 /// A `module.name` reference to a Python global (a class or a function). Never resolved.
@@ -37,15 +42,20 @@ pub enum PyValue {
     None,
     Bool(bool),
     Int(i64),
-    /// An integer outside `i64`: decimal digits with an optional `-`; a pickled integer of more
-    /// than 256 bytes (~616 digits) is `0x` hex instead, since decimal conversion is quadratic.
+    /// An integer outside `i64`: decimal digits with an optional `-`.
     BigInt(String),
+    /// An integer past the size CPython itself prints in decimal (4,300 digits): kept binary,
+    /// since base conversion is quadratic; previews show its digit count and its ends.
+    HugeInt(Box<HugeInt>),
     Float(f64),
     Complex {
         re: f64,
         im: f64,
     },
     Str(String),
+    /// A str holding unpaired surrogates (CPython pickles them with `surrogatepass`), as code
+    /// points, since a Rust string cannot hold them.
+    SurrogateStr(Vec<u32>),
     Bytes(Vec<u8>),
     ByteArray(Vec<u8>),
     List(Vec<PyValue>),
@@ -58,6 +68,8 @@ pub enum PyValue {
     /// An instance of a class that is not interpreted as data.
     Object(Box<PyObject>),
     NdArray(Box<NdArray>),
+    /// A stdlib `array.array`: its typecode and items (one-character strs for `'u'`).
+    Array(Box<StdArray>),
     /// A `numpy.dtype` outside an array, as its descr (e.g. `<f8`).
     DType(String),
     ModuleStub(ModuleStub),
@@ -65,8 +77,9 @@ pub enum PyValue {
     ClassStub(Box<ClassStub>),
     UIElementStub(Box<UIElementStub>),
     Cache(Box<MarimoCache>),
-    /// A back-reference to a container that encloses this position (a cycle).
-    Recursive,
+    /// A back-reference to a container that encloses this position (a cycle), as Python shows
+    /// it: `[...]`, `{...}` or `...`.
+    Recursive(&'static str),
     /// A pickle persistent id (PERSID/BINPERSID); the referenced object lives outside the pickle.
     PersistentId(Box<PyValue>),
     /// An extension-registry code (EXT1/2/4); the registry lives in the writing process.
@@ -117,6 +130,10 @@ pub struct NdArray {
     pub data: Vec<u8>,
     /// The product of `shape` (saturating at `u64::MAX`).
     pub element_count: u64,
+    /// A numpy scalar (`np.float64(2.5)`) rather than a 0-d array (`array(2.5)`).
+    pub scalar: bool,
+    /// The elements of an object array (dtype `|O`), in storage order; `data` is empty then.
+    pub objects: Vec<PyValue>,
 }
 
 impl NdArray {
@@ -128,6 +145,8 @@ impl NdArray {
             fortran_order,
             data,
             element_count,
+            scalar: false,
+            objects: Vec::new(),
         }
     }
 
@@ -143,8 +162,18 @@ impl NdArray {
 
     /// True when `data` is shorter than dtype and shape imply.
     pub fn is_truncated(&self) -> bool {
+        if self.dtype == "|O" {
+            return (self.objects.len() as u64) < self.element_count;
+        }
         self.nbytes().is_some_and(|n| (self.data.len() as u64) < n)
     }
+}
+
+/// A stdlib `array.array`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StdArray {
+    pub typecode: char,
+    pub items: Vec<PyValue>,
 }
 
 /// marimo `ModuleStub`: a module def (`import math` inside a cached block).
@@ -227,49 +256,98 @@ impl MarimoCache {
     }
 }
 
-/// A parsed numpy descr, enough to decode leading values for previews.
-#[derive(Debug, Clone, Copy, PartialEq)]
+/// A parsed numpy descr, enough to decode values for previews.
+#[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Dtype {
     pub(crate) big_endian: bool,
     pub(crate) kind: u8,
     /// Bytes per element.
     pub(crate) itemsize: usize,
+    /// datetime64/timedelta64: the unit and its count, e.g. `("ms", 10)` for `[10ms]`.
+    pub(crate) unit: Option<(String, i64)>,
+    /// A structured dtype's fields: name, byte offset, dtype.
+    pub(crate) fields: Vec<(String, usize, Dtype)>,
 }
 
 impl Dtype {
+    /// A descr as numpy writes it (`<f8`, `<M8[10ms]`), or a structured one as a list
+    /// (`[('a', '<i4'), ('b', '<f8')]`, fields packed in order).
     pub(crate) fn parse(descr: &str) -> Option<Self> {
+        if let Some(list) = descr.strip_prefix('[') {
+            return Self::parse_fields(list.strip_suffix(']')?);
+        }
         let b = descr.as_bytes();
         let (big_endian, rest) = match b.first()? {
-            b'>' => (true, &b[1..]),
-            b'<' | b'|' | b'=' => (false, &b[1..]),
-            _ => (false, b),
+            b'>' => (true, &descr[1..]),
+            b'<' | b'|' | b'=' => (false, &descr[1..]),
+            _ => (false, descr),
         };
-        let (&kind, digits) = rest.split_first()?;
-        if digits.is_empty() {
+        let kind = *rest.as_bytes().first()?;
+        let (size, unit) = match rest[1..].split_once('[') {
+            Some((size, unit)) if matches!(kind, b'M' | b'm') => {
+                (size, Some(parse_unit(unit.strip_suffix(']')?)?))
+            }
+            Some(_) => return None,
+            None => (&rest[1..], None),
+        };
+        if size.is_empty() {
             // `|O` has no size in its descr; a pointer is 8 bytes on every platform marimo runs on.
-            return (kind == b'O').then_some(Self {
-                big_endian,
-                kind,
-                itemsize: 8,
-            });
+            return (kind == b'O').then_some(Self::simple(big_endian, kind, 8));
         }
-        let digits_end = digits
-            .iter()
-            .position(|c| !c.is_ascii_digit())
-            .unwrap_or(digits.len());
-        // Only a datetime unit like `[ns]` may follow the size.
-        if digits_end < digits.len() && !matches!(kind, b'M' | b'm') {
-            return None;
-        }
-        let n: usize = std::str::from_utf8(&digits[..digits_end])
-            .ok()?
-            .parse()
-            .ok()?;
+        let n: usize = size.parse().ok()?;
         let itemsize = if kind == b'U' { n.checked_mul(4)? } else { n };
-        Some(Self {
+        let mut dtype = Self::simple(big_endian, kind, itemsize);
+        dtype.unit = unit;
+        Some(dtype)
+    }
+
+    fn simple(big_endian: bool, kind: u8, itemsize: usize) -> Self {
+        Self {
             big_endian,
             kind,
             itemsize,
+            unit: None,
+            fields: Vec::new(),
+        }
+    }
+
+    /// `('a', '<i4'), ('b', '<f8')`: names without quotes or commas, simple field dtypes.
+    fn parse_fields(list: &str) -> Option<Self> {
+        let mut fields = Vec::new();
+        let mut offset = 0usize;
+        for item in list.split("), (") {
+            let item = item.trim_start_matches('(').trim_end_matches(')');
+            let (name, descr) = item.split_once(", ")?;
+            let unquote = |s: &str| s.strip_prefix('\'')?.strip_suffix('\'').map(str::to_string);
+            let dtype = Self::parse(&unquote(descr)?)?;
+            if !dtype.fields.is_empty() {
+                return None;
+            }
+            let size = dtype.itemsize;
+            fields.push((unquote(name)?, offset, dtype));
+            offset = offset.checked_add(size)?;
+        }
+        Some(Self {
+            big_endian: false,
+            kind: b'V',
+            itemsize: offset,
+            unit: None,
+            fields,
         })
     }
+}
+
+/// `10ms` → `("ms", 10)`.
+fn parse_unit(unit: &str) -> Option<(String, i64)> {
+    let digits = unit.bytes().take_while(u8::is_ascii_digit).count();
+    let count = if digits == 0 {
+        1
+    } else {
+        unit[..digits].parse().ok()?
+    };
+    let name = &unit[digits..];
+    const UNITS: [&str; 13] = [
+        "Y", "M", "W", "D", "h", "m", "s", "ms", "us", "ns", "ps", "fs", "as",
+    ];
+    UNITS.contains(&name).then(|| (name.to_string(), count))
 }
