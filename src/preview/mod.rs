@@ -6,6 +6,7 @@ pub mod console;
 pub mod diff;
 mod doc;
 pub mod image;
+mod json;
 pub mod output;
 
 pub use diff::{CodeDiff, DiffKind, DiffLine, DiffOptions, diff_code};

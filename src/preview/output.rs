@@ -26,8 +26,15 @@ pub fn variable(format: &str, bytes: &[u8], limits: &Limits, colour: bool) -> Do
     match format {
         "json" => json(bytes, limits),
         // Decoded as data by the legacy readers: a pickle is never executed.
-        "pickle" => match pickle::decode(bytes, &pickle_limits()) {
-            Ok(value) => python_value(&value, limits),
+        "pickle" => match pickle::decode_partial(bytes, &pickle_limits()) {
+            Ok(partial) => {
+                let mut doc = python_value(&partial.value, limits);
+                if let Some(cut) = partial.cut {
+                    let note = format!("cut short: {cut}; … marks what is left out");
+                    doc.lines.insert(0, Line::plain(&note, Role::Warning));
+                }
+                doc
+            }
             Err(e) => undecodable("pickle", bytes, &e.to_string()),
         },
         "npy" => match npy::parse(bytes, NPY_PREVIEW_BYTES) {
@@ -145,12 +152,10 @@ fn html(bytes: &[u8], limits: &Limits) -> Doc {
     }
 }
 
-/// Pretty JSON; Python's own JSON (NaN, Infinity) through the legacy reader; else text.
+/// Pretty JSON with numbers exactly as written; Python's own JSON (NaN, Infinity) through the
+/// Python-value reader; else text.
 fn json(bytes: &[u8], limits: &Limits) -> Doc {
-    let pretty = serde_json::from_slice::<serde_json::Value>(bytes)
-        .ok()
-        .and_then(|v| serde_json::to_string_pretty(&v).ok());
-    if let Some(p) = pretty {
+    if let Some(p) = super::json::pretty(bytes) {
         let mut out = DocBuilder::new(*limits);
         out.push_text(&p, Role::Text);
         return out.finish();
@@ -257,6 +262,44 @@ mod tests {
         npy.extend([1, 0, 2, 0, 3, 0]);
         let doc = variable("npy", &npy, &Limits::default(), true);
         assert!(doc.to_text().contains("[1, 2, 3]"), "{}", doc.to_text());
+    }
+
+    #[test]
+    fn json_numbers_print_exactly_as_stored() {
+        let doc = render(
+            "application/json",
+            b"[0.20065631450172938, 1180591620717411303424]",
+        );
+        assert_eq!(
+            doc,
+            "[\n  0.20065631450172938,\n  1180591620717411303424\n]"
+        );
+        let doc = variable(
+            "json",
+            b"[0.20065631450172938, 1180591620717411303424]",
+            &Limits::default(),
+            true,
+        );
+        assert!(
+            doc.to_text().contains("1180591620717411303424"),
+            "{}",
+            doc.to_text()
+        );
+    }
+
+    #[test]
+    fn pickles_past_the_limits_show_the_part_that_fits() {
+        // A 250-deep list.
+        let mut p = b"\x80\x04".to_vec();
+        p.extend(std::iter::repeat_n(b']', 250));
+        p.extend(std::iter::repeat_n(b'a', 249));
+        p.push(b'.');
+        let text = variable("pickle", &p, &Limits::default(), true).to_text();
+        assert!(
+            text.starts_with("cut short: nesting deeper than 200"),
+            "{text}"
+        );
+        assert!(text.contains("[[[["), "{text}");
     }
 
     #[test]

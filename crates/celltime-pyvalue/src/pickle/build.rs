@@ -13,6 +13,8 @@ pub(super) struct Builder<'l> {
     limits: &'l Limits,
     bytes_alloc: usize,
     produced: usize,
+    lenient: bool,
+    pub(super) cut: Option<ErrorKind>,
 }
 
 enum Task {
@@ -30,10 +32,27 @@ impl<'l> Builder<'l> {
             limits,
             bytes_alloc,
             produced: 0,
+            lenient: false,
+            cut: None,
         }
     }
 
-    pub(super) fn build(mut self, root: Id) -> Result<PyValue, ErrorKind> {
+    /// Past a limit, leave the rest out (marked [`PyValue::Cut`]) instead of failing; the first
+    /// limit reached is kept in `cut`.
+    pub(super) fn lenient(mut self) -> Self {
+        self.lenient = true;
+        self
+    }
+
+    fn over(&mut self, kind: ErrorKind) -> Result<(), ErrorKind> {
+        if !self.lenient {
+            return Err(kind);
+        }
+        self.cut.get_or_insert(kind);
+        Ok(())
+    }
+
+    pub(super) fn build(&mut self, root: Id) -> Result<PyValue, ErrorKind> {
         let mut refs = vec![0u32; self.nodes.len()];
         refs[root] = 1;
         for node in &self.nodes {
@@ -51,7 +70,9 @@ impl<'l> Builder<'l> {
                 Task::Visit { id, depth, unique } => {
                     self.produced += 1;
                     if self.produced > self.limits.max_nodes {
-                        return Err(ErrorKind::TooManyNodes(self.limits.max_nodes));
+                        self.over(ErrorKind::TooManyNodes(self.limits.max_nodes))?;
+                        out.push(PyValue::Cut);
+                        continue;
                     }
                     if on_path[id] {
                         out.push(PyValue::Recursive(match self.nodes[id] {
@@ -63,16 +84,21 @@ impl<'l> Builder<'l> {
                         continue;
                     }
                     if depth > self.limits.max_depth {
-                        return Err(ErrorKind::TooDeep(self.limits.max_depth));
+                        self.over(ErrorKind::TooDeep(self.limits.max_depth))?;
+                        out.push(PyValue::Cut);
+                        continue;
                     }
                     if let Node::Atom(v) = &mut self.nodes[id] {
                         let v = if unique {
                             std::mem::replace(v, PyValue::None)
                         } else {
-                            self.bytes_alloc = self.bytes_alloc.saturating_add(big_len(v));
-                            if self.bytes_alloc > self.limits.max_bytes_alloc {
-                                return Err(ErrorKind::TooManyBytes(self.limits.max_bytes_alloc));
+                            let len = big_len(v);
+                            if self.bytes_alloc.saturating_add(len) > self.limits.max_bytes_alloc {
+                                self.over(ErrorKind::TooManyBytes(self.limits.max_bytes_alloc))?;
+                                out.push(PyValue::Cut);
+                                continue;
                             }
+                            self.bytes_alloc += len;
                             v.clone()
                         };
                         out.push(v);

@@ -114,6 +114,48 @@ impl std::error::Error for PickleError {
 /// Decodes one pickle into a value tree without executing anything.
 /// Bytes after STOP are ignored, as `pickle.loads` does.
 pub fn decode(bytes: &[u8], limits: &Limits) -> Result<PyValue, PickleError> {
+    check_input(bytes, limits)?;
+    let mut vm = vm::Vm::new(bytes, limits);
+    let root = vm.run()?;
+    let at = (vm.op_pos, vm.op);
+    build::Builder::new(vm.nodes, limits, vm.bytes_alloc)
+        .build(root)
+        .map_err(|kind| error_at(at, kind))
+}
+
+/// A value decoded within the limits, and the limit that cut it short, if one did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Partial {
+    pub value: PyValue,
+    /// Where the first limit was reached; the parts past it are [`PyValue::Cut`].
+    pub cut: Option<PickleError>,
+}
+
+/// Like [`decode`], but a pickle past the depth, node or byte limits still gives the part that
+/// fits, for previews: the containers being filled when the VM stopped, or the tree down to
+/// the depth limit. Malformed input is still an error.
+pub fn decode_partial(bytes: &[u8], limits: &Limits) -> Result<Partial, PickleError> {
+    check_input(bytes, limits)?;
+    let mut vm = vm::Vm::new(bytes, limits);
+    let (root, mut cut) = match vm.run() {
+        Ok(root) => (root, None),
+        Err(e) if e.kind.is_limit() => match vm.stack.first() {
+            // The outermost object under construction holds everything decoded so far.
+            Some(&root) => (root, Some(e)),
+            None => return Err(e),
+        },
+        Err(e) => return Err(e),
+    };
+    let at = (vm.op_pos, vm.op);
+    let mut builder = build::Builder::new(vm.nodes, limits, vm.bytes_alloc).lenient();
+    let value = builder.build(root).map_err(|kind| error_at(at, kind))?;
+    if cut.is_none() {
+        cut = builder.cut.take().map(|kind| error_at(at, kind));
+    }
+    Ok(Partial { value, cut })
+}
+
+fn check_input(bytes: &[u8], limits: &Limits) -> Result<(), PickleError> {
     if bytes.len() > limits.max_input {
         return Err(PickleError {
             offset: 0,
@@ -124,16 +166,25 @@ pub fn decode(bytes: &[u8], limits: &Limits) -> Result<PyValue, PickleError> {
             },
         });
     }
-    let mut vm = vm::Vm::new(bytes, limits);
-    let root = vm.run()?;
-    let stop = (vm.op_pos, vm.op);
-    build::Builder::new(vm.nodes, limits, vm.bytes_alloc)
-        .build(root)
-        .map_err(|kind| PickleError {
-            offset: stop.0,
-            opcode: Some(stop.1),
-            kind,
-        })
+    Ok(())
+}
+
+fn error_at((offset, opcode): (usize, u8), kind: ErrorKind) -> PickleError {
+    PickleError {
+        offset,
+        opcode: Some(opcode),
+        kind,
+    }
+}
+
+impl ErrorKind {
+    /// A resource limit (depth, nodes, bytes) rather than malformed input.
+    pub fn is_limit(&self) -> bool {
+        matches!(
+            self,
+            ErrorKind::TooDeep(_) | ErrorKind::TooManyNodes(_) | ErrorKind::TooManyBytes(_)
+        )
+    }
 }
 
 #[cfg(test)]
@@ -251,6 +302,46 @@ mod tests {
         p.extend(std::iter::repeat_n(b'a', 99_999));
         p.push(b'.');
         assert_eq!(dec(&p).unwrap_err().kind, ErrorKind::TooDeep(200));
+    }
+
+    #[test]
+    fn past_the_limits_a_partial_value_is_marked_cut() {
+        // A 250-deep list: the tree down to the depth limit, the rest cut.
+        let mut p = b"\x80\x04".to_vec();
+        p.extend(std::iter::repeat_n(b']', 250));
+        p.extend(std::iter::repeat_n(b'a', 249));
+        p.push(b'.');
+        let partial = decode_partial(&p, &Limits::default()).unwrap();
+        assert_eq!(partial.cut.map(|e| e.kind), Some(ErrorKind::TooDeep(200)));
+        let mut v = &partial.value;
+        let mut depth = 0;
+        while let PyValue::List(items) = v {
+            v = &items[0];
+            depth += 1;
+        }
+        assert_eq!((depth, v), (201, &PyValue::Cut));
+        // 3,000 appended items under a 1,000-node limit: the first ones, then the VM stopped.
+        let mut p = b"\x80\x04](".to_vec();
+        for _ in 0..3000 {
+            p.extend(b"K\x07");
+        }
+        p.extend(b"e.");
+        let limits = Limits {
+            max_nodes: 1000,
+            ..Limits::default()
+        };
+        assert!(decode(&p, &limits).is_err());
+        let partial = decode_partial(&p, &limits).unwrap();
+        assert_eq!(
+            partial.cut.map(|e| e.kind),
+            Some(ErrorKind::TooManyNodes(1000))
+        );
+        let PyValue::List(items) = partial.value else {
+            panic!("not a list");
+        };
+        assert!(items.is_empty() || items.iter().all(|v| *v == PyValue::Int(7)));
+        // Malformed input is still an error.
+        assert!(decode_partial(b"\x80\x04]a", &Limits::default()).is_err());
     }
 
     #[test]

@@ -66,7 +66,7 @@ pub(super) struct Vm<'a> {
     pos: usize,
     limits: &'a Limits,
     pub(super) nodes: Vec<Node>,
-    stack: Vec<Id>,
+    pub(super) stack: Vec<Id>,
     marks: Vec<usize>,
     memo: HashMap<u64, Id>,
     /// Child references stored in containers, bounded like nodes so memory stays linear.

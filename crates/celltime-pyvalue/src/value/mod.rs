@@ -80,6 +80,9 @@ pub enum PyValue {
     /// A back-reference to a container that encloses this position (a cycle), as Python shows
     /// it: `[...]`, `{...}` or `...`.
     Recursive(&'static str),
+    /// The part of a value left out because a decoder limit was reached (see
+    /// `pickle::decode_partial`).
+    Cut,
     /// A pickle persistent id (PERSID/BINPERSID); the referenced object lives outside the pickle.
     PersistentId(Box<PyValue>),
     /// An extension-registry code (EXT1/2/4); the registry lives in the writing process.

@@ -317,6 +317,7 @@ impl DocBuilder<'_> {
             }
             PyValue::Cache(cache) => self.cache(cache, depth),
             PyValue::Recursive(shown) => text((*shown).into()),
+            PyValue::Cut => text("…".into()),
             PyValue::PersistentId(id) => {
                 let id = self.doc(id, depth + 1).flat_string();
                 text(format!("<persistent id {id}>"))
