@@ -152,7 +152,7 @@ fn numpy_reconstruct(mut obj: Box<PyObject>) -> Result<PyValue, Box<PyObject>> {
         _ => (Vec::new(), Vec::new()),
     };
     let mut array = NdArray::new(dtype, shape, fortran, data);
-    array.objects = objects;
+    array.objects = std::sync::Arc::new(objects);
     Ok(PyValue::NdArray(Box::new(array)))
 }
 

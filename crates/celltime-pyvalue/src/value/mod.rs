@@ -4,12 +4,13 @@
 //! Trees built by the readers are limited to `Limits::max_depth`.
 
 pub(crate) mod bigint;
-mod numpy;
+pub(crate) mod numpy;
 mod objects;
 mod render;
-mod text;
+pub(crate) mod text;
 
 use std::fmt;
+use std::sync::Arc;
 
 pub use bigint::HugeInt;
 pub use render::{RenderOptions, render, render_inline};
@@ -129,14 +130,15 @@ pub struct NdArray {
     pub shape: Vec<u64>,
     /// When true, `data` holds the elements in column-major order.
     pub fortran_order: bool,
-    /// Raw element bytes in storage order. May be a prefix of the full data.
-    pub data: Vec<u8>,
+    /// Raw element bytes in storage order. May be a prefix of the full data. Shared, so the
+    /// columns of a table can point into one block without copying it.
+    pub data: Arc<Vec<u8>>,
     /// The product of `shape` (saturating at `u64::MAX`).
     pub element_count: u64,
     /// A numpy scalar (`np.float64(2.5)`) rather than a 0-d array (`array(2.5)`).
     pub scalar: bool,
     /// The elements of an object array (dtype `|O`), in storage order; `data` is empty then.
-    pub objects: Vec<PyValue>,
+    pub objects: Arc<Vec<PyValue>>,
 }
 
 impl NdArray {
@@ -146,10 +148,10 @@ impl NdArray {
             dtype,
             shape,
             fortran_order,
-            data,
+            data: Arc::new(data),
             element_count,
             scalar: false,
-            objects: Vec::new(),
+            objects: Arc::default(),
         }
     }
 

@@ -174,6 +174,56 @@ fn unit_text((unit, count): &(String, i64)) -> String {
     }
 }
 
+/// One element as a value: numbers as numbers, other kinds as the text numpy prints.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Cell {
+    /// NaT.
+    Missing,
+    Bool(bool),
+    Int(i128),
+    Float(f64),
+    Text(String),
+}
+
+/// Element `index` (in storage order) of a non-object array.
+pub(crate) fn element_cell(arr: &NdArray, index: u64) -> Option<Cell> {
+    let dtype = Dtype::parse(&arr.dtype)?;
+    let size = dtype.itemsize;
+    let start = usize::try_from(index.checked_mul(size as u64)?).ok()?;
+    let raw = arr.data.get(start..start.checked_add(size)?)?;
+    Some(match (dtype.kind, size) {
+        (b'b', 1) => Cell::Bool(raw[0] != 0),
+        (b'i', 1 | 2 | 4 | 8) => Cell::Int(i128::from(dtype.int(raw))),
+        (b'u', 1 | 2 | 4 | 8) => Cell::Int(i128::from(dtype.uint(raw))),
+        (b'f', 2) => Cell::Float(f64::from(f16_to_f32(dtype.uint(raw) as u16))),
+        (b'f', 4) => Cell::Float(f64::from(f32::from_bits(dtype.uint(raw) as u32))),
+        (b'f', 8) => Cell::Float(f64::from_bits(dtype.uint(raw))),
+        (b'M' | b'm', 8) if dtype.int(raw) == i64::MIN => Cell::Missing,
+        (b'M', 8) => {
+            let (unit, count) = dtype.unit.as_ref()?;
+            // `2024-01-02 03:04:05` as pandas shows it: a zero fraction says nothing.
+            let text = datetime64_text(dtype.int(raw), unit, *count)?.replacen('T', " ", 1);
+            let trimmed = match text.split_once('.') {
+                Some((whole, frac)) if frac.bytes().all(|b| b == b'0') => whole.to_string(),
+                _ => text,
+            };
+            Cell::Text(trimmed)
+        }
+        (b'm', 8) => {
+            let (unit, count) = dtype.unit.as_ref()?;
+            let unit = unit_text(&(unit.clone(), *count));
+            Cell::Text(format!("{} {unit}", dtype.int(raw)))
+        }
+        (b'U', _) => Cell::Text(dtype.text(raw)),
+        _ => Cell::Text(dtype.element(raw)?),
+    })
+}
+
+/// numpy's name of a descr (`int64`, `datetime64[us]`, `<U2`), as a table shows a dtype.
+pub(crate) fn dtype_name(descr: &str) -> String {
+    Dtype::parse(descr).map_or_else(|| escape_plain(descr), |d| d.name(descr))
+}
+
 /// `dtype('int32')`, `dtype('<U2')`, `dtype('<M8[ns]')`, `dtype('O')`.
 pub(crate) fn dtype_repr(descr: &str) -> String {
     let text = match Dtype::parse(descr) {
