@@ -9,6 +9,7 @@ mod cli_prune;
 mod legacy;
 mod policy;
 mod python_writer;
+mod results_diff;
 mod security;
 mod tui;
 mod untrusted;

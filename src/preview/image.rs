@@ -5,6 +5,18 @@ pub fn dimensions(bytes: &[u8]) -> Option<(u32, u32)> {
     png(bytes).or_else(|| gif(bytes)).or_else(|| jpeg(bytes))
 }
 
+/// The decoded pixels of a PNG (8-bit RGBA or as stored), for comparing two images.
+pub fn png_pixels(bytes: &[u8]) -> Option<Vec<u8>> {
+    png(bytes)?;
+    let mut decoder = ::png::Decoder::new(std::io::Cursor::new(bytes));
+    decoder.set_transformations(::png::Transformations::EXPAND);
+    let mut reader = decoder.read_info().ok()?;
+    let mut buf = vec![0; reader.output_buffer_size()?];
+    let info = reader.next_frame(&mut buf).ok()?;
+    buf.truncate(info.buffer_size());
+    Some(buf)
+}
+
 fn be16(b: &[u8], at: usize) -> Option<u32> {
     Some(u16::from_be_bytes(b.get(at..at + 2)?.try_into().ok()?) as u32)
 }

@@ -8,6 +8,8 @@ mod doc;
 pub mod image;
 mod json;
 pub mod output;
+pub mod results;
+pub mod table;
 
 pub use diff::{CodeDiff, DiffKind, DiffLine, DiffOptions, diff_code};
 pub use doc::{AnsiStyle, Doc, DocBuilder, Limits, Line, Role, Span, sanitize};

@@ -2,6 +2,7 @@
 
 use super::doc::{DocBuilder, Limits, Line, Role};
 use super::{Doc, console, human_bytes, image};
+use celltime_pyvalue::table::{Table, read_ipc};
 use celltime_pyvalue::value::{PyValue, RenderOptions, render};
 use celltime_pyvalue::{npy, pickle, pyjson};
 
@@ -23,37 +24,112 @@ pub fn output(mime: &str, bytes: &[u8], limits: &Limits, colour: bool) -> Doc {
 
 /// Renders a variables part by its serialisation format.
 pub fn variable(format: &str, bytes: &[u8], limits: &Limits, colour: bool) -> Doc {
-    match format {
-        "json" => json(bytes, limits),
-        // Decoded as data by the legacy readers: a pickle is never executed.
-        "pickle" => match pickle::decode_partial(bytes, &pickle_limits()) {
-            Ok(partial) => {
-                let mut doc = python_value(&partial.value, limits);
-                if let Some(cut) = partial.cut {
-                    let note = format!("cut short: {cut}; … marks what is left out");
-                    doc.lines.insert(0, Line::plain(&note, Role::Warning));
-                }
-                doc
+    if format == "json" {
+        return json(bytes, limits);
+    }
+    match decode_variable(format, bytes) {
+        Decoded::Table(table) => super::table::render(&table, limits),
+        Decoded::Value { value, cut } => {
+            let mut doc = python_value(&value, limits);
+            if let Some(cut) = cut {
+                let note = format!("cut short: {cut}; … marks what is left out");
+                doc.lines.insert(0, Line::plain(&note, Role::Warning));
             }
-            Err(e) => undecodable("pickle", bytes, &e.to_string()),
+            doc
+        }
+        Decoded::Text(_) => text(bytes, Role::Text, limits, colour),
+        Decoded::Binary => binary_summary(format, bytes),
+        Decoded::Error { what, why } => undecodable(what, bytes, &why),
+    }
+}
+
+/// A variable decoded as data: a pickle is never executed.
+pub enum Decoded {
+    Table(Box<Table>),
+    Value {
+        value: PyValue,
+        /// Why part of the value was left out (a decoder limit), if it was.
+        cut: Option<String>,
+    },
+    Text(String),
+    Binary,
+    Error {
+        what: &'static str,
+        why: String,
+    },
+}
+
+impl Decoded {
+    /// A one-line text form, for comparing values of different kinds.
+    pub fn text(&self) -> String {
+        match self {
+            Decoded::Table(t) => super::table::heading(t),
+            Decoded::Value { value, .. } => {
+                celltime_pyvalue::value::render_inline(value, &RenderOptions::default())
+            }
+            Decoded::Text(t) => t.clone(),
+            Decoded::Binary => "(binary)".into(),
+            Decoded::Error { why, .. } => format!("(undecodable: {why})"),
+        }
+    }
+}
+
+/// Decodes a variables part by its format: pickles, npy, Python's JSON and Arrow IPC as
+/// values or tables, text formats as text.
+pub fn decode_variable(format: &str, bytes: &[u8]) -> Decoded {
+    match format {
+        "pickle" => match pickle::decode_partial(bytes, &pickle_limits()) {
+            Ok(partial) => match (Table::from_value(partial.value), partial.cut) {
+                (Ok(table), None) => Decoded::Table(Box::new(table)),
+                (Ok(table), Some(cut)) => Decoded::Value {
+                    value: PyValue::Str(super::table::heading(&table)),
+                    cut: Some(cut.to_string()),
+                },
+                (Err(value), cut) => Decoded::Value {
+                    value,
+                    cut: cut.map(|c| c.to_string()),
+                },
+            },
+            Err(e) => Decoded::Error {
+                what: "pickle",
+                why: e.to_string(),
+            },
+        },
+        "json" => match pyjson::parse(bytes, JSON_MAX_DEPTH) {
+            Ok(value) => Decoded::Value { value, cut: None },
+            Err(_) => Decoded::Text(String::from_utf8_lossy(bytes).into_owned()),
+        },
+        "arrow" | "arrows" | "feather" | "ipc" => match read_ipc(bytes) {
+            Ok(table) => Decoded::Table(Box::new(table)),
+            Err(why) => Decoded::Error {
+                what: "Arrow IPC file",
+                why,
+            },
         },
         "npy" => match npy::parse(bytes, NPY_PREVIEW_BYTES) {
-            Ok(array) => python_value(&PyValue::NdArray(Box::new(array)), limits),
-            Err(e) => undecodable("npy", bytes, &e.to_string()),
+            Ok(array) => Decoded::Value {
+                value: PyValue::NdArray(Box::new(array)),
+                cut: None,
+            },
+            Err(e) => Decoded::Error {
+                what: "npy",
+                why: e.to_string(),
+            },
         },
-        "txt" | "text" | "repr" | "str" | "csv" => text(bytes, Role::Text, limits, colour),
-        other => text_or_binary(other, bytes, limits, colour),
+        _ if is_binary(bytes) => Decoded::Binary,
+        _ => Decoded::Text(String::from_utf8_lossy(bytes).into_owned()),
     }
 }
 
 /// Array data decoded for a preview; the rest of a large array is only counted.
 const NPY_PREVIEW_BYTES: usize = 1 << 20;
 
-/// Tighter than the decoder's defaults: a preview needs the shape of a value, not all of it.
+/// Fewer nodes than the decoder's defaults: a preview needs the shape of a value, not all of
+/// it. Bytes are not tighter: a data frame's columns are its bytes, and a table preview needs
+/// them whole (1,000,000 rows × 20 float columns are 160 MB).
 fn pickle_limits() -> pickle::Limits {
     pickle::Limits {
         max_nodes: 200_000,
-        max_bytes_alloc: 64 << 20,
         ..pickle::Limits::default()
     }
 }

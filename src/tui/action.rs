@@ -86,6 +86,8 @@ bindable! {
     TabMeta => "tab-meta", "meta tab";
     DiffLayout => "diff-layout", "unified or side-by-side diff";
     Wrap => "wrap", "wrap long lines of outputs, variables and console text (or not)";
+    ScrollLeft => "scroll-left", "scroll tables left";
+    ScrollRight => "scroll-right", "scroll tables right";
     Earlier => "earlier", "one run earlier";
     Later => "later", "one run later";
     Earliest => "earliest", "the first run";

@@ -288,6 +288,8 @@ pub struct DetailsState {
     pub layout: DiffLayout,
     /// Wrap long lines of outputs, variables, console and the time machine.
     pub wrap: bool,
+    /// Columns scrolled sideways in tables (which never wrap).
+    pub hscroll: usize,
     /// An entry every diff is taken against, instead of the previous code version.
     pub base: Option<(String, EntryId)>,
     pub parent_cursor: usize,
@@ -372,6 +374,7 @@ impl AppState {
                 scroll: 0,
                 layout: DiffLayout::Auto,
                 wrap: true,
+                hscroll: 0,
                 base: None,
                 parent_cursor: 0,
             },

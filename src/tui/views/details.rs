@@ -140,7 +140,7 @@ fn content(state: &AppState, preview: &Preview, area: Rect, buf: &mut Buffer) {
                 Tab::Outputs | Tab::Variables | Tab::Console
             );
             let wrap = (prose && state.details.wrap).then_some(area.width as usize);
-            let mut lines = doc_window(theme, doc, scroll, height, wrap);
+            let mut lines = doc_window(theme, doc, scroll, height, wrap, state.details.hscroll);
             highlight_parent(state, preview, doc, scroll, height, &mut lines, area.width);
             put_lines(lines, area, buf);
         }
