@@ -94,9 +94,11 @@ pub enum ViewKey {
         /// Wrap width of rendered HTML (the Outputs tab only).
         width: u16,
     },
+    /// Results compared: each of `ids` against `base`, or against the first of `ids`.
     Compare {
         notebook: String,
         ids: Vec<EntryId>,
+        base: Option<(String, EntryId)>,
     },
     TimeMachine {
         notebook: String,
@@ -105,16 +107,9 @@ pub enum ViewKey {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Column {
-    pub title: String,
-    pub doc: Doc,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Body {
     Doc(Doc),
     Diff(CodeDiff),
-    Columns(Vec<Column>),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -234,9 +229,12 @@ pub enum Mode {
     Help {
         scroll: usize,
     },
+    /// Results compared: the runs `ids` of `notebook` against the marked `base`, or the
+    /// non-deterministic alternatives `ids` against the first.
     Compare {
         notebook: String,
         ids: Vec<EntryId>,
+        base: Option<(String, EntryId)>,
         scroll: usize,
     },
     TimeMachine {

@@ -67,10 +67,16 @@ pub(super) fn sync(state: &mut AppState, fx: &mut Vec<Effect>) {
 /// What the screen shows in its content area now.
 pub fn desired_view(state: &AppState) -> Option<ViewKey> {
     match &state.mode {
-        Mode::Compare { notebook, ids, .. } => {
+        Mode::Compare {
+            notebook,
+            ids,
+            base,
+            ..
+        } => {
             return Some(ViewKey::Compare {
                 notebook: notebook.clone(),
                 ids: ids.clone(),
+                base: base.clone(),
             });
         }
         Mode::TimeMachine { notebook, stop, .. } => {

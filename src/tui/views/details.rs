@@ -146,7 +146,6 @@ fn content(state: &AppState, preview: &Preview, area: Rect, buf: &mut Buffer) {
         }
         Body::Diff(diff) if state.split_diff() => split(theme, diff, scroll, area, buf),
         Body::Diff(diff) => put_lines(unified(theme, diff, scroll, height), area, buf),
-        Body::Columns(_) => {}
     }
 }
 
