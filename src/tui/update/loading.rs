@@ -128,7 +128,7 @@ pub fn on_job(state: &mut AppState, output: JobOutput) -> Vec<Effect> {
         JobOutput::Preview { key, result } => {
             state.previews.in_flight.remove(&key);
             match result {
-                Some(Ok(preview)) => state.previews.insert(key, preview),
+                Some(Ok(preview)) => state.previews.insert(key, *preview),
                 Some(Err(e)) => {
                     state.previews.failed.insert(key, e);
                 }
