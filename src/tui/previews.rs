@@ -205,7 +205,14 @@ fn parts_doc(
         doc.append(body);
     }
     if doc.lines.is_empty() {
-        return Doc::message(&format!("this run has no {what}"), Role::Dim);
+        // A backend that knows outputs exist but not whether they are this run's says so.
+        let note = detail.facts.iter().find(|(k, _)| k == "outputs");
+        return match note {
+            Some((_, note)) if !kinds.contains(&PartKind::Variables) => {
+                Doc::message(&format!("outputs and console text {note}"), Role::Dim)
+            }
+            _ => Doc::message(&format!("this run has no {what}"), Role::Dim),
+        };
     }
     doc
 }
