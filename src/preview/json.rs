@@ -4,7 +4,12 @@
 
 use serde::de::IgnoredAny;
 
-/// The document re-indented, or None when it is not valid JSON.
+/// Deeper documents are not re-indented: indentation alone would grow with the square of
+/// the depth (a 100,000-deep array would take gigabytes).
+const MAX_DEPTH: usize = 100;
+
+/// The document re-indented, or None when it is not valid JSON or nests deeper than
+/// [`MAX_DEPTH`].
 pub fn pretty(bytes: &[u8]) -> Option<String> {
     serde_json::from_slice::<IgnoredAny>(bytes).ok()?;
     let text = std::str::from_utf8(bytes).ok()?;
@@ -38,6 +43,9 @@ pub fn pretty(bytes: &[u8]) -> Option<String> {
                     out.extend(chars.next());
                 } else {
                     depth += 1;
+                    if depth > MAX_DEPTH {
+                        return None;
+                    }
                     newline(&mut out, depth);
                 }
             }
@@ -78,5 +86,7 @@ mod tests {
             "{\n  \"a\": [\n    1,\n    2\n  ],\n  \"s\": \"x, y: {\\\"z\\\"}\",\n  \"e\": [],\n  \"o\": {}\n}"
         );
         assert_eq!(pretty(b"{oops"), None);
+        let deep = [vec![b'['; 100_000], vec![b']'; 100_000]].concat();
+        assert_eq!(pretty(&deep), None);
     }
 }

@@ -10,7 +10,7 @@ use celltime_pyvalue::{npy, pickle, pyjson};
 pub fn output(mime: &str, bytes: &[u8], limits: &Limits, colour: bool) -> Doc {
     let essence = mime.split(';').next().unwrap_or("").trim();
     match essence {
-        "text/html" => html(bytes, limits),
+        "text/html" => super::html::render(bytes, limits),
         "application/json" => json(bytes, limits),
         "text/markdown" => markdown(bytes, limits),
         "image/svg+xml" => text(bytes, Role::Text, limits, colour),
@@ -213,21 +213,6 @@ fn image_summary(mime: &str, bytes: &[u8]) -> Doc {
     Doc::message(&text, Role::Dim)
 }
 
-fn html(bytes: &[u8], limits: &Limits) -> Doc {
-    match html2text::from_read(bytes, limits.width.max(20)) {
-        Ok(rendered) => {
-            let mut out = DocBuilder::new(*limits);
-            out.push_text(&rendered, Role::Text);
-            out.finish()
-        }
-        Err(e) => {
-            let mut doc = Doc::message(&format!("HTML could not be rendered: {e}"), Role::Warning);
-            doc.append(text(bytes, Role::Text, limits, false));
-            doc
-        }
-    }
-}
-
 /// Pretty JSON with numbers exactly as written; Python's own JSON (NaN, Infinity) through the
 /// Python-value reader; else text.
 fn json(bytes: &[u8], limits: &Limits) -> Doc {
@@ -244,26 +229,13 @@ fn json(bytes: &[u8], limits: &Limits) -> Doc {
 
 const JSON_MAX_DEPTH: usize = 200;
 
-/// Markdown as text, with headings and code fences set apart.
+/// Markdown rendered as formatted text; marimo's markdown outputs are already HTML.
 fn markdown(bytes: &[u8], limits: &Limits) -> Doc {
     let source = String::from_utf8_lossy(bytes);
-    let mut out = DocBuilder::new(*limits);
-    let mut in_fence = false;
-    for line in source.lines() {
-        let fence = line.trim_start().starts_with("```");
-        let role = if fence || in_fence {
-            Role::String
-        } else if line.starts_with('#') {
-            Role::Header
-        } else {
-            Role::Text
-        };
-        if fence {
-            in_fence = !in_fence;
-        }
-        out.push_line(Line::plain(line, role));
+    if source.trim_start().starts_with('<') {
+        return super::html::render(bytes, limits);
     }
-    out.finish()
+    super::markdown::render(&source, limits)
 }
 
 #[cfg(test)]
@@ -303,10 +275,15 @@ mod tests {
     }
 
     #[test]
-    fn markdown_headings_are_headers() {
-        let doc = output("text/markdown", b"# Hi\ntext", &Limits::default(), true);
+    fn markdown_is_rendered() {
+        let doc = output(
+            "text/markdown",
+            b"## Hi\n**text**",
+            &Limits::default(),
+            true,
+        );
         assert_eq!(doc.lines[0].spans[0].role, Role::Header);
-        assert_eq!(doc.to_text(), "# Hi\ntext");
+        assert_eq!(doc.to_text(), "Hi\n\ntext");
     }
 
     #[test]

@@ -75,7 +75,7 @@ pub fn render(table: &Table, limits: &Limits) -> Doc {
     let rows = shown_rows(table.rows);
     let mut shown: Vec<Shown> = Vec::new();
     // A frame without its own index gets row numbers, as pandas prints them.
-    if table.index.is_none() && !matches!(table.kind, TableKind::Arrow) {
+    if table.index.is_none() && !matches!(table.kind, TableKind::Arrow | TableKind::MarimoTable) {
         let cells: Vec<Cell> = rows.iter().map(|&r| Cell::Int(r.into())).collect();
         shown.push(column("", "", cells, Role::Dim));
     }

@@ -27,6 +27,8 @@ pub enum TableKind {
     PolarsSeries,
     /// An Arrow IPC file or stream.
     Arrow,
+    /// The rows marimo put in its table output (`<marimo-table>`).
+    MarimoTable,
 }
 
 impl TableKind {
@@ -37,6 +39,7 @@ impl TableKind {
             TableKind::PolarsDataFrame => "polars.DataFrame",
             TableKind::PolarsSeries => "polars.Series",
             TableKind::Arrow => "Arrow table",
+            TableKind::MarimoTable => "marimo table",
         }
     }
 }

@@ -78,6 +78,24 @@ impl Dtype {
         })
     }
 
+    /// Whether [`Self::element`] can format this dtype (without building an element: a
+    /// hostile descr may claim gigabytes per item).
+    fn has_element(&self) -> bool {
+        match (self.kind, self.itemsize) {
+            (b'b', 1) | (b'u' | b'i', 1 | 2 | 4 | 8) | (b'f', 2 | 4 | 8) => true,
+            (b'f', 12 | 16) => !self.big_endian,
+            (b'c', 8 | 16) => true,
+            (b'c', 24 | 32) => !self.big_endian,
+            (b'U' | b'S', _) => true,
+            (b'M', 8) => self.unit.is_some(),
+            (b'm', 8) => true,
+            (b'V', _) => {
+                !self.fields.is_empty() && self.fields.iter().all(|(_, _, d)| d.has_element())
+            }
+            _ => false,
+        }
+    }
+
     /// One element as numpy prints it inside an array; None for kinds without a preview.
     fn element(&self, raw: &[u8]) -> Option<String> {
         match (self.kind, self.itemsize) {
@@ -355,7 +373,7 @@ pub(crate) fn ndarray_repr(
         let start = usize::try_from(index.checked_mul(size as u64)?).ok()?;
         dtype.element(arr.data.get(start..start.checked_add(size)?)?)
     };
-    if is_object || dtype.element(&vec![0; size]).is_some() {
+    if is_object || dtype.has_element() {
         let mut out = String::from("array(");
         let summarise = arr.element_count > SUMMARY_THRESHOLD.min(max_values as u64);
         let mut missing = false;
