@@ -157,6 +157,7 @@ fn diff(
     Ok(Preview {
         title: format!("{title} · +{} −{}", diff.added, diff.removed),
         body: Body::Diff(diff),
+        picture: None,
         parents: Vec::new(),
         parents_at: 0,
     })
@@ -177,10 +178,21 @@ fn parts(
         .filter(|p| p.kind == kind)
         .fold((0, 0), |(n, b), p| (n + 1, b + p.size));
     let title = format!("{what}: {count} parts · {}", preview::human_bytes(bytes));
-    Preview::doc(
+    let mut preview = Preview::doc(
         title,
         parts_doc(history, notebook, detail, &[kind], what, opts),
-    )
+    );
+    if kind == PartKind::Outputs {
+        preview.picture = detail
+            .parts
+            .iter()
+            .filter(|p| p.kind == kind && preview::image::is_drawable(&p.label))
+            .find_map(|p| {
+                let bytes = history.read(notebook, p).ok()?;
+                preview::image::decode(&p.label, &bytes)
+            });
+    }
+    preview
 }
 
 fn parts_doc(
@@ -256,6 +268,7 @@ fn meta(detail: &Detail) -> Preview {
     Preview {
         title: "meta".into(),
         body: Body::Doc(doc),
+        picture: None,
         parents: detail.parents.clone(),
         parents_at: facts,
     }

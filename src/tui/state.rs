@@ -116,6 +116,8 @@ pub enum Body {
 pub struct Preview {
     pub title: String,
     pub body: Body,
+    /// The first drawable image among the parts shown (the Outputs tab).
+    pub picture: Option<crate::preview::image::Picture>,
     pub parents: Vec<ParentInfo>,
     /// The line of the first parent (Meta tab).
     pub parents_at: usize,
@@ -126,6 +128,7 @@ impl Preview {
         Preview {
             title: title.into(),
             body: Body::Doc(doc),
+            picture: None,
             parents: Vec::new(),
             parents_at: 0,
         }
@@ -301,6 +304,8 @@ pub struct Ui {
     pub mouse: bool,
     /// Local time for absolute times (injected in tests).
     pub tz: FixedOffset,
+    /// How images are drawn on this terminal.
+    pub pictures: Arc<super::pictures::Pictures>,
 }
 
 #[derive(Debug, Clone)]

@@ -11,6 +11,7 @@
 pub mod npy;
 pub mod pickle;
 pub mod pyjson;
+#[cfg(feature = "tables")]
 pub mod table;
 pub mod value;
 

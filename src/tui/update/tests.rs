@@ -43,6 +43,7 @@ fn state() -> AppState {
         theme: Arc::new(Theme::new(true)),
         mouse: true,
         tz: chrono::FixedOffset::east_opt(0).unwrap(),
+        pictures: Arc::default(),
     };
     let mut s = AppState::new(ui, "mem".into(), BackendKind::Store, Timestamp(NOW));
     s.size = (120, 40);

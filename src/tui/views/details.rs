@@ -130,6 +130,23 @@ fn content(state: &AppState, preview: &Preview, area: Rect, buf: &mut Buffer) {
         height: area.height - 1,
         ..area
     };
+    // An image takes the lower two thirds; the parts' text stays above it.
+    let area = match &preview.picture {
+        Some(picture) if state.details.tab == Tab::Outputs && area.height >= 6 => {
+            let text = (area.height / 3).max(2);
+            let image = Rect {
+                y: area.y + text,
+                height: area.height - text,
+                ..area
+            };
+            state.ui.pictures.draw(picture, image, buf);
+            Rect {
+                height: text,
+                ..area
+            }
+        }
+        _ => area,
+    };
     let height = area.height as usize;
     let scroll = state.details.scroll;
     match &preview.body {

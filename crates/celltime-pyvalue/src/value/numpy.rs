@@ -193,6 +193,7 @@ fn unit_text((unit, count): &(String, i64)) -> String {
 }
 
 /// One element as a value: numbers as numbers, other kinds as the text numpy prints.
+#[cfg(feature = "tables")]
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Cell {
     /// NaT.
@@ -204,6 +205,7 @@ pub(crate) enum Cell {
 }
 
 /// Element `index` (in storage order) of a non-object array.
+#[cfg(feature = "tables")]
 pub(crate) fn element_cell(arr: &NdArray, index: u64) -> Option<Cell> {
     let dtype = Dtype::parse(&arr.dtype)?;
     let size = dtype.itemsize;
@@ -238,6 +240,7 @@ pub(crate) fn element_cell(arr: &NdArray, index: u64) -> Option<Cell> {
 }
 
 /// numpy's name of a descr (`int64`, `datetime64[us]`, `<U2`), as a table shows a dtype.
+#[cfg(feature = "tables")]
 pub(crate) fn dtype_name(descr: &str) -> String {
     Dtype::parse(descr).map_or_else(|| escape_plain(descr), |d| d.name(descr))
 }
