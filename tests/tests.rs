@@ -10,6 +10,7 @@ mod cli_prune;
 mod legacy;
 mod policy;
 mod python_writer;
+mod results_diff;
 mod security;
 mod tui;
 mod untrusted;

@@ -6,6 +6,7 @@ use super::{CliError, CliResult, WorkspaceArgs, exit, json, out, resolve};
 use celltime_store::model::{PartInfo, PartKind, SHORT_ID_LEN};
 use clap::Args;
 use serde::Serialize;
+use std::io::IsTerminal;
 
 #[derive(Debug, Args)]
 pub struct ShowArgs {
@@ -136,6 +137,7 @@ pub fn show(args: ShowArgs) -> CliResult {
         ..Default::default()
     };
     let mut unavailable = 0;
+    let terminal = std::io::stdout().is_terminal();
     for part in selected {
         let title = crate::preview::part_title(part.kind, &part.label, &part.format, part.size);
         text.push_str(&format!("\n── {title} ──\n"));
@@ -151,6 +153,13 @@ pub fn show(args: ShowArgs) -> CliResult {
                 text.push_str(&doc.to_text());
                 if !text.ends_with('\n') {
                     text.push('\n');
+                }
+                if terminal
+                    && part.kind == PartKind::Outputs
+                    && let Some(picture) = crate::preview::image::decode(&part.label, &bytes)
+                {
+                    out(&std::mem::take(&mut text))?;
+                    draw_picture(&picture)?;
                 }
             }
             Err(e) => {
@@ -169,4 +178,31 @@ pub fn show(args: ShowArgs) -> CliResult {
         )));
     }
     Ok(exit::OK)
+}
+
+/// Rows an image takes when `show` draws it on a terminal.
+const PICTURE_ROWS: u16 = 20;
+
+/// Draws an image below the text, with kitty, iTerm2 or sixel graphics where the terminal
+/// answers for them and half blocks elsewhere.
+fn draw_picture(picture: &crate::preview::image::Picture) -> Result<(), CliError> {
+    use ratatui::backend::CrosstermBackend;
+    use ratatui::{Terminal, TerminalOptions, Viewport};
+    use ratatui_image::picker::Picker;
+    use ratatui_image::{Image, Resize};
+    let picker = Picker::from_query_stdio().unwrap_or_else(|_| Picker::halfblocks());
+    let mut terminal = Terminal::with_options(
+        CrosstermBackend::new(std::io::stdout()),
+        TerminalOptions {
+            viewport: Viewport::Inline(PICTURE_ROWS),
+        },
+    )?;
+    terminal.draw(|frame| {
+        let area = frame.area();
+        let size = ratatui::layout::Size::new(area.width, area.height);
+        if let Ok(protocol) = picker.new_protocol((*picture.0).clone(), size, Resize::Fit(None)) {
+            frame.render_widget(Image::new(&protocol), area);
+        }
+    })?;
+    out("\n")
 }

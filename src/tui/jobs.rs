@@ -93,7 +93,7 @@ pub enum JobOutput {
     Preview {
         key: ViewKey,
         /// None when the job was skipped because something newer was asked for.
-        result: Option<Result<Preview, String>>,
+        result: Option<Result<Box<Preview>, String>>,
     },
     Removed {
         results: Vec<(String, HistoryResult<Applied>)>,
@@ -128,7 +128,7 @@ pub fn run(history: &dyn History, job: Job) -> JobOutput {
         Job::Preview {
             key, view, context, ..
         } => {
-            let result = previews::build(history, &key, view.as_deref(), context);
+            let result = previews::build(history, &key, view.as_deref(), context).map(Box::new);
             JobOutput::Preview {
                 key,
                 result: Some(result),

@@ -11,6 +11,7 @@ pub mod data;
 pub mod format;
 pub mod jobs;
 pub mod keymap;
+mod pictures;
 pub mod policy;
 mod previews;
 pub mod state;
@@ -76,6 +77,7 @@ pub fn load_ui(options: &TuiOptions) -> Result<(Ui, Vec<String>), config::Config
         theme: Arc::new(theme),
         mouse: options.mouse.unwrap_or(config.mouse),
         tz: local_offset(),
+        pictures: Arc::default(),
     };
     Ok((ui, conflicts))
 }
@@ -252,6 +254,7 @@ pub fn run(
         None => None,
     };
     let mut session = term::Session::start(mouse)?;
+    app.state.ui.pictures = Arc::new(pictures::Pictures::query());
     let stop = Arc::new(AtomicBool::new(false));
     let (input_done, input_ended) = channel::<()>();
     spawn_input(tx, stop.clone(), session.signalled.clone(), input_done);

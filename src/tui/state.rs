@@ -93,9 +93,11 @@ pub enum ViewKey {
         /// Wrap width of rendered HTML (the Outputs tab only).
         width: u16,
     },
+    /// Results compared: each of `ids` against `base`, or against the first of `ids`.
     Compare {
         notebook: String,
         ids: Vec<EntryId>,
+        base: Option<(String, EntryId)>,
     },
     TimeMachine {
         notebook: String,
@@ -104,22 +106,17 @@ pub enum ViewKey {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Column {
-    pub title: String,
-    pub doc: Doc,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Body {
     Doc(Doc),
     Diff(CodeDiff),
-    Columns(Vec<Column>),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Preview {
     pub title: String,
     pub body: Body,
+    /// The first drawable image among the parts shown (the Outputs tab).
+    pub picture: Option<crate::preview::image::Picture>,
     pub parents: Vec<ParentInfo>,
     /// The line of the first parent (Meta tab).
     pub parents_at: usize,
@@ -130,6 +127,7 @@ impl Preview {
         Preview {
             title: title.into(),
             body: Body::Doc(doc),
+            picture: None,
             parents: Vec::new(),
             parents_at: 0,
         }
@@ -236,9 +234,12 @@ pub enum Mode {
     Help {
         scroll: usize,
     },
+    /// Results compared: the runs `ids` of `notebook` against the marked `base`, or the
+    /// non-deterministic alternatives `ids` against the first.
     Compare {
         notebook: String,
         ids: Vec<EntryId>,
+        base: Option<(String, EntryId)>,
         scroll: usize,
     },
     TimeMachine {
@@ -290,6 +291,8 @@ pub struct DetailsState {
     pub layout: DiffLayout,
     /// Wrap long lines of outputs, variables, console and the time machine.
     pub wrap: bool,
+    /// Columns scrolled sideways in tables (which never wrap).
+    pub hscroll: usize,
     /// An entry every diff is taken against, instead of the previous code version.
     pub base: Option<(String, EntryId)>,
     pub parent_cursor: usize,
@@ -303,6 +306,8 @@ pub struct Ui {
     pub mouse: bool,
     /// Local time for absolute times (injected in tests).
     pub tz: FixedOffset,
+    /// How images are drawn on this terminal.
+    pub pictures: Arc<super::pictures::Pictures>,
 }
 
 #[derive(Debug, Clone)]
@@ -374,6 +379,7 @@ impl AppState {
                 scroll: 0,
                 layout: DiffLayout::Auto,
                 wrap: true,
+                hscroll: 0,
                 base: None,
                 parent_cursor: 0,
             },

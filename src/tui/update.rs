@@ -141,6 +141,8 @@ fn normal(state: &mut AppState, action: Action, fx: &mut Vec<Effect>) {
         TabConsole => set_tab(state, Tab::Console),
         TabMeta => set_tab(state, Tab::Meta),
         Wrap => state.details.wrap = !state.details.wrap,
+        ScrollLeft => state.details.hscroll = state.details.hscroll.saturating_sub(HSCROLL_STEP),
+        ScrollRight => state.details.hscroll += HSCROLL_STEP,
         DiffLayout => {
             state.details.layout = if state.split_diff() {
                 super::state::DiffLayout::Unified
@@ -151,6 +153,9 @@ fn normal(state: &mut AppState, action: Action, fx: &mut Vec<Effect>) {
         _ => {}
     }
 }
+
+/// Columns a table moves per sideways scroll.
+const HSCROLL_STEP: usize = 8;
 
 fn quit(state: &mut AppState, fx: &mut Vec<Effect>) {
     if state.marks.is_empty() {

@@ -86,10 +86,16 @@ pub(super) fn sync(state: &mut AppState, fx: &mut Vec<Effect>) {
 /// What the screen shows in its content area now.
 pub fn desired_view(state: &AppState) -> Option<ViewKey> {
     match &state.mode {
-        Mode::Compare { notebook, ids, .. } => {
+        Mode::Compare {
+            notebook,
+            ids,
+            base,
+            ..
+        } => {
             return Some(ViewKey::Compare {
                 notebook: notebook.clone(),
                 ids: ids.clone(),
+                base: base.clone(),
             });
         }
         Mode::TimeMachine { notebook, stop, .. } => {
@@ -141,7 +147,7 @@ pub fn on_job(state: &mut AppState, output: JobOutput) -> Vec<Effect> {
         JobOutput::Preview { key, result } => {
             state.previews.in_flight.remove(&key);
             match result {
-                Some(Ok(preview)) => state.previews.insert(key, preview),
+                Some(Ok(preview)) => state.previews.insert(key, *preview),
                 Some(Err(e)) => {
                     state.previews.failed.insert(key, e);
                 }

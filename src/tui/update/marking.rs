@@ -164,7 +164,7 @@ pub(super) fn set_base(state: &mut AppState) {
         state.set_status(
             Level::Info,
             format!(
-                "diffs now compare with {} (b again on it to reset)",
+                "diffs now compare with {}; c compares results with it (b again on it to reset)",
                 this.1.short()
             ),
         );

@@ -43,6 +43,7 @@ fn state() -> AppState {
         theme: Arc::new(Theme::new(true)),
         mouse: true,
         tz: chrono::FixedOffset::east_opt(0).unwrap(),
+        pictures: Arc::default(),
     };
     let mut s = AppState::new(ui, "mem".into(), BackendKind::Store, Timestamp(NOW));
     s.size = (120, 40);
@@ -494,12 +495,32 @@ fn compare_needs_several_versions_of_one_module() {
         Mode::Compare {
             notebook: "nb".into(),
             ids: vec![id_at(4000, "1"), id_at(3000, "0")],
+            base: None,
             scroll: 0
         }
     );
     act(&mut s, &[Close, Bottom, Compare]);
     assert_eq!(s.mode, Mode::Normal);
     assert!(s.status.as_ref().unwrap().text.contains("one version only"));
+}
+
+#[test]
+fn compare_with_a_marked_base_compares_any_two_runs() {
+    let mut s = state();
+    act(&mut s, &[FocusNext, Bottom, SetBase, Top, Compare]);
+    assert_eq!(
+        s.mode,
+        Mode::Compare {
+            notebook: "nb".into(),
+            ids: vec![id_at(4000, "1")],
+            base: Some(("nb".into(), id_at(1000, "0"))),
+            scroll: 0
+        }
+    );
+    assert!(matches!(
+        desired_view(&s),
+        Some(ViewKey::Compare { base: Some(_), .. })
+    ));
 }
 
 #[test]

@@ -476,6 +476,9 @@ fn facts_of(
             format!("{} ({} bytes)", file.rel, file.size),
         ));
     }
+    if let Some(note) = &link.outputs_note {
+        facts.push(("outputs".to_string(), note.to_string()));
+    }
     match decoded {
         Ok(d) => facts.extend(decoded_facts(entry, prefix_type, d)),
         Err(e) => facts.push(("error".to_string(), e.to_string())),
