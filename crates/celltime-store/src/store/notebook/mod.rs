@@ -11,7 +11,8 @@ use super::map::MapData;
 use super::pack::PackReader;
 use super::snapshot::MapStamp;
 use crate::model::{
-    ContentHash, Entry, EntryId, NotebookIndex, NotebookKey, PartMask, PartRef, Timestamp,
+    ContentHash, Entry, EntryId, EntryView, NotebookIndex, NotebookKey, PartMask, PartRef,
+    Timestamp,
 };
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet, HashSet};
@@ -239,6 +240,31 @@ impl Notebook {
         let _lock = self.ctx.lock_shared(&self.paths)?;
         self.state = load_state(&self.ctx, &self.key, &self.paths)?;
         Ok(())
+    }
+
+    /// Picks up what other processes appended to the log since the last read (a replaced map
+    /// means a full reload): cheap, for long-lived readers such as the marimo plugin.
+    pub fn refresh(&mut self) -> Result<()> {
+        let _lock = self.ctx.lock_shared(&self.paths)?;
+        load::refresh(&self.ctx, &self.key, &self.paths, &mut self.state)
+    }
+
+    /// The run marimo is served for one module of one cell, among the runs `accept` allows:
+    /// the one created or chosen (`serve`) last.
+    pub fn served(
+        &mut self,
+        cell: &str,
+        module: &str,
+        accept: impl Fn(&EntryView<'_>) -> bool,
+    ) -> Option<EntryId> {
+        self.state
+            .data
+            .index
+            .alternatives(cell, module)
+            .into_iter()
+            .filter(|v| accept(v))
+            .max_by_key(|v| (v.standing(), v.created_at, v.id))
+            .map(|v| v.id)
     }
 
     /// The newest entry of (cell, module, version) created at or before `at`, or the newest.

@@ -109,6 +109,8 @@ impl Notebook {
             parents: new.parents.clone(),
             pinned: new.pinned,
             last_used: None,
+            marimo_key: new.marimo_key.clone(),
+            served: None,
         };
         // A defaulted created_at moves on by a millisecond rather than collide with another run.
         if new.created_at.is_none() {
@@ -122,7 +124,10 @@ impl Notebook {
             let mut theirs = existing.parts.clone();
             mine.sort();
             theirs.sort();
-            if mine != theirs || existing.parents != entry.parents {
+            if mine != theirs
+                || existing.parents != entry.parents
+                || existing.marimo_key != entry.marimo_key
+            {
                 return Err(StoreError::Clash(entry.key.id()));
             }
         }
@@ -321,6 +326,13 @@ impl Notebook {
 
     pub fn unpin(&mut self, ids: &[EntryId]) -> Result<usize> {
         self.commit(|at, ids| Record::Unpin { at, ids }, ids, "unpin.after_log")
+    }
+
+    /// Chooses runs as the ones marimo is served for their cell and module from now on
+    /// ("roll back to the run I liked"); a run created later still takes over, as any new run
+    /// does.
+    pub fn serve(&mut self, ids: &[EntryId]) -> Result<usize> {
+        self.commit(|at, ids| Record::Serve { at, ids }, ids, "serve.after_log")
     }
 
     /// Records a use (a cache hit) at `at`; folded into `last_used` at consolidation.
