@@ -3,11 +3,13 @@
 //! - [`model`]: keys, entries, the in-memory index and the [`model::History`] interface (no I/O);
 //! - [`store`]: the `__marimo__/persist/` store (format in `docs/FORMAT.md`);
 //! - [`legacy`]: marimo's own cache folder, `__marimo__/cache/` (read, prune, import);
+//! - [`marimo`]: what the marimo plugin does with a notebook (serve keys, record runs);
 //! - [`policy`]: retention policies and the prune planner;
 //! - [`units`]: sizes, counts and durations as people write them;
 //! - [`workspace`]: which backends a workspace has, opened as one [`model::History`].
 
 pub mod legacy;
+pub mod marimo;
 pub mod model;
 pub mod policy;
 pub mod store;

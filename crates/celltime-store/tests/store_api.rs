@@ -261,7 +261,7 @@ fn entries_for_another_notebook_are_refused() {
 /// The run marimo is served for (cell, module), as a fresh reader sees it.
 fn served_in(dir: &std::path::Path, notebook: &str) -> Option<Timestamp> {
     let mut reader = store(dir).notebook(&nb(notebook)).unwrap();
-    let id = reader.served("cell", "m1", |_| true)?;
+    let id = reader.served("cell", "m1", |_, _| true)?;
     Some(reader.index().view(id).unwrap().created_at)
 }
 

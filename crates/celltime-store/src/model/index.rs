@@ -477,7 +477,7 @@ impl NotebookIndex {
 
     /// Every live run of one module of one cell (the alternatives `serve` chooses among), in
     /// no particular order.
-    pub fn alternatives(&mut self, cell: &str, module: &str) -> Vec<EntryView<'_>> {
+    pub fn alternatives(&mut self, cell: &str, module: &str) -> Vec<EntryId> {
         if self.by_module.is_none() {
             let mut map: HashMap<(u32, u32), Vec<u32>> = HashMap::new();
             for (i, row) in self.rows.iter().enumerate() {
@@ -498,8 +498,9 @@ impl NotebookIndex {
             .cloned()
             .unwrap_or_default();
         rows.into_iter()
-            .filter(|&i| self.rows[i as usize].alive)
-            .map(|i| self.view_of(i))
+            .map(|i| self.rows[i as usize])
+            .filter(|r| r.alive)
+            .map(|r| r.id)
             .collect()
     }
 

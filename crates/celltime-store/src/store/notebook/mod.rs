@@ -255,16 +255,19 @@ impl Notebook {
         &mut self,
         cell: &str,
         module: &str,
-        accept: impl Fn(&EntryView<'_>) -> bool,
+        accept: impl Fn(&NotebookIndex, &EntryView<'_>) -> bool,
     ) -> Option<EntryId> {
-        self.state
-            .data
-            .index
-            .alternatives(cell, module)
-            .into_iter()
-            .filter(|v| accept(v))
+        self.alternatives(cell, module)
+            .iter()
+            .filter_map(|id| self.index().view(*id))
+            .filter(|v| accept(self.index(), v))
             .max_by_key(|v| (v.standing(), v.created_at, v.id))
             .map(|v| v.id)
+    }
+
+    /// Every live run of one module of one cell, in no particular order.
+    pub fn alternatives(&mut self, cell: &str, module: &str) -> Vec<EntryId> {
+        self.state.data.index.alternatives(cell, module)
     }
 
     /// The newest entry of (cell, module, version) created at or before `at`, or the newest.
