@@ -6,9 +6,11 @@ pub mod format;
 mod import;
 mod ls;
 mod maintenance;
+mod marimo;
 pub mod policy_args;
 mod prune;
 mod put;
+mod serve;
 mod show;
 mod trash;
 
@@ -110,6 +112,10 @@ pub enum Command {
     Trash(trash::TrashArgs),
     /// Copy marimo's cache entries (__marimo__/cache) into the store; --watch keeps going.
     Import(import::ImportArgs),
+    /// Serve marimo this run for its cell and module from now on (roll back to a run you liked).
+    Serve(serve::ServeArgs),
+    /// Make celltime marimo's cache store (enable, disable) or say which store marimo uses.
+    Marimo(marimo::MarimoArgs),
 }
 
 #[derive(Debug, Args, Clone)]
@@ -320,6 +326,8 @@ pub fn run(cli: Cli) -> ExitCode {
         Some(Command::Gc(args)) => maintenance::gc(args),
         Some(Command::Trash(args)) => trash::run(args),
         Some(Command::Import(args)) => import::run(args),
+        Some(Command::Serve(args)) => serve::run(args),
+        Some(Command::Marimo(args)) => marimo::run(args),
     };
     match result {
         Ok(code) => ExitCode::from(code),
