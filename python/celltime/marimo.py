@@ -342,10 +342,10 @@ class CelltimeStore(Store):
         return False
 
     def local_dirs(self) -> list[Path]:
+        # `marimo cache dir|size` ask without a notebook running: the workspace around here.
         run = current_run()
-        if run is None:
-            return []
-        return [run.notebook.workspace / MARIMO_DIR / "persist"]
+        workspace = run.notebook.workspace if run else find_workspace(Path.cwd().resolve())
+        return [workspace / MARIMO_DIR / "persist"]
 
 
 def _celltime_is_the_store(ctx: Any) -> bool:

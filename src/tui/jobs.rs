@@ -53,6 +53,11 @@ pub enum Job {
         pinned: bool,
         generation: u64,
     },
+    Serve {
+        notebook: String,
+        id: EntryId,
+        generation: u64,
+    },
     Policy {
         views: Vec<Arc<NotebookView>>,
         policy: Box<Policy>,
@@ -101,6 +106,11 @@ pub enum JobOutput {
     Pinned {
         pinned: bool,
         result: HistoryResult<usize>,
+        timeline: Loaded,
+    },
+    Served {
+        id: EntryId,
+        result: HistoryResult<()>,
         timeline: Loaded,
     },
     Policy(Result<PolicyMarks, String>),
@@ -171,6 +181,15 @@ pub fn run(history: &dyn History, job: Job) -> JobOutput {
                 timeline: load(history, notebook, generation),
             }
         }
+        Job::Serve {
+            notebook,
+            id,
+            generation,
+        } => JobOutput::Served {
+            id,
+            result: history.serve(&notebook, id),
+            timeline: load(history, notebook, generation),
+        },
     }
 }
 
@@ -323,7 +342,7 @@ impl<E: From<JobOutput>> Worker<E> {
     fn is_write(job: &Job) -> bool {
         matches!(
             job,
-            Job::Remove { .. } | Job::Undo { .. } | Job::SetPinned { .. }
+            Job::Remove { .. } | Job::Undo { .. } | Job::SetPinned { .. } | Job::Serve { .. }
         )
     }
 
@@ -387,6 +406,11 @@ impl Tag {
                 generation,
             }
             | Job::SetPinned {
+                notebook,
+                generation,
+                ..
+            }
+            | Job::Serve {
                 notebook,
                 generation,
                 ..

@@ -177,6 +177,10 @@ impl History for CombinedHistory {
         Ok(freed)
     }
 
+    fn serve(&self, notebook: &str, id: EntryId) -> HistoryResult<()> {
+        self.backends[self.owner(notebook, id)?].serve(notebook, id)
+    }
+
     fn set_pinned(&self, notebook: &str, ids: &[EntryId], pinned: bool) -> HistoryResult<usize> {
         let mut changed = 0;
         for id in ids {

@@ -149,4 +149,12 @@ pub trait History: Send + Sync {
     fn reclaim(&self, notebook: &str) -> HistoryResult<u64>;
     /// Pins are retention marks; a backend that cannot keep them says so.
     fn set_pinned(&self, notebook: &str, ids: &[EntryId], pinned: bool) -> HistoryResult<usize>;
+    /// Chooses the run marimo is served for its cell and module from now on (`celltime
+    /// serve`); only celltime's store serves marimo.
+    fn serve(&self, notebook: &str, id: EntryId) -> HistoryResult<()> {
+        let _ = (notebook, id);
+        Err(HistoryError::new(
+            "only runs in celltime's store can be served to marimo; this one is in marimo's own folder",
+        ))
+    }
 }

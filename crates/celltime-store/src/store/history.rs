@@ -139,6 +139,12 @@ impl History for StoreHistory {
                 ("pinned".to_string(), entry.pinned.to_string()),
                 ("size".to_string(), entry.size().to_string()),
             ];
+            if let Some(key) = &entry.marimo_key {
+                facts.push(("marimo key".to_string(), key.to_string()));
+            }
+            if let Some(served) = entry.served {
+                facts.push(("served since".to_string(), served.to_rfc3339()));
+            }
             for p in &entry.parts {
                 let label = if p.label.is_empty() {
                     p.kind.to_string()
@@ -153,6 +159,10 @@ impl History for StoreHistory {
                 facts,
             })
         })
+    }
+
+    fn serve(&self, notebook: &str, id: EntryId) -> HistoryResult<()> {
+        self.with(notebook, true, |nb| nb.serve(&[id]).map(|_| ()))
     }
 
     fn read(&self, notebook: &str, part: &PartInfo) -> HistoryResult<Vec<u8>> {
