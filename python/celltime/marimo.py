@@ -20,6 +20,7 @@ plugin whenever it resolves a store).
 from __future__ import annotations
 
 import atexit
+import contextlib
 import json
 import logging
 import os
@@ -32,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 from marimo._save.stores.store import Store
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import AsyncIterator, Iterable
 
     from celltime._native import Recorder
 
@@ -96,12 +97,31 @@ def _context() -> Any | None:
     return safe_get_context()
 
 
+def _names_in_file(filename: str) -> dict[str, str]:
+    """Cell code -> cell name, as the notebook file says (a kernel knows cells by id only)."""
+    try:
+        from marimo._ast.app import InternalApp
+        from marimo._ast.load import load_app
+
+        app = load_app(filename)
+        if app is None:
+            return {}
+        return {d.code: d.name for d in InternalApp(app).cell_manager.cell_data()}
+    except Exception:
+        return {}
+
+
 def cell_name(ctx: Any, cell_id: str) -> str:
     """The cell's name, or marimo's id for an unnamed (`_`) cell."""
     try:
         name = str(ctx.app.cell_manager.cell_name(cell_id))
     except Exception:
         name = ""
+    if name in ("", "_", "__"):
+        code = cell_code(ctx, cell_id)
+        filename = getattr(ctx, "filename", None)
+        if code is not None and filename:
+            name = _names_in_file(filename).get(code, "")
     return cell_id if name in ("", "_", "__") else name
 
 
@@ -187,7 +207,7 @@ class _Session:
             self.busy(e)
             return None
         except _native.CelltimeError as e:
-            self.warn(f"open:{notebook.key}", f"celltime: {e}")
+            self.warn(notebook.key, f"celltime: {e}")
             return None
         if not self.exit_registered:
             atexit.register(close_all)
@@ -202,7 +222,14 @@ class _Session:
                 del self.recorders[notebook]
         self.warn("busy", f"celltime: {error}")
 
-    def call(self, notebook: NotebookRef, what: str, action: Any) -> Any:
+    def flush_uses(self) -> None:
+        """Writes the hits noted so far (a killed kernel never reaches its exit step)."""
+        with self.lock:
+            notebooks = [n for n, r in self.recorders.items() if r is not None]
+        for notebook in notebooks:
+            self.call(notebook, lambda r: r.flush_uses())
+
+    def call(self, notebook: NotebookRef, action: Any) -> Any:
         """`action(recorder)`, or None with one warning when the store fails."""
         from celltime import _native
 
@@ -214,7 +241,7 @@ class _Session:
         except _native.StoreBusy as e:
             self.busy(e)
         except (_native.CelltimeError, ValueError) as e:
-            self.warn(f"{what}:{notebook.key}", f"celltime: {e}")
+            self.warn(notebook.key, f"celltime: {e}")
         return None
 
 
@@ -243,7 +270,7 @@ def close_all() -> None:
         try:
             recorder.close()
         except _native.CelltimeError as e:
-            session.warn(f"close:{notebook.key}", f"celltime: {e}")
+            session.warn(notebook.key, f"celltime: {e}")
 
 
 def _split_main_key(key: str) -> tuple[str, str, str] | None:
@@ -292,7 +319,7 @@ class CelltimeStore(Store):
             return session.other.get(key)
         data: bytes | None = None
         if not (self._recomputing() and _split_main_key(key) is not None):
-            data = session.call(run.notebook, "read", lambda r: r.get(key))
+            data = session.call(run.notebook, lambda r: r.get(key))
         if data is None:
             with session.lock:
                 session.misses[key] = run
@@ -302,7 +329,7 @@ class CelltimeStore(Store):
         run = current_run()
         if run is None or self._recomputing():
             return False
-        found = _session().call(run.notebook, "read", lambda r: r.hit(key))
+        found = _session().call(run.notebook, lambda r: r.hit(key))
         return bool(found)
 
     def put(self, key: str, value: bytes) -> bool:
@@ -331,7 +358,6 @@ class CelltimeStore(Store):
         parts = [("variables", "", ext, bytes(value)), *blobs]
         recorded = session.call(
             run.notebook,
-            "write",
             lambda r: r.record(key, block, parts, run.code, started),
         )
         return recorded is not None
@@ -363,12 +389,45 @@ class _CellRun:
     loaders: list[Any] = field(default_factory=list)
 
 
+def _recording_store(inner: Any) -> Any:
+    """A lazy loader's store that tells the watcher when marimo has written or read a manifest.
+
+    A `LazyStore` itself (sharing the original's folder and key sets), so marimo treats it
+    exactly as the original: same files, same signing and verification.
+    """
+    from marimo._save.loaders.lazy import LazyStore
+
+    class RecordingLazyStore(LazyStore):
+        def __init__(self, original: LazyStore) -> None:
+            self._inner = original._inner
+            self._written_keys = original._written_keys
+            self._touched_keys = original._touched_keys
+
+        def put(self, key: str, value: bytes) -> bool:
+            written = super().put(key, value)
+            if written and _split_main_key(key) is not None:
+                _WATCHER.written(self, key)
+            return written
+
+        def get(self, key: str) -> bytes | None:
+            found = super().get(key)
+            if found is not None and _split_main_key(key) is not None:
+                _WATCHER.written(self, key)
+            return found
+
+    if type(inner) is not LazyStore:
+        return inner
+    return RecordingLazyStore(inner)
+
+
 class _LazyWatcher:
     """Records the lazy and whole-cell entries marimo writes to its own folder.
 
-    marimo writes them after the cell's body (lazy blocks on a background thread, whole-cell
-    entries in the cell's teardown), so they are collected before the next cell runs, after
-    each cell, and at exit, and attributed to the cell that ran last; a whole-cell hit (its
+    marimo writes them after the cell's body: lazy blocks on a background thread, whole-cell
+    entries in the cell's teardown. The stores of the lazy loaders alive when a cell starts
+    are wrapped so a manifest is recorded the moment marimo has written it (on marimo's
+    writer thread, before marimo's own flush returns); loaders made during the cell are
+    collected after it. Runs are attributed to the cell that ran last; a whole-cell hit (its
     cell never runs) is matched to its cell by the names it defines.
     """
 
@@ -378,9 +437,13 @@ class _LazyWatcher:
         self.seen: dict[str, tuple[int, int]] = {}
 
     def before(self, ctx: Any, cell_id: str) -> None:
+        from marimo._save.loaders.lazy import LazyLoader
+
         self.collect()
         with self.lock:
             self.last = _CellRun(ctx, cell_id, _now_ms())
+        for loader in LazyLoader.active_loaders():
+            loader.store = _recording_store(loader.store)
 
     def after(self) -> None:
         from marimo._save.loaders.lazy import LazyLoader
@@ -390,6 +453,14 @@ class _LazyWatcher:
                 return
             self.last.loaders = list(LazyLoader.active_loaders())
         self.collect()
+
+    def written(self, store: Any, key: str) -> None:
+        with self.lock:
+            last = self.last
+            if last is None:
+                return
+            for root in store.local_dirs():
+                self._record(last, Path(root), key)
 
     def collect(self) -> None:
         with self.lock:
@@ -444,7 +515,6 @@ class _LazyWatcher:
         code = cell_code(ctx, cell_id)
         recorded = _session().call(
             notebook,
-            "write",
             lambda r: r.record(key, cell, parts, code, created, dedupe=True),
         )
         if recorded is not None:
@@ -477,6 +547,17 @@ def _defining_cell(ctx: Any, manifest: bytes) -> str | None:
 _WATCHER = _LazyWatcher()
 
 
+@contextlib.asynccontextmanager
+async def kernel_lifespan(app: Any) -> AsyncIterator[None]:
+    """`marimo.kernel.lifespan`: a kernel stopped cleanly runs the exit step (a killed one
+    does not; runs and uses are written as they happen, so only the folding waits)."""
+    del app
+    try:
+        yield
+    finally:
+        close_all()
+
+
 class CelltimeExecutor:
     """marimo's default cell executor, plus the recording of lazy and whole-cell runs while
     the celltime store is the session's store (a no-op otherwise)."""
@@ -505,6 +586,7 @@ class CelltimeExecutor:
             _WATCHER.after()
         except Exception as e:
             _session().warn("watch", f"celltime: cannot record lazy runs: {e}")
+        _session().flush_uses()
 
     def execute_cell(self, cell: Any, glbls: Any) -> Any:
         watching = self._start(cell)
