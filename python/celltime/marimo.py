@@ -222,12 +222,12 @@ class _Session:
                 del self.recorders[notebook]
         self.warn("busy", f"celltime: {error}")
 
-    def flush_uses(self) -> None:
-        """Writes the hits noted so far (a killed kernel never reaches its exit step)."""
+    def flush(self) -> None:
+        """Writes the runs and hits waiting (a killed kernel never reaches its exit step)."""
         with self.lock:
             notebooks = [n for n, r in self.recorders.items() if r is not None]
         for notebook in notebooks:
-            self.call(notebook, lambda r: r.flush_uses())
+            self.call(notebook, lambda r: r.flush())
 
     def call(self, notebook: NotebookRef, action: Any) -> Any:
         """`action(recorder)`, or None with one warning when the store fails."""
@@ -513,11 +513,15 @@ class _LazyWatcher:
         # celltime was enabled) keeps its own time.
         created = last.started_ms if modified_ms >= last.started_ms else modified_ms
         code = cell_code(ctx, cell_id)
-        recorded = _session().call(
-            notebook,
-            lambda r: r.record(key, cell, parts, code, created, dedupe=True),
-        )
-        if recorded is not None:
+
+        def record_now(recorder: Recorder) -> str:
+            # Written at once: marimo may write this in a cell's teardown, after the cell's
+            # end flush, and a kernel is often killed rather than stopped.
+            entry_id = recorder.record(key, cell, parts, code, created, dedupe=True)
+            recorder.flush()
+            return entry_id
+
+        if _session().call(notebook, record_now) is not None:
             self.seen[key] = stamp
 
 
@@ -586,7 +590,7 @@ class CelltimeExecutor:
             _WATCHER.after()
         except Exception as e:
             _session().warn("watch", f"celltime: cannot record lazy runs: {e}")
-        _session().flush_uses()
+        _session().flush()
 
     def execute_cell(self, cell: Any, glbls: Any) -> Any:
         watching = self._start(cell)

@@ -126,10 +126,10 @@ impl Recorder {
         let Ok(key) = MarimoKey::new(key) else {
             return Ok(false);
         };
-        Ok(self.with(py, |r| r.served(&key))?.is_some())
+        self.with(py, |r| r.hit(&key))
     }
 
-    /// Records one run marimo wrote under `key`: `cell` (block or cell name), the exact
+    /// Takes one run marimo wrote under `key` (written with the next batch): `cell` (block or cell name), the exact
     /// `code` of the run, when it started (`created_at_ms`, milliseconds since 1970; now when
     /// `None`) and its parts as (kind, label, format, bytes). With `dedupe`, a run whose
     /// variables are byte for byte an entry of the same key is not written again (its id is
@@ -163,9 +163,9 @@ impl Recorder {
         Ok(id.to_string())
     }
 
-    /// Writes the uses noted so far (they are otherwise written with later calls).
-    fn flush_uses(&self, py: Python<'_>) -> PyResult<()> {
-        self.with(py, StoreRecorder::flush_uses)
+    /// Writes the runs and uses waiting (they are otherwise written in batches).
+    fn flush(&self, py: Python<'_>) -> PyResult<()> {
+        self.with(py, StoreRecorder::flush)
     }
 
     /// The on_exit step: uses written, the log folded into the map. Later calls fail.

@@ -6,7 +6,7 @@
 //! notebook and the code of the run, and turns errors into warnings.
 
 use crate::model::{
-    CellKey, ContentHash, EntryId, EntryView, MarimoKey, ModuleHash, NewEntry, NewPart,
+    CellKey, ContentHash, EntryId, EntryView, ExecKey, MarimoKey, ModuleHash, NewEntry, NewPart,
     NotebookIndex, NotebookKey, PartKind, PartMask, Timestamp,
 };
 use crate::store::{Notebook, Result, Store};
@@ -15,9 +15,6 @@ use std::time::{Duration, Instant};
 
 /// The format of a lazy manifest part (marimo's `.jsonl`).
 pub const LAZY_MANIFEST: &str = "jsonl";
-
-/// Uses waiting longer than this are written with the next call.
-const USE_FLUSH_INTERVAL: Duration = Duration::from_secs(1);
 
 /// The format of the part that holds what marimo stored under a key: the key's extension.
 fn main_part_format(key: &MarimoKey) -> &str {
@@ -87,25 +84,42 @@ impl Run {
 }
 
 /// One notebook of the store, held open for a marimo process.
+///
+/// Runs are written in batches (one pack transaction and one log append for many runs): when
+/// [`Recorder::flush`] is called (the plugin does at the end of every cell and at exit), when
+/// [`FLUSH_RUNS`] runs or [`FLUSH_BYTES`] bytes wait, or when the oldest has waited
+/// [`FLUSH_INTERVAL`]. Until then a waiting run is served from memory like a written one.
 pub struct Recorder {
     store: Store,
     notebook: Notebook,
     /// The notebook file relative to the workspace, for `notebook.toml` on the first write.
     source: Option<String>,
+    pending: Vec<NewEntry>,
+    pending_bytes: usize,
     uses: BTreeMap<EntryId, Timestamp>,
-    oldest_use: Option<Instant>,
+    /// Since when runs or uses wait to be written.
+    waiting_since: Option<Instant>,
 }
 
+/// Runs written together at most.
+pub const FLUSH_RUNS: usize = 1000;
+/// Bytes of runs waiting at most.
+pub const FLUSH_BYTES: usize = 16 << 20;
+/// How long a run or use waits at most (checked at each call).
+pub const FLUSH_INTERVAL: Duration = Duration::from_millis(500);
+
 impl Recorder {
-    /// Opens the notebook folder of `key`, which is created on the first run recorded;
+    /// Opens the notebook folder of `key`, which is created on the first run written;
     /// `source` is the notebook file relative to the workspace, for its `notebook.toml`.
     pub fn open(store: &Store, key: &NotebookKey, source: Option<&str>) -> Result<Recorder> {
         Ok(Recorder {
             store: store.clone(),
             notebook: store.notebook_for_write(key)?,
             source: source.map(str::to_string),
+            pending: Vec::new(),
+            pending_bytes: 0,
             uses: BTreeMap::new(),
-            oldest_use: None,
+            waiting_since: None,
         })
     }
 
@@ -118,18 +132,28 @@ impl Recorder {
     pub fn get(&mut self, key: &str) -> Result<Option<Vec<u8>>> {
         self.notebook.refresh()?;
         let wanted = match MarimoKey::new(key) {
-            Ok(key) => self.served_main(&key).map(|id| {
+            Ok(key) => {
                 let format = main_part_format(&key).to_string();
-                (id, String::new(), format)
-            }),
-            Err(_) => BlobKey::parse(key).and_then(|blob| {
-                let id = self
-                    .notebook
-                    .served(&blob.block, &blob.hash, |index, view| {
-                        has_main_part(index, view, LAZY_MANIFEST)
-                    })?;
-                Some((id, blob.label, blob.format))
-            }),
+                if let Some(bytes) = self.pending_part(key.block(), key.hash(), "", &format) {
+                    return Ok(Some(bytes));
+                }
+                self.served_main(&key).map(|id| (id, String::new(), format))
+            }
+            Err(_) => match BlobKey::parse(key) {
+                Some(blob) => {
+                    let waiting =
+                        self.pending_part(&blob.block, &blob.hash, &blob.label, &blob.format);
+                    if waiting.is_some() {
+                        return Ok(waiting);
+                    }
+                    self.notebook
+                        .served(&blob.block, &blob.hash, |index, view| {
+                            has_main_part(index, view, LAZY_MANIFEST)
+                        })
+                        .map(|id| (id, blob.label, blob.format))
+                }
+                None => None,
+            },
         };
         let bytes = wanted.and_then(|(id, label, format)| {
             let fetched = self
@@ -144,11 +168,34 @@ impl Recorder {
             self.note_use(id);
             Some(bytes)
         });
-        self.flush_uses_if_due()?;
+        self.flush_if_due()?;
         Ok(bytes)
     }
 
-    /// The run served for `key`, without recording a use.
+    /// A waiting run's part: the newest waiting run of (cell, module) holding it.
+    fn pending_part(&self, cell: &str, module: &str, label: &str, format: &str) -> Option<Vec<u8>> {
+        self.pending
+            .iter()
+            .rev()
+            .filter(|e| e.cell.as_str() == cell && e.module.as_str() == module)
+            .flat_map(|e| &e.parts)
+            .find(|p| p.kind == PartKind::Variables && p.label == label && p.format == format)
+            .map(|p| p.bytes.clone())
+    }
+
+    /// Whether a run is served for `key` (waiting or written), without recording a use.
+    pub fn hit(&mut self, key: &MarimoKey) -> Result<bool> {
+        let format = main_part_format(key);
+        if self
+            .pending_part(key.block(), key.hash(), "", format)
+            .is_some()
+        {
+            return Ok(true);
+        }
+        Ok(self.served(key)?.is_some())
+    }
+
+    /// The written run served for `key`, without recording a use.
     pub fn served(&mut self, key: &MarimoKey) -> Result<Option<EntryId>> {
         self.notebook.refresh()?;
         Ok(self.served_main(key))
@@ -164,102 +211,163 @@ impl Recorder {
             })
     }
 
-    /// The entry already recording this run: same marimo key and the same bytes in every
-    /// `variables` part (marimo rewrote nothing since it was recorded).
+    /// The entry (waiting or written) already recording this run: same marimo key and the
+    /// same bytes in every `variables` part (marimo rewrote nothing since it was recorded).
     pub fn existing(&mut self, run: &Run) -> Option<EntryId> {
-        let mut new: Vec<(&str, &str, ContentHash)> = run
-            .parts
-            .iter()
-            .filter(|p| p.kind == PartKind::Variables)
-            .map(|p| {
-                (
-                    p.label.as_str(),
-                    p.format.as_str(),
-                    ContentHash::of(&p.bytes),
-                )
-            })
-            .collect();
-        new.sort();
+        let new = variables_of(run.parts.iter().map(|p| {
+            (
+                p.kind,
+                p.label.as_str(),
+                p.format.as_str(),
+                ContentHash::of(&p.bytes),
+            )
+        }));
+        let waiting = self.pending.iter().find(|e| {
+            e.marimo_key.as_ref() == Some(&run.marimo_key)
+                && variables_of(e.parts.iter().map(|p| {
+                    (
+                        p.kind,
+                        p.label.as_str(),
+                        p.format.as_str(),
+                        ContentHash::of(&p.bytes),
+                    )
+                })) == new
+        });
+        if let Some(entry) = waiting {
+            return entry.created_at.map(|t| key_of(entry, t).id());
+        }
         let ids = self
             .notebook
             .alternatives(run.cell.as_str(), run.marimo_key.hash());
         let index = self.notebook.index();
         ids.into_iter().find(|id| {
-            let Some(view) = index.view(*id) else {
-                return false;
-            };
-            if view.marimo_key != Some(run.marimo_key.as_str()) {
-                return false;
-            }
-            let mut stored: Vec<(&str, &str, ContentHash)> = index
-                .part_views(&view)
-                .filter(|p| p.kind == PartKind::Variables)
-                .map(|p| (p.label, p.format, p.content))
-                .collect();
-            stored.sort();
-            stored == new
+            index.view(*id).is_some_and(|view| {
+                view.marimo_key == Some(run.marimo_key.as_str())
+                    && variables_of(
+                        index
+                            .part_views(&view)
+                            .map(|p| (p.kind, p.label, p.format, p.content)),
+                    ) == new
+            })
         })
     }
 
-    /// Writes the run as a new entry (contents, then one log record; no consolidation).
+    /// Takes the run to be written with the next batch and returns its entry's id.
     pub fn record(&mut self, run: Run) -> Result<EntryId> {
         let mut entry = NewEntry::new(
             self.notebook.key().clone(),
             run.cell,
             ModuleHash::new(run.marimo_key.hash())?,
         );
-        entry.created_at = run.created_at;
         entry.marimo_key = Some(run.marimo_key);
         if let Some(code) = &run.code {
             entry.parts.push(NewPart::code(code));
         }
         entry.parts.extend(run.parts);
-        if let Some(source) = self.source.take()
-            && !self
-                .store
-                .paths(self.notebook.key())
-                .notebook_file()
-                .exists()
-        {
-            self.store
-                .set_notebook_source(self.notebook.key(), &source)?;
+        // The time is fixed now, so the id is known before the write; a run never takes the
+        // key of another (the store's own rule for a defaulted time).
+        let mut created = run.created_at.unwrap_or_else(Timestamp::now);
+        while self.taken(&entry, created) {
+            created = Timestamp(created.0 + 1);
         }
-        let id = self.notebook.put(entry)?.id();
-        self.flush_uses()?;
+        entry.created_at = Some(created);
+        let id = key_of(&entry, created).id();
+        self.pending_bytes += entry.parts.iter().map(|p| p.bytes.len()).sum::<usize>();
+        self.pending.push(entry);
+        self.waiting_since.get_or_insert_with(Instant::now);
+        if self.pending.len() >= FLUSH_RUNS || self.pending_bytes >= FLUSH_BYTES {
+            self.flush()?;
+        } else {
+            self.flush_if_due()?;
+        }
         Ok(id)
     }
 
-    /// Records a use of an entry found by other means (a lazy or whole-cell hit marimo served
-    /// from its own folder).
-    pub fn note_use(&mut self, id: EntryId) {
-        self.uses.insert(id, Timestamp::now());
-        self.oldest_use.get_or_insert_with(Instant::now);
+    fn taken(&self, entry: &NewEntry, created: Timestamp) -> bool {
+        let id = key_of(entry, created).id();
+        self.notebook.index().contains(id)
+            || self
+                .pending
+                .iter()
+                .any(|e| e.created_at.is_some_and(|t| key_of(e, t).id() == id))
     }
 
-    fn flush_uses_if_due(&mut self) -> Result<()> {
-        match self.oldest_use {
-            Some(since) if since.elapsed() >= USE_FLUSH_INTERVAL => self.flush_uses(),
+    /// Records a use of an entry (a hit).
+    pub fn note_use(&mut self, id: EntryId) {
+        self.uses.insert(id, Timestamp::now());
+        self.waiting_since.get_or_insert_with(Instant::now);
+    }
+
+    fn flush_if_due(&mut self) -> Result<()> {
+        match self.waiting_since {
+            Some(since) if since.elapsed() >= FLUSH_INTERVAL => self.flush(),
             _ => Ok(()),
         }
     }
 
-    /// Writes the pending uses as one `used` record (at the latest use's time).
-    pub fn flush_uses(&mut self) -> Result<()> {
-        let Some(latest) = self.uses.values().max().copied() else {
-            return Ok(());
-        };
-        let ids: Vec<EntryId> = self.uses.keys().copied().collect();
-        self.notebook.touch(&ids, latest)?;
-        self.uses.clear();
-        self.oldest_use = None;
+    /// Writes the waiting runs (contents, then one log append; no consolidation) and the
+    /// waiting uses (one `used` record at the latest use's time). Runs the store refuses stay
+    /// waiting, so a busy store loses nothing this process still holds.
+    pub fn flush(&mut self) -> Result<()> {
+        if !self.pending.is_empty() {
+            if let Some(source) = self.source.clone()
+                && !self
+                    .store
+                    .paths(self.notebook.key())
+                    .notebook_file()
+                    .exists()
+            {
+                self.store
+                    .set_notebook_source(self.notebook.key(), &source)?;
+            }
+            if let Err(e) = self.notebook.put_batch(self.pending.clone()) {
+                // Held for the next try, but never without bound (a store that stays broken).
+                if self.pending_bytes > 4 * FLUSH_BYTES {
+                    self.pending.clear();
+                    self.pending_bytes = 0;
+                }
+                return Err(e);
+            }
+            self.source = None;
+            self.pending.clear();
+            self.pending_bytes = 0;
+        }
+        if let Some(latest) = self.uses.values().max().copied() {
+            let ids: Vec<EntryId> = self.uses.keys().copied().collect();
+            self.notebook.touch(&ids, latest)?;
+            self.uses.clear();
+        }
+        self.waiting_since = None;
         Ok(())
     }
 
-    /// The on_exit step: pending uses written, the log folded into the map.
+    /// The on_exit step: waiting runs and uses written, the log folded into the map.
     pub fn close(&mut self) -> Result<()> {
-        self.flush_uses()?;
+        self.flush()?;
         self.notebook.consolidate()
     }
+}
+
+fn key_of(entry: &NewEntry, created: Timestamp) -> ExecKey {
+    ExecKey {
+        notebook: entry.notebook.clone(),
+        cell: entry.cell.clone(),
+        module: entry.module.clone(),
+        version: entry.version.clone(),
+        created_at: created,
+    }
+}
+
+/// The `variables` parts of a run, as a sorted list to compare runs by.
+fn variables_of<'a>(
+    parts: impl Iterator<Item = (PartKind, &'a str, &'a str, ContentHash)>,
+) -> Vec<(&'a str, &'a str, ContentHash)> {
+    let mut found: Vec<_> = parts
+        .filter(|(kind, ..)| *kind == PartKind::Variables)
+        .map(|(_, label, format, hash)| (label, format, hash))
+        .collect();
+    found.sort();
+    found
 }
 
 /// Does the entry hold an unnamed `variables` part in `format` (what marimo stored)?

@@ -21,10 +21,13 @@ fn a_recorded_value_is_served_under_its_key_and_only_in_its_format() {
         b"P1".to_vec(),
     );
     let id = recorder.record(run.unwrap()).unwrap();
-    assert_eq!(
-        recorder.get("block/C_h1.pickle").unwrap(),
-        Some(b"P1".to_vec())
-    );
+    let served = recorder.get("block/C_h1.pickle").unwrap();
+    assert_eq!(served, Some(b"P1".to_vec()), "a waiting run is served");
+    let unwritten = store.notebook(&nb("sub/nb"));
+    assert!(unwritten.is_err(), "nothing is written before the batch");
+    recorder.flush().unwrap();
+    let served = recorder.get("block/C_h1.pickle").unwrap();
+    assert_eq!(served, Some(b"P1".to_vec()), "a written run is served");
     assert_eq!(
         recorder.get("block/C_h1.json").unwrap(),
         None,
@@ -58,6 +61,8 @@ fn serve_rolls_marimo_back_to_an_older_run() {
     recorder
         .record(Run::of_value(k.clone(), None, b"second".to_vec()).unwrap())
         .unwrap();
+    assert_eq!(recorder.get(k.as_str()).unwrap(), Some(b"second".to_vec()));
+    recorder.flush().unwrap();
     assert_eq!(recorder.get(k.as_str()).unwrap(), Some(b"second".to_vec()));
 
     // Another process (the CLI) chooses the first run.
@@ -105,4 +110,32 @@ fn a_lazy_run_is_one_entry_whose_blobs_are_served_by_their_keys() {
         b"NPY"
     );
     assert_eq!(recorder.get("lazy_block/h3/missing.npy").unwrap(), None);
+}
+
+#[test]
+fn runs_are_written_in_batches_and_the_ids_returned_are_theirs() {
+    let dir = workspace();
+    let store = store(dir.path());
+    let mut recorder = Recorder::open(&store, &nb("nb"), None).unwrap();
+    let ids: Vec<_> = (0..celltime_store::marimo::FLUSH_RUNS + 5)
+        .map(|i| {
+            let k = key(&format!("small/D_h{i}.pickle"));
+            recorder
+                .record(Run::of_value(k, None, vec![1; 10]).unwrap())
+                .unwrap()
+        })
+        .collect();
+    let written = store.notebook(&nb("nb")).unwrap();
+    let waiting = ids
+        .iter()
+        .filter(|id| !written.index().contains(**id))
+        .count();
+    assert!(
+        waiting < celltime_store::marimo::FLUSH_RUNS,
+        "{waiting} runs wait"
+    );
+    assert!(written.index().len() + waiting == ids.len());
+    recorder.close().unwrap();
+    let all = store.notebook(&nb("nb")).unwrap();
+    assert!(ids.iter().all(|id| all.index().contains(*id)));
 }
