@@ -99,6 +99,8 @@ pub struct Recorder {
     uses: BTreeMap<EntryId, Timestamp>,
     /// Since when runs or uses wait to be written.
     waiting_since: Option<Instant>,
+    /// When the folder was last read for what other processes wrote.
+    refreshed: Option<Instant>,
 }
 
 /// Runs written together at most.
@@ -107,6 +109,9 @@ pub const FLUSH_RUNS: usize = 1000;
 pub const FLUSH_BYTES: usize = 16 << 20;
 /// How long a run or use waits at most (checked at each call).
 pub const FLUSH_INTERVAL: Duration = Duration::from_millis(500);
+/// What other processes write (a `serve` choice, another kernel's runs) is looked for at most
+/// this often: a hit then costs no directory listing and no lock.
+pub const REFRESH_INTERVAL: Duration = Duration::from_millis(50);
 
 impl Recorder {
     /// Opens the notebook folder of `key`, which is created on the first run written;
@@ -120,6 +125,7 @@ impl Recorder {
             pending_bytes: 0,
             uses: BTreeMap::new(),
             waiting_since: None,
+            refreshed: None,
         })
     }
 
@@ -127,10 +133,24 @@ impl Recorder {
         &self.notebook
     }
 
+    /// Reads what other processes wrote since the last read, now.
+    pub fn refresh_now(&mut self) -> Result<()> {
+        self.notebook.refresh()?;
+        self.refreshed = Some(Instant::now());
+        Ok(())
+    }
+
+    fn refresh_if_due(&mut self) -> Result<()> {
+        match self.refreshed {
+            Some(at) if at.elapsed() < REFRESH_INTERVAL => Ok(()),
+            _ => self.refresh_now(),
+        }
+    }
+
     /// What marimo stored under `key` (a pickle, json or lazy manifest key, or a lazy blob
     /// key), from the run served for it; the use is recorded. `None` is a miss.
     pub fn get(&mut self, key: &str) -> Result<Option<Vec<u8>>> {
-        self.notebook.refresh()?;
+        self.refresh_if_due()?;
         let wanted = match MarimoKey::new(key) {
             Ok(key) => {
                 let format = main_part_format(&key).to_string();
@@ -197,7 +217,7 @@ impl Recorder {
 
     /// The written run served for `key`, without recording a use.
     pub fn served(&mut self, key: &MarimoKey) -> Result<Option<EntryId>> {
-        self.notebook.refresh()?;
+        self.refresh_if_due()?;
         Ok(self.served_main(key))
     }
 

@@ -67,6 +67,7 @@ fn serve_rolls_marimo_back_to_an_older_run() {
 
     // Another process (the CLI) chooses the first run.
     store.notebook(&nb("nb")).unwrap().serve(&[first]).unwrap();
+    recorder.refresh_now().unwrap();
     assert_eq!(recorder.get(k.as_str()).unwrap(), Some(b"first".to_vec()));
     assert_eq!(recorder.served(&k).unwrap(), Some(first));
 }

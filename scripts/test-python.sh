@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# The Python suite of the marimo plugin (python/tests), as .ci/run runs it: a fresh venv with
+# the pinned marimo, maturin, pytest and ruff (python/requirements-test.txt), the celltime wheel
+# built from this checkout and installed with `pip install .` (the store extension and the
+# celltime program: two release builds sharing target/), ruff, then pytest.
+# CELLTIME_TEST_VENV names the venv (default target/python-venv); it is made anew each run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+VENV="${CELLTIME_TEST_VENV:-target/python-venv}"
+command -v python3 >/dev/null || { echo "python3 (3.10 or later, with venv) is required"; exit 1; }
+rm -rf "$VENV"
+python3 -m venv "$VENV"
+PY="$VENV/bin/python"
+"$PY" -m pip install --quiet --upgrade pip
+"$PY" -m pip install --quiet -r python/requirements-test.txt
+echo "== pip install . (the wheel)"
+start=$(date +%s)
+"$PY" -m pip install --quiet --no-build-isolation .
+echo "wheel built and installed in $(( $(date +%s) - start ))s"
+echo "== ruff"
+"$VENV/bin/ruff" format --check python build_backend benches
+"$VENV/bin/ruff" check python build_backend benches
+echo "== pytest python/tests"
+"$PY" -m pytest python/tests
