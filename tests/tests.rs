@@ -5,6 +5,7 @@
 mod common;
 
 mod cli_basics;
+mod cli_marimo;
 mod cli_prune;
 mod legacy;
 mod policy;
