@@ -463,22 +463,30 @@ class _LazyWatcher:
                 self._record(last, Path(root), key)
 
     def collect(self) -> None:
+        # marimo's writer threads report to `written`, which takes the lock: flushing (joining
+        # them) must happen without it.
         with self.lock:
             last = self.last
-            if last is None:
-                return
-            for loader in last.loaders:
-                try:
-                    loader.flush()
-                    keys: Iterable[str] = loader.store.export_keys()
-                    roots = loader.store.local_dirs()
-                except Exception as e:
-                    LOGGER.debug("celltime: cannot list a lazy loader: %s", e)
-                    continue
-                for key in keys:
-                    if _split_main_key(key) is not None and key.endswith(".jsonl"):
-                        for root in roots:
-                            self._record(last, Path(root), key)
+        if last is None:
+            return
+        found: list[tuple[Path, str]] = []
+        for loader in last.loaders:
+            try:
+                loader.flush()
+                keys: Iterable[str] = loader.store.export_keys()
+                roots = loader.store.local_dirs()
+            except Exception as e:
+                LOGGER.debug("celltime: cannot list a lazy loader: %s", e)
+                continue
+            found.extend(
+                (Path(root), key)
+                for key in keys
+                if key.endswith(".jsonl") and _split_main_key(key) is not None
+                for root in roots
+            )
+        with self.lock:
+            for root, key in found:
+                self._record(last, root, key)
 
     def _record(self, last: _CellRun, root: Path, key: str) -> None:
         path = root / key

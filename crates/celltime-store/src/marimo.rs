@@ -10,7 +10,7 @@ use crate::model::{
     NotebookIndex, NotebookKey, PartKind, PartMask, Timestamp,
 };
 use crate::store::{Notebook, Result, Store};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::{Duration, Instant};
 
 /// The format of a lazy manifest part (marimo's `.jsonl`).
@@ -95,6 +95,10 @@ pub struct Recorder {
     /// The notebook file relative to the workspace, for `notebook.toml` on the first write.
     source: Option<String>,
     pending: Vec<NewEntry>,
+    /// The ids of the waiting runs.
+    pending_ids: HashSet<EntryId>,
+    /// (cell, module) → positions in `pending`.
+    pending_modules: HashMap<(String, String), Vec<usize>>,
     pending_bytes: usize,
     uses: BTreeMap<EntryId, Timestamp>,
     /// Since when runs or uses wait to be written.
@@ -122,6 +126,8 @@ impl Recorder {
             notebook: store.notebook_for_write(key)?,
             source: source.map(str::to_string),
             pending: Vec::new(),
+            pending_ids: HashSet::new(),
+            pending_modules: HashMap::new(),
             pending_bytes: 0,
             uses: BTreeMap::new(),
             waiting_since: None,
@@ -194,11 +200,12 @@ impl Recorder {
 
     /// A waiting run's part: the newest waiting run of (cell, module) holding it.
     fn pending_part(&self, cell: &str, module: &str, label: &str, format: &str) -> Option<Vec<u8>> {
-        self.pending
-            .iter()
+        let at = self
+            .pending_modules
+            .get(&(cell.to_string(), module.to_string()))?;
+        at.iter()
             .rev()
-            .filter(|e| e.cell.as_str() == cell && e.module.as_str() == module)
-            .flat_map(|e| &e.parts)
+            .flat_map(|&i| &self.pending[i].parts)
             .find(|p| p.kind == PartKind::Variables && p.label == label && p.format == format)
             .map(|p| p.bytes.clone())
     }
@@ -293,7 +300,12 @@ impl Recorder {
         entry.created_at = Some(created);
         let id = key_of(&entry, created).id();
         self.pending_bytes += entry.parts.iter().map(|p| p.bytes.len()).sum::<usize>();
+        self.pending_modules
+            .entry((entry.cell.to_string(), entry.module.to_string()))
+            .or_default()
+            .push(self.pending.len());
         self.pending.push(entry);
+        self.pending_ids.insert(id);
         self.waiting_since.get_or_insert_with(Instant::now);
         if self.pending.len() >= FLUSH_RUNS || self.pending_bytes >= FLUSH_BYTES {
             self.flush()?;
@@ -305,11 +317,7 @@ impl Recorder {
 
     fn taken(&self, entry: &NewEntry, created: Timestamp) -> bool {
         let id = key_of(entry, created).id();
-        self.notebook.index().contains(id)
-            || self
-                .pending
-                .iter()
-                .any(|e| e.created_at.is_some_and(|t| key_of(e, t).id() == id))
+        self.notebook.index().contains(id) || self.pending_ids.contains(&id)
     }
 
     /// Records a use of an entry (a hit).
@@ -343,14 +351,12 @@ impl Recorder {
             if let Err(e) = self.notebook.put_batch(self.pending.clone()) {
                 // Held for the next try, but never without bound (a store that stays broken).
                 if self.pending_bytes > 4 * FLUSH_BYTES {
-                    self.pending.clear();
-                    self.pending_bytes = 0;
+                    self.drop_pending();
                 }
                 return Err(e);
             }
             self.source = None;
-            self.pending.clear();
-            self.pending_bytes = 0;
+            self.drop_pending();
         }
         if let Some(latest) = self.uses.values().max().copied() {
             let ids: Vec<EntryId> = self.uses.keys().copied().collect();
@@ -359,6 +365,13 @@ impl Recorder {
         }
         self.waiting_since = None;
         Ok(())
+    }
+
+    fn drop_pending(&mut self) {
+        self.pending.clear();
+        self.pending_ids.clear();
+        self.pending_modules.clear();
+        self.pending_bytes = 0;
     }
 
     /// The on_exit step: waiting runs and uses written, the log folded into the map.

@@ -24,8 +24,18 @@ def _(mo, random):
 
 
 @app.cell
-def _(lazy_int, lazy_list, lazy_token):
-    print("LAZY", lazy_token, lazy_list[-1], lazy_int)
+def _(lazy_int, mo):
+    # The same block name in a second cell: its loader reuses the first one's store, which
+    # celltime wrapped when this cell started, so marimo's writer thread reports to celltime
+    # while celltime waits for it at the cell's end.
+    with mo.persistent_cache(name="lazy_block", method="lazy"):
+        lazy_again = [lazy_int, lazy_int + 1]
+    return (lazy_again,)
+
+
+@app.cell
+def _(lazy_again, lazy_int, lazy_list, lazy_token):
+    print("LAZY", lazy_token, lazy_list[-1], lazy_int, lazy_again)
     return
 
 
