@@ -159,6 +159,9 @@ class _Session:
     recorders: dict[NotebookRef, Recorder | None] = field(default_factory=dict)
     # Context of a key's miss, taken on the cell thread, for a write on another thread.
     misses: dict[str, RunContext] = field(default_factory=dict)
+    # The run that read a lazy manifest through the store: marimo reads its blobs on
+    # background threads, without a context. (block, hash) -> run.
+    manifests: dict[tuple[str, str], RunContext] = field(default_factory=dict)
     # Lazy blobs put through the store, until their manifest arrives: (block, hash) -> parts.
     blobs: dict[tuple[str, str], list[tuple[str, str, str, bytes]]] = field(default_factory=dict)
     # Keys that are no run (marimo's per-notebook manifest), kept for this process only.
@@ -312,17 +315,22 @@ class CelltimeStore(Store):
 
     def get(self, key: str) -> bytes | None:
         session = _session()
+        main = _split_main_key(key)
+        blob = _split_blob_key(key)
         run = current_run()
-        if run is None:
-            return session.other.get(key)
-        if _split_main_key(key) is None and _split_blob_key(key) is None:
+        if run is None and blob is not None:
+            with session.lock:
+                run = session.manifests.get(blob[:2])
+        if run is None or (main is None and blob is None):
             return session.other.get(key)
         data: bytes | None = None
-        if not (self._recomputing() and _split_main_key(key) is not None):
+        if not (self._recomputing() and main is not None):
             data = session.call(run.notebook, lambda r: r.get(key))
-        if data is None:
-            with session.lock:
+        with session.lock:
+            if data is None:
                 session.misses[key] = run
+            elif main is not None and main[2] == "jsonl":
+                session.manifests[main[:2]] = run
         return data
 
     def hit(self, key: str) -> bool:
@@ -521,15 +529,14 @@ class _LazyWatcher:
         # celltime was enabled) keeps its own time.
         created = last.started_ms if modified_ms >= last.started_ms else modified_ms
         code = cell_code(ctx, cell_id)
-
-        def record_now(recorder: Recorder) -> str:
-            # Written at once: marimo may write this in a cell's teardown, after the cell's
-            # end flush, and a kernel is often killed rather than stopped.
-            entry_id = recorder.record(key, cell, parts, code, created, dedupe=True)
-            recorder.flush()
-            return entry_id
-
-        if _session().call(notebook, record_now) is not None:
+        # A new run is written at once: marimo may write it in a cell's teardown, after the
+        # cell's end flush, and a kernel is often killed rather than stopped. A run already
+        # recorded (a hit) is only a use.
+        recorded = _session().call(
+            notebook,
+            lambda r: r.record(key, cell, parts, code, created, dedupe=True, write_now=True),
+        )
+        if recorded is not None:
             self.seen[key] = stamp
 
 

@@ -133,8 +133,9 @@ impl Recorder {
     /// `code` of the run, when it started (`created_at_ms`, milliseconds since 1970; now when
     /// `None`) and its parts as (kind, label, format, bytes). With `dedupe`, a run whose
     /// variables are byte for byte an entry of the same key is not written again (its id is
-    /// returned and a use recorded). Returns the entry's 32-hex id.
-    #[pyo3(signature = (key, cell, parts, code=None, created_at_ms=None, dedupe=false))]
+    /// returned and a use noted). With `write_now`, a new run is written before the call
+    /// returns instead of with its batch. Returns the entry's 32-hex id.
+    #[pyo3(signature = (key, cell, parts, code=None, created_at_ms=None, dedupe=false, write_now=false))]
     #[allow(clippy::too_many_arguments)]
     fn record(
         &self,
@@ -145,6 +146,7 @@ impl Recorder {
         code: Option<String>,
         created_at_ms: Option<i64>,
         dedupe: bool,
+        write_now: bool,
     ) -> PyResult<String> {
         let run = Run {
             cell: CellKey::new(cell).map_err(value_error)?,
@@ -158,7 +160,11 @@ impl Recorder {
                 r.note_use(id);
                 return Ok(id);
             }
-            r.record(run)
+            let id = r.record(run)?;
+            if write_now {
+                r.flush()?;
+            }
+            Ok(id)
         })?;
         Ok(id.to_string())
     }
