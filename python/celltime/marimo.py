@@ -134,20 +134,28 @@ def cell_code(ctx: Any, cell_id: str | None) -> str | None:
         return None
 
 
-def current_run() -> RunContext | None:
-    """The notebook and cell running on this thread (None off the cell thread)."""
+def _current() -> tuple[Any, NotebookRef] | None:
+    """The context and notebook running on this thread (None off the cell thread)."""
     ctx = _context()
-    if ctx is None or not getattr(ctx, "filename", None):
+    filename = getattr(ctx, "filename", None) if ctx is not None else None
+    if not filename:
         return None
-    notebook = _session().notebook(ctx.filename)
-    if notebook is None:
-        return None
-    cell_id = getattr(ctx, "cell_id", None)
+    notebook = _session().notebook(filename)
+    return None if notebook is None else (ctx, notebook)
+
+
+def _run_of(ctx: Any, notebook: NotebookRef) -> RunContext:
     return RunContext(
         notebook=notebook,
-        code=cell_code(ctx, cell_id),
+        code=cell_code(ctx, getattr(ctx, "cell_id", None)),
         started_ms=_now_ms(),
     )
+
+
+def current_run() -> RunContext | None:
+    """The notebook and the code of the cell running on this thread (None off it)."""
+    current = _current()
+    return None if current is None else _run_of(*current)
 
 
 @dataclass
@@ -317,19 +325,28 @@ class CelltimeStore(Store):
         session = _session()
         main = _split_main_key(key)
         blob = _split_blob_key(key)
-        run = current_run()
-        if run is None and blob is not None:
+        current = _current()
+        notebook = current[1] if current is not None else None
+        if notebook is None and blob is not None:
             with session.lock:
-                run = session.manifests.get(blob[:2])
-        if run is None or (main is None and blob is None):
+                reader = session.manifests.get(blob[:2])
+            notebook = reader.notebook if reader is not None else None
+        if notebook is None or (main is None and blob is None):
             return session.other.get(key)
         data: bytes | None = None
         if not (self._recomputing() and main is not None):
-            data = session.call(run.notebook, lambda r: r.get(key))
-        with session.lock:
-            if data is None:
+            data = session.call(notebook, lambda r: r.get(key))
+        # The code is looked up only where a later write needs it: a miss, and a lazy
+        # manifest whose blobs marimo reads on its own threads.
+        if current is None:
+            return data
+        if data is None:
+            run = _run_of(*current)
+            with session.lock:
                 session.misses[key] = run
-            elif main is not None and main[2] == "jsonl":
+        elif main is not None and main[2] == "jsonl":
+            run = _run_of(*current)
+            with session.lock:
                 session.manifests[main[:2]] = run
         return data
 

@@ -263,10 +263,13 @@ def test_status_and_disable(workspace: Workspace) -> None:
     assert "untrusted" in status
     (workspace.root / "pyproject.toml").unlink()
 
+    workspace.add("blocks.py")
+    where = workspace.marimo("cache", "dir", "blocks.py").stdout
+    assert str(workspace.root / "__marimo__" / "persist") in where, where
+
     workspace.celltime("marimo", "disable")
     config = Path(workspace.env["XDG_CONFIG_HOME"]) / "marimo" / "marimo.toml"
     assert "celltime" not in config.read_text()
-    workspace.add("blocks.py")
     workspace.run("blocks.py")
     assert len(workspace.cache_files()) == 3, "marimo is back on its own folder"
     assert not (workspace.root / "__marimo__" / "persist").exists()

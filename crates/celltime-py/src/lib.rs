@@ -62,6 +62,25 @@ impl Recorder {
             .map_err(|_| CelltimeError::new_err("a previous call panicked"))
     }
 
+    /// Runs `f` on the open recorder: with the GIL when the recorder will touch only memory
+    /// and open packs (releasing and taking back the GIL costs more than such a call, and can
+    /// wait a whole switch interval for another thread), else without it.
+    fn with_quick<T: Send>(
+        &self,
+        py: Python<'_>,
+        f: impl FnOnce(&mut StoreRecorder) -> Result<T, StoreError> + Send,
+    ) -> PyResult<T> {
+        {
+            let mut guard = self.lock()?;
+            if let Some(recorder) = guard.as_mut()
+                && recorder.is_quick()
+            {
+                return f(recorder).map_err(to_py);
+            }
+        }
+        self.with(py, f)
+    }
+
     /// Runs `f` on the open recorder without the GIL.
     fn with<T: Send>(
         &self,
@@ -117,7 +136,7 @@ impl Recorder {
     /// What marimo stored under `key`, from the run served for it (the use is recorded), or
     /// `None` on a miss.
     fn get<'py>(&self, py: Python<'py>, key: &str) -> PyResult<Option<Bound<'py, PyBytes>>> {
-        let found = self.with(py, |r| r.get(key))?;
+        let found = self.with_quick(py, |r| r.get(key))?;
         Ok(found.map(|bytes| PyBytes::new(py, &bytes)))
     }
 
@@ -126,7 +145,7 @@ impl Recorder {
         let Ok(key) = MarimoKey::new(key) else {
             return Ok(false);
         };
-        self.with(py, |r| r.hit(&key))
+        self.with_quick(py, |r| r.hit(&key))
     }
 
     /// Takes one run marimo wrote under `key` (written with the next batch): `cell` (block or cell name), the exact

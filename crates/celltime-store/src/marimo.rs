@@ -7,7 +7,7 @@
 
 use crate::model::{
     CellKey, ContentHash, EntryId, EntryView, ExecKey, MarimoKey, ModuleHash, NewEntry, NewPart,
-    NotebookIndex, NotebookKey, PartKind, PartMask, Timestamp,
+    NotebookIndex, NotebookKey, PartKind, Timestamp,
 };
 use crate::store::{Notebook, Result, Store};
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -146,6 +146,18 @@ impl Recorder {
         Ok(())
     }
 
+    /// Whether the next `get` touches only memory and the packs already open: no refresh, no
+    /// batch, so no lock to wait for.
+    pub fn is_quick(&self) -> bool {
+        let refresh_due = self
+            .refreshed
+            .is_none_or(|at| at.elapsed() >= REFRESH_INTERVAL);
+        let flush_due = self
+            .waiting_since
+            .is_some_and(|since| since.elapsed() >= FLUSH_INTERVAL);
+        !refresh_due && !flush_due
+    }
+
     fn refresh_if_due(&mut self) -> Result<()> {
         match self.refreshed {
             Some(at) if at.elapsed() < REFRESH_INTERVAL => Ok(()),
@@ -182,15 +194,12 @@ impl Recorder {
             },
         };
         let bytes = wanted.and_then(|(id, label, format)| {
-            let fetched = self
-                .notebook
-                .get(id, PartMask::of(&[PartKind::Variables]))?;
-            let bytes = fetched
-                .parts
-                .into_iter()
-                .find(|(p, _)| p.label == label && p.format == format)?
-                .1
-                .ok()?;
+            let index = self.notebook.index();
+            let view = index.view(id)?;
+            let part = index.part_views(&view).find(|p| {
+                p.kind == PartKind::Variables && p.label == label && p.format == format
+            })?;
+            let bytes = self.notebook.reader().read(part.content, part.size).ok()?;
             self.note_use(id);
             Some(bytes)
         });
