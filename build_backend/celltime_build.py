@@ -32,16 +32,26 @@ from maturin import (  # noqa: F401  (re-exported PEP 517 hooks)
 
 ROOT = Path(__file__).resolve().parent.parent
 PROGRAM = "celltime.exe" if sys.platform == "win32" else "celltime"
+# The cargo profile of both builds: `release` (the default) for people, `dev` for a test run
+# that reuses the debug builds `cargo test` already made (scripts/test-python.sh).
+PROFILE = os.environ.get("CELLTIME_WHEEL_PROFILE", "release")
 
 
 def _build_program() -> Path:
-    """`cargo build --release` of the celltime binary (shares the workspace's target/)."""
+    """`cargo build` of the celltime binary (shares the workspace's target/)."""
     cargo = os.environ.get("CARGO", "cargo")
-    command = [cargo, "build", "--release", "--locked", "-p", "celltime", "--bin", "celltime"]
+    command = [cargo, "build", "--profile", PROFILE, "--locked", "-p", "celltime"]
     print("celltime_build: " + " ".join(command), file=sys.stderr, flush=True)
-    subprocess.run(command, cwd=ROOT, check=True)
+    subprocess.run([*command, "--bin", "celltime"], cwd=ROOT, check=True)
     target = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target"))
-    return target / "release" / PROGRAM
+    return target / ("debug" if PROFILE == "dev" else PROFILE) / PROGRAM
+
+
+def _maturin_args(config_settings: dict[str, Any] | None) -> dict[str, Any] | None:
+    """maturin builds the extension with the same profile."""
+    if PROFILE == "release" or os.environ.get("MATURIN_PEP517_ARGS"):
+        return config_settings
+    return {**(config_settings or {}), "build-args": f"--profile {PROFILE}"}
 
 
 def _record_line(name: str, data: bytes) -> str:
@@ -81,7 +91,8 @@ def build_wheel(
     config_settings: dict[str, Any] | None = None,
     metadata_directory: str | None = None,
 ) -> str:
-    name: str = maturin.build_wheel(wheel_directory, config_settings, metadata_directory)
+    settings = _maturin_args(config_settings)
+    name: str = maturin.build_wheel(wheel_directory, settings, metadata_directory)
     _add_program(Path(wheel_directory) / name, _build_program())
     return name
 
@@ -91,6 +102,7 @@ def build_editable(
     config_settings: dict[str, Any] | None = None,
     metadata_directory: str | None = None,
 ) -> str:
-    name: str = maturin.build_editable(wheel_directory, config_settings, metadata_directory)
+    settings = _maturin_args(config_settings)
+    name: str = maturin.build_editable(wheel_directory, settings, metadata_directory)
     _add_program(Path(wheel_directory) / name, _build_program())
     return name
