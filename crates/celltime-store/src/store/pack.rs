@@ -173,12 +173,13 @@ impl PackReader {
         }
     }
 
-    /// Reads a content from the packs. The packs already open are asked first; the folder is
-    /// listed again only when none has it (a new pack, or one that vanished when another
-    /// process compacted), so a reader that hits costs no directory listing.
+    /// Reads a content from the packs. The packs already open (and still there: a compacted
+    /// pack is deleted, and what only it held is gone) are asked first; the folder is listed
+    /// again only when none has it, so a reader that hits costs one `stat`, not a listing.
     pub fn read(&self, fs: &dyn Fs, hash: ContentHash) -> Result<Option<Vec<u8>>> {
         let hex = hash.to_hex();
         let mut connections = self.connections.lock().expect("pack connections");
+        connections.retain(|name, _| fs.metadata(&self.dir.join(name)).is_ok());
         if let Some(found) = query_open(&self.dir, &connections, &hex) {
             return Ok(Some(found));
         }
@@ -219,8 +220,7 @@ fn query(path: &Path, conn: &Connection, hex: &str) -> Result<Option<Vec<u8>>> {
         .map_err(|e| sql_error(path, e))
 }
 
-/// Asks the packs already open; a pack deleted since it was opened can still be read (the
-/// bytes are checked against their hash by the caller) or fail, which counts as not found.
+/// Asks the packs already open; a failing query counts as not found (the listing follows).
 fn query_open(dir: &Path, connections: &HashMap<String, Connection>, hex: &str) -> Option<Vec<u8>> {
     connections
         .iter()
