@@ -6,6 +6,7 @@ mod common;
 
 mod cli_basics;
 mod cli_history;
+mod cli_marimo;
 mod cli_prune;
 mod legacy;
 mod policy;

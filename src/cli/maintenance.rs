@@ -39,23 +39,29 @@ pub fn pin(args: IdsArgs, pinned: bool) -> CliResult {
     }
     let oplog = workspace.oplog()?;
     let kind = if pinned { OpKind::Pin } else { OpKind::Unpin };
-    let journal = ops::Lazy::new(&oplog, kind, &command_line());
-    let mut changed = 0;
-    for (notebook, ids) in &by_notebook {
-        match history.set_pinned(notebook, ids, pinned, &journal) {
-            Ok(n) => changed += n,
-            Err(e) => {
-                journal.finish(&format!("failed: {}", e.message), false)?;
-                return Err(e.into());
-            }
-        }
-    }
     let verb = if pinned { "pinned" } else { "unpinned" };
+    let changed = ops::journaled(
+        &oplog,
+        kind,
+        &command_line(),
+        |journal| {
+            let mut changed = 0;
+            for (notebook, ids) in &by_notebook {
+                changed += history.set_pinned(notebook, ids, pinned, journal)?;
+            }
+            Ok(changed)
+        },
+        |&changed| {
+            format!(
+                "{verb} {changed} entr{}",
+                if changed == 1 { "y" } else { "ies" }
+            )
+        },
+    )?;
     let text = format!(
         "{verb} {changed} entr{}",
         if changed == 1 { "y" } else { "ies" }
     );
-    journal.finish(&text, true)?;
     out(&format!("{text}\n"))?;
     Ok(exit::OK)
 }

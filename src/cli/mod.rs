@@ -6,10 +6,12 @@ pub mod format;
 mod import;
 mod ls;
 mod maintenance;
+mod marimo;
 mod op;
 pub mod policy_args;
 mod prune;
 mod put;
+mod serve;
 mod show;
 mod trash;
 
@@ -149,6 +151,10 @@ pub enum Command {
     Op(op::OpCommand),
     /// Undo the last operation (or OP): put back what it removed, unpin what it pinned, …
     Undo(op::UndoArgs),
+    /// Serve marimo this run for its cell and module from now on (roll back to a run you liked).
+    Serve(serve::ServeArgs),
+    /// Make celltime marimo's cache store (enable, disable) or say which store marimo uses.
+    Marimo(marimo::MarimoArgs),
 }
 
 #[derive(Debug, Args, Clone)]
@@ -375,6 +381,8 @@ pub fn run(cli: Cli) -> ExitCode {
         Some(Command::Import(args)) => import::run(args),
         Some(Command::Op(command)) => op::run(command),
         Some(Command::Undo(args)) => op::undo(args),
+        Some(Command::Serve(args)) => serve::run(args),
+        Some(Command::Marimo(args)) => marimo::run(args),
     };
     match result {
         Ok(code) => ExitCode::from(code),

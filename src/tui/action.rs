@@ -66,6 +66,7 @@ bindable! {
     ToggleMark => "toggle-mark", "mark or unmark for deletion";
     Visual => "visual", "select a range of runs";
     Pin => "pin", "pin or unpin (pinned runs are kept by policies)";
+    Serve => "serve", "serve marimo this run for its cell and module from now on";
     SetBase => "set-base", "mark this run as the base of diffs and compare (again: unmark)";
     MarksPane => "marks-pane", "show or hide the marked entries";
     OpenPlan => "delete-plan", "review the deletion plan of the marked entries";

@@ -60,6 +60,11 @@ pub enum Job {
         pinned: bool,
         generation: u64,
     },
+    Serve {
+        notebook: String,
+        id: EntryId,
+        generation: u64,
+    },
     Policy {
         views: Vec<Arc<NotebookView>>,
         policy: Box<Policy>,
@@ -109,6 +114,11 @@ pub enum JobOutput {
     Pinned {
         pinned: bool,
         result: HistoryResult<usize>,
+        timeline: Loaded,
+    },
+    Served {
+        id: EntryId,
+        result: HistoryResult<()>,
         timeline: Loaded,
     },
     Policy(Result<PolicyMarks, String>),
@@ -179,6 +189,15 @@ pub fn run(history: &dyn History, job: Job) -> JobOutput {
                 timeline: load(history, notebook, generation),
             }
         }
+        Job::Serve {
+            notebook,
+            id,
+            generation,
+        } => JobOutput::Served {
+            id,
+            result: serve(history, &notebook, id),
+            timeline: load(history, notebook, generation),
+        },
     }
 }
 
@@ -326,14 +345,25 @@ fn pin(
     let log = OpLog::of_history(history)
         .ok_or_else(|| HistoryError::new("this history has no operation log"))?;
     let kind = if pinned { OpKind::Pin } else { OpKind::Unpin };
-    let journal = ops::Lazy::new(&log, kind, UI_COMMAND);
-    let result = history.set_pinned(notebook, ids, pinned, &journal);
-    let summary = match &result {
-        Ok(n) => format!("{} {n} entries", kind.name()),
-        Err(e) => format!("failed: {}", e.message),
-    };
-    journal.finish(&summary, result.is_ok())?;
-    result
+    ops::journaled(
+        &log,
+        kind,
+        UI_COMMAND,
+        |journal| history.set_pinned(notebook, ids, pinned, journal),
+        |n| format!("{} {n} entries", kind.name()),
+    )
+}
+
+fn serve(history: &dyn History, notebook: &str, id: EntryId) -> HistoryResult<()> {
+    let log = OpLog::of_history(history)
+        .ok_or_else(|| HistoryError::new("this history has no operation log"))?;
+    ops::journaled(
+        &log,
+        OpKind::Serve,
+        UI_COMMAND,
+        |journal| history.serve(notebook, id, journal),
+        |()| format!("serve {} in {notebook}", id.short()),
+    )
 }
 
 fn load(history: &dyn History, notebook: String, generation: u64) -> Loaded {
@@ -485,7 +515,7 @@ impl<E: From<JobOutput>> Worker<E> {
     fn is_write(job: &Job) -> bool {
         matches!(
             job,
-            Job::Remove { .. } | Job::Undo { .. } | Job::SetPinned { .. }
+            Job::Remove { .. } | Job::Undo { .. } | Job::SetPinned { .. } | Job::Serve { .. }
         )
     }
 
@@ -550,6 +580,11 @@ impl Tag {
                 generation,
             }
             | Job::SetPinned {
+                notebook,
+                generation,
+                ..
+            }
+            | Job::Serve {
                 notebook,
                 generation,
                 ..

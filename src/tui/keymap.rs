@@ -231,6 +231,7 @@ const DEFAULTS: &[DefaultBinding] = {
         (S::Global, A::FocusLeft, &["h", "left"], false),
         (S::Global, A::FocusRight, &["l", "right"], false),
         (S::Global, A::Pin, &["p"], false),
+        (S::Global, A::Serve, &["S"], false),
         (S::Global, A::SetBase, &["b"], false),
         (S::Global, A::MarksPane, &["M"], true),
         (S::Global, A::OpenPlan, &["D"], true),

@@ -106,6 +106,7 @@ fn normal(state: &mut AppState, action: Action, fx: &mut Vec<Effect>) {
             };
         }
         Pin => pin(state, fx, selected_rows(state)),
+        Serve => serve(state, fx),
         SetBase => set_base(state),
         MarksPane => toggle_marks_pane(state),
         OpenPlan => open_plan(state),

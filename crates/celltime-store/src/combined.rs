@@ -280,6 +280,13 @@ impl History for CombinedHistory {
         Ok(freed)
     }
 
+    fn serve(&self, notebook: &str, id: EntryId, journal: &dyn Journal) -> HistoryResult<()> {
+        match self.owner(notebook, id)?.store {
+            Some(store) => self.store.serve(notebook, store, journal),
+            None => self.legacy.serve(notebook, id, journal),
+        }
+    }
+
     fn set_pinned(
         &self,
         notebook: &str,

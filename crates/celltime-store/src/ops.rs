@@ -39,6 +39,8 @@ pub enum OpKind {
     Delete,
     Pin,
     Unpin,
+    /// A run chosen as the one marimo is served (`celltime serve`, the UI's `S`).
+    Serve,
     Import,
     Consolidate,
     Gc,
@@ -56,6 +58,7 @@ impl OpKind {
             OpKind::Delete => "delete",
             OpKind::Pin => "pin",
             OpKind::Unpin => "unpin",
+            OpKind::Serve => "serve",
             OpKind::Import => "import",
             OpKind::Consolidate => "consolidate",
             OpKind::Gc => "gc",
@@ -161,6 +164,12 @@ enum WireChange {
         notebook: String,
         ids: Vec<EntryId>,
     },
+    Served {
+        notebook: String,
+        id: EntryId,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        previous: Option<EntryId>,
+    },
     CacheTrashed {
         cache_dir: String,
         batch: String,
@@ -192,6 +201,15 @@ impl WireChange {
             Change::Unpinned { notebook, ids } => WireChange::Unpinned {
                 notebook: notebook.clone(),
                 ids: ids.clone(),
+            },
+            Change::Served {
+                notebook,
+                id,
+                previous,
+            } => WireChange::Served {
+                notebook: notebook.clone(),
+                id: *id,
+                previous: *previous,
             },
             Change::CacheTrashed {
                 cache_dir,
@@ -227,6 +245,15 @@ impl WireChange {
             WireChange::StoreAdded { notebook, ids } => Change::StoreAdded { notebook, ids },
             WireChange::Pinned { notebook, ids } => Change::Pinned { notebook, ids },
             WireChange::Unpinned { notebook, ids } => Change::Unpinned { notebook, ids },
+            WireChange::Served {
+                notebook,
+                id,
+                previous,
+            } => Change::Served {
+                notebook,
+                id,
+                previous,
+            },
             WireChange::CacheTrashed {
                 cache_dir,
                 batch,
@@ -546,6 +573,7 @@ fn change_is_empty(change: &Change) -> bool {
         | Change::Unpinned { ids, .. }
         | Change::CacheTrashed { ids, .. }
         | Change::CacheRestored { ids, .. } => ids.is_empty(),
+        Change::Served { .. } => false,
     }
 }
 
@@ -558,6 +586,7 @@ pub fn change_size(change: &Change) -> usize {
         | Change::Unpinned { ids, .. }
         | Change::CacheTrashed { ids, .. }
         | Change::CacheRestored { ids, .. } => ids.len(),
+        Change::Served { .. } => 1,
     }
 }
 
@@ -614,6 +643,25 @@ impl Journal for Lazy<'_> {
     fn op_id(&self) -> String {
         self.id.clone()
     }
+}
+
+/// Runs `work` as one operation of `kind` (begun at its first change, so work that changes
+/// nothing leaves no operation) and ends it with `describe`'s summary, or the error.
+pub fn journaled<T>(
+    log: &OpLog,
+    kind: OpKind,
+    command: &str,
+    work: impl FnOnce(&dyn Journal) -> HistoryResult<T>,
+    describe: impl FnOnce(&T) -> String,
+) -> HistoryResult<T> {
+    let journal = Lazy::new(log, kind, command);
+    let result = work(&journal);
+    let (summary, ok) = match &result {
+        Ok(done) => (describe(done), true),
+        Err(e) => (format!("failed: {}", e.message), false),
+    };
+    journal.finish(&summary, ok)?;
+    result
 }
 
 /// A journal that records nothing, for writes no operation owns (tests, fixtures).

@@ -5,6 +5,7 @@
 
 mod fuzz_regressions;
 mod history_ops;
+mod marimo_recorder;
 mod reliability_faults;
 mod reliability_soak;
 mod reliability_sync;

@@ -180,6 +180,21 @@ pub fn on_job(state: &mut AppState, output: JobOutput) -> Vec<Effect> {
             }
             apply_loaded(state, timeline);
         }
+        JobOutput::Served {
+            id,
+            result,
+            timeline,
+        } => {
+            state.writing = state.writing.saturating_sub(1);
+            match result {
+                Ok(()) => state.set_status(
+                    Level::Info,
+                    format!("marimo is now served {} for this cell's module", id.short()),
+                ),
+                Err(e) => state.set_status(Level::Error, error_text(&e)),
+            }
+            apply_loaded(state, timeline);
+        }
     }
     let mut fx = Vec::new();
     sync(state, &mut fx);

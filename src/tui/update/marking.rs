@@ -149,6 +149,24 @@ pub(super) fn pin(state: &mut AppState, fx: &mut Vec<Effect>, rows: Vec<usize>) 
     }));
 }
 
+/// Asks the history to serve marimo the selected run (`celltime serve`).
+pub(super) fn serve(state: &mut AppState, fx: &mut Vec<Effect>) {
+    let Some((view, row)) = state.selected_row() else {
+        return;
+    };
+    let (notebook, id) = (view.name().to_string(), row.id);
+    let Some(n) = state.notebook_index(&notebook) else {
+        return;
+    };
+    let generation = next_timeline_gen(state, n);
+    state.writing += 1;
+    fx.push(Effect::Job(Job::Serve {
+        notebook,
+        id,
+        generation,
+    }));
+}
+
 pub(super) fn set_base(state: &mut AppState) {
     let Some((view, row)) = state.selected_row() else {
         return;

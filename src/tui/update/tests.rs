@@ -228,6 +228,21 @@ fn pin_asks_the_history_through_a_job() {
 }
 
 #[test]
+fn serve_asks_the_history_through_a_job() {
+    let mut s = state();
+    let fx = act(&mut s, &[FocusNext, Serve]);
+    let served: Vec<_> = jobs(&fx)
+        .into_iter()
+        .filter_map(|j| match j {
+            Job::Serve { id, .. } => Some(*id),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(served, vec![id_at(4000, "1")]);
+    assert_eq!(s.writing, 1);
+}
+
+#[test]
 fn set_base_changes_what_the_diff_compares_with() {
     let mut s = state();
     act(&mut s, &[FocusNext, TabDiff]);

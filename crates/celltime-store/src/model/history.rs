@@ -158,6 +158,13 @@ pub enum Change {
         notebook: String,
         ids: Vec<EntryId>,
     },
+    /// `id` chosen as the run marimo is served for its cell and module; `previous` was served
+    /// before. Undone by serving `previous` again (while it is live).
+    Served {
+        notebook: String,
+        id: EntryId,
+        previous: Option<EntryId>,
+    },
     /// marimo cache entries moved into the trash batch `batch` of `cache_dir`; undone by
     /// moving the batch back.
     CacheTrashed {
@@ -255,4 +262,12 @@ pub trait History: Send + Sync {
         pinned: bool,
         journal: &dyn Journal,
     ) -> HistoryResult<usize>;
+    /// Chooses the run marimo is served for its cell and module from now on (`celltime
+    /// serve`), recording it in `journal`; only celltime's store serves marimo.
+    fn serve(&self, notebook: &str, id: EntryId, journal: &dyn Journal) -> HistoryResult<()> {
+        let _ = (notebook, id, journal);
+        Err(HistoryError::new(
+            "only runs in celltime's store can be served to marimo; this one is in marimo's own folder",
+        ))
+    }
 }

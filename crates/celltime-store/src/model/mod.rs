@@ -17,7 +17,7 @@ pub use index::{
     CellSummary, EntryView, IndexSummary, InsertOutcome, NotebookIndex, ParentView, PartView,
 };
 pub use keys::{
-    CellKey, ContentHash, EntryId, ExecKey, KeyError, MIN_ID_PREFIX, ModuleHash, NotebookKey,
-    RESERVED_COMPONENTS, SHORT_ID_LEN, Version,
+    CellKey, ContentHash, EntryId, ExecKey, KeyError, MIN_ID_PREFIX, MarimoKey, ModuleHash,
+    NotebookKey, RESERVED_COMPONENTS, SHORT_ID_LEN, Version,
 };
 pub use time::{Timestamp, TimestampError};

@@ -120,6 +120,16 @@ impl StoreHistory {
             }),
             Change::Pinned { notebook, ids } => self.pin_locked(notebook, ids, false, journal),
             Change::Unpinned { notebook, ids } => self.pin_locked(notebook, ids, true, journal),
+            Change::Served {
+                notebook,
+                id,
+                previous,
+            } => match previous {
+                Some(previous) if previous != id => {
+                    self.serve_locked(notebook, *previous, journal)
+                }
+                _ => Ok(0),
+            },
             Change::CacheTrashed { .. } | Change::CacheRestored { .. } => Err(HistoryError::new(
                 "this change was made in marimo's cache folder, which this command did not open",
             )),
@@ -154,6 +164,28 @@ impl StoreHistory {
             };
             journal.record(&change)?;
             Ok(tx.set_pinned(&changing, pinned)?)
+        })
+    }
+
+    /// Serves `id` from now on, recording which run was served before so undo can go back.
+    fn serve_locked(
+        &self,
+        notebook: &str,
+        id: EntryId,
+        journal: &dyn Journal,
+    ) -> HistoryResult<usize> {
+        self.locked(notebook, |tx, _, _| {
+            let Some(view) = tx.notebook().index().view(id) else {
+                return Ok(0);
+            };
+            let (cell, module) = (view.cell.to_string(), view.module.to_string());
+            let previous = tx.served(&cell, &module);
+            journal.record(&Change::Served {
+                notebook: notebook.to_string(),
+                id,
+                previous,
+            })?;
+            Ok(tx.serve(&[id])?)
         })
     }
 
@@ -267,6 +299,12 @@ impl History for StoreHistory {
                 ("pinned".to_string(), entry.pinned.to_string()),
                 ("size".to_string(), entry.size().to_string()),
             ];
+            if let Some(key) = &entry.marimo_key {
+                facts.push(("marimo key".to_string(), key.to_string()));
+            }
+            if let Some(served) = entry.served {
+                facts.push(("served since".to_string(), served.to_rfc3339()));
+            }
             for p in &entry.parts {
                 let label = if p.label.is_empty() {
                     p.kind.to_string()
@@ -281,6 +319,10 @@ impl History for StoreHistory {
                 facts,
             })
         })
+    }
+
+    fn serve(&self, notebook: &str, id: EntryId, journal: &dyn Journal) -> HistoryResult<()> {
+        self.serve_locked(notebook, id, journal).map(|_| ())
     }
 
     fn read(&self, notebook: &str, part: &PartInfo) -> HistoryResult<Vec<u8>> {

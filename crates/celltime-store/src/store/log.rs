@@ -43,6 +43,11 @@ pub enum Record {
         ids: Vec<EntryId>,
         used_at: Timestamp,
     },
+    /// A user chose these runs as the ones marimo is served from now on (`served = at`).
+    Serve {
+        at: Timestamp,
+        ids: Vec<EntryId>,
+    },
 }
 
 impl Record {
@@ -52,7 +57,8 @@ impl Record {
             | Record::Remove { at, .. }
             | Record::Pin { at, .. }
             | Record::Unpin { at, .. }
-            | Record::Used { at, .. } => *at,
+            | Record::Used { at, .. }
+            | Record::Serve { at, .. } => *at,
         }
     }
 }

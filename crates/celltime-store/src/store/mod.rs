@@ -96,7 +96,7 @@ impl Context {
         self.config.ensure_written(self.fs.as_ref())?;
         let file = paths.notebook_file();
         if self.fs.metadata(&file).is_ok() {
-            return Ok(());
+            return self.upgrade_notebook_file(&file, key);
         }
         self.ensure_dir(&paths.dir)?;
         let gitignore = self.persist_dir.join(".gitignore");
@@ -107,6 +107,21 @@ impl Context {
             write_atomic(self.fs.as_ref(), &gitignore, text.as_bytes()).at(&gitignore)?;
         }
         write_notebook_file(self.fs.as_ref(), &file, key, None)
+    }
+}
+
+impl Context {
+    /// A folder an older celltime made says `format = 1`; records of this version would look
+    /// like corruption to that celltime, so the folder first says which version it now holds.
+    fn upgrade_notebook_file(&self, file: &Path, key: &NotebookKey) -> Result<()> {
+        let bytes = self.fs.read(file).at(file)?;
+        let Ok(current) = toml::from_str::<NotebookFile>(&String::from_utf8_lossy(&bytes)) else {
+            return Ok(());
+        };
+        if current.format >= FORMAT_VERSION {
+            return Ok(());
+        }
+        write_notebook_file(self.fs.as_ref(), file, key, current.source.as_deref())
     }
 }
 

@@ -97,6 +97,12 @@ pub(super) fn apply(
             });
             None
         }
+        Record::Serve { ids, at } => {
+            ids.iter().for_each(|id| {
+                index.set_served(*id, at);
+            });
+            None
+        }
     }
 }
 

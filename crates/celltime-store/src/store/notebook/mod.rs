@@ -11,7 +11,8 @@ use super::map::MapData;
 use super::pack::PackReader;
 use super::snapshot::MapStamp;
 use crate::model::{
-    ContentHash, Entry, EntryId, NotebookIndex, NotebookKey, PartMask, PartRef, Timestamp,
+    ContentHash, Entry, EntryId, EntryView, NotebookIndex, NotebookKey, PartMask, PartRef,
+    Timestamp,
 };
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet, HashSet};
@@ -254,6 +255,34 @@ impl Notebook {
         let _lock = self.ctx.lock_shared(&self.paths)?;
         self.state = load_state(&self.ctx, &self.key, &self.paths)?;
         Ok(())
+    }
+
+    /// Picks up what other processes appended to the log since the last read (a replaced map
+    /// means a full reload): cheap, for long-lived readers such as the marimo plugin.
+    pub fn refresh(&mut self) -> Result<()> {
+        let _lock = self.ctx.lock_shared(&self.paths)?;
+        load::refresh(&self.ctx, &self.key, &self.paths, &mut self.state)
+    }
+
+    /// The run marimo is served for one module of one cell, among the runs `accept` allows:
+    /// the one created or chosen (`serve`) last.
+    pub fn served(
+        &mut self,
+        cell: &str,
+        module: &str,
+        accept: impl Fn(&NotebookIndex, &EntryView<'_>) -> bool,
+    ) -> Option<EntryId> {
+        self.alternatives(cell, module)
+            .iter()
+            .filter_map(|id| self.index().view(*id))
+            .filter(|v| accept(self.index(), v))
+            .max_by_key(|v| (v.standing(), v.created_at, v.id))
+            .map(|v| v.id)
+    }
+
+    /// Every live run of one module of one cell, in no particular order.
+    pub fn alternatives(&mut self, cell: &str, module: &str) -> Vec<EntryId> {
+        self.state.data.index.alternatives(cell, module)
     }
 
     /// The newest entry of (cell, module, version) created at or before `at`, or the newest.

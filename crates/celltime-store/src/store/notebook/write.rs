@@ -109,6 +109,8 @@ impl Notebook {
             parents: new.parents.clone(),
             pinned: new.pinned,
             last_used: None,
+            marimo_key: new.marimo_key.clone(),
+            served: None,
         };
         // A defaulted created_at moves on by a millisecond rather than collide with another run.
         if new.created_at.is_none() {
@@ -122,7 +124,10 @@ impl Notebook {
             let mut theirs = existing.parts.clone();
             mine.sort();
             theirs.sort();
-            if mine != theirs || existing.parents != entry.parents {
+            if mine != theirs
+                || existing.parents != entry.parents
+                || existing.marimo_key != entry.marimo_key
+            {
                 return Err(StoreError::Clash(entry.key.id()));
             }
         }
@@ -356,6 +361,13 @@ impl Notebook {
         self.commit(|at, ids| Record::Unpin { at, ids }, ids, "unpin.after_log")
     }
 
+    /// Chooses runs as the ones marimo is served for their cell and module from now on
+    /// ("roll back to the run I liked"); a run created later still takes over, as any new run
+    /// does.
+    pub fn serve(&mut self, ids: &[EntryId]) -> Result<usize> {
+        self.locked(|tx| tx.serve(ids))
+    }
+
     /// Records a use (a cache hit) at `at`; folded into `last_used` at consolidation.
     pub fn touch(&mut self, ids: &[EntryId], at: Timestamp) -> Result<usize> {
         if !at.is_writable() {
@@ -412,5 +424,15 @@ impl Locked<'_> {
 
     pub fn restore(&mut self, entries: &[Entry]) -> Result<usize> {
         self.notebook.restore_locked(entries)
+    }
+
+    /// The run served now for one module of one cell (see [`Notebook::served`]).
+    pub fn served(&mut self, cell: &str, module: &str) -> Option<EntryId> {
+        self.notebook.served(cell, module, |_, _| true)
+    }
+
+    pub fn serve(&mut self, ids: &[EntryId]) -> Result<usize> {
+        self.notebook
+            .commit_locked(|at, ids| Record::Serve { at, ids }, ids, "serve.after_log")
     }
 }
