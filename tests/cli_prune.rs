@@ -87,7 +87,7 @@ fn dry_run_shows_reasons_and_matches_the_real_run() {
         .assert()
         .success();
     let plan: serde_json::Value = serde_json::from_slice(&json.get_output().stdout).unwrap();
-    assert_eq!(plan["schema"], 1);
+    assert_eq!(plan["schema"], "celltime.prune.v1");
     assert_eq!(plan["dry_run"], true);
     let planned: std::collections::BTreeSet<String> = plan["groups"]
         .as_array()
@@ -98,7 +98,7 @@ fn dry_run_shows_reasons_and_matches_the_real_run() {
                 .as_array()
                 .unwrap()
                 .iter()
-                .map(|r| r["id"].as_str().unwrap().to_string())
+                .map(|r| r["id"].as_str().unwrap()[..10].to_string())
         })
         .collect();
     assert!(!planned.is_empty());
@@ -136,7 +136,8 @@ fn dry_run_shows_reasons_and_matches_the_real_run() {
 fn ids(dir: &Path) -> std::collections::BTreeSet<String> {
     let out = celltime(dir).args(["ls", "--json"]).assert().success();
     let rows: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
-    rows.as_array()
+    rows["entries"]
+        .as_array()
         .unwrap()
         .iter()
         .map(|r| r["id"].as_str().unwrap()[..10].to_string())
@@ -235,7 +236,7 @@ fn pin_protects_from_prune() {
         .assert()
         .success();
     let rows: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
-    let oldest = rows.as_array().unwrap().last().unwrap()["id"]
+    let oldest = rows["entries"].as_array().unwrap().last().unwrap()["id"]
         .as_str()
         .unwrap()
         .to_string();

@@ -7,6 +7,7 @@ mod common;
 mod cli_basics;
 mod cli_history;
 mod cli_prune;
+mod json_schema;
 mod legacy;
 mod policy;
 mod python_writer;

@@ -4,9 +4,12 @@ mod demo;
 mod diff;
 pub mod format;
 mod import;
+pub mod json;
 mod ls;
 mod maintenance;
+pub mod manual;
 mod op;
+pub mod output;
 pub mod policy_args;
 mod prune;
 mod put;
@@ -47,6 +50,8 @@ pub struct Cli {
     pub path: Option<PathBuf>,
     #[command(flatten)]
     pub ui: UiArgs,
+    #[command(flatten)]
+    pub output: output::OutputArgs,
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -149,6 +154,35 @@ pub enum Command {
     Op(op::OpCommand),
     /// Undo the last operation (or OP): put back what it removed, unpin what it pinned, …
     Undo(op::UndoArgs),
+    /// Print a shell completion script (`celltime completions bash > ~/.local/share/bash-completion/completions/celltime`).
+    Completions(manual::CompletionsArgs),
+    /// Print the manual page in roff (`celltime man | man -l -`).
+    Man,
+}
+
+/// The workspace as a flag, for commands whose positional arguments are ids.
+#[derive(Debug, Args, Clone)]
+pub struct FlagWorkspaceArgs {
+    /// A folder inside the workspace (the ids come first, so the workspace is a flag here);
+    /// default: here.
+    #[arg(short = 'C', long = "workspace", value_name = "PATH")]
+    pub path: Option<PathBuf>,
+    /// How long to wait for another process's lock on a notebook before giving up (exit 75).
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_span)]
+    pub lock_timeout: Span,
+    /// marimo's cache folder when it is not __marimo__/cache (a `save_path`).
+    #[arg(long, value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
+}
+
+impl FlagWorkspaceArgs {
+    pub fn workspace_args(&self) -> WorkspaceArgs {
+        WorkspaceArgs {
+            path: self.path.clone(),
+            lock_timeout: self.lock_timeout,
+            cache_dir: self.cache_dir.clone(),
+        }
+    }
 }
 
 #[derive(Debug, Args, Clone)]
@@ -180,6 +214,12 @@ impl WorkspaceArgs {
 
     pub fn workspace(&self) -> Result<Workspace, CliError> {
         let start = self.path.clone().unwrap_or_else(|| PathBuf::from("."));
+        if !start.exists() {
+            return Err(CliError::failure(format!(
+                "{}: does not exist",
+                start.display()
+            )));
+        }
         Ok(Workspace::discover(&start)?)
     }
 
@@ -295,10 +335,16 @@ pub type CliResult = Result<u8, CliError>;
 
 /// Finds the one entry whose id starts with `prefix`, in any notebook.
 pub fn resolve(history: &dyn History, prefix: &str) -> Result<(Timeline, usize), CliError> {
+    let text = prefix;
     let prefix = prefix.to_ascii_lowercase();
     if prefix.len() < MIN_ID_PREFIX || !prefix.bytes().all(|b| b.is_ascii_hexdigit()) {
+        let folder = if std::path::Path::new(text).is_dir() {
+            format!(" ({text} is a folder: name the workspace with -C {text})")
+        } else {
+            String::new()
+        };
         return Err(CliError::usage(format!(
-            "{prefix:?} is not an entry id: ids are hex, give at least {MIN_ID_PREFIX} characters (`celltime ls` shows them)"
+            "{prefix:?} is not an entry id: ids are hex, give at least {MIN_ID_PREFIX} characters (`celltime ls` shows them){folder}"
         )));
     }
     let mut found = None;
@@ -352,12 +398,8 @@ pub fn confirm(question: &str, yes_flag: &str) -> Result<bool, CliError> {
     Ok(matches!(answer.trim(), "y" | "Y" | "yes"))
 }
 
-pub fn json(value: &impl serde::Serialize) -> Result<(), CliError> {
-    let text = serde_json::to_string_pretty(value).map_err(|e| CliError::failure(e.to_string()))?;
-    out(&format!("{text}\n"))
-}
-
 pub fn run(cli: Cli) -> ExitCode {
+    cli.output.apply();
     let result = match cli.command {
         None => cli.ui.open(cli.path),
         Some(Command::Demo(args)) => demo::run(args, &cli.ui),
@@ -375,6 +417,8 @@ pub fn run(cli: Cli) -> ExitCode {
         Some(Command::Import(args)) => import::run(args),
         Some(Command::Op(command)) => op::run(command),
         Some(Command::Undo(args)) => op::undo(args),
+        Some(Command::Completions(args)) => manual::completions(args),
+        Some(Command::Man) => manual::man(),
     };
     match result {
         Ok(code) => ExitCode::from(code),
