@@ -5,6 +5,7 @@
 mod common;
 
 mod cli_basics;
+mod cli_help;
 mod cli_history;
 mod cli_prune;
 mod json_schema;
@@ -13,4 +14,5 @@ mod policy;
 mod python_writer;
 mod security;
 mod tui;
+mod tui_keys;
 mod untrusted;

@@ -285,7 +285,8 @@ fn visual_range_marks_and_keep_newest_marks_the_rest() {
     assert_eq!(f.app.state.marks.count(), 2);
     f.press("C");
     assert!(f.app.state.marks.is_empty());
-    // All but the newest run of every cell of analysis/eda: load_data 2, sample 2, plot 0.
+    // All but the newest run of every cell of every notebook: load_data 2, sample 2, plot 0;
+    // models/train keeps its newest fit, and its older one is pinned.
     f.press("A<backspace>1<enter>");
     assert_eq!(f.app.state.marks.count(), 4, "{}", f.screen());
     f.press("D");

@@ -279,3 +279,16 @@ fn cell_summaries(timeline: &Timeline) -> Vec<CellJson> {
     }
     cells
 }
+
+/// The cells as `ls --cells` prints them: the UI's plain mode (`TERM=dumb`).
+pub fn plain_cells(workspace: WorkspaceArgs, backend: Option<Backend>) -> CliResult {
+    ls(LsArgs {
+        workspace,
+        notebook: Vec::new(),
+        cell: Vec::new(),
+        notebooks: false,
+        cells: true,
+        json: false,
+        backend,
+    })
+}

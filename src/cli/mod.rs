@@ -98,26 +98,63 @@ pub fn command_line() -> String {
 }
 
 impl UiArgs {
-    /// Opens the UI on the history of the workspace around `path`.
+    /// Opens the UI on the history of the workspace around `path`: on a terminal that can
+    /// show it; `TERM=dumb` gets the plain listing instead, and no terminal at all an error
+    /// that names the command that prints.
     pub fn open(&self, path: Option<PathBuf>) -> CliResult {
+        self.check_config()?;
         let workspace = WorkspaceArgs {
             cache_dir: self.cache_dir.clone(),
             ..WorkspaceArgs::at(path)
         };
+        if crate::tui::term::dumb() {
+            output::note(
+                "TERM=dumb: this terminal cannot show the interactive UI; here is the plain listing (`celltime ls`, `celltime show ID` and `celltime diff ID` say more)",
+            );
+            return ls::plain_cells(workspace, self.backend);
+        }
+        if !crate::tui::term::available() {
+            return Err(CliError::failure(NO_TERMINAL));
+        }
         let history = workspace.history_of(self.backend)?;
+        let ws = workspace.workspace()?;
         let options = crate::tui::TuiOptions {
             config: self.config.clone(),
             mouse: self.no_mouse.then_some(false),
+            default_policy: saved_policy(&workspace),
         };
-        let ws = workspace.workspace()?;
         let follow = celltime_store::follow::Targets {
             store: ws.persist_dir(),
             cache: celltime_store::legacy::scan::cache_root(ws.root(), self.cache_dir.as_deref()),
         };
-        crate::tui::run(std::sync::Arc::from(history), Some(follow), options)
-            .map_err(|e| CliError::failure(e.to_string()))?;
-        Ok(exit::OK)
+        match crate::tui::run(std::sync::Arc::from(history), Some(follow), options) {
+            Ok(crate::tui::Ending::Quit) => Ok(exit::OK),
+            // A signal ends the UI as it ends any program: 128 + its number (SIGTERM: 143).
+            Ok(crate::tui::Ending::Signal(signal)) => Ok(128u8.saturating_add(signal as u8)),
+            Err(e) => Err(CliError::failure(e.to_string())),
+        }
     }
+
+    /// `--config FILE` names a file that must be there (only the default may be missing).
+    pub fn check_config(&self) -> Result<(), CliError> {
+        match &self.config {
+            Some(path) if !path.is_file() => Err(CliError::usage(format!(
+                "--config {}: no such file",
+                path.display()
+            ))),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// What the UI says when it has no terminal to run on.
+pub const NO_TERMINAL: &str = "the interactive UI needs a terminal, and stdin/stdout are not one (nor is there a /dev/tty): `celltime ls` prints the history instead (`celltime --help` lists every command)";
+
+/// The saved default policy (`[prune]` of persist.toml) as policy text, for the UI's `P`.
+pub fn saved_policy(workspace: &WorkspaceArgs) -> Option<String> {
+    let store = workspace.store().ok()?;
+    let policy = celltime_store::policy::Policy::from_toml(store.config().prune_table()?).ok()?;
+    Some(policy.to_text())
 }
 
 #[derive(Debug, Subcommand)]

@@ -212,6 +212,8 @@ pub fn ui() -> Ui {
         theme: Arc::new(Theme::new(true)),
         mouse: true,
         tz: FixedOffset::east_opt(0).unwrap(),
+        wrap: true,
+        default_policy: None,
     }
 }
 

@@ -13,6 +13,8 @@ pub(super) fn panes(state: &AppState) -> [Pane; 3] {
 }
 
 pub(super) fn focus_step(state: &mut AppState, delta: isize, wrap: bool) {
+    // Moving to another pane needs the panes back.
+    state.zoom = false;
     let order = panes(state);
     let i = order.iter().position(|p| *p == state.focus).unwrap_or(0) as isize;
     let next = if wrap {
@@ -133,6 +135,7 @@ pub(super) fn cell_changed(state: &mut AppState) {
 
 pub(super) fn entry_changed(state: &mut AppState) {
     state.details.scroll = 0;
+    state.details.hscroll = 0;
     state.details.parent_cursor = 0;
 }
 
@@ -241,6 +244,7 @@ pub fn jump_to(state: &mut AppState, notebook: &str, id: EntryId) {
 pub(super) fn set_tab(state: &mut AppState, tab: Tab) {
     state.details.tab = tab;
     state.details.scroll = 0;
+    state.details.hscroll = 0;
     state.details.parent_cursor = 0;
 }
 

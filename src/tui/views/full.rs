@@ -1,6 +1,6 @@
 //! Full-screen views: versions compared side by side, and the time machine.
 
-use super::{doc_window, layout, put_lines, title_line};
+use super::{Fit, doc_window, layout, put_lines, title_line};
 use crate::preview::sanitize;
 use crate::tui::format::{absolute, relative};
 use crate::tui::state::{AppState, Body, Mode, Preview};
@@ -83,7 +83,7 @@ pub fn compare(state: &AppState, area: Rect, buf: &mut Buffer) {
                 &column.doc,
                 *scroll,
                 body.height as usize,
-                Some(body.width as usize),
+                Fit::Wrap(body.width as usize),
             ),
             body,
             buf,
@@ -138,7 +138,14 @@ pub fn time_machine(state: &AppState, area: Rect, buf: &mut Buffer) {
                 doc,
                 *scroll,
                 body.height as usize,
-                state.details.wrap.then_some(body.width as usize),
+                if state.details.wrap {
+                    Fit::Wrap(body.width as usize)
+                } else {
+                    Fit::Clip {
+                        from: state.details.hscroll,
+                        width: body.width as usize,
+                    }
+                },
             ),
             body,
             buf,
