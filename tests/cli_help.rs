@@ -106,3 +106,22 @@ fn the_man_page() {
     let dir = tempfile::tempdir().unwrap();
     celltime(dir.path()).arg("man").assert().success();
 }
+
+#[test]
+fn global_options_go_anywhere_and_ui_options_only_with_the_ui() {
+    let dir = crate::common::demo();
+    for args in [
+        &["--color", "never", "ls", "--notebooks"][..],
+        &["ls", "--notebooks", "--color", "never"],
+        &["--quiet", "ls", "--notebooks"],
+    ] {
+        celltime(dir.path()).args(args).assert().success();
+    }
+    for args in [&["--no-mouse", "ls"][..], &["somewhere", "ls"]] {
+        celltime(dir.path())
+            .args(args)
+            .assert()
+            .code(2)
+            .stderr(predicates::str::contains("go without a command"));
+    }
+}

@@ -13,6 +13,7 @@ mod legacy;
 mod policy;
 mod python_writer;
 mod security;
+mod terminal;
 mod tui;
 mod tui_keys;
 mod untrusted;

@@ -69,17 +69,22 @@ pub fn run(args: DemoArgs, ui: &UiArgs) -> CliResult {
     )?;
     bar.finish_and_clear();
     out(&format!(
-        "demo workspace: {} ({} notebooks, {})\n",
+        "demo workspace: {} ({}, {})\n",
         report.workspace.display(),
-        report.notebooks,
+        super::format::count(report.notebooks, "notebook", "notebooks"),
         super::format::count(report.entries, "entry", "entries")
     ))?;
     let keep = args.keep || args.no_tui;
-    let Some(temporary) = temporary.filter(|_| !keep) else {
-        if args.no_tui {
-            return Ok(exit::OK);
+    let temporary = match temporary {
+        Some(temporary) if !keep => temporary,
+        other => {
+            // Kept: the folder outlives this command (a --dir was never ours to remove).
+            let _ = other.map(tempfile::TempDir::keep);
+            if args.no_tui {
+                return Ok(exit::OK);
+            }
+            return ui.open(Some(report.workspace));
         }
-        return ui.open(Some(report.workspace));
     };
     note("opening it in the UI; the folder is removed when the UI closes (--keep keeps it)");
     let code = ui.open(Some(report.workspace));

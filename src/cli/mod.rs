@@ -42,7 +42,7 @@ pub mod exit {
     name = "celltime",
     version,
     about = "A time machine for marimo notebook results: browse, compare and prune cached runs.",
-    args_conflicts_with_subcommands = true,
+    override_usage = "celltime [OPTIONS] [PATH]\n       celltime [--color WHEN] [--quiet] <COMMAND> [ARGS]",
     after_help = "Without a command, opens the interactive UI on the workspace containing PATH."
 )]
 pub struct Cli {
@@ -437,7 +437,37 @@ pub fn confirm(question: &str, yes_flag: &str) -> Result<bool, CliError> {
 
 pub fn run(cli: Cli) -> ExitCode {
     cli.output.apply();
-    let result = match cli.command {
+    let result = match ui_args_without_ui(&cli) {
+        Some(error) => Err(error),
+        None => dispatch(cli),
+    };
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprintln!("celltime: {}", e.message);
+            ExitCode::from(e.code)
+        }
+    }
+}
+
+/// The UI's options (and its PATH) mean nothing to a command other than `demo`: refused
+/// rather than ignored. (Global options such as --color go anywhere.)
+fn ui_args_without_ui(cli: &Cli) -> Option<CliError> {
+    let command = cli.command.as_ref()?;
+    let ui = &cli.ui;
+    let ui_given =
+        ui.no_mouse || ui.config.is_some() || ui.cache_dir.is_some() || ui.backend.is_some();
+    let path_given = cli.path.is_some();
+    let demo = matches!(command, Command::Demo(_));
+    ((ui_given && !demo) || path_given).then(|| {
+        CliError::usage(
+            "PATH and the UI's options (--no-mouse, --config, --cache-dir, --backend) go without a command, or after it where it takes them (`celltime ls PATH`)",
+        )
+    })
+}
+
+fn dispatch(cli: Cli) -> CliResult {
+    match cli.command {
         None => cli.ui.open(cli.path),
         Some(Command::Demo(args)) => demo::run(args, &cli.ui),
         Some(Command::Ls(args)) => ls::ls(args),
@@ -456,13 +486,6 @@ pub fn run(cli: Cli) -> ExitCode {
         Some(Command::Undo(args)) => op::undo(args),
         Some(Command::Completions(args)) => manual::completions(args),
         Some(Command::Man) => manual::man(),
-    };
-    match result {
-        Ok(code) => ExitCode::from(code),
-        Err(e) => {
-            eprintln!("celltime: {}", e.message);
-            ExitCode::from(e.code)
-        }
     }
 }
 

@@ -105,7 +105,11 @@ impl Session {
         restore(self.terminal.backend_mut(), self.mouse);
         let result = outside();
         enter(self.terminal.backend_mut(), self.mouse)?;
-        self.terminal.clear()?;
+        // A resize clears the screen and forgets the last frame, so the next one is drawn
+        // whole (without `clear`'s cursor query, which not every terminal answers).
+        let size = self.terminal.size()?;
+        self.terminal
+            .resize(ratatui::layout::Rect::new(0, 0, size.width, size.height))?;
         Ok(result)
     }
 
