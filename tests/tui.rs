@@ -755,3 +755,19 @@ fn tiny_and_odd_terminal_sizes_never_panic() {
         }
     }
 }
+
+/// docs/TUI.md shows the screen at 80×24; it must be what the UI draws there.
+#[test]
+fn the_screen_in_tui_md_is_the_one_drawn() {
+    let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/TUI.md")).unwrap();
+    let section = &doc[doc.find("## Screen").unwrap()..];
+    let block = section.split("```").nth(1).unwrap();
+    let f = Fixture::new(80, 24);
+    let drawn = f.screen();
+    for line in block.lines().filter(|l| !l.trim().is_empty()) {
+        assert!(
+            drawn.contains(line),
+            "TUI.md shows {line:?}, the UI draws:\n{drawn}"
+        );
+    }
+}
