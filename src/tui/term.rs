@@ -62,6 +62,8 @@ pub struct Session {
     pub signalled: Arc<AtomicUsize>,
     /// Set by SIGTSTP from outside (`kill -TSTP`): the loop suspends as Ctrl-Z does.
     pub stop_requested: Arc<AtomicBool>,
+    /// The handlers above, removed when the UI ends (the program may go on: the demo).
+    handlers: Vec<signal_hook::SigId>,
     previous_hook: Option<Hook>,
 }
 
@@ -70,15 +72,23 @@ impl Session {
         let mut out = output()?;
         let previous_hook = install_panic_hook(mouse);
         let signalled = Arc::new(AtomicUsize::new(0));
+        let mut handlers = Vec::new();
         for signal in [
             signal_hook::consts::SIGTERM,
             signal_hook::consts::SIGHUP,
             signal_hook::consts::SIGINT,
         ] {
-            signal_hook::flag::register_usize(signal, signalled.clone(), signal as usize)?;
+            handlers.push(signal_hook::flag::register_usize(
+                signal,
+                signalled.clone(),
+                signal as usize,
+            )?);
         }
         let stop_requested = Arc::new(AtomicBool::new(false));
-        signal_hook::flag::register(signal_hook::consts::SIGTSTP, stop_requested.clone())?;
+        handlers.push(signal_hook::flag::register(
+            signal_hook::consts::SIGTSTP,
+            stop_requested.clone(),
+        )?);
         if let Err(e) = enter(&mut out, mouse) {
             restore(&mut out, mouse);
             return Err(e);
@@ -95,6 +105,7 @@ impl Session {
             mouse,
             signalled,
             stop_requested,
+            handlers,
             previous_hook: Some(previous_hook),
         })
     }
@@ -140,6 +151,9 @@ impl Session {
 impl Drop for Session {
     fn drop(&mut self) {
         restore(self.terminal.backend_mut(), self.mouse);
+        for handler in self.handlers.drain(..) {
+            signal_hook::low_level::unregister(handler);
+        }
         if let Some(previous) = self.previous_hook.take() {
             std::panic::set_hook(Box::new(move |info| previous(info)));
         }
