@@ -26,6 +26,10 @@ struct Pty {
 
 impl Pty {
     fn spawn(dir: &Path, args: &[&str]) -> Pty {
+        Pty::spawn_with(dir, args, &[])
+    }
+
+    fn spawn_with(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Pty {
         let binary = assert_cmd::cargo::cargo_bin("celltime");
         let quoted: Vec<String> = args.iter().map(|a| format!("'{a}'")).collect();
         // The shell prints its pid, then becomes celltime: the pid is celltime's.
@@ -41,6 +45,7 @@ impl Pty {
             .env("TZ", "UTC")
             .env("CELLTIME_WRITER", crate::common::WRITER)
             .env_remove("NO_COLOR")
+            .envs(env.iter().copied())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -340,4 +345,33 @@ fn diff_is_coloured_as_ripgrep_decides() {
     let pty = Pty::spawn(ws.path(), &["diff", &id]);
     let (_, text) = pty.finish();
     assert!(text.contains(green), "{text:?}");
+}
+
+#[test]
+fn o_lends_the_terminal_to_the_pager_and_takes_it_back() {
+    let ws = demo();
+    let out = tempfile::tempdir().unwrap();
+    // A "pager" that keeps what it was given: `cp -t DIR FILE`.
+    let pager = format!("cp -t {}", out.path().display());
+    let mut pty = Pty::spawn_with(ws.path(), &[], &[("PAGER", pager.as_str())]);
+    pty.wait_for(" Timeline ", 1);
+    pty.send(b"\t"); // the timeline; the Code tab shows the selected run's code
+    pty.wait_for("pandas", 1);
+    pty.send(b"o");
+    pty.wait_for(ENTER_ALT_SCREEN, 2);
+    pty.send(b"q");
+    let (status, text) = pty.finish();
+    assert!(status.success(), "{text:?}");
+    let files: Vec<_> = std::fs::read_dir(out.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(files.len(), 1, "{files:?}");
+    let opened = std::fs::read_to_string(&files[0]).unwrap();
+    assert!(opened.contains("import pandas"), "{opened}");
+    assert_eq!(
+        text.matches(LEAVE_ALT_SCREEN).count(),
+        2,
+        "lent once, left once at the end"
+    );
 }
