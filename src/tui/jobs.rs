@@ -261,7 +261,10 @@ fn remove(
     let count: usize = groups.iter().map(|(_, ids)| ids.len()).sum();
     let recorder = match log.begin(
         OpKind::Delete,
-        &format!("{UI_COMMAND}: delete {count} runs"),
+        &format!(
+            "{UI_COMMAND}: delete {}",
+            celltime_store::units::count(count, "run", "runs")
+        ),
         None,
     ) {
         Ok(r) => r,
@@ -305,7 +308,13 @@ fn remove(
         .filter_map(|(_, r)| r.as_ref().ok())
         .map(|a| a.removed)
         .sum();
-    let _ = recorder.finish(&format!("deleted {removed} runs"), true);
+    let _ = recorder.finish(
+        &format!(
+            "deleted {}",
+            celltime_store::units::count(removed, "run", "runs")
+        ),
+        true,
+    );
     (results, None)
 }
 
@@ -329,7 +338,11 @@ fn pin(
     let journal = ops::Lazy::new(&log, kind, UI_COMMAND);
     let result = history.set_pinned(notebook, ids, pinned, &journal);
     let summary = match &result {
-        Ok(n) => format!("{} {n} entries", kind.name()),
+        Ok(n) => format!(
+            "{} {}",
+            kind.name(),
+            celltime_store::units::count(*n, "entry", "entries")
+        ),
         Err(e) => format!("failed: {}", e.message),
     };
     journal.finish(&summary, result.is_ok())?;

@@ -173,7 +173,11 @@ fn parts(
         .iter()
         .filter(|p| p.kind == kind)
         .fold((0, 0), |(n, b), p| (n + 1, b + p.size));
-    let title = format!("{what}: {count} parts · {}", preview::human_bytes(bytes));
+    let title = format!(
+        "{what}: {} · {}",
+        celltime_store::units::count(count, "part", "parts"),
+        preview::human_bytes(bytes)
+    );
     Preview::doc(
         title,
         parts_doc(history, notebook, detail, &[kind], what, opts),

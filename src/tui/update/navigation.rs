@@ -282,7 +282,10 @@ pub(super) fn search(state: &mut AppState, query: &str) {
     } else {
         state.set_status(
             Level::Info,
-            format!("{count} runs match {query:?} (n/N to move)"),
+            format!(
+                "{} {query:?} (n/N to move)",
+                celltime_store::units::count(count, "run matches", "runs match")
+            ),
         );
         let cursor = state.timeline.cursor;
         if !state

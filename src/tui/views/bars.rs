@@ -18,8 +18,9 @@ pub fn title(state: &AppState, area: Rect, buf: &mut Buffer) {
         "loading…".to_string()
     } else {
         format!(
-            "{} notebooks · {entries} entries · {}",
-            state.notebooks.len(),
+            "{} · {} · {}",
+            celltime_store::units::count(state.notebooks.len(), "notebook", "notebooks"),
+            celltime_store::units::count(entries, "entry", "entries"),
             human_bytes(bytes)
         )
     };
