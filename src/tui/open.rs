@@ -178,5 +178,6 @@ mod tests {
         ];
         launch(&command, &path, true).unwrap();
         assert_eq!(std::fs::read(copy).unwrap(), b"hello");
+        std::fs::remove_file(path).unwrap();
     }
 }
