@@ -186,7 +186,8 @@ fn main() {
     let mut ls = Command::new(celltime);
     ls.args(["ls", "--json"]).arg(&workspace);
     let check_ls = |out: &[u8]| {
-        let rows: Vec<serde_json::Value> = serde_json::from_slice(out).unwrap();
+        let listing: serde_json::Value = serde_json::from_slice(out).unwrap();
+        let rows = listing["entries"].as_array().unwrap();
         assert_eq!(rows.len(), entries, "celltime ls --json lists every entry");
     };
     let marimo = marimo();
@@ -255,7 +256,8 @@ fn one_row_per_run(celltime: &str, workspace: &Path, entries: usize, runs: usize
     let mut both = Command::new(celltime);
     both.args(["ls", "--json"]).arg(workspace);
     let check_both = |out: &[u8]| {
-        let rows: Vec<serde_json::Value> = serde_json::from_slice(out).unwrap();
+        let listing: serde_json::Value = serde_json::from_slice(out).unwrap();
+        let rows = listing["entries"].as_array().unwrap();
         assert_eq!(rows.len(), entries, "one row per run");
         assert!(
             rows.iter()
@@ -267,7 +269,8 @@ fn one_row_per_run(celltime: &str, workspace: &Path, entries: usize, runs: usize
         .args(["ls", "--json", "--backend", "cache"])
         .arg(workspace);
     let check_cache = |out: &[u8]| {
-        let rows: Vec<serde_json::Value> = serde_json::from_slice(out).unwrap();
+        let listing: serde_json::Value = serde_json::from_slice(out).unwrap();
+        let rows = listing["entries"].as_array().unwrap();
         assert_eq!(rows.len(), entries);
     };
     let mut store = Command::new(celltime);

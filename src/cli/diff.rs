@@ -2,19 +2,23 @@
 //! (the default), or with `--parts` its results: variables, outputs, console.
 
 use super::format::sanitise;
-use super::{CliError, CliResult, WorkspaceArgs, exit, json, out, resolve};
+use super::json::{self, Kind};
+use super::output::{Paint, paint};
+use super::{CliError, CliResult, FlagWorkspaceArgs, exit, out, resolve};
 use crate::preview::results::{self, PartData, ResultsDiff, RunRef};
 use celltime_store::model::{EntryId, History, PartKind, Row, Timeline};
 use clap::Args;
+use serde::Serialize;
 
 #[derive(Debug, Args)]
 pub struct DiffArgs {
     /// The entry whose code to compare (id or unique prefix).
     pub id: String,
-    /// Compare against this entry instead of the previous code version of the same cell.
+    /// Compare against this entry (id or unique prefix) instead of the previous code version
+    /// of the same cell.
     pub base: Option<String>,
     #[command(flatten)]
-    pub workspace: WorkspaceArgs,
+    pub workspace: FlagWorkspaceArgs,
     /// Lines of context around each change.
     #[arg(long, default_value_t = 3)]
     pub context: usize,
@@ -23,7 +27,8 @@ pub struct DiffArgs {
     /// before this one.
     #[arg(long, value_delimiter = ',', value_parser = parse_kind, default_value = "code")]
     pub parts: Vec<PartKind>,
-    /// The comparison as JSON (`celltime.results-diff.v1`).
+    /// Machine-readable (schema celltime.diff.v1 for code, celltime.results-diff.v1 with
+    /// --parts; docs/JSON.md).
     #[arg(long)]
     pub json: bool,
 }
@@ -31,6 +36,17 @@ pub struct DiffArgs {
 fn parse_kind(text: &str) -> Result<PartKind, String> {
     text.parse()
         .map_err(|e: celltime_store::model::KeyError| e.to_string())
+}
+
+#[derive(Serialize)]
+struct DiffJson<'a> {
+    notebook: &'a str,
+    cell: &'a str,
+    id: String,
+    /// The entry compared against; null for the first code version of a cell.
+    base_id: Option<String>,
+    /// The unified diff (empty when the code is the same or there is no base).
+    unified: String,
 }
 
 fn code_of(history: &dyn History, notebook: &str, id: EntryId) -> Result<Option<String>, CliError> {
@@ -44,16 +60,16 @@ fn code_of(history: &dyn History, notebook: &str, id: EntryId) -> Result<Option<
 }
 
 pub fn diff(args: DiffArgs) -> CliResult {
-    if args.json || args.parts != [PartKind::Code] {
+    if args.parts != [PartKind::Code] {
         return results_diff(args);
     }
-    let history = args.workspace.history()?;
+    let history = args.workspace.workspace_args().history()?;
     let (timeline, index) = resolve(history.as_ref(), &args.id)?;
     let row = &timeline.rows[index];
     let new_code = code_of(history.as_ref(), &timeline.notebook, row.id)?.ok_or_else(|| {
         CliError::failure(format!("entry {} has no code snapshot", row.id.short()))
     })?;
-    let (base_label, old_code) = match &args.base {
+    let (base_id, old_code) = match &args.base {
         Some(base) => {
             let (base_timeline, base_index) = resolve(history.as_ref(), base)?;
             let base_row = &base_timeline.rows[base_index];
@@ -64,10 +80,23 @@ pub fn diff(args: DiffArgs) -> CliResult {
                         base_row.id.short()
                     ))
                 })?;
-            (base_row.id.short(), code)
+            (base_row.id, code)
         }
         None => match previous_code_version(history.as_ref(), &timeline, index, &new_code)? {
-            Some((id, code)) => (id.short(), code),
+            Some((id, code)) => (id, code),
+            None if args.json => {
+                return json::print(
+                    Kind::Diff,
+                    &DiffJson {
+                        notebook: &timeline.notebook,
+                        cell: &row.cell,
+                        id: row.id.to_hex(),
+                        base_id: None,
+                        unified: String::new(),
+                    },
+                )
+                .map(|()| exit::OK);
+            }
             None => {
                 out(&format!(
                     "{}: first code version of cell {}; nothing to compare\n",
@@ -79,13 +108,56 @@ pub fn diff(args: DiffArgs) -> CliResult {
         },
     };
     let diff = similar::TextDiff::from_lines(&old_code, &new_code);
-    let unified = diff
-        .unified_diff()
-        .context_radius(args.context)
-        .header(&base_label, &row.id.short())
-        .to_string();
-    out(&sanitise(&unified))?;
+    let unified = sanitise(
+        &diff
+            .unified_diff()
+            .context_radius(args.context)
+            .header(&base_id.short(), &row.id.short())
+            .to_string(),
+    );
+    if args.json {
+        return json::print(
+            Kind::Diff,
+            &DiffJson {
+                notebook: &timeline.notebook,
+                cell: &row.cell,
+                id: row.id.to_hex(),
+                base_id: Some(base_id.to_hex()),
+                unified,
+            },
+        )
+        .map(|()| exit::OK);
+    }
+    out(&coloured(&unified))?;
     Ok(exit::OK)
+}
+
+/// A unified diff with its lines coloured by what they are (plain without colour).
+fn coloured(unified: &str) -> String {
+    unified
+        .split_inclusive('\n')
+        .map(|line| {
+            let (body, end) = match line.strip_suffix('\n') {
+                Some(body) => (body, "\n"),
+                None => (line, ""),
+            };
+            let role = if body.starts_with("+++") || body.starts_with("---") {
+                Some(Paint::Header)
+            } else if body.starts_with('+') {
+                Some(Paint::Added)
+            } else if body.starts_with('-') {
+                Some(Paint::Removed)
+            } else if body.starts_with("@@") {
+                Some(Paint::Hunk)
+            } else {
+                None
+            };
+            match role {
+                Some(role) => format!("{}{end}", paint(role, body)),
+                None => line.to_string(),
+            }
+        })
+        .collect()
 }
 
 /// The newest earlier run of the same cell whose code differs.
@@ -114,7 +186,7 @@ fn previous_code_version(
 
 /// Results (and code, when asked for) compared part by part.
 fn results_diff(args: DiffArgs) -> CliResult {
-    let history = args.workspace.history()?;
+    let history = args.workspace.workspace_args().history()?;
     let (timeline, index) = resolve(history.as_ref(), &args.id)?;
     let row = &timeline.rows[index];
     let (base_notebook, base_row) = match &args.base {
@@ -138,13 +210,12 @@ fn results_diff(args: DiffArgs) -> CliResult {
     let base_parts = parts_of(history.as_ref(), &base_notebook, base_row.id)?;
     let parts = parts_of(history.as_ref(), &timeline.notebook, row.id)?;
     let diff = ResultsDiff {
-        schema: "celltime.results-diff.v1",
         base: run_ref(&base_notebook, &base_row),
         other: run_ref(&timeline.notebook, row),
         parts: results::diff_parts(&base_parts, &parts, &args.parts),
     };
     if args.json {
-        return json(&diff).map(|()| exit::OK);
+        return json::print(Kind::ResultsDiff, &diff).map(|()| exit::OK);
     }
     let doc = results::render(&diff, &crate::preview::Limits::default());
     out(&format!("{}\n", doc.to_text()))?;

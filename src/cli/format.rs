@@ -5,6 +5,7 @@ use celltime_store::model::{PartKind, PartMask, Timestamp};
 use chrono::{Datelike, Local, Timelike};
 
 pub use celltime_store::units::human_bytes as size;
+pub use celltime_store::units::{count, plural};
 
 /// Local time, to the second: `2026-11-25 10:00:00`. (Written field by field: chrono's
 /// format strings are re-parsed on every call, which shows on listings of 100,000 rows.)
@@ -35,14 +36,6 @@ pub fn parts(mask: PartMask) -> String {
                 '-'
             }
         })
-        .collect()
-}
-
-pub fn part_names(mask: PartMask) -> Vec<&'static str> {
-    PartKind::ALL
-        .iter()
-        .filter(|k| mask.contains(**k))
-        .map(|k| k.name())
         .collect()
 }
 

@@ -1,11 +1,14 @@
 //! `import`: copy marimo's cache entries into the store, once or (with `--watch`) as marimo
 //! writes them, following the cache folder with file-system notifications.
 
-use super::format::{sanitise, size};
-use super::{CliError, CliResult, WorkspaceArgs, command_line, exit, json, out};
-use celltime_store::legacy::{ImportReport, Watcher, import, watch};
+use super::format::{count, sanitise, size};
+use super::json::{self, Kind};
+use super::output::{note, progress};
+use super::{CliError, CliResult, WorkspaceArgs, command_line, exit, out};
+use celltime_store::legacy::{ImportReport, Watcher, import_with_progress, watch};
 use celltime_store::ops::{Lazy, OpKind, OpLog};
 use clap::Args;
+use serde::Serialize;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
@@ -17,7 +20,8 @@ pub struct ImportArgs {
     /// cache folder yet) and survives the folder being deleted and made again.
     #[arg(long)]
     pub watch: bool,
-    /// Machine-readable report (one JSON object per pass with --watch).
+    /// Machine-readable report (schema celltime.import.v1, docs/JSON.md); with --watch one
+    /// document per line and pass (JSON Lines).
     #[arg(long)]
     pub json: bool,
 }
@@ -30,9 +34,15 @@ pub fn run(args: ImportArgs) -> CliResult {
     let command = command_line();
     if !args.watch {
         let journal = Lazy::new(&oplog, OpKind::Import, &command);
-        let report = import(workspace.root(), &store, cache_dir, &journal);
+        let bar = progress(0, "import");
+        let report = import_with_progress(workspace.root(), &store, cache_dir, &journal, &|p| {
+            bar.set_length(p.total as u64);
+            bar.set_position(p.done as u64);
+            bar.set_message(p.notebook.to_string());
+        });
+        bar.finish_and_clear();
         let report = finish(journal, report)?;
-        print(&report, args.json)?;
+        print(&report, args.json, false)?;
         return Ok(if report.failures.is_empty() {
             exit::OK
         } else {
@@ -49,10 +59,10 @@ pub fn run(args: ImportArgs) -> CliResult {
         } else {
             " (it does not exist yet: waiting for marimo's first run)"
         };
-        eprintln!(
-            "celltime: watching {}{waiting}; Ctrl-C stops",
+        note(&format!(
+            "watching {}{waiting}; Ctrl-C stops",
             watcher.root().display()
-        );
+        ));
     }
     let as_json = args.json;
     watch(&mut watcher, &stop, |watcher| {
@@ -61,7 +71,7 @@ pub fn run(args: ImportArgs) -> CliResult {
         let report = finish(journal, report)
             .map_err(|e| celltime_store::legacy::LegacyError::Message(e.message))?;
         if report.imported > 0 || !report.failures.is_empty() {
-            print(&report, as_json)
+            print(&report, as_json, true)
                 .map_err(|e| celltime_store::legacy::LegacyError::Message(e.message))?;
         }
         Ok(())
@@ -78,8 +88,8 @@ fn finish(
         Ok(report) => {
             journal.finish(
                 &format!(
-                    "imported {} entries ({}) from {}",
-                    report.imported,
+                    "imported {} ({}) from {}",
+                    count(report.imported, "entry", "entries"),
                     size(report.bytes),
                     report.cache_dir
                 ),
@@ -94,13 +104,52 @@ fn finish(
     }
 }
 
-fn print(report: &ImportReport, as_json: bool) -> Result<(), CliError> {
+#[derive(Serialize)]
+struct ImportJson<'a> {
+    cache_dir: &'a str,
+    imported: usize,
+    already_imported: usize,
+    bytes: u64,
+    notebooks: Vec<NotebookImportJson<'a>>,
+    /// Lazy entries whose blobs have no manifest yet: left for a later import.
+    incomplete: usize,
+    failures: &'a [String],
+}
+
+#[derive(Serialize)]
+struct NotebookImportJson<'a> {
+    notebook: &'a str,
+    imported: usize,
+}
+
+/// The report as text, or as one JSON document (one line per pass with `--watch`).
+fn print(report: &ImportReport, as_json: bool, lines: bool) -> Result<(), CliError> {
     if as_json {
-        return json(report);
+        let document = ImportJson {
+            cache_dir: &report.cache_dir,
+            imported: report.imported,
+            already_imported: report.already_imported,
+            bytes: report.bytes,
+            notebooks: report
+                .notebooks
+                .iter()
+                .map(|(notebook, imported)| NotebookImportJson {
+                    notebook,
+                    imported: *imported,
+                })
+                .collect(),
+            incomplete: report.incomplete,
+            failures: &report.failures,
+        };
+        return if lines {
+            json::print_line(Kind::Import, &document)
+        } else {
+            json::print(Kind::Import, &document)
+        };
     }
     let mut text = format!(
-        "imported {} entries ({}) from {}; {} already in the store\n",
-        report.imported,
+        "imported {} ({}) from {}; {} already in the store\n",
+        count(report.imported, "entry", "entries"),
         size(report.bytes),
         report.cache_dir,
         report.already_imported
@@ -110,8 +159,12 @@ fn print(report: &ImportReport, as_json: bool) -> Result<(), CliError> {
     }
     if report.incomplete > 0 {
         text.push_str(&format!(
-            "{} incomplete lazy entries (blobs without a manifest) left for later\n",
-            report.incomplete
+            "{} (blobs without a manifest) left for later\n",
+            count(
+                report.incomplete,
+                "incomplete lazy entry",
+                "incomplete lazy entries"
+            )
         ));
     }
     for failure in &report.failures {

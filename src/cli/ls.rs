@@ -1,7 +1,8 @@
 //! `ls`: entries, cells or notebooks, without reading any content.
 
-use super::format::{part_names, parts, sanitise, size, table, time};
-use super::{Backend, CliError, CliResult, WorkspaceArgs, exit, json, out};
+use super::format::{parts, sanitise, size, table, time};
+use super::json::{self, Kind};
+use super::{Backend, CliError, CliResult, WorkspaceArgs, exit, out};
 use celltime_store::model::{History, Row, Timeline};
 use clap::Args;
 use globset::{Glob, GlobMatcher};
@@ -23,7 +24,8 @@ pub struct LsArgs {
     /// One line per cell: entries, bytes, newest run.
     #[arg(long)]
     pub cells: bool,
-    /// Machine-readable output (stable field names; times in RFC 3339 UTC).
+    /// Machine-readable output (schemas celltime.ls.v1, celltime.ls-cells.v1,
+    /// celltime.ls-notebooks.v1; see docs/JSON.md).
     #[arg(long)]
     pub json: bool,
     /// Only runs of one backend (default: both; a run held by both is one row).
@@ -91,20 +93,11 @@ fn no_match(
 }
 
 #[derive(Serialize)]
-pub(super) struct EntryJson<'a> {
-    id: String,
-    notebook: &'a str,
-    cell: &'a str,
-    module: &'a str,
-    version: &'a str,
-    created_at: String,
-    approximate_time: bool,
-    last_used: Option<String>,
-    pinned: bool,
+struct NotebookJson {
+    notebook: String,
+    cells: usize,
+    entries: usize,
     size: u64,
-    parts: Vec<&'static str>,
-    /// Where the run's copies live: `store`, `cache` or both.
-    copies: Vec<&'static str>,
 }
 
 #[derive(Serialize)]
@@ -112,9 +105,9 @@ struct CellJson {
     notebook: String,
     cell: String,
     entries: usize,
-    bytes: u64,
+    size: u64,
     #[serde(serialize_with = "rfc3339")]
-    newest: celltime_store::model::Timestamp,
+    newest_at: celltime_store::model::Timestamp,
     pinned: usize,
 }
 
@@ -122,7 +115,7 @@ fn rfc3339<S: serde::Serializer>(
     t: &celltime_store::model::Timestamp,
     s: S,
 ) -> Result<S::Ok, S::Error> {
-    s.serialize_str(&t.to_rfc3339())
+    s.serialize_str(&json::time(*t))
 }
 
 pub fn ls(args: LsArgs) -> CliResult {
@@ -136,7 +129,20 @@ pub fn ls(args: LsArgs) -> CliResult {
             .filter(|i| globs.is_empty() || globs.iter().any(|g| g.is_match(&i.notebook)))
             .collect();
         if args.json {
-            json(&infos)?;
+            #[derive(Serialize)]
+            struct Notebooks {
+                notebooks: Vec<NotebookJson>,
+            }
+            let notebooks = infos
+                .into_iter()
+                .map(|i| NotebookJson {
+                    notebook: i.notebook,
+                    cells: i.cells,
+                    entries: i.entries,
+                    size: i.bytes,
+                })
+                .collect();
+            json::print(Kind::LsNotebooks, &Notebooks { notebooks })?;
         } else {
             let rows: Vec<Vec<String>> = infos
                 .iter()
@@ -166,7 +172,11 @@ pub fn ls(args: LsArgs) -> CliResult {
             Ok(())
         })?;
         if args.json {
-            json(&cells)?;
+            #[derive(Serialize)]
+            struct Cells {
+                cells: Vec<CellJson>,
+            }
+            json::print(Kind::LsCells, &Cells { cells })?;
         } else {
             let rows: Vec<Vec<String>> = cells
                 .iter()
@@ -175,8 +185,8 @@ pub fn ls(args: LsArgs) -> CliResult {
                         c.notebook.clone(),
                         c.cell.clone(),
                         c.entries.to_string(),
-                        size(c.bytes),
-                        time(c.newest),
+                        size(c.size),
+                        time(c.newest_at),
                         c.pinned.to_string(),
                     ]
                 })
@@ -189,21 +199,20 @@ pub fn ls(args: LsArgs) -> CliResult {
         return Ok(exit::OK);
     }
     if args.json {
-        out("[")?;
+        out(&json::open_list(Kind::Ls, "entries"))?;
         let mut first = true;
         for_each_timeline(history.as_ref(), &args.notebook, |timeline| {
             let mut chunk = String::new();
             for row in timeline.rows.iter().filter(|r| wanted_cell(r)) {
-                let entry = entry_json(&timeline.notebook, row);
-                chunk.push_str(if first { "\n  " } else { ",\n  " });
-                chunk.push_str(
-                    &serde_json::to_string(&entry).map_err(|e| CliError::failure(e.to_string()))?,
-                );
+                chunk.push_str(&json::item(
+                    first,
+                    &json::Entry::of(&timeline.notebook, row),
+                )?);
                 first = false;
             }
             out(&chunk)
         })?;
-        out("\n]\n")?;
+        out(json::close_list(first))?;
     } else {
         // One table per notebook, printed as it is read: a million-entry listing never has
         // to sit in memory at once.
@@ -227,34 +236,6 @@ pub fn ls(args: LsArgs) -> CliResult {
         })?;
     }
     Ok(exit::OK)
-}
-
-pub(super) fn entry_json<'a>(notebook: &'a str, row: &'a Row) -> EntryJson<'a> {
-    EntryJson {
-        id: row.id.to_hex(),
-        notebook,
-        cell: &row.cell,
-        module: &row.module,
-        version: &row.version,
-        created_at: row.created_at.to_rfc3339(),
-        approximate_time: row.approximate_time,
-        last_used: row.last_used.map(|t| t.to_rfc3339()),
-        pinned: row.pinned,
-        size: row.size,
-        parts: part_names(row.parts),
-        copies: copies(row.copies),
-    }
-}
-
-fn copies(copies: celltime_store::model::Copies) -> Vec<&'static str> {
-    let mut out = Vec::new();
-    if copies.store {
-        out.push("store");
-    }
-    if copies.cache {
-        out.push("cache");
-    }
-    out
 }
 
 fn entry_line(notebook: &str, row: &Row) -> Vec<String> {
@@ -282,19 +263,32 @@ fn cell_summaries(timeline: &Timeline) -> Vec<CellJson> {
         match cells.iter_mut().find(|c| *c.cell == *row.cell) {
             Some(c) => {
                 c.entries += 1;
-                c.bytes += row.size;
+                c.size += row.size;
                 c.pinned += usize::from(row.pinned);
-                c.newest = c.newest.max(row.created_at);
+                c.newest_at = c.newest_at.max(row.created_at);
             }
             None => cells.push(CellJson {
                 notebook: timeline.notebook.clone(),
                 cell: row.cell.to_string(),
                 entries: 1,
-                bytes: row.size,
-                newest: row.created_at,
+                size: row.size,
+                newest_at: row.created_at,
                 pinned: usize::from(row.pinned),
             }),
         }
     }
     cells
+}
+
+/// The cells as `ls --cells` prints them: the UI's plain mode (`TERM=dumb`).
+pub fn plain_cells(workspace: WorkspaceArgs, backend: Option<Backend>) -> CliResult {
+    ls(LsArgs {
+        workspace,
+        notebook: Vec::new(),
+        cell: Vec::new(),
+        notebooks: false,
+        cells: true,
+        json: false,
+        backend,
+    })
 }

@@ -1,9 +1,11 @@
 //! `prune`: plan with a retention policy, show why each entry stays, then remove the rest
 //! through the backend. `--dry-run` is the same code path, stopped before the first write.
 
-use super::format::{sanitise, size};
+use super::format::{count, sanitise, size};
+use super::json;
+use super::output::progress;
 use super::policy_args::{PolicyArgs, policy_from_args};
-use super::{Backend, CliError, CliResult, WorkspaceArgs, command_line, confirm, exit, json, out};
+use super::{Backend, CliError, CliResult, WorkspaceArgs, command_line, confirm, exit, out};
 use celltime_store::model::{Applied, EntryId, History, Journal, Removal, Timeline};
 use celltime_store::ops::{self, Lazy, OpKind, OpLog};
 use celltime_store::policy::{
@@ -28,7 +30,7 @@ pub struct PruneArgs {
     /// Print the plan and change nothing.
     #[arg(short = 'n', long)]
     pub dry_run: bool,
-    /// Machine-readable plan (schema in docs/PRUNE.md).
+    /// Machine-readable plan (schema celltime.prune.v1, docs/JSON.md and docs/PRUNE.md).
     #[arg(long)]
     pub json: bool,
     /// Apply without asking; required when stdin is not a terminal.
@@ -58,11 +60,14 @@ fn choose_policy(args: &PolicyArgs, config: &Config) -> Result<Policy, CliError>
     match policy_from_args(args) {
         Err(PolicyError::Empty) => {
             let Some(table) = config.prune_table() else {
-                return Err(PolicyError::Empty.into());
+                let mut error = CliError::from(PolicyError::Empty);
+                error.message.push_str(
+                    " (give keep rules or budgets, or save a default policy once with `celltime prune --keep-last 5 --save-default`)",
+                );
+                return Err(error);
             };
-            let mut policy = Policy::from_toml(table).map_err(|e| {
-                CliError::usage(format!("{}: [prune] {e}", config.path().display()))
-            })?;
+            let mut policy = Policy::from_toml(table)
+                .map_err(|e| CliError::usage(format!("{}: {e}", config.path().display())))?;
             if !args.notebook.is_empty() {
                 policy.notebook = args.notebook.clone();
             }
@@ -101,8 +106,16 @@ fn save_default(args: &PolicyArgs, config: &mut Config) -> CliResult {
     Ok(exit::OK)
 }
 
+/// The local zone's name for the report: `$TZ` when it names one, else the system's zone
+/// (`Europe/Berlin`), else its current offset (`+01:00`).
 fn time_zone_name() -> String {
-    std::env::var("TZ").unwrap_or_else(|_| "local time".to_string())
+    if let Ok(tz) = std::env::var("TZ")
+        && !tz.is_empty()
+        && !tz.starts_with(':')
+    {
+        return tz;
+    }
+    iana_time_zone::get_timezone().unwrap_or_else(|_| Local::now().offset().to_string())
 }
 
 /// Every notebook's timeline, as the plan (and its re-check) sees them.
@@ -170,10 +183,15 @@ pub fn run(args: PruneArgs) -> CliResult {
         tz: &Local,
         tz_name: &tz_name,
     };
+    // People read short ids; programs get the full ones (docs/JSON.md).
     let label = |entry: usize| {
         let (_, row) = input.row(entry);
         EntryLabel {
-            id: row.id.short(),
+            id: if args.json {
+                row.id.to_hex()
+            } else {
+                row.id.short()
+            },
             size: row.size,
         }
     };
@@ -187,7 +205,7 @@ pub fn run(args: PruneArgs) -> CliResult {
         return Ok(exit::OK);
     }
     let mut by_notebook: BTreeMap<String, Vec<EntryId>> = BTreeMap::new();
-    for entry in removals {
+    for entry in removals.iter().copied() {
         let (notebook, row) = input.row(entry);
         by_notebook
             .entry(notebook.to_string())
@@ -205,7 +223,9 @@ pub fn run(args: PruneArgs) -> CliResult {
     fresh.check_all(&load_timelines(history.as_ref())?)?;
     let oplog = args.workspace.oplog()?;
     let recorder = Lazy::new(&oplog, OpKind::Prune, &command_line());
-    let outcome = apply(history.as_ref(), &oplog, &recorder, &fresh);
+    let bar = progress(removals.len() as u64, "prune");
+    let outcome = apply(history.as_ref(), &oplog, &recorder, &fresh, &bar);
+    bar.finish_and_clear();
     print_report(&report, args.json, false, label)?;
     let applied = match outcome {
         Ok(applied) => applied,
@@ -236,8 +256,8 @@ struct Outcome {
 fn closing_message(o: &Outcome, config: &Config, op: &str) -> String {
     let short = &op[..ops::SHORT_OP_LEN];
     let mut text = format!(
-        "removed {} runs (operation {short}; `celltime undo` puts them back)",
-        o.removed
+        "removed {} (operation {short}; `celltime undo` puts them back)",
+        count(o.removed, "run", "runs")
     );
     if o.freed_now > 0 {
         text.push_str(&format!(
@@ -380,7 +400,11 @@ fn ask(
         out(&report.text(label))?;
     }
     confirm(
-        &format!("prune would remove {count} entries. Remove them?"),
+        &format!(
+            "prune would remove {}. Remove {}?",
+            super::format::count(count, "entry", "entries"),
+            super::format::plural(count, "it", "them")
+        ),
         "--yes",
     )
 }
@@ -392,7 +416,7 @@ fn print_report(
     label: impl Fn(usize) -> EntryLabel,
 ) -> Result<(), CliError> {
     if as_json {
-        json(&report.json(dry_run, label))
+        json::print_document(&report.json(dry_run, label))
     } else {
         out(&report.text(label))
     }
@@ -406,9 +430,11 @@ fn apply(
     oplog: &OpLog,
     recorder: &Lazy<'_>,
     fresh: &Fresh<'_>,
+    bar: &indicatif::ProgressBar,
 ) -> Result<Outcome, CliError> {
     let mut outcome = Outcome::default();
     for (notebook, ids) in fresh.planned {
+        bar.set_message(notebook.clone());
         let check = |timeline: &Timeline| fresh.check(timeline);
         let removal = Removal {
             notebook,
@@ -421,9 +447,9 @@ fn apply(
             Ok(applied) => {
                 roll_back(history, oplog, recorder)?;
                 return Err(CliError::failure(format!(
-                    "{notebook}: {} ({} more failures); nothing was removed",
+                    "{notebook}: {} ({} more); nothing was removed",
                     applied.failures[0],
-                    applied.failures.len() - 1
+                    count(applied.failures.len() - 1, "failure", "failures")
                 )));
             }
             Err(e) => {
@@ -434,6 +460,7 @@ fn apply(
         outcome.removed += applied.removed;
         outcome.unreferenced += applied.bytes;
         outcome.cache += applied.cache_bytes;
+        bar.inc(ids.len() as u64);
     }
     for notebook in fresh.planned.keys() {
         outcome.freed_now += history.reclaim(notebook)?;

@@ -35,8 +35,10 @@ pub struct PutArgs {
     /// An output: `MIME=FILE` (`text/html=out.html`); repeatable.
     #[arg(long = "output", value_name = "MIME=FILE")]
     pub outputs: Vec<String>,
+    /// What the run printed on stdout.
     #[arg(long, value_name = "FILE")]
     pub stdout: Option<PathBuf>,
+    /// What the run printed on stderr.
     #[arg(long, value_name = "FILE")]
     pub stderr: Option<PathBuf>,
     /// A watched file: `PATH=FILE` (the path as the notebook names it); repeatable.

@@ -95,8 +95,26 @@ const STORY: &[NotebookSpec] = &[
 const STORY_END_MS: i64 = 1_795_600_800_000; // 2026-11-25T09:20:00Z
 const DAY_MS: i64 = 86_400_000;
 
+/// How far the writing is: `done` of `total` steps (sessions of the story, or entries of
+/// the scale mode), and what is being written now.
+#[derive(Debug, Clone, Copy)]
+pub struct Step<'a> {
+    pub done: usize,
+    pub total: usize,
+    pub what: &'a str,
+}
+
 /// Writes the demo workspace into `dir`, which must not hold a `__marimo__` folder yet.
 pub fn generate(dir: &Path, options: &DemoOptions) -> Result<DemoReport> {
+    generate_with(dir, options, &|_| {})
+}
+
+/// [`generate`], telling `progress` what it is writing as it goes.
+pub fn generate_with(
+    dir: &Path,
+    options: &DemoOptions,
+    progress: &dyn Fn(Step<'_>),
+) -> Result<DemoReport> {
     let workspace = Workspace::at(dir);
     if workspace.marimo_dir().exists() {
         return Err(StoreError::invalid(
@@ -111,8 +129,8 @@ pub fn generate(dir: &Path, options: &DemoOptions) -> Result<DemoReport> {
     })?;
     let store = Store::open_with(&workspace, StoreOptions::default())?;
     match options.scale {
-        Some(total) => generate_scale(&store, options.seed, total),
-        None => Story::new(&store, options.seed).tell(),
+        Some(total) => generate_scale(&store, options.seed, total, progress),
+        None => Story::new(&store, options.seed).tell(progress),
     }
 }
 
@@ -148,13 +166,18 @@ impl<'a> Story<'a> {
         }
     }
 
-    fn tell(mut self) -> Result<DemoReport> {
+    fn tell(mut self, progress: &dyn Fn(Step<'_>)) -> Result<DemoReport> {
         let mut open: Vec<Notebook> = STORY
             .iter()
             .map(|spec| self.store.notebook_for_write(&notebook_key(spec.key)))
             .collect::<Result<_>>()?;
         let sessions = 30;
         for session in 0..sessions {
+            progress(Step {
+                done: session as usize,
+                total: sessions as usize + 1,
+                what: "sessions of four notebooks, weeks of runs",
+            });
             let start = STORY_END_MS - (sessions - session) * 5 * DAY_MS / 2
                 + self.rng.random_range(8..18) * 3_600_000;
             for (spec, notebook) in STORY.iter().zip(open.iter_mut()) {
@@ -164,6 +187,11 @@ impl<'a> Story<'a> {
                 self.run_session(spec, notebook, Timestamp(start), session == 0)?;
             }
         }
+        progress(Step {
+            done: sessions as usize,
+            total: sessions as usize + 1,
+            what: "pins, map.toml and the notebooks' source files",
+        });
         self.pin_favourites(&mut open)?;
         for (spec, notebook) in STORY.iter().zip(open.iter_mut()) {
             notebook.consolidate()?;
@@ -335,7 +363,12 @@ const SCALE_CELLS: usize = 200;
 const SCALE_BATCH: usize = 5_000;
 
 /// `total` entries in notebooks of up to 100,000: small contents, shared code snapshots.
-fn generate_scale(store: &Store, seed: u64, total: usize) -> Result<DemoReport> {
+fn generate_scale(
+    store: &Store,
+    seed: u64,
+    total: usize,
+    progress: &dyn Fn(Step<'_>),
+) -> Result<DemoReport> {
     let mut rng = StdRng::seed_from_u64(seed);
     let notebooks = total.div_ceil(SCALE_NOTEBOOK).max(1);
     let mut written = 0;
@@ -348,6 +381,11 @@ fn generate_scale(store: &Store, seed: u64, total: usize) -> Result<DemoReport> 
             batch.push(scale_entry(&key, i, count, &mut rng));
             if batch.len() == SCALE_BATCH {
                 notebook.put_batch(std::mem::take(&mut batch))?;
+                progress(Step {
+                    done: written + i + 1,
+                    total,
+                    what: key.as_str(),
+                });
             }
         }
         notebook.put_batch(batch)?;

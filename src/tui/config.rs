@@ -2,6 +2,7 @@
 //!
 //! ```toml
 //! mouse = false
+//! wrap = false                # long lines scroll sideways instead (W switches)
 //! [keys]                      # every scope the action is bound in
 //! toggle-mark = ["space", "x"]
 //! [keys.timeline]             # one scope
@@ -25,6 +26,8 @@ pub struct Config {
     pub overrides: Vec<Override>,
     pub theme: Vec<(ThemeRole, Style)>,
     pub mouse: bool,
+    /// Wrap long prose lines at start.
+    pub wrap: bool,
 }
 
 impl Default for Config {
@@ -33,6 +36,7 @@ impl Default for Config {
             overrides: Vec::new(),
             theme: Vec::new(),
             mouse: true,
+            wrap: true,
         }
     }
 }
@@ -100,6 +104,11 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
                     .as_bool()
                     .ok_or_else(|| fail(item.span(), "mouse must be true or false".into()))?;
             }
+            "wrap" => {
+                config.wrap = item
+                    .as_bool()
+                    .ok_or_else(|| fail(item.span(), "wrap must be true or false".into()))?;
+            }
             "keys" => {
                 let table = as_table(item)
                     .ok_or_else(|| fail(item.span(), "[keys] must be a table".into()))?;
@@ -122,7 +131,7 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
             other => {
                 return Err(fail(
                     item.span(),
-                    format!("unknown setting {other:?}: expected mouse, [keys] or [theme]"),
+                    format!("unknown setting {other:?}: expected mouse, wrap, [keys] or [theme]"),
                 ));
             }
         }
@@ -245,6 +254,7 @@ mod tests {
         let config = parse_ok(
             r#"
 mouse = false
+wrap = false
 [keys]
 toggle-mark = ["space", "x"]
 [keys.timeline]
@@ -255,6 +265,7 @@ selected = { fg = "black", bg = "yellow", bold = true }
 "#,
         );
         assert!(!config.mouse);
+        assert!(!config.wrap);
         assert_eq!(config.overrides.len(), 2);
         assert_eq!(config.overrides[0].action, Action::ToggleMark);
         assert_eq!(config.overrides[0].keys.len(), 2);

@@ -89,11 +89,7 @@ pub fn fit(text: &str, width: usize) -> String {
 
 /// `1 entry`, `3 entries`.
 pub fn entries(n: usize) -> String {
-    if n == 1 {
-        "1 entry".into()
-    } else {
-        format!("{n} entries")
-    }
+    celltime_store::units::count(n, "entry", "entries")
 }
 
 /// Words wrapped into lines of at most `width` columns (long words are cut).

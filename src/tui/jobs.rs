@@ -280,7 +280,10 @@ fn remove(
     let count: usize = groups.iter().map(|(_, ids)| ids.len()).sum();
     let recorder = match log.begin(
         OpKind::Delete,
-        &format!("{UI_COMMAND}: delete {count} runs"),
+        &format!(
+            "{UI_COMMAND}: delete {}",
+            celltime_store::units::count(count, "run", "runs")
+        ),
         None,
     ) {
         Ok(r) => r,
@@ -324,7 +327,13 @@ fn remove(
         .filter_map(|(_, r)| r.as_ref().ok())
         .map(|a| a.removed)
         .sum();
-    let _ = recorder.finish(&format!("deleted {removed} runs"), true);
+    let _ = recorder.finish(
+        &format!(
+            "deleted {}",
+            celltime_store::units::count(removed, "run", "runs")
+        ),
+        true,
+    );
     (results, None)
 }
 
@@ -350,7 +359,13 @@ fn pin(
         kind,
         UI_COMMAND,
         |journal| history.set_pinned(notebook, ids, pinned, journal),
-        |n| format!("{} {n} entries", kind.name()),
+        |n| {
+            format!(
+                "{} {}",
+                kind.name(),
+                celltime_store::units::count(*n, "entry", "entries")
+            )
+        },
     )
 }
 

@@ -177,7 +177,11 @@ fn parts(
         .iter()
         .filter(|p| p.kind == kind)
         .fold((0, 0), |(n, b), p| (n + 1, b + p.size));
-    let title = format!("{what}: {count} parts · {}", preview::human_bytes(bytes));
+    let title = format!(
+        "{what}: {} · {}",
+        celltime_store::units::count(count, "part", "parts"),
+        preview::human_bytes(bytes)
+    );
     let mut preview = Preview::doc(
         title,
         parts_doc(history, notebook, detail, &[kind], what, opts),
@@ -314,7 +318,6 @@ fn compare(
     let mut doc = Doc::default();
     for &id in others {
         let diff = ResultsDiff {
-            schema: "celltime.results-diff.v1",
             base: run(base_notebook, base_id),
             other: run(notebook, id),
             parts: results::diff_parts(&base_parts, &parts_of(notebook, id)?, RESULT_KINDS),

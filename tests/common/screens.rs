@@ -213,6 +213,8 @@ pub fn ui() -> Ui {
         mouse: true,
         tz: FixedOffset::east_opt(0).unwrap(),
         pictures: Arc::default(),
+        wrap: true,
+        default_policy: None,
     }
 }
 

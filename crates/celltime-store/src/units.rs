@@ -313,6 +313,21 @@ pub fn human_bytes(bytes: u64) -> String {
     format!("{value:.1} {}", UNITS[unit])
 }
 
+/// The noun that goes with a count: `one` for exactly 1, `many` otherwise ("0 entries").
+/// Every message that counts things goes through this or [`count`].
+pub fn plural<'s>(n: impl TryInto<u64>, one: &'s str, many: &'s str) -> &'s str {
+    if n.try_into().is_ok_and(|n| n == 1) {
+        one
+    } else {
+        many
+    }
+}
+
+/// A count and its noun: `count(1, "entry", "entries")` is "1 entry", with 3 "3 entries".
+pub fn count<N: TryInto<u64> + fmt::Display + Copy>(n: N, one: &str, many: &str) -> String {
+    format!("{n} {}", plural(n, one, many))
+}
+
 /// `N` or `all` for the keep rules that count entries or periods.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Count {
@@ -383,6 +398,14 @@ fn parse_u32(text: &str, input: &str, expected: &'static str) -> Result<u32, Val
 mod tests {
     use super::*;
     use chrono::TimeZone;
+
+    #[test]
+    fn counts_take_the_singular_for_one_only() {
+        assert_eq!(count(1, "entry", "entries"), "1 entry");
+        assert_eq!(count(0, "entry", "entries"), "0 entries");
+        assert_eq!(count(2u64, "pack", "packs"), "2 packs");
+        assert_eq!(plural(-1i64, "part", "parts"), "parts");
+    }
 
     fn utc(y: i32, m: u32, d: u32, h: u32) -> DateTime<Utc> {
         Utc.with_ymd_and_hms(y, m, d, h, 0, 0).unwrap()

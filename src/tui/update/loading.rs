@@ -14,7 +14,28 @@ pub(super) fn reload(state: &mut AppState, fx: &mut Vec<Effect>) {
     }
     state.notebooks_error = None;
     fx.extend(start(state));
-    state.set_status(Level::Info, "reloading…");
+    state.reloading = true;
+    state.set_status(Level::Info, RELOADING);
+}
+
+const RELOADING: &str = "reloading…";
+
+/// Once everything a reload asked for is back, its status says so (an error it met stays).
+fn finish_reload(state: &mut AppState) {
+    if !state.reloading || state.notebooks_loading || state.notebooks.iter().any(|s| s.loading) {
+        return;
+    }
+    state.reloading = false;
+    if state.status.as_ref().is_some_and(|s| s.text == RELOADING) {
+        let n = state.notebooks.len();
+        state.set_status(
+            Level::Info,
+            format!(
+                "reloaded {}",
+                celltime_store::units::count(n, "notebook", "notebooks")
+            ),
+        );
+    }
 }
 
 /// Something changed on disk: list the notebooks and reload the loaded timelines, keeping
@@ -198,6 +219,7 @@ pub fn on_job(state: &mut AppState, output: JobOutput) -> Vec<Effect> {
     }
     let mut fx = Vec::new();
     sync(state, &mut fx);
+    finish_reload(state);
     fx
 }
 

@@ -58,11 +58,7 @@ fn mark_by_policy(state: &mut AppState, text: &str, fx: &mut Vec<Effect>) {
         Ok(p) => p,
         Err(e) => return state.set_status(Level::Error, format!("policy: {e}")),
     };
-    let views: Vec<_> = state
-        .notebooks
-        .iter()
-        .filter_map(|s| s.view.clone())
-        .collect();
+    let views = loaded_notebooks(state);
     if views.is_empty() {
         return state.set_status(Level::Warning, "nothing is loaded yet");
     }

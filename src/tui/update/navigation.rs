@@ -13,6 +13,8 @@ pub(super) fn panes(state: &AppState) -> [Pane; 3] {
 }
 
 pub(super) fn focus_step(state: &mut AppState, delta: isize, wrap: bool) {
+    // Moving to another pane needs the panes back.
+    state.zoom = false;
     let order = panes(state);
     let i = order.iter().position(|p| *p == state.focus).unwrap_or(0) as isize;
     let next = if wrap {
@@ -280,7 +282,10 @@ pub(super) fn search(state: &mut AppState, query: &str) {
     } else {
         state.set_status(
             Level::Info,
-            format!("{count} runs match {query:?} (n/N to move)"),
+            format!(
+                "{} {query:?} (n/N to move)",
+                celltime_store::units::count(count, "run matches", "runs match")
+            ),
         );
         let cursor = state.timeline.cursor;
         if !state

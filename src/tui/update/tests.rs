@@ -44,6 +44,8 @@ fn state() -> AppState {
         mouse: true,
         tz: chrono::FixedOffset::east_opt(0).unwrap(),
         pictures: Arc::default(),
+        wrap: true,
+        default_policy: None,
     };
     let mut s = AppState::new(ui, "mem".into(), BackendKind::Store, Timestamp(NOW));
     s.size = (120, 40);
@@ -80,7 +82,7 @@ fn jobs(fx: &[Effect]) -> Vec<&Job> {
     fx.iter()
         .filter_map(|e| match e {
             Effect::Job(j) => Some(j),
-            Effect::Quit => None,
+            Effect::Quit | Effect::Request(_) => None,
         })
         .collect()
 }

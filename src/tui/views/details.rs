@@ -1,7 +1,7 @@
 //! The details pane: tabs, and the selected run's code, diff, outputs, variables, console
 //! or meta, as far as it has been loaded.
 
-use super::{doc_window, layout, pad_line, pane_block, put_lines, styled, title_line};
+use super::{Fit, clip, doc_window, layout, pad_line, pane_block, put_lines, styled, title_line};
 use crate::preview::diff::SplitRow;
 use crate::preview::{CodeDiff, DiffKind, DiffLine, Doc};
 use crate::tui::state::{AppState, Body, Pane, Preview, Tab};
@@ -156,13 +156,28 @@ fn content(state: &AppState, preview: &Preview, area: Rect, buf: &mut Buffer) {
                 state.details.tab,
                 Tab::Outputs | Tab::Variables | Tab::Console
             );
-            let wrap = (prose && state.details.wrap).then_some(area.width as usize);
-            let mut lines = doc_window(theme, doc, scroll, height, wrap, state.details.hscroll);
+            let fit = if prose {
+                Fit::prose(state, area.width)
+            } else {
+                Fit::Clip {
+                    from: state.details.hscroll,
+                    width: area.width as usize,
+                }
+            };
+            let mut lines = doc_window(theme, doc, scroll, height, fit);
             highlight_parent(state, preview, doc, scroll, height, &mut lines, area.width);
             put_lines(lines, area, buf);
         }
-        Body::Diff(diff) if state.split_diff() => split(theme, diff, scroll, area, buf),
-        Body::Diff(diff) => put_lines(unified(theme, diff, scroll, height), area, buf),
+        Body::Diff(diff) if state.split_diff() => {
+            split(theme, diff, scroll, state.details.hscroll, area, buf)
+        }
+        Body::Diff(diff) => {
+            let lines = unified(theme, diff, scroll, height)
+                .into_iter()
+                .map(|l| clip(theme, l, state.details.hscroll, area.width as usize))
+                .collect();
+            put_lines(lines, area, buf)
+        }
     }
 }
 
@@ -230,7 +245,7 @@ fn unified(theme: &Theme, diff: &CodeDiff, scroll: usize, height: usize) -> Vec<
         .collect()
 }
 
-fn split(theme: &Theme, diff: &CodeDiff, scroll: usize, area: Rect, buf: &mut Buffer) {
+fn split(theme: &Theme, diff: &CodeDiff, scroll: usize, from: usize, area: Rect, buf: &mut Buffer) {
     let height = area.height as usize;
     let half = area.width.saturating_sub(1) / 2;
     let left = Rect {
@@ -249,19 +264,20 @@ fn split(theme: &Theme, diff: &CodeDiff, scroll: usize, area: Rect, buf: &mut Bu
     };
     let start = scroll.min(diff.split.len().saturating_sub(height));
     let rows = &diff.split[start..(start + height).min(diff.split.len())];
-    let side = |pick: fn(&SplitRow) -> Option<u32>, old: bool| -> Vec<Line<'static>> {
+    let side = |pick: fn(&SplitRow) -> Option<u32>, old: bool, width: u16| -> Vec<Line<'static>> {
         rows.iter()
             .map(|r| match pick(r).map(|i| &diff.lines[i as usize]) {
                 Some(l) => {
                     let no = if old { l.old_no } else { l.new_no };
-                    diff_line(theme, l, format!("{} ", number(no)))
+                    let line = diff_line(theme, l, format!("{} ", number(no)));
+                    clip(theme, line, from, width as usize)
                 }
                 None => Line::default(),
             })
             .collect()
     };
-    put_lines(side(|r| r.0, true), left, buf);
-    put_lines(side(|r| r.1, false), right, buf);
+    put_lines(side(|r| r.0, true, left.width), left, buf);
+    put_lines(side(|r| r.1, false, right.width), right, buf);
     let bar: Vec<Line> = (0..rows.len())
         .map(|_| Line::styled("│", theme.style(ThemeRole::Border)))
         .collect();

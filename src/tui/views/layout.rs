@@ -20,6 +20,17 @@ pub struct Areas {
     pub narrow: bool,
 }
 
+/// The areas, with the details (or marks) pane over the whole main area when zoomed.
+pub fn areas_zoomed(area: Rect, zoom: bool) -> Areas {
+    let mut a = areas(area);
+    if zoom {
+        a.details = a.main;
+        a.cells = Rect::default();
+        a.timeline = Rect::default();
+    }
+    a
+}
+
 pub fn areas(area: Rect) -> Areas {
     let [title, main, status, hints] = Layout::vertical([
         Constraint::Length(1),
@@ -67,7 +78,7 @@ pub fn inner(r: Rect) -> Rect {
 }
 
 pub fn of_state(state: &AppState) -> Areas {
-    areas(Rect::new(0, 0, state.size.0, state.size.1))
+    areas_zoomed(Rect::new(0, 0, state.size.0, state.size.1), state.zoom)
 }
 
 /// Lines of content a pane shows at the current size (details lose a line to the tabs).

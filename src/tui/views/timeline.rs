@@ -30,9 +30,9 @@ pub fn render(state: &AppState, area: Rect, buf: &mut Buffer) {
     };
     let cell = &view.cells[c];
     let mut title = format!(
-        "{} · {} runs · {}",
+        "{} · {} · {}",
         sanitize(&cell.name),
-        cell.runs,
+        celltime_store::units::count(cell.runs, "run", "runs"),
         human_bytes(cell.bytes)
     );
     if let Some(search) = state.search.as_ref().filter(|s| s.cell == c) {
@@ -74,10 +74,10 @@ fn placeholder(state: &AppState) -> String {
         Some((n, None)) => {
             let slot = &state.notebooks[n];
             format!(
-                "{}: {} cells, {} entries; choose a cell",
+                "{}: {}, {}; choose a cell",
                 sanitize(&slot.info.notebook),
-                slot.info.cells,
-                slot.info.entries
+                celltime_store::units::count(slot.info.cells, "cell", "cells"),
+                celltime_store::units::count(slot.info.entries, "entry", "entries")
             )
         }
         Some((n, Some(_))) if state.view(n).is_none() => "loading…".into(),

@@ -255,7 +255,8 @@ impl LegacyHistory {
                 }
                 match failures.first() {
                     Some(first) => Err(HistoryError::new(format!(
-                        "moved {moved} entries back to the trash; {} could not be: {first}",
+                        "moved {} back to the trash; {} could not be: {first}",
+                        crate::units::count(moved, "entry", "entries"),
                         failures.len()
                     ))),
                     None => Ok(moved),
@@ -284,8 +285,8 @@ impl LegacyHistory {
         let outcome = outcome?;
         if let Some(first) = outcome.failures.first() {
             return Err(HistoryError::new(format!(
-                "restored {} entries; {} could not be: {first}",
-                outcome.restored,
+                "restored {}; {} could not be: {first}",
+                crate::units::count(outcome.restored, "entry", "entries"),
                 outcome.failures.len()
             )));
         }

@@ -43,14 +43,34 @@ pub fn import(
     cache_dir: Option<&Path>,
     journal: &dyn Journal,
 ) -> Result<ImportReport> {
+    import_with_progress(workspace, store, cache_dir, journal, &|_| {})
+}
+
+/// How far an import is: entries looked at of all entries, and the notebook it is in.
+#[derive(Debug, Clone, Copy)]
+pub struct ImportProgress<'a> {
+    pub done: usize,
+    pub total: usize,
+    pub notebook: &'a str,
+}
+
+/// [`import`], telling `progress` before each notebook and once at the end (a progress bar).
+pub fn import_with_progress(
+    workspace: &Path,
+    store: &Store,
+    cache_dir: Option<&Path>,
+    journal: &dyn Journal,
+    progress: &dyn Fn(ImportProgress<'_>),
+) -> Result<ImportReport> {
     let history = LegacyHistory::open(workspace, cache_dir)?;
-    import_from(&history, store, journal)
+    import_from(&history, store, journal, progress)
 }
 
 fn import_from(
     history: &LegacyHistory,
     store: &Store,
     journal: &dyn Journal,
+    progress: &dyn Fn(ImportProgress<'_>),
 ) -> Result<ImportReport> {
     let loaded = history.load()?;
     let mut report = ImportReport {
@@ -65,7 +85,15 @@ fn import_from(
             .or_default()
             .push((entry, link));
     }
+    let total = loaded.scan.entries.len();
+    let mut done = 0;
     for (notebook, entries) in by_notebook {
+        progress(ImportProgress {
+            done,
+            total,
+            notebook,
+        });
+        done += entries.len();
         let imported = import_notebook(
             history.root(),
             store,
@@ -78,6 +106,11 @@ fn import_from(
             report.failures.push(format!("notebook {notebook}: {e}"));
         }
     }
+    progress(ImportProgress {
+        done,
+        total,
+        notebook: "",
+    });
     Ok(report)
 }
 
@@ -272,7 +305,7 @@ impl Watcher {
 
     /// One import pass over what is in the cache folder now.
     pub fn pass(&mut self, journal: &dyn Journal) -> Result<ImportReport> {
-        import_from(&self.history, &self.store, journal)
+        import_from(&self.history, &self.store, journal, &|_| {})
     }
 }
 
