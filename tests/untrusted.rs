@@ -95,3 +95,372 @@ fn a_map_spelling_one_instant_two_ways_is_refused_and_nothing_is_swept() {
     let line = hostile[..hostile.find(&respelled).unwrap()].lines().count() + 1;
     refused_everywhere(ws.path(), line);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Finding 1: terminal injection. Names, labels, file names and contents reach the terminal
+// only escaped.
+
+/// Characters the hostile names and contents below carry; none may reach a terminal raw.
+const RAW: [char; 9] = [
+    '\u{1b}', '\u{7}', '\u{0}', '\u{9b}', '\u{202e}', '\u{200b}', '\u{feff}', '\u{2028}',
+    '\u{2066}',
+];
+
+/// stdout and stderr of a command, checked to hold none of [`RAW`].
+fn shown(out: &std::process::Output, what: &str) -> String {
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    if let Some(c) = text.chars().find(|c| RAW.contains(c)) {
+        panic!("{what}: {c:?} reached the terminal raw:\n{text:?}");
+    }
+    text
+}
+
+/// The notebook name the outside probe put in marimo's manifest: it retitles the window and
+/// writes the clipboard (OSC 52).
+const OSC_NAME: &str = "x\u{1b}]0;pwned\u{7}\u{1b}]52;c;cHduZWQ=\u{7}.py";
+const OSC_SHOWN: &str = "x^[]0;pwned^G^[]52;c;cHduZWQ=^G";
+
+#[test]
+fn a_notebook_name_from_marimos_manifest_is_shown_escaped() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("demo");
+    crate::common::copy_tree(&fixtures().join("marimo/demo"), &root);
+    let manifest = root.join("__marimo__/cache/notebook-81b6c9e3c012558a.json");
+    let text = std::fs::read_to_string(&manifest).unwrap();
+    let hostile = serde_json::to_string(OSC_NAME).unwrap();
+    std::fs::write(&manifest, text.replace("\"../../notebook.py\"", &hostile)).unwrap();
+    for args in [
+        &["ls"][..],
+        &["ls", "--notebooks"],
+        &["ls", "--cells"],
+        &["prune", "--dry-run", "--keep-last", "1"],
+        &["import"],
+    ] {
+        let out = celltime(&root).args(args).output().unwrap();
+        let text = shown(&out, &format!("{args:?}"));
+        assert!(text.contains(OSC_SHOWN), "{args:?}: {text}");
+    }
+    let out = celltime(&root).args(["ls", "--json"]).output().unwrap();
+    let rows: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+    let name = OSC_NAME.trim_end_matches(".py");
+    assert!(rows.iter().any(|r| r["notebook"] == name), "{rows:?}");
+}
+
+fn fixtures() -> std::path::PathBuf {
+    std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
+}
+
+/// Writes `text` to a file in `ws` and returns its path.
+fn file(ws: &Path, name: &str, text: &str) -> std::path::PathBuf {
+    let path = ws.join(name);
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// Puts one run; returns its id.
+fn put(ws: &Path, args: &[String]) -> String {
+    let out = celltime(ws).arg("put").args(args).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
+
+fn args(words: &[&str]) -> Vec<String> {
+    words.iter().map(|w| w.to_string()).collect()
+}
+
+#[test]
+fn a_store_notebook_name_with_a_bidi_override_is_shown_escaped_by_every_command() {
+    let ws = workspace();
+    let code = file(ws.path(), "code.py", "x = 1\n");
+    for module in ["m1", "m2"] {
+        let mut words = args(&["--notebook", "ev\u{202e}il", "--cell", "c"]);
+        words.extend(args(&["--module", module, "--code"]));
+        words.push(code.display().to_string());
+        put(ws.path(), &words);
+    }
+    for command in [
+        &["ls"][..],
+        &["ls", "--notebooks"],
+        &["ls", "--cells"],
+        &["prune", "--dry-run", "--keep-last", "1"],
+        &["verify"],
+        &["gc", "--grace", "0s"],
+        &["consolidate"],
+    ] {
+        let out = celltime(ws.path()).args(command).output().unwrap();
+        let text = shown(&out, &format!("{command:?}"));
+        assert!(text.contains("ev<U+202E>il"), "{command:?}: {text}");
+    }
+    // JSON keeps the name, as an escape any JSON reader reads back.
+    for command in [&["ls", "--json"][..], &["ls", "--notebooks", "--json"]] {
+        let out = celltime(ws.path()).args(command).output().unwrap();
+        let text = shown(&out, &format!("{command:?}"));
+        assert!(text.contains(r"ev\u202eil"), "{command:?}: {text}");
+        let value: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(value[0]["notebook"], "ev\u{202e}il");
+    }
+}
+
+/// An entry with invisible and control characters in every section `show` prints: cell name,
+/// parent, part labels, code, variables, outputs, console and watched files. Returns its id.
+fn hostile_entry(ws: &Path) -> String {
+    let parent_code = file(ws, "p.py", "y = 0\n");
+    let mut words = args(&[
+        "--notebook",
+        "nb",
+        "--cell",
+        "pa\u{200b}rent",
+        "--module",
+        "m0",
+    ]);
+    words.extend(["--code".to_string(), parent_code.display().to_string()]);
+    let parent = put(ws, &words);
+    let code = file(
+        ws,
+        "code.py",
+        "x = 'a\u{200b}b\u{feff}c'\u{2028}# \u{202e}\n",
+    );
+    let var = file(ws, "v.json", "{\"k\": \"z\u{200b}z\u{2066}\"}");
+    let output = file(ws, "o.txt", "o\u{2028}p\u{200b}\n");
+    let stdout = file(ws, "s.txt", "s\u{feff}t\u{1b}]0;title\u{7}\n");
+    let watched = file(ws, "w.csv", "w\u{200b}\n");
+    let mut words = args(&[
+        "--notebook",
+        "nb",
+        "--cell",
+        "ce\u{200b}ll",
+        "--module",
+        "m1",
+    ]);
+    words.extend([
+        "--code".to_string(),
+        code.display().to_string(),
+        "--var".to_string(),
+        format!("n\u{202e}=json:{}", var.display()),
+        "--output".to_string(),
+        format!("text/plain\u{200b}={}", output.display()),
+        "--stdout".to_string(),
+        stdout.display().to_string(),
+        "--watched".to_string(),
+        format!("w\u{feff}.csv={}", watched.display()),
+        "--parent".to_string(),
+        parent,
+    ]);
+    put(ws, &words)
+}
+
+#[test]
+fn invisible_characters_are_shown_escaped_in_every_section_of_show() {
+    let ws = workspace();
+    let id = hostile_entry(ws.path());
+    let out = celltime(ws.path()).args(["show", &id]).output().unwrap();
+    assert!(out.status.success());
+    let text = shown(&out, "show");
+    for visible in [
+        "ce<U+200B>ll",        // the cell, in the facts
+        "pa<U+200B>rent",      // the parent
+        "variables n<U+202E>", // a part label, in the facts and the part's title
+        "text/plain<U+200B>",  // an output's mime type
+        "w<U+FEFF>.csv",       // a watched path
+        "a<U+200B>b<U+FEFF>c", // code
+        "<U+2028>",            // code and outputs
+        "z<U+200B>z<U+2066>",  // a variable
+        "o<U+2028>p<U+200B>",  // an output
+        "s<U+FEFF>t",          // console text
+        "w<U+200B>",           // a watched file
+    ] {
+        assert!(text.contains(visible), "{visible}: {text}");
+    }
+    for part in ["code", "variables", "outputs", "console", "watched"] {
+        let out = celltime(ws.path())
+            .args(["show", &id, "--part", part])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{part}");
+        shown(&out, part);
+    }
+    let out = celltime(ws.path()).args(["diff", &id]).output().unwrap();
+    shown(&out, "diff");
+}
+
+#[test]
+fn a_log_file_named_with_escape_sequences_is_shown_escaped_in_error_messages() {
+    let ws = workspace();
+    let code = file(ws.path(), "code.py", "x = 1\n");
+    let mut words = args(&[
+        "--notebook",
+        "nb",
+        "--cell",
+        "c",
+        "--module",
+        "m1",
+        "--code",
+    ]);
+    words.push(code.display().to_string());
+    put(ws.path(), &words);
+    let log = ws.path().join("__marimo__/persist/nb/log");
+    std::fs::create_dir_all(&log).unwrap();
+    let hostile = "not a record\nnor this\n";
+    std::fs::write(log.join("x\u{1b}]0;pwned\u{7}.jsonl"), hostile).unwrap();
+    for command in [&["verify"][..], &["put"]] {
+        let mut cmd = celltime(ws.path());
+        if command == ["put"] {
+            cmd.args(["put", "--notebook", "nb", "--cell", "c", "--module", "m2"]);
+        } else {
+            cmd.args(command);
+        }
+        let out = cmd.output().unwrap();
+        assert!(!out.status.success(), "{command:?}");
+        let text = shown(&out, &format!("{command:?}"));
+        assert!(text.contains("x^[]0;pwned^G.jsonl"), "{command:?}: {text}");
+    }
+}
+
+/// Runs `celltime ARGS` in `dir` with its stdout on a pseudo-terminal (made by Python's `pty`
+/// module, which CI has); returns the exit code, what reached the terminal, and stderr.
+fn on_a_terminal(dir: &Path, command: &[&str]) -> (i32, Vec<u8>, String) {
+    const SCRIPT: &str = r#"
+import os, pty, subprocess, sys
+master, slave = pty.openpty()
+child = subprocess.run(sys.argv[1:], stdout=slave, stderr=subprocess.PIPE)
+os.close(slave)
+seen = b""
+while True:
+    try:
+        chunk = os.read(master, 65536)
+    except OSError:
+        break
+    if not chunk:
+        break
+    seen += chunk
+sys.stdout.buffer.write(seen)
+sys.stderr.buffer.write(child.stderr)
+sys.exit(child.returncode)
+"#;
+    let out = std::process::Command::new("python3")
+        .arg("-c")
+        .arg(SCRIPT)
+        .arg(assert_cmd::cargo::cargo_bin("celltime"))
+        .args(command)
+        .current_dir(dir)
+        .env("TZ", "UTC")
+        .output()
+        .expect("python3 runs");
+    (
+        out.status.code().unwrap_or(-1),
+        out.stdout,
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn show_raw_refuses_control_sequences_on_a_terminal_unless_forced_and_pipes_bytes() {
+    let ws = workspace();
+    let id = hostile_entry(ws.path());
+    let stdout = b"s\xef\xbb\xbft\x1b]0;title\x07\n";
+    let piped = celltime(ws.path())
+        .args(["show", &id, "--part", "console", "--raw"])
+        .output()
+        .unwrap();
+    assert!(piped.status.success());
+    assert_eq!(piped.stdout, stdout, "a pipe gets the bytes unchanged");
+
+    let (code, seen, stderr) =
+        on_a_terminal(ws.path(), &["show", &id, "--part", "console", "--raw"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("--force"), "{stderr}");
+    assert!(!seen.contains(&0x1b), "{seen:?}");
+
+    let (code, seen, stderr) = on_a_terminal(
+        ws.path(),
+        &["show", &id, "--part", "console", "--raw", "--force"],
+    );
+    assert_eq!(code, 0, "{stderr}");
+    assert!(seen.windows(4).any(|w| w == b"\x1b]0;"), "{seen:?}");
+
+    let (code, seen, stderr) = on_a_terminal(ws.path(), &["show", &id, "--part", "code", "--raw"]);
+    assert_eq!(code, 2, "invisible marks count too: {stderr}");
+    assert!(seen.is_empty(), "{seen:?}");
+
+    // Plain text goes to a terminal as it is.
+    let plain = plain_entry(ws.path());
+    let (code, seen, stderr) =
+        on_a_terminal(ws.path(), &["show", &plain, "--part", "code", "--raw"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(String::from_utf8_lossy(&seen).contains("plain = 1"));
+}
+
+/// An entry whose code is plain text; returns its id.
+fn plain_entry(ws: &Path) -> String {
+    let code = file(ws, "plain.py", "plain = 1\n");
+    let mut words = args(&[
+        "--notebook",
+        "nb",
+        "--cell",
+        "plain",
+        "--module",
+        "m9",
+        "--code",
+    ]);
+    words.push(code.display().to_string());
+    put(ws, &words)
+}
+
+#[test]
+fn invisible_characters_are_shown_escaped_in_every_tab_of_the_ui() {
+    use crate::common::screens::{T0, app, history, open_store, screen};
+    use celltime_store::model::{CellKey, ModuleHash, NewEntry, NewPart, NotebookKey, Timestamp};
+    let dir = tempfile::tempdir().unwrap();
+    let store = open_store(dir.path());
+    let key = NotebookKey::new("n\u{202e}b").unwrap();
+    let mut nb = store.notebook_for_write(&key).unwrap();
+    let run = |module: &str, at: i64, code: &str| {
+        let mut e = NewEntry::new(
+            key.clone(),
+            CellKey::new("ce\u{200b}ll").unwrap(),
+            ModuleHash::new(module).unwrap(),
+        );
+        e.created_at = Some(Timestamp(at));
+        e.parts = vec![NewPart::code(code)];
+        e
+    };
+    let mut newest = run("m2", T0 + 1000, "x = 'a\u{200b}b'\u{2028}\n");
+    newest.parts.extend([
+        NewPart::output("text/plain", "o\u{feff}p\n".as_bytes().to_vec()),
+        NewPart::variables(
+            "v\u{202e}",
+            "json",
+            "{\"k\": \"z\u{200b}z\"}".as_bytes().to_vec(),
+        ),
+        NewPart::console("stdout", "s\u{2066}t\u{1b}]0;title\u{7}\n"),
+    ]);
+    nb.put_batch(vec![run("m1", T0, "x = 1\n"), newest])
+        .unwrap();
+    let mut app = app(history(store), 140, 40);
+    app.press("<tab>");
+    for (tab, visible) in [
+        ("1", "a<U+200B>b'<U+2028>"),
+        ("2", "+x = 'a<U+200B>b'"),
+        ("3", "o<U+FEFF>p"),
+        ("4", "z<U+200B>z"),
+        ("5", "s<U+2066>t"),
+        ("6", "v<U+202E>"),
+    ] {
+        app.press(tab);
+        let text = screen(&app, 140, 40);
+        assert!(text.contains("ce<U+200B>ll"), "tab {tab}: {text}");
+        assert!(text.contains("n<U+202E>b"), "tab {tab}: {text}");
+        assert!(text.contains(visible), "tab {tab}: {visible}: {text}");
+        if let Some(c) = text.chars().find(|c| RAW.contains(c)) {
+            panic!("tab {tab}: {c:?} on screen:\n{text}");
+        }
+    }
+}

@@ -1,6 +1,5 @@
 //! `diff`: how an entry's code differs from its previous code version or a chosen base.
 
-use super::format::sanitise;
 use super::{CliError, CliResult, WorkspaceArgs, exit, out, resolve};
 use celltime_store::model::{EntryId, History, PartKind, Row, Timeline};
 use clap::Args;
@@ -54,7 +53,7 @@ pub fn diff(args: DiffArgs) -> CliResult {
                 out(&format!(
                     "{}: first code version of cell {}; nothing to compare\n",
                     row.id.short(),
-                    sanitise(&row.cell)
+                    row.cell
                 ))?;
                 return Ok(exit::OK);
             }
@@ -66,7 +65,7 @@ pub fn diff(args: DiffArgs) -> CliResult {
         .context_radius(args.context)
         .header(&base_label, &row.id.short())
         .to_string();
-    out(&sanitise(&unified))?;
+    out(&unified)?;
     Ok(exit::OK)
 }
 

@@ -46,20 +46,19 @@ pub fn part_names(mask: PartMask) -> Vec<&'static str> {
         .collect()
 }
 
-/// Text made safe for a terminal, line by line, with the preview's escaping rules.
-pub fn sanitise(text: &str) -> String {
-    let mut safe: Vec<String> = text.split('\n').map(crate::preview::sanitize).collect();
-    if text.ends_with('\n') {
-        safe.pop();
-        safe.push(String::new());
-    }
-    safe.join("\n")
-}
-
-/// Left-aligned columns separated by two spaces; the last column is not padded.
+/// Left-aligned columns separated by two spaces; the last column is not padded. Cells are
+/// escaped first (names come from the workspace), so columns line up as they show.
 pub fn table(header: &[&str], rows: &[Vec<String>]) -> String {
+    let rows: Vec<Vec<String>> = rows
+        .iter()
+        .map(|row| {
+            row.iter()
+                .map(|cell| celltime_text::escape_line(cell).into_owned())
+                .collect()
+        })
+        .collect();
     let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
-    for row in rows {
+    for row in &rows {
         for (w, cell) in widths.iter_mut().zip(row) {
             *w = (*w).max(cell.chars().count());
         }
@@ -76,7 +75,7 @@ pub fn table(header: &[&str], rows: &[Vec<String>]) -> String {
         out.push('\n');
     };
     line(header.to_vec(), &mut out);
-    for row in rows {
+    for row in &rows {
         line(row.iter().map(String::as_str).collect(), &mut out);
     }
     out
@@ -93,9 +92,14 @@ mod tests {
     }
 
     #[test]
-    fn control_characters_never_pass() {
-        let safe = sanitise("a\u{1b}[31mb\nnext\n");
-        assert!(!safe.contains('\u{1b}'), "{safe:?}");
-        assert!(safe.ends_with("b\nnext\n"), "{safe:?}");
+    fn table_cells_are_escaped_before_they_are_measured() {
+        let rows = vec![
+            vec!["a\u{1b}]0;t\u{7}".to_string(), "x".to_string()],
+            vec!["bbbbbbbbbbbbbb".to_string(), "y".to_string()],
+        ];
+        assert_eq!(
+            table(&["N", "V"], &rows),
+            "N               V\na^[]0;t^G       x\nbbbbbbbbbbbbbb  y\n"
+        );
     }
 }

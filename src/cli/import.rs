@@ -50,10 +50,10 @@ pub fn run(args: ImportArgs) -> CliResult {
     signal_hook::flag::register(signal_hook::consts::SIGTERM, stop.clone())?;
     let mut watcher = Watcher::new(workspace.root(), store, cache_dir)?;
     if !args.json {
-        eprintln!(
-            "celltime: watching {}; Ctrl-C stops",
+        super::warn(&format!(
+            "watching {}; Ctrl-C stops",
             watcher.root().display()
-        );
+        ));
     }
     let mut failed = None;
     watch(

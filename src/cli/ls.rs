@@ -1,7 +1,7 @@
 //! `ls`: entries, cells or notebooks, without reading any content.
 
-use super::format::{part_names, parts, sanitise, size, table, time};
-use super::{CliError, CliResult, WorkspaceArgs, exit, json, out};
+use super::format::{part_names, parts, size, table, time};
+use super::{CliError, CliResult, WorkspaceArgs, exit, json, json_text, out};
 use celltime_store::model::{History, Row, Timeline};
 use clap::Args;
 use globset::{Glob, GlobMatcher};
@@ -155,7 +155,7 @@ pub fn ls(args: LsArgs) -> CliResult {
         return Ok(exit::OK);
     }
     if args.json {
-        out("[")?;
+        json_text("[")?;
         let mut first = true;
         for_each_timeline(history.as_ref(), &args.notebook, |timeline| {
             let mut chunk = String::new();
@@ -167,9 +167,9 @@ pub fn ls(args: LsArgs) -> CliResult {
                 );
                 first = false;
             }
-            out(&chunk)
+            json_text(&chunk)
         })?;
-        out("\n]\n")?;
+        json_text("\n]\n")?;
     } else {
         // One table per notebook, printed as it is read: a million-entry listing never has
         // to sit in memory at once.
@@ -216,7 +216,7 @@ fn entry_line(notebook: &str, row: &Row) -> Vec<String> {
     vec![
         row.id.short(),
         notebook.to_string(),
-        sanitise(&row.cell),
+        row.cell.to_string(),
         row.version.to_string(),
         format!("{approx}{}", time(row.created_at)),
         size(row.size),

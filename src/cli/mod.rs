@@ -271,13 +271,22 @@ pub fn resolve(history: &dyn History, prefix: &str) -> Result<(Timeline, usize),
     }
 }
 
-/// Writes to stdout; a closed pipe (`celltime ls | head`) ends quietly.
+/// Writes text for people to stdout. Every character of it passes the one terminal-unsafe
+/// predicate (names, paths and messages come from the workspace): newlines and tabs stay,
+/// the rest is shown escaped. A closed pipe (`celltime ls | head`) ends quietly.
 pub fn out(text: &str) -> Result<(), CliError> {
+    write_stdout(celltime_text::escape_text(text).as_bytes())
+}
+
+/// Writes a message for people to stderr, escaped as [`out`] escapes.
+pub fn warn(text: &str) {
+    eprintln!("celltime: {}", celltime_text::escape_text(text));
+}
+
+/// Writes bytes to stdout unchanged (`show --raw`, escaped JSON).
+pub fn write_stdout(bytes: &[u8]) -> Result<(), CliError> {
     let mut stdout = std::io::stdout().lock();
-    match stdout
-        .write_all(text.as_bytes())
-        .and_then(|()| stdout.flush())
-    {
+    match stdout.write_all(bytes).and_then(|()| stdout.flush()) {
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
         other => Ok(other?),
     }
@@ -292,16 +301,23 @@ pub fn confirm(question: &str, yes_flag: &str) -> Result<bool, CliError> {
             "{question} — stdin is not a terminal: pass {yes_flag} to go ahead"
         )));
     }
-    eprint!("{question} [y/N] ");
+    eprint!("{} [y/N] ", celltime_text::escape_text(question));
     std::io::stderr().flush()?;
     let mut answer = String::new();
     std::io::stdin().lock().read_line(&mut answer)?;
     Ok(matches!(answer.trim(), "y" | "Y" | "yes"))
 }
 
+/// Writes a JSON document; characters unsafe on a terminal are `\uXXXX` escapes in it, so
+/// the document reads back the same and shows safely.
 pub fn json(value: &impl serde::Serialize) -> Result<(), CliError> {
     let text = serde_json::to_string_pretty(value).map_err(|e| CliError::failure(e.to_string()))?;
-    out(&format!("{text}\n"))
+    json_text(&format!("{text}\n"))
+}
+
+/// Writes serialised JSON (or a piece of a streamed document), escaped as [`json`] escapes.
+pub fn json_text(text: &str) -> Result<(), CliError> {
+    write_stdout(celltime_text::escape_json(text).as_bytes())
 }
 
 pub fn run(cli: Cli) -> ExitCode {
@@ -324,7 +340,7 @@ pub fn run(cli: Cli) -> ExitCode {
     match result {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
-            eprintln!("celltime: {}", e.message);
+            warn(&e.message);
             ExitCode::from(e.code)
         }
     }

@@ -38,7 +38,7 @@ pub fn run(args: TrashArgs) -> CliResult {
             newest.display()
         ))?;
         for failure in &restored.failures {
-            eprintln!("celltime: {failure}");
+            super::warn(&failure.to_string());
         }
         return Ok(if restored.failures.is_empty() {
             exit::OK

@@ -4,6 +4,7 @@
 //! Every recursive function here takes a depth bound: trees built by the readers are already
 //! limited to `Limits::max_depth`, and the renderer stops at `RenderOptions::max_depth`.
 
+use celltime_text::is_unsafe;
 use std::fmt;
 
 /// A `module.name` reference to a Python global (a class or a function). Never resolved.
@@ -451,18 +452,6 @@ fn py_complex_repr(re: f64, im: f64) -> String {
     format!("({}{sign}{im_s}j)", part(re))
 }
 
-/// Characters that must never reach a terminal raw: C0/C1 controls, DEL, and the invisible
-/// format characters that reorder or hide text (bidi overrides, zero-width marks, line separators).
-fn is_unsafe_char(c: char) -> bool {
-    c.is_control()
-        || matches!(c,
-            '\u{200b}'..='\u{200f}'
-            | '\u{2028}'..='\u{202e}'
-            | '\u{2060}'..='\u{2069}'
-            | '\u{061c}'
-            | '\u{feff}')
-}
-
 fn push_escaped_char(out: &mut String, c: char) {
     let code = u32::from(c);
     if code < 0x100 {
@@ -476,7 +465,7 @@ fn push_escaped_char(out: &mut String, c: char) {
 fn escape_plain(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
-        if is_unsafe_char(c) {
+        if is_unsafe(c) {
             push_escaped_char(&mut out, c);
         } else {
             out.push(c);
@@ -510,7 +499,7 @@ fn py_str_repr(s: &str, max_chars: usize) -> String {
                 out.push('\\');
                 out.push(c);
             }
-            c if is_unsafe_char(c) => push_escaped_char(&mut out, c),
+            c if is_unsafe(c) => push_escaped_char(&mut out, c),
             c => out.push(c),
         }
     }
