@@ -39,8 +39,8 @@ fn entry_table(map: &str, created: &str) -> String {
     map[start..end].to_string()
 }
 
-/// Runs consolidate, gc (no grace) and verify on a damaged map: each must fail naming the map
-/// and its line, and no content may be swept.
+/// Runs consolidate, gc (no grace), verify and ls on a damaged map: each must fail naming the
+/// map and its line (verify in its report, the others on stderr), and no content may be swept.
 fn refused_everywhere(ws: &Path, line: usize) {
     let before = tree(&ws.join("__marimo__/persist/nb"));
     for args in [
@@ -50,11 +50,15 @@ fn refused_everywhere(ws: &Path, line: usize) {
         &["ls"],
     ] {
         let out = celltime(ws).args(args).output().unwrap();
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(!out.status.success(), "{args:?} succeeded: {stderr}");
+        let shown = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(!out.status.success(), "{args:?} succeeded: {shown}");
         assert!(
-            stderr.contains(&format!("map.toml:{line}")),
-            "{args:?}: {stderr}"
+            shown.contains(&format!("map.toml:{line}")),
+            "{args:?}: {shown}"
         );
     }
     let after = tree(&ws.join("__marimo__/persist/nb"));
@@ -320,7 +324,10 @@ fn a_log_file_named_with_escape_sequences_is_shown_escaped_in_error_messages() {
         let out = cmd.output().unwrap();
         assert!(!out.status.success(), "{command:?}");
         let text = shown(&out, &format!("{command:?}"));
-        assert!(text.contains("x^[]0;pwned^G.jsonl"), "{command:?}: {text}");
+        assert!(
+            text.contains("x^[]0;pwned^G.jsonl:1: "),
+            "{command:?}: {text}"
+        );
     }
 }
 
@@ -463,4 +470,354 @@ fn invisible_characters_are_shown_escaped_in_every_tab_of_the_ui() {
             panic!("tab {tab}: {c:?} on screen:\n{text}");
         }
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Finding 3: special files. Only regular files are opened, reads stop at the limits the format
+// and the map give, and everything else is reported as damage. Each command runs with a
+// timeout (a guard against the hang these tests look for, not a measure of speed) and, where
+// memory is at stake, under `ulimit -v` in a child shell.
+
+/// A notebook `nb` with one consolidated run holding code, a small and a large output (an
+/// object of 100,000 bytes); returns its id.
+fn one_run(ws: &Path) -> String {
+    let code = file(ws, "code.py", "x = 1\n");
+    let big = ws.join("big.bin");
+    std::fs::write(&big, vec![7u8; 100_000]).unwrap();
+    let mut words = args(&[
+        "--notebook",
+        "nb",
+        "--cell",
+        "c",
+        "--module",
+        "m1",
+        "--code",
+    ]);
+    words.extend([
+        code.display().to_string(),
+        "--output".to_string(),
+        format!("application/octet-stream={}", big.display()),
+    ]);
+    let id = put(ws, &words);
+    celltime(ws).arg("consolidate").assert().success();
+    id
+}
+
+/// `celltime ARGS` in `ws`, given `seconds` before it is killed.
+fn guarded(ws: &Path, command: &[&str], seconds: u64) -> std::process::Output {
+    celltime(ws)
+        .args(command)
+        .timeout(std::time::Duration::from_secs(seconds))
+        .output()
+        .unwrap()
+}
+
+/// `celltime ARGS` in `ws` in a shell whose address space is limited to 2 GB.
+fn within_2gb(ws: &Path, command: &[&str]) -> std::process::Output {
+    assert_cmd::Command::new("bash")
+        .arg("-c")
+        .arg(r#"ulimit -v 2000000 && exec "$0" "$@""#)
+        .arg(assert_cmd::cargo::cargo_bin("celltime"))
+        .args(command)
+        .current_dir(ws)
+        .env("TZ", "UTC")
+        .env("CELLTIME_WRITER", crate::common::WRITER)
+        .timeout(std::time::Duration::from_secs(300))
+        .output()
+        .unwrap()
+}
+
+#[cfg(unix)]
+fn mkfifo(path: &Path) {
+    let _ = std::fs::remove_file(path);
+    let status = std::process::Command::new("mkfifo")
+        .arg(path)
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+fn both(out: &std::process::Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+#[cfg(unix)]
+#[test]
+fn fifos_in_a_store_are_reported_and_never_waited_on() {
+    for (file, fails) in [
+        ("persist.toml", true),
+        ("nb/map.toml", true),
+        ("nb/notebook.toml", true),
+        ("nb/.index/map-00000000000000000000000000000000.bin", false),
+    ] {
+        let ws = workspace();
+        one_run(ws.path());
+        let path = ws.path().join("__marimo__/persist").join(file);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        mkfifo(&path);
+        for command in [&["ls"][..], &["verify"], &["show", "0000"]] {
+            let out = guarded(ws.path(), command, 60);
+            let text = both(&out);
+            if command == ["show", "0000"] {
+                assert_ne!(out.status.code(), None, "{file}: {command:?} hung");
+                continue;
+            }
+            assert_eq!(!out.status.success(), fails, "{file}: {command:?}: {text}");
+            if fails {
+                assert!(
+                    text.contains(&format!("{file}: not a regular file")),
+                    "{file}: {command:?}: {text}"
+                );
+            }
+        }
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn a_fifo_notebook_toml_does_not_make_its_notebook_vanish() {
+    let ws = workspace();
+    one_run(ws.path());
+    mkfifo(&ws.path().join("__marimo__/persist/nb/notebook.toml"));
+    let out = guarded(ws.path(), &["verify"], 60);
+    assert_eq!(out.status.code(), Some(1));
+    let text = both(&out);
+    assert!(
+        text.contains("nb/notebook.toml: not a regular file"),
+        "{text}"
+    );
+    assert!(text.contains("verify: FAILED"), "{text}");
+    let out = guarded(ws.path(), &["ls"], 60);
+    assert_eq!(out.status.code(), Some(1), "{}", both(&out));
+}
+
+#[cfg(unix)]
+#[test]
+fn links_to_endless_devices_are_refused_in_bounded_memory() {
+    for (file, device) in [
+        ("nb/map.toml", "/dev/zero"),
+        ("persist.toml", "/dev/urandom"),
+        ("nb/notebook.toml", "/dev/zero"),
+    ] {
+        let ws = workspace();
+        one_run(ws.path());
+        let path = ws.path().join("__marimo__/persist").join(file);
+        std::fs::remove_file(&path).unwrap();
+        std::os::unix::fs::symlink(device, &path).unwrap();
+        for command in [&["ls"][..], &["verify"]] {
+            let out = within_2gb(ws.path(), command);
+            let text = both(&out);
+            assert_eq!(out.status.code(), Some(1), "{file}: {command:?}: {text}");
+            assert!(
+                text.contains(&format!("{file}: is a symbolic link")),
+                "{file}: {command:?}: {text}"
+            );
+        }
+    }
+}
+
+/// The object file of the 100,000-byte output of [`one_run`].
+fn big_object(ws: &Path) -> std::path::PathBuf {
+    let hash = blake3::hash(&[7u8; 100_000]).to_hex().to_string();
+    ws.join("__marimo__/persist/nb/objects")
+        .join(&hash[..2])
+        .join(&hash)
+}
+
+#[cfg(unix)]
+#[test]
+fn an_object_larger_than_the_map_records_is_not_read_whole() {
+    let ws = workspace();
+    let id = one_run(ws.path());
+    // 6 GB, sparse: what a hostile clone (or a disk error) can leave.
+    std::fs::File::options()
+        .write(true)
+        .open(big_object(ws.path()))
+        .unwrap()
+        .set_len(6_000_000_000)
+        .unwrap();
+    let out = within_2gb(ws.path(), &["verify"]);
+    let text = both(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("holds 6000000000 bytes where the map records 100000; it was not read"),
+        "{text}"
+    );
+    let out = within_2gb(ws.path(), &["show", &id, "--part", "outputs"]);
+    let text = both(&out);
+    assert!(out.status.success(), "{text}");
+    assert!(
+        text.contains("(unavailable:") && text.contains("where the map records 100000"),
+        "{text}"
+    );
+    // The same object linked to an endless device.
+    std::fs::remove_file(big_object(ws.path())).unwrap();
+    std::os::unix::fs::symlink("/dev/zero", big_object(ws.path())).unwrap();
+    let out = within_2gb(ws.path(), &["show", &id, "--part", "outputs"]);
+    let text = both(&out);
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("is a symbolic link"), "{text}");
+}
+
+#[cfg(unix)]
+#[test]
+fn a_fifo_log_segment_is_reported_by_verify_and_never_read() {
+    let ws = workspace();
+    one_run(ws.path());
+    let segment = ws.path().join(format!(
+        "__marimo__/persist/nb/log/{}-20260101T000000Z-abcdef.jsonl",
+        crate::common::WRITER
+    ));
+    mkfifo(&segment);
+    let out = guarded(ws.path(), &["ls"], 60);
+    assert!(out.status.success(), "{}", both(&out));
+    let out = guarded(ws.path(), &["verify"], 60);
+    let text = both(&out);
+    assert!(
+        text.contains("abcdef.jsonl: not a regular file; ignored"),
+        "{text}"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Finding 4: links. Nothing is ever written outside the workspace through a link.
+
+#[cfg(unix)]
+#[test]
+fn put_refuses_a_notebook_folder_that_is_a_link() {
+    let ws = workspace();
+    let outside = tempfile::tempdir().unwrap();
+    let target = outside.path().join("nb");
+    std::fs::create_dir_all(&target).unwrap();
+    let persist = ws.path().join("__marimo__/persist");
+    std::fs::create_dir_all(&persist).unwrap();
+    std::os::unix::fs::symlink(&target, persist.join("nb")).unwrap();
+    let code = file(ws.path(), "code.py", "x = 1\n");
+    let out = celltime(ws.path())
+        .args(["put", "--notebook", "nb", "--cell", "c", "--module", "m"])
+        .arg("--code")
+        .arg(&code)
+        .output()
+        .unwrap();
+    let text = both(&out);
+    assert!(!out.status.success(), "{text}");
+    assert!(text.contains("persist/nb: is a symbolic link"), "{text}");
+    assert_eq!(
+        std::fs::read_dir(&target).unwrap().count(),
+        0,
+        "written outside"
+    );
+    // A notebook below the link is refused the same way.
+    let out = celltime(ws.path())
+        .args([
+            "put",
+            "--notebook",
+            "nb/deeper",
+            "--cell",
+            "c",
+            "--module",
+            "m",
+        ])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert_eq!(
+        std::fs::read_dir(&target).unwrap().count(),
+        0,
+        "written outside"
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn a_dangling_lock_link_never_creates_a_file_outside_the_store() {
+    let ws = workspace();
+    one_run(ws.path());
+    let outside = tempfile::tempdir().unwrap();
+    let target = outside.path().join("created-through-the-link");
+    let lock = ws.path().join("__marimo__/persist/nb/.lock");
+    let _ = std::fs::remove_file(&lock);
+    std::os::unix::fs::symlink(&target, &lock).unwrap();
+    for command in [&["ls"][..], &["verify"], &["consolidate"]] {
+        let out = guarded(ws.path(), command, 60);
+        let text = both(&out);
+        assert!(!out.status.success(), "{command:?}: {text}");
+        assert!(
+            text.contains("nb/.lock: is a symbolic link"),
+            "{command:?}: {text}"
+        );
+        assert!(
+            !target.exists(),
+            "{command:?} created a file through the link"
+        );
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn trash_restore_never_follows_a_block_folder_replaced_by_a_link() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("demo");
+    crate::common::copy_tree(&fixtures().join("marimo/demo"), &root);
+    celltime(&root)
+        .args(["prune", "--keep-last", "1", "--yes"])
+        .assert()
+        .success();
+    let block = root.join("__marimo__/cache/expensive");
+    let outside = tempfile::tempdir().unwrap();
+    std::fs::remove_dir_all(&block).unwrap();
+    std::os::unix::fs::symlink(outside.path(), &block).unwrap();
+    let out = celltime(&root)
+        .args(["trash", "--restore"])
+        .output()
+        .unwrap();
+    let text = both(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("cache/expensive: is a symbolic link"),
+        "{text}"
+    );
+    assert_eq!(
+        std::fs::read_dir(outside.path()).unwrap().count(),
+        0,
+        "restored outside the cache: {text}"
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn demo_dir_never_overwrites_a_file_or_follows_a_link() {
+    let dir = tempfile::tempdir().unwrap();
+    let mine = dir.path().join("analysis/eda.py");
+    std::fs::create_dir_all(mine.parent().unwrap()).unwrap();
+    std::fs::write(&mine, "mine\n").unwrap();
+    let out = celltime(dir.path())
+        .args(["demo", "--no-tui", "--dir"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    let text = both(&out);
+    assert!(!out.status.success(), "{text}");
+    assert!(text.contains("analysis/eda.py: already exists"), "{text}");
+    assert_eq!(std::fs::read_to_string(&mine).unwrap(), "mine\n");
+
+    let dir = tempfile::tempdir().unwrap();
+    let outside = tempfile::tempdir().unwrap();
+    std::os::unix::fs::symlink(outside.path(), dir.path().join("analysis")).unwrap();
+    let out = celltime(dir.path())
+        .args(["demo", "--no-tui", "--dir"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    let text = both(&out);
+    assert!(!out.status.success(), "{text}");
+    assert!(
+        text.contains("analysis: is not a folder (or is a link)"),
+        "{text}"
+    );
+    assert_eq!(std::fs::read_dir(outside.path()).unwrap().count(), 0);
 }

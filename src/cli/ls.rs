@@ -1,7 +1,7 @@
 //! `ls`: entries, cells or notebooks, without reading any content.
 
 use super::format::{part_names, parts, size, table, time};
-use super::{CliError, CliResult, WorkspaceArgs, exit, json, json_text, out};
+use super::{CliError, CliResult, Skipped, WorkspaceArgs, exit, json, json_text, out};
 use celltime_store::model::{History, Row, Timeline};
 use clap::Args;
 use globset::{Glob, GlobMatcher};
@@ -39,16 +39,24 @@ fn matchers(globs: &[String]) -> Result<Vec<GlobMatcher>, CliError> {
         .collect()
 }
 
-/// Timelines of the selected notebooks, loaded one at a time.
+/// Timelines of the selected notebooks, loaded one at a time; one that cannot be read is
+/// reported and skipped.
 fn for_each_timeline(
     history: &dyn History,
     notebook_globs: &[String],
+    skipped: &mut Skipped,
     mut visit: impl FnMut(Timeline) -> Result<(), CliError>,
 ) -> Result<(), CliError> {
     let globs = matchers(notebook_globs)?;
     for info in history.notebooks()? {
         if globs.is_empty() || globs.iter().any(|g| g.is_match(&info.notebook)) {
-            let mut timeline = history.timeline(&info.notebook)?;
+            let mut timeline = match history.timeline(&info.notebook) {
+                Ok(timeline) => timeline,
+                Err(e) => {
+                    skipped.report(e);
+                    continue;
+                }
+            };
             // People read histories cell by cell, newest run first.
             timeline
                 .rows
@@ -94,6 +102,7 @@ fn rfc3339<S: serde::Serializer>(
 
 pub fn ls(args: LsArgs) -> CliResult {
     let history = args.workspace.history()?;
+    let mut skipped = Skipped::default();
     if args.notebooks {
         let globs = matchers(&args.notebook)?;
         let infos: Vec<_> = history
@@ -123,7 +132,7 @@ pub fn ls(args: LsArgs) -> CliResult {
         |row: &Row| args.cell.is_empty() || args.cell.iter().any(|c| **c == *row.cell);
     if args.cells {
         let mut cells = Vec::new();
-        for_each_timeline(history.as_ref(), &args.notebook, |timeline| {
+        for_each_timeline(history.as_ref(), &args.notebook, &mut skipped, |timeline| {
             cells.extend(
                 cell_summaries(&timeline)
                     .into_iter()
@@ -152,12 +161,12 @@ pub fn ls(args: LsArgs) -> CliResult {
                 &rows,
             ))?;
         }
-        return Ok(exit::OK);
+        return Ok(skipped.exit_code(exit::OK));
     }
     if args.json {
         json_text("[")?;
         let mut first = true;
-        for_each_timeline(history.as_ref(), &args.notebook, |timeline| {
+        for_each_timeline(history.as_ref(), &args.notebook, &mut skipped, |timeline| {
             let mut chunk = String::new();
             for row in timeline.rows.iter().filter(|r| wanted_cell(r)) {
                 let entry = entry_json(&timeline.notebook, row);
@@ -174,7 +183,7 @@ pub fn ls(args: LsArgs) -> CliResult {
         // One table per notebook, printed as it is read: a million-entry listing never has
         // to sit in memory at once.
         let mut first = true;
-        for_each_timeline(history.as_ref(), &args.notebook, |timeline| {
+        for_each_timeline(history.as_ref(), &args.notebook, &mut skipped, |timeline| {
             let rows: Vec<Vec<String>> = timeline
                 .rows
                 .iter()
@@ -192,7 +201,7 @@ pub fn ls(args: LsArgs) -> CliResult {
             out(&format!("{separator}{}", table(&header, &rows)))
         })?;
     }
-    Ok(exit::OK)
+    Ok(skipped.exit_code(exit::OK))
 }
 
 pub(super) fn entry_json<'a>(notebook: &'a str, row: &'a Row) -> EntryJson<'a> {

@@ -1,8 +1,8 @@
 //! `pin`, `unpin`, `consolidate`, `verify` and `gc`: keeping the store healthy.
 
 use super::format::size;
-use super::{CliError, CliResult, WorkspaceArgs, exit, json, out};
-use celltime_store::store::{Severity, VerifyReport};
+use super::{CliError, CliResult, Skipped, WorkspaceArgs, exit, json, out};
+use celltime_store::store::{Notebook, Severity, Store, StoreError, VerifyReport};
 use clap::Args;
 
 #[derive(Debug, Args)]
@@ -38,17 +38,37 @@ pub fn pin(args: IdsArgs, pinned: bool) -> CliResult {
     Ok(exit::OK)
 }
 
+/// Visits each notebook of the store, opened; a damaged folder, or one that cannot be opened
+/// or visited, is reported and the others go on.
+fn each_notebook(
+    store: &Store,
+    mut visit: impl FnMut(Notebook) -> Result<(), CliError>,
+) -> Result<Skipped, CliError> {
+    let mut skipped = Skipped::default();
+    for folder in store.notebook_folders()? {
+        match folder.key.and_then(|key| store.notebook(&key)) {
+            Ok(notebook) => {
+                if let Err(e) = visit(notebook) {
+                    skipped.report(e);
+                }
+            }
+            Err(e) => skipped.report(e),
+        }
+    }
+    Ok(skipped)
+}
+
 pub fn consolidate(args: WorkspaceArgs) -> CliResult {
     let store = args.store()?;
-    for key in store.notebook_keys()? {
-        let mut notebook = store.notebook(&key)?;
+    let skipped = each_notebook(&store, |mut notebook| {
         notebook.consolidate()?;
         out(&format!(
-            "{key}: {} entries in map.toml\n",
+            "{}: {} entries in map.toml\n",
+            notebook.key(),
             notebook.index().len()
-        ))?;
-    }
-    Ok(exit::OK)
+        ))
+    })?;
+    Ok(skipped.exit_code(exit::OK))
 }
 
 #[derive(Debug, Args)]
@@ -63,8 +83,17 @@ pub struct VerifyArgs {
 pub fn verify(args: VerifyArgs) -> CliResult {
     let store = args.workspace.store()?;
     let mut reports: Vec<VerifyReport> = Vec::new();
-    for key in store.notebook_keys()? {
-        reports.push(store.notebook(&key)?.verify()?);
+    for folder in store.notebook_folders()? {
+        let dir = store.persist_dir().join(&folder.name);
+        let report = folder
+            .key
+            .and_then(|key| store.notebook(&key))
+            .and_then(|notebook| notebook.verify());
+        reports.push(match report {
+            Ok(report) => report,
+            Err(e @ StoreError::Busy { .. }) => return Err(e.into()),
+            Err(e) => VerifyReport::unreadable(&folder.name, e.into_located(&dir)),
+        });
     }
     let errors: usize = reports.iter().map(VerifyReport::errors).sum();
     if args.json {
@@ -87,12 +116,7 @@ pub fn verify(args: VerifyArgs) -> CliResult {
                     Severity::Warning => "warning",
                     Severity::Info => "note",
                 };
-                let line = p.line.map(|l| format!(":{l}")).unwrap_or_default();
-                text.push_str(&format!(
-                    "  {level}: {}{line}: {}\n",
-                    p.path.display(),
-                    p.message
-                ));
+                text.push_str(&format!("  {level}: {p}\n"));
             }
         }
         text.push_str(if errors == 0 {
@@ -126,10 +150,10 @@ pub fn gc(args: GcArgs) -> CliResult {
         None => store.config().gc_grace,
     };
     let mut reports = Vec::new();
-    for key in store.notebook_keys()? {
-        let report = store.notebook(&key)?.gc(grace)?;
-        reports.push((key.to_string(), report));
-    }
+    let skipped = each_notebook(&store, |mut notebook| {
+        reports.push((notebook.key().to_string(), notebook.gc(grace)?));
+        Ok(())
+    })?;
     if args.json {
         json(&reports)?;
     } else {
@@ -151,5 +175,5 @@ pub fn gc(args: GcArgs) -> CliResult {
             }
         }
     }
-    Ok(exit::OK)
+    Ok(skipped.exit_code(exit::OK))
 }

@@ -240,6 +240,27 @@ impl From<std::io::Error> for CliError {
 
 pub type CliResult = Result<u8, CliError>;
 
+/// Notebooks a command could not read or change: each is reported as it happens, the others
+/// go on (one damaged folder fails only itself), and the command ends with the exit code of
+/// the first failure.
+#[derive(Debug, Default)]
+pub struct Skipped {
+    code: Option<u8>,
+}
+
+impl Skipped {
+    pub fn report(&mut self, e: impl Into<CliError>) {
+        let e = e.into();
+        warn(&e.message);
+        self.code.get_or_insert(e.code);
+    }
+
+    /// `ok` when nothing was skipped, else the first failure's code.
+    pub fn exit_code(&self, ok: u8) -> u8 {
+        self.code.unwrap_or(ok)
+    }
+}
+
 /// Finds the one entry whose id starts with `prefix`, in any notebook.
 pub fn resolve(history: &dyn History, prefix: &str) -> Result<(Timeline, usize), CliError> {
     let prefix = prefix.to_ascii_lowercase();

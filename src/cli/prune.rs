@@ -3,7 +3,7 @@
 
 use super::format::size;
 use super::policy_args::{PolicyArgs, policy_from_args};
-use super::{CliError, CliResult, WorkspaceArgs, confirm, exit, json, out};
+use super::{CliError, CliResult, Skipped, WorkspaceArgs, confirm, exit, json, out};
 use celltime_store::model::{EntryId, History, Timeline};
 use celltime_store::policy::{
     EntryLabel, Plan, Policy, PolicyError, ReportContext, TimelineInput, plan,
@@ -107,11 +107,15 @@ pub fn run(args: PruneArgs) -> CliResult {
     }
     let policy = choose_policy(&args.policy, &config)?;
     let history = args.workspace.history()?;
-    let timelines: Vec<Timeline> = history
-        .notebooks()?
-        .iter()
-        .map(|n| history.timeline(&n.notebook))
-        .collect::<Result<_, _>>()?;
+    // A notebook that cannot be read is reported and left alone; the policy applies to the rest.
+    let mut skipped = Skipped::default();
+    let mut timelines: Vec<Timeline> = Vec::new();
+    for info in history.notebooks()? {
+        match history.timeline(&info.notebook) {
+            Ok(timeline) => timelines.push(timeline),
+            Err(e) => skipped.report(e),
+        }
+    }
     let input = TimelineInput::new(&timelines);
     let candidates = input.candidates();
     let plan_input = input.plan_input(&candidates);
@@ -134,11 +138,11 @@ pub fn run(args: PruneArgs) -> CliResult {
     let removals = plan.removed();
     if args.dry_run || removals.is_empty() {
         print_report(&report, args.json, true, label)?;
-        return Ok(plan_exit_code(&plan));
+        return Ok(skipped.exit_code(plan_exit_code(&plan)));
     }
     if !args.yes && !ask(&report, removals.len(), &label)? {
         out("nothing removed\n")?;
-        return Ok(exit::OK);
+        return Ok(skipped.exit_code(exit::OK));
     }
     let mut by_notebook: BTreeMap<&str, Vec<EntryId>> = BTreeMap::new();
     for entry in removals {
@@ -164,7 +168,7 @@ pub fn run(args: PruneArgs) -> CliResult {
                     size(freed_now)
                 ))?;
             }
-            Ok(plan_exit_code(&plan))
+            Ok(skipped.exit_code(plan_exit_code(&plan)))
         }
         Err(e) => Err(e),
     }

@@ -5,9 +5,11 @@
 //! - [`legacy`]: marimo's own cache folder, `__marimo__/cache/` (read, prune, import);
 //! - [`policy`]: retention policies and the prune planner;
 //! - [`units`]: sizes, counts and durations as people write them;
-//! - [`workspace`]: which backends a workspace has, opened as one [`model::History`].
+//! - [`workspace`]: which backends a workspace has, opened as one [`model::History`];
+//! - [`Located`]: `path:line: message`, the shape of every problem found in a file.
 
 pub mod legacy;
+pub mod located;
 pub mod model;
 pub mod policy;
 pub mod store;
@@ -15,3 +17,5 @@ pub mod store;
 pub mod testing;
 pub mod units;
 pub mod workspace;
+
+pub use located::Located;

@@ -253,6 +253,13 @@ fn restore_entry(root: &Path, batch: &Path, record: &MovedEntry) -> Result<()> {
     let block = record.entry.split('/').next().unwrap_or_default();
     let block_dir = root.join(block);
     fs::create_dir_all(&block_dir).at(&block_dir)?;
+    // A block folder replaced by a link would take the entry outside the cache.
+    if !fs::symlink_metadata(&block_dir).at(&block_dir)?.is_dir() {
+        return Err(LegacyError::invalid(
+            &block_dir,
+            "is a symbolic link or not a folder; links are never followed",
+        ));
+    }
     if fs::symlink_metadata(root.join(&record.entry)).is_ok() {
         return Err(LegacyError::invalid(
             &root.join(&record.entry),

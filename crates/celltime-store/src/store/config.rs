@@ -2,7 +2,8 @@
 //! edits it with `toml_edit`, so comments and layout survive.
 
 use super::error::{IoContext, Result, StoreError};
-use super::fs::{Fs, write_atomic};
+use super::fs::{Fs, read_limited, write_atomic};
+use super::layout::MAX_SETTINGS_BYTES;
 use crate::units::{Size, Span};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -50,7 +51,7 @@ pub fn line_of(text: &str, offset: usize) -> usize {
 impl Config {
     /// Reads `persist.toml`, or the defaults when the file does not exist.
     pub fn load(fs: &dyn Fs, path: &Path) -> Result<Config> {
-        let text = match fs.read(path) {
+        let text = match read_limited(fs, path, MAX_SETTINGS_BYTES) {
             Ok(bytes) => String::from_utf8(bytes)
                 .map_err(|_| StoreError::invalid(path, None, "not UTF-8 text"))?,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => DEFAULT_TEXT.to_string(),

@@ -1,5 +1,6 @@
 //! The store as a [`History`]: what the CLI, prune and the TUI use on `__marimo__/persist/`.
 
+use super::layout::NOTEBOOK_FILE;
 use super::{Notebook, Store, StoreError};
 use crate::model::{
     Applied, BackendKind, ContentRef, Detail, EntryId, History, HistoryError, HistoryResult,
@@ -47,7 +48,15 @@ impl StoreHistory {
         reload: bool,
         f: impl FnOnce(&mut Notebook) -> Result<T, StoreError>,
     ) -> HistoryResult<T> {
-        let key = NotebookKey::new(notebook).map_err(StoreError::from)?;
+        // Listings name damaged folders by their path; say what is wrong with the folder.
+        let key = NotebookKey::new(notebook).map_err(|e| {
+            let file = self.store.persist_dir().join(notebook).join(NOTEBOOK_FILE);
+            StoreError::invalid(
+                &file,
+                None,
+                format!("the folder's path is not a notebook key: {}", e.reason),
+            )
+        })?;
         let mut open = self
             .open
             .lock()

@@ -6,6 +6,7 @@
 
 use super::error::{IoContext, Result, StoreError};
 use super::fs::{Fs, ItemKind};
+use crate::Located;
 use crate::model::ContentHash;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use std::collections::HashMap;
@@ -103,21 +104,32 @@ fn insert_into(fs: &dyn Fs, path: &Path, items: &[(ContentHash, &[u8])]) -> Resu
     tx.commit().map_err(|e| sql_error(path, e))
 }
 
-/// Every row of a pack: (hash text as stored, size, content), streamed to `visit`.
+/// Every row of a pack: (hash text as stored, size, content), streamed to `visit`. A content
+/// longer than `max_len` is not read: `visit` gets `Err(its length)` instead.
 pub fn for_each_row(
     path: &Path,
-    mut visit: impl FnMut(&str, u64, &[u8]) -> Result<()>,
+    max_len: u64,
+    mut visit: impl FnMut(&str, u64, std::result::Result<&[u8], u64>) -> Result<()>,
 ) -> Result<()> {
     let conn = open_read(path)?;
     let mut query = conn
-        .prepare("SELECT hash, size, content FROM contents")
+        .prepare(
+            "SELECT hash, size, length(content),
+                    CASE WHEN length(content) <= ?1 THEN content END
+             FROM contents",
+        )
         .map_err(|e| sql_error(path, e))?;
-    let mut rows = query.query([]).map_err(|e| sql_error(path, e))?;
+    let max_len = i64::try_from(max_len).unwrap_or(i64::MAX);
+    let mut rows = query.query([max_len]).map_err(|e| sql_error(path, e))?;
     while let Some(row) = rows.next().map_err(|e| sql_error(path, e))? {
         let hash: String = row.get(0).map_err(|e| sql_error(path, e))?;
         let size: i64 = row.get(1).map_err(|e| sql_error(path, e))?;
-        let content = row.get_ref(2).map_err(|e| sql_error(path, e))?;
-        let bytes = content.as_blob().unwrap_or_default();
+        let len: i64 = row.get(2).map_err(|e| sql_error(path, e))?;
+        let content = row.get_ref(3).map_err(|e| sql_error(path, e))?;
+        let bytes = match content.as_blob_or_null() {
+            Ok(Some(bytes)) => Ok(bytes),
+            _ => Err(len.max(0) as u64),
+        };
         visit(&hash, size.max(0) as u64, bytes)?;
     }
     Ok(())
@@ -173,7 +185,9 @@ impl PackReader {
         }
     }
 
-    pub fn read(&self, fs: &dyn Fs, hash: ContentHash) -> Result<Option<Vec<u8>>> {
+    /// The content `hash` from whichever pack holds it. A row holding more or fewer bytes than
+    /// `size` (the length the map records) is damage, reported without reading it.
+    pub fn read(&self, fs: &dyn Fs, hash: ContentHash, size: u64) -> Result<Option<Vec<u8>>> {
         let hex = hash.to_hex();
         // A pack may vanish under us when another process compacts; the listing is retried once.
         for _ in 0..2 {
@@ -196,12 +210,30 @@ impl PackReader {
                     }
                 }
                 let conn = &connections[name];
-                let found: Option<Vec<u8>> = conn
-                    .prepare_cached("SELECT content FROM contents WHERE hash = ?1")
-                    .and_then(|mut q| q.query_row([&hex], |row| row.get(0)).optional())
+                let size = i64::try_from(size).unwrap_or(i64::MAX);
+                let found: Option<(i64, Option<Vec<u8>>)> = conn
+                    .prepare_cached(
+                        "SELECT length(content), CASE WHEN length(content) = ?2 THEN content END
+                         FROM contents WHERE hash = ?1",
+                    )
+                    .and_then(|mut q| {
+                        q.query_row(params![&hex, size], |row| Ok((row.get(0)?, row.get(1)?)))
+                            .optional()
+                    })
                     .map_err(|e| sql_error(&path, e))?;
-                if found.is_some() {
-                    return Ok(found);
+                match found {
+                    Some((_, Some(bytes))) => return Ok(Some(bytes)),
+                    Some((len, None)) => {
+                        return Err(StoreError::Corrupt(Located::new(
+                            &path,
+                            None,
+                            format!(
+                                "content {} holds {len} bytes where the map records {size}; it was not read",
+                                hash.short()
+                            ),
+                        )));
+                    }
+                    None => {}
                 }
             }
             if !vanished {
@@ -226,12 +258,18 @@ mod tests {
         insert(&RealFs, &pack, &[(hash, a)]).unwrap();
         insert(&RealFs, &pack, &[(hash, a)]).unwrap();
         let reader = PackReader::new(dir.path().to_path_buf());
-        assert_eq!(reader.read(&RealFs, hash).unwrap().unwrap(), a);
+        assert_eq!(reader.read(&RealFs, hash, 5).unwrap().unwrap(), a);
         assert!(
             reader
-                .read(&RealFs, ContentHash::of(b"other"))
+                .read(&RealFs, ContentHash::of(b"other"), 5)
                 .unwrap()
                 .is_none()
+        );
+        let err = reader.read(&RealFs, hash, 4).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("holds 5 bytes where the map records 4"),
+            "{err}"
         );
         assert_eq!(index(&pack).unwrap(), vec![(hash.to_hex(), 5)]);
         let names: Vec<String> = std::fs::read_dir(dir.path())
