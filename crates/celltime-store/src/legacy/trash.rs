@@ -86,9 +86,12 @@ fn write_manifest(batch: &Path, manifest: &BatchManifest) -> Result<()> {
     fs::write(&path, text).at(&path)
 }
 
+/// A batch manifest lists at most a cache folder's entries: far below this.
+const MAX_BATCH_MANIFEST_BYTES: u64 = 64 << 20;
+
 fn read_manifest(batch: &Path) -> Result<BatchManifest> {
     let path = batch.join(BATCH_MANIFEST);
-    let bytes = fs::read(&path).at(&path)?;
+    let bytes = crate::store::fs::read_regular(&path, MAX_BATCH_MANIFEST_BYTES).at(&path)?;
     serde_json::from_slice(&bytes)
         .map_err(|e| LegacyError::invalid(&path, format!("not a celltime trash manifest: {e}")))
 }

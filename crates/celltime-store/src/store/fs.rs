@@ -225,7 +225,7 @@ pub fn no_links_no_blocking(options: &mut OpenOptions) {
 }
 
 /// Why a link in a store is refused, wherever one is found.
-pub const LINK_REFUSED: &str = "is a symbolic link; celltime never follows links in a store";
+pub const LINK_REFUSED: &str = "is a symbolic link; celltime never follows links in __marimo__/";
 
 /// The error of opening `path` with [`no_links_no_blocking`], said plainly when it was a link
 /// (the system's own words are "too many levels of symbolic links").
