@@ -821,3 +821,67 @@ fn demo_dir_never_overwrites_a_file_or_follows_a_link() {
     );
     assert_eq!(std::fs::read_dir(outside.path()).unwrap().count(), 0);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Finding 5: limits.
+
+#[test]
+fn keys_within_the_format_limit_work_under_long_absolute_paths() {
+    let dir = tempfile::tempdir().unwrap();
+    let ws = dir.path().join("w".repeat(200)).join("x".repeat(100));
+    std::fs::create_dir_all(ws.join("__marimo__")).unwrap();
+    // 1,019 bytes: within FORMAT.md's 1,024, far beyond SQLite's 512-byte paths once absolute.
+    let key = [
+        "k".repeat(200),
+        "e".repeat(200),
+        "y".repeat(200),
+        "s".repeat(200),
+        "z".repeat(15),
+    ]
+    .join("/");
+    let code = file(&ws, "code.py", "x = 'in a pack'\n");
+    let mut words = args(&[
+        "--notebook",
+        &key,
+        "--cell",
+        "c",
+        "--module",
+        "m1",
+        "--code",
+    ]);
+    words.push(code.display().to_string());
+    let id = put(&ws, &words);
+    let mut words = args(&[
+        "--notebook",
+        &key,
+        "--cell",
+        "c",
+        "--module",
+        "m2",
+        "--code",
+    ]);
+    words.push(code.display().to_string());
+    put(&ws, &words);
+    for command in [&["verify"][..], &["gc", "--grace", "0s"], &["verify"]] {
+        let out = celltime(&ws).args(command).output().unwrap();
+        assert!(out.status.success(), "{command:?}: {}", both(&out));
+    }
+    let out = celltime(&ws)
+        .args(["show", &id, "--part", "code"])
+        .output()
+        .unwrap();
+    assert!(both(&out).contains("in a pack"), "{}", both(&out));
+    // Moved deeper still: everything reads and verifies.
+    let moved = dir.path().join("m".repeat(250)).join("ws");
+    std::fs::create_dir_all(moved.parent().unwrap()).unwrap();
+    std::fs::rename(&ws, &moved).unwrap();
+    let out = celltime(&moved).arg("verify").output().unwrap();
+    let text = both(&out);
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("2 entries, 1 contents checked"), "{text}");
+    let out = celltime(&moved)
+        .args(["show", &id, "--part", "code"])
+        .output()
+        .unwrap();
+    assert!(both(&out).contains("in a pack"), "{}", both(&out));
+}

@@ -39,6 +39,20 @@ pub struct Config {
     pub gc_grace: Duration,
 }
 
+/// The one "format too new" check: a file written in a newer format than this celltime reads
+/// (`persist.toml`, `notebook.toml`, `map.toml`, a pack's `user_version`) is refused, naming
+/// the file, before anything is read from it or written (docs/FORMAT.md §13).
+pub fn check_format(path: &Path, found: i64, supported: i64) -> Result<()> {
+    if found > supported {
+        return Err(StoreError::FormatTooNew {
+            path: path.to_path_buf(),
+            found,
+            supported,
+        });
+    }
+    Ok(())
+}
+
 /// 1-based line of a byte offset in `text`.
 pub fn line_of(text: &str, offset: usize) -> usize {
     text.as_bytes()[..offset.min(text.len())]
@@ -74,13 +88,7 @@ impl Config {
                 .as_integer()
                 .ok_or_else(|| StoreError::invalid(path, at(item), "format must be an integer"))?,
         };
-        if format > FORMAT_VERSION {
-            return Err(StoreError::FormatTooNew {
-                path: path.to_path_buf(),
-                found: format,
-                supported: FORMAT_VERSION,
-            });
-        }
+        check_format(path, format, FORMAT_VERSION)?;
         if format < 1 {
             return Err(StoreError::invalid(
                 path,

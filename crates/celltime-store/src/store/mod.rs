@@ -16,7 +16,7 @@ mod snapshot;
 mod verify;
 pub mod wire;
 
-pub use config::{Config, FORMAT_VERSION, line_of, span_duration};
+pub use config::{Config, FORMAT_VERSION, check_format, line_of, span_duration};
 pub use error::{IoContext, Result, StoreError};
 pub use layout::{NotebookPaths, Workspace};
 pub use notebook::{ContentReader, Fetched, GcReport, Issue, Notebook, NotebookFile, Severity};
@@ -332,13 +332,7 @@ impl Store {
             let line = e.span().map(|s| line_of(&text, s.start));
             StoreError::invalid(path, line, e.message().trim().to_string())
         })?;
-        if file.format > FORMAT_VERSION {
-            return Err(StoreError::FormatTooNew {
-                path: path.to_path_buf(),
-                found: file.format,
-                supported: FORMAT_VERSION,
-            });
-        }
+        check_format(path, file.format, FORMAT_VERSION)?;
         if file.key != key.as_str() {
             return Err(StoreError::invalid(
                 path,

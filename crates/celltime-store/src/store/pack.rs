@@ -3,9 +3,14 @@
 //! the process that created it, under the notebook lock; compaction writes a new pack and
 //! deletes old ones, never editing a pack in place. Rollback-journal mode keeps one file at
 //! rest, which sync tools and git handle safely.
+//!
+//! SQLite opens no path longer than 512 bytes (its unix VFS limit, after making the path
+//! absolute and resolving links); notebook keys may be 1,024 bytes and workspaces live deep.
+//! Packs beyond the limit are read into memory and written whole, atomically, through [`Fs`].
 
+use super::config::check_format;
 use super::error::{IoContext, Result, StoreError};
-use super::fs::{Fs, ItemKind};
+use super::fs::{Fs, ItemKind, open_regular, write_atomic};
 use crate::Located;
 use crate::model::ContentHash;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
@@ -16,12 +21,64 @@ use std::sync::Mutex;
 pub const PACK_SUFFIX: &str = ".sqlite";
 /// `PRAGMA application_id`: "ctm1".
 const APPLICATION_ID: i32 = 0x6374_6d31;
+/// `PRAGMA user_version`: the pack layout this celltime reads and writes.
+const PACK_VERSION: i64 = 1;
+/// The longest path SQLite's unix VFS opens (`MAX_PATHNAME`), with room for `-journal`.
+const SQLITE_MAX_PATH: usize = 512 - "-journal".len();
 
 fn sql_error(path: &Path, e: rusqlite::Error) -> StoreError {
     StoreError::invalid(path, None, format!("SQLite: {e}"))
 }
 
+/// Is `path`, as SQLite would resolve it, too long for SQLite to open?
+fn beyond_sqlite(path: &Path) -> bool {
+    let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
+        return false;
+    };
+    let dir = std::fs::canonicalize(dir)
+        .or_else(|_| std::path::absolute(dir))
+        .unwrap_or_else(|_| dir.to_path_buf());
+    dir.join(name).as_os_str().len() > SQLITE_MAX_PATH
+}
+
+/// A pack too far down for SQLite, as an in-memory database; writable ones are written back
+/// with [`save_in_memory`].
+fn open_in_memory(path: &Path, writable: bool) -> Result<Connection> {
+    let mut conn = Connection::open_in_memory().map_err(|e| sql_error(path, e))?;
+    match open_regular(path) {
+        Ok((file, len)) => {
+            let len =
+                usize::try_from(len).map_err(|_| sql_error(path, rusqlite::Error::InvalidQuery))?;
+            conn.deserialize_read_exact(rusqlite::MAIN_DB, file, len, !writable)
+                .map_err(|e| sql_error(path, e))?;
+        }
+        Err(e) if writable && e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e).at(path),
+    }
+    Ok(conn)
+}
+
+fn save_in_memory(fs: &dyn Fs, path: &Path, conn: &mut Connection) -> Result<()> {
+    let image = conn
+        .serialize(rusqlite::MAIN_DB)
+        .map_err(|e| sql_error(path, e))?;
+    write_atomic(fs, path, &image).at(path)
+}
+
+/// Refuses a pack written in a newer layout than this celltime reads.
+fn check_version(path: &Path, conn: &Connection) -> Result<()> {
+    let version: i64 = conn
+        .query_row("PRAGMA user_version", [], |row| row.get(0))
+        .map_err(|e| sql_error(path, e))?;
+    check_format(path, version, PACK_VERSION)
+}
+
 fn open_read(path: &Path) -> Result<Connection> {
+    if beyond_sqlite(path) {
+        let conn = open_in_memory(path, false)?;
+        check_version(path, &conn)?;
+        return Ok(conn);
+    }
     // A pack whose writer died mid-commit keeps a hot journal next to it; only a read-write
     // connection may roll it back, and a read-only one would fail every query.
     let mut journal = path.as_os_str().to_owned();
@@ -36,6 +93,7 @@ fn open_read(path: &Path) -> Result<Connection> {
     // In rollback-journal mode a reader waits while a writer commits to the same pack.
     conn.busy_timeout(BUSY_TIMEOUT)
         .map_err(|e| sql_error(path, e))?;
+    check_version(path, &conn)?;
     Ok(conn)
 }
 
@@ -45,16 +103,24 @@ fn open_write(path: &Path) -> Result<Connection> {
     let conn = Connection::open(path).map_err(|e| sql_error(path, e))?;
     conn.busy_timeout(BUSY_TIMEOUT)
         .map_err(|e| sql_error(path, e))?;
-    conn.execute_batch(&format!(
+    conn.execute_batch(
         "PRAGMA journal_mode = DELETE;
-         PRAGMA synchronous = FULL;
-         PRAGMA application_id = {APPLICATION_ID};
-         PRAGMA user_version = 1;
+         PRAGMA synchronous = FULL;",
+    )
+    .map_err(|e| sql_error(path, e))?;
+    create_schema(path, &conn)?;
+    Ok(conn)
+}
+
+fn create_schema(path: &Path, conn: &Connection) -> Result<()> {
+    check_version(path, conn)?;
+    conn.execute_batch(&format!(
+        "PRAGMA application_id = {APPLICATION_ID};
+         PRAGMA user_version = {PACK_VERSION};
          CREATE TABLE IF NOT EXISTS contents(
              hash TEXT PRIMARY KEY, size INTEGER NOT NULL, content BLOB NOT NULL);"
     ))
-    .map_err(|e| sql_error(path, e))?;
-    Ok(conn)
+    .map_err(|e| sql_error(path, e))
 }
 
 /// Inserts contents in one durable transaction (FULL sync), creating the pack if needed.
@@ -64,6 +130,12 @@ fn open_write(path: &Path) -> Result<Connection> {
 pub fn insert(fs: &dyn Fs, path: &Path, items: &[(ContentHash, &[u8])]) -> Result<()> {
     if items.is_empty() {
         return Ok(());
+    }
+    if beyond_sqlite(path) {
+        let mut conn = open_in_memory(path, true)?;
+        create_schema(path, &conn)?;
+        insert_rows(fs, path, &mut conn, items)?;
+        return save_in_memory(fs, path, &mut conn);
     }
     if path.exists() {
         return insert_into(fs, path, items);
@@ -85,6 +157,15 @@ pub fn insert(fs: &dyn Fs, path: &Path, items: &[(ContentHash, &[u8])]) -> Resul
 
 fn insert_into(fs: &dyn Fs, path: &Path, items: &[(ContentHash, &[u8])]) -> Result<()> {
     let mut conn = open_write(path)?;
+    insert_rows(fs, path, &mut conn, items)
+}
+
+fn insert_rows(
+    fs: &dyn Fs,
+    path: &Path,
+    conn: &mut Connection,
+    items: &[(ContentHash, &[u8])],
+) -> Result<()> {
     let tx = conn
         .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
         .map_err(|e| sql_error(path, e))?;
@@ -174,7 +255,21 @@ pub fn list(fs: &dyn Fs, dir: &Path) -> Result<Vec<String>> {
 #[derive(Debug)]
 pub struct PackReader {
     dir: PathBuf,
-    connections: Mutex<HashMap<String, Connection>>,
+    connections: Mutex<HashMap<String, Open>>,
+}
+
+/// An open pack. One read into memory (beyond SQLite's path limit) keeps the stamp of the
+/// file it was read from, and is read again once the file changed.
+#[derive(Debug)]
+struct Open {
+    conn: Connection,
+    in_memory: Option<Stamp>,
+}
+
+type Stamp = (u64, Option<std::time::SystemTime>, u64);
+
+fn stamp(fs: &dyn Fs, path: &Path) -> Option<Stamp> {
+    fs.metadata(path).ok().map(|m| (m.len, m.modified, m.inode))
 }
 
 impl PackReader {
@@ -197,10 +292,14 @@ impl PackReader {
             let mut vanished = false;
             for name in &names {
                 let path = self.dir.join(name);
-                if !connections.contains_key(name) {
+                let stale = connections.get(name).is_some_and(|open| {
+                    open.in_memory.is_some_and(|s| Some(s) != stamp(fs, &path))
+                });
+                if stale || !connections.contains_key(name) {
+                    let in_memory = beyond_sqlite(&path).then(|| stamp(fs, &path)).flatten();
                     match open_read(&path) {
                         Ok(conn) => {
-                            connections.insert(name.clone(), conn);
+                            connections.insert(name.clone(), Open { conn, in_memory });
                         }
                         Err(_) if !path.exists() => {
                             vanished = true;
@@ -209,7 +308,7 @@ impl PackReader {
                         Err(e) => return Err(e),
                     }
                 }
-                let conn = &connections[name];
+                let conn = &connections[name].conn;
                 let size = i64::try_from(size).unwrap_or(i64::MAX);
                 let found: Option<(i64, Option<Vec<u8>>)> = conn
                     .prepare_cached(
@@ -248,6 +347,34 @@ impl PackReader {
 mod tests {
     use super::*;
     use crate::store::fs::RealFs;
+
+    #[test]
+    fn a_pack_of_a_newer_layout_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let pack = dir.path().join(format!("w-1{PACK_SUFFIX}"));
+        let hash = ContentHash::of(b"alpha");
+        insert(&RealFs, &pack, &[(hash, b"alpha")]).unwrap();
+        Connection::open(&pack)
+            .unwrap()
+            .execute_batch("PRAGMA user_version = 2;")
+            .unwrap();
+        let reader = PackReader::new(dir.path().to_path_buf());
+        let err = reader.read(&RealFs, hash, 5).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                StoreError::FormatTooNew {
+                    found: 2,
+                    supported: 1,
+                    ..
+                }
+            ),
+            "{err}"
+        );
+        let err = insert(&RealFs, &pack, &[(ContentHash::of(b"b"), b"b")]).unwrap_err();
+        assert!(matches!(err, StoreError::FormatTooNew { .. }), "{err}");
+        assert!(for_each_row(&pack, u64::MAX, |_, _, _| Ok(())).is_err());
+    }
 
     #[test]
     fn insert_then_read_back() {
