@@ -885,3 +885,228 @@ fn keys_within_the_format_limit_work_under_long_absolute_paths() {
         .unwrap();
     assert!(both(&out).contains("in a pack"), "{}", both(&out));
 }
+
+#[test]
+fn an_invalid_huge_timestamp_is_not_echoed_whole() {
+    let ws = workspace();
+    let map = two_runs_consolidated(ws.path());
+    let text = std::fs::read_to_string(&map).unwrap();
+    let huge = format!("2026-{}", "9".repeat(10_000_000));
+    std::fs::write(&map, text.replace("2026-01-01T00:00:00.000Z", &huge)).unwrap();
+    let out = celltime(ws.path()).arg("ls").output().unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("map.toml:"),
+        "{}",
+        &stderr[..stderr.len().min(2000)]
+    );
+    assert!(
+        stderr.len() < 2_000,
+        "{} bytes of error: {}…",
+        stderr.len(),
+        &stderr[..2000]
+    );
+}
+
+#[test]
+fn one_invalid_notebook_folder_fails_only_its_notebook() {
+    let ws = workspace();
+    let id = one_run(ws.path());
+    let con = ws.path().join("__marimo__/persist/CON");
+    std::fs::create_dir_all(&con).unwrap();
+    std::fs::write(con.join("notebook.toml"), "format = 1\nkey = \"CON\"\n").unwrap();
+    for command in [
+        &["ls"][..],
+        &["ls", "--cells"],
+        &["verify"],
+        &["consolidate"],
+        &["gc", "--grace", "0s"],
+        &["prune", "--dry-run", "--keep-last", "1"],
+    ] {
+        let out = celltime(ws.path()).args(command).output().unwrap();
+        let text = both(&out);
+        assert_eq!(out.status.code(), Some(1), "{command:?}: {text}");
+        assert!(
+            text.contains("CON/notebook.toml: the folder's path is not a notebook key"),
+            "{command:?}: {text}"
+        );
+        assert!(
+            text.contains("nb"),
+            "{command:?} lost the healthy notebook: {text}"
+        );
+    }
+    let out = celltime(ws.path()).args(["ls", "--json"]).output().unwrap();
+    let rows: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0]["id"], id.as_str());
+    celltime(ws.path()).args(["show", &id]).assert().success();
+    let code = file(ws.path(), "again.py", "x = 2\n");
+    let mut words = args(&[
+        "--notebook",
+        "nb",
+        "--cell",
+        "c",
+        "--module",
+        "m2",
+        "--code",
+    ]);
+    words.push(code.display().to_string());
+    put(ws.path(), &words);
+}
+
+#[test]
+fn keys_that_collide_on_macos_and_windows_are_refused() {
+    let ws = workspace();
+    let code = file(ws.path(), "code.py", "x = 1\n");
+    let put_into = |notebook: &str| {
+        celltime(ws.path())
+            .args([
+                "put",
+                "--notebook",
+                notebook,
+                "--cell",
+                "c",
+                "--module",
+                "m",
+            ])
+            .arg("--code")
+            .arg(&code)
+            .output()
+            .unwrap()
+    };
+    for existing in ["analysis/eda", "caf\u{e9}"] {
+        assert!(put_into(existing).status.success());
+    }
+    for (colliding, folder) in [
+        ("Analysis/eda", "Analysis"),
+        ("analysis/EDA", "analysis/EDA"),
+        ("cafe\u{301}", "cafe\u{301}"),
+    ] {
+        let out = put_into(colliding);
+        let text = both(&out);
+        assert_eq!(out.status.code(), Some(2), "{colliding}: {text}");
+        assert!(
+            text.contains(&format!(
+                "its folder {folder:?} is the folder of the existing notebook"
+            )),
+            "{colliding}: {text}"
+        );
+    }
+    // A notebook of another name next to them is fine.
+    assert!(put_into("analysis/eda2").status.success());
+    // Collisions already in a store (a clone from Linux) are reported by verify.
+    let persist = ws.path().join("__marimo__/persist");
+    crate::common::copy_tree(&persist.join("analysis"), &persist.join("ANALYSIS"));
+    std::fs::write(
+        persist.join("ANALYSIS/eda/notebook.toml"),
+        "format = 1\nkey = \"ANALYSIS/eda\"\n",
+    )
+    .unwrap();
+    let _ = std::fs::remove_dir_all(persist.join("ANALYSIS/eda2"));
+    let out = celltime(ws.path()).arg("verify").output().unwrap();
+    let text = both(&out);
+    assert!(
+        text.contains("is the folder of notebook \"ANALYSIS/eda\" on macOS and Windows"),
+        "{text}"
+    );
+}
+
+#[test]
+fn marimo_notebooks_named_like_reserved_folders_import_under_a_key_given() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("demo");
+    crate::common::copy_tree(&fixtures().join("marimo/demo"), &root);
+    std::fs::rename(root.join("notebook.py"), root.join("log.py")).unwrap();
+    let manifest = root.join("__marimo__/cache/notebook-81b6c9e3c012558a.json");
+    let text = std::fs::read_to_string(&manifest).unwrap();
+    std::fs::write(&manifest, text.replace("../../notebook.py", "../../log.py")).unwrap();
+    let session = root.join("__marimo__/session");
+    if session.join("notebook.py.json").exists() {
+        std::fs::rename(
+            session.join("notebook.py.json"),
+            session.join("log.py.json"),
+        )
+        .unwrap();
+    }
+    let out = celltime(&root).arg("import").output().unwrap();
+    let text = both(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.contains("--key 'log=NEW_KEY'"), "{text}");
+    let out = celltime(&root)
+        .args(["import", "--key", "log=marimo-log"])
+        .output()
+        .unwrap();
+    let text = both(&out);
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("marimo-log:"), "{text}");
+    let out = celltime(&root)
+        .args(["ls", "--notebooks", "--json"])
+        .output()
+        .unwrap();
+    let infos: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        infos.iter().any(|i| i["notebook"] == "marimo-log"),
+        "{infos:?}"
+    );
+    // A key the store cannot take either is refused before anything is imported.
+    let out = celltime(&root)
+        .args(["import", "--key", "log=con"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", both(&out));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Finding 6: honest failure.
+
+#[cfg(unix)]
+#[test]
+fn a_put_whose_map_rewrite_fails_reports_the_entry_it_committed() {
+    use celltime_store::model::Timestamp;
+    let ws = workspace();
+    // 400 entries sharing their contents: a map of well over 40 KiB, a pack of a few rows.
+    let store = crate::common::store_as(ws.path(), crate::common::WRITER);
+    let mut notebook = store.notebook_for_write(&crate::common::nb("nb")).unwrap();
+    let batch: Vec<_> = (0..400)
+        .map(|n| {
+            let mut e = crate::common::entry("nb", "cell", "m1", 0, "shared");
+            e.created_at = Some(Timestamp(1_700_000_000_000 + n * 1000));
+            e
+        })
+        .collect();
+    notebook.put_batch(batch).unwrap();
+    notebook.consolidate().unwrap();
+    let map = ws.path().join("__marimo__/persist/nb/map.toml");
+    assert!(std::fs::metadata(&map).unwrap().len() > 80 * 1024);
+    let code = file(ws.path(), "code.py", "x = 1\n");
+    // Files may not grow past 40 KiB: the log append and the pack commit fit, the map does not.
+    let out = assert_cmd::Command::new("bash")
+        .arg("-c")
+        .arg(r#"trap '' XFSZ; ulimit -f 40 && exec "$0" "$@""#)
+        .arg(assert_cmd::cargo::cargo_bin("celltime"))
+        .args([
+            "put",
+            "--notebook",
+            "nb",
+            "--cell",
+            "cell",
+            "--module",
+            "m2",
+            "--code",
+        ])
+        .arg(&code)
+        .current_dir(ws.path())
+        .env("CELLTIME_WRITER", crate::common::WRITER)
+        .output()
+        .unwrap();
+    let text = both(&out);
+    let id = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    assert_eq!(id.len(), 32, "no id printed: {text}");
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains(&format!("entry {id} is committed")), "{text}");
+    let listed = celltime(ws.path()).args(["ls", "--json"]).output().unwrap();
+    let rows: Vec<serde_json::Value> = serde_json::from_slice(&listed.stdout).unwrap();
+    assert_eq!(rows.iter().filter(|r| r["id"] == id.as_str()).count(), 1);
+    assert_eq!(rows.len(), 401);
+}

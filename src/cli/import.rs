@@ -3,7 +3,8 @@
 
 use super::format::size;
 use super::{CliError, CliResult, WorkspaceArgs, exit, json, out};
-use celltime_store::legacy::{ImportReport, Watcher, import, watch};
+use celltime_store::legacy::{ImportKeys, ImportReport, Watcher, import_with_keys, watch};
+use celltime_store::model::NotebookKey;
 use clap::Args;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
@@ -27,14 +28,29 @@ pub struct ImportArgs {
     /// Machine-readable report (one JSON object per pass with --watch).
     #[arg(long)]
     pub json: bool,
+    /// Import the cache's notebook NAME under the store key KEY (`log=marimo/log`): for
+    /// notebooks whose names the store cannot take (`log`, `con`, …); repeatable.
+    #[arg(long = "key", value_name = "NAME=KEY", value_parser = parse_key)]
+    pub keys: Vec<(String, NotebookKey)>,
+}
+
+fn parse_key(text: &str) -> Result<(String, NotebookKey), String> {
+    let (name, key) = text
+        .split_once('=')
+        .ok_or_else(|| format!("{text:?}: expected NAME=KEY"))?;
+    Ok((
+        name.to_string(),
+        NotebookKey::new(key).map_err(|e| e.to_string())?,
+    ))
 }
 
 pub fn run(args: ImportArgs) -> CliResult {
     let workspace = args.workspace.workspace()?;
     let store = args.workspace.store()?;
     let cache_dir = args.workspace.cache_dir.as_deref();
+    let keys: ImportKeys = args.keys.iter().cloned().collect();
     if !args.watch {
-        let report = import(workspace.root(), &store, cache_dir)?;
+        let report = import_with_keys(workspace.root(), &store, cache_dir, &keys)?;
         print(&report, args.json)?;
         return Ok(if report.failures.is_empty() {
             exit::OK
@@ -48,7 +64,7 @@ pub fn run(args: ImportArgs) -> CliResult {
     let stop = Arc::new(AtomicBool::new(false));
     signal_hook::flag::register(signal_hook::consts::SIGINT, stop.clone())?;
     signal_hook::flag::register(signal_hook::consts::SIGTERM, stop.clone())?;
-    let mut watcher = Watcher::new(workspace.root(), store, cache_dir)?;
+    let mut watcher = Watcher::new(workspace.root(), store, cache_dir)?.with_keys(keys);
     if !args.json {
         super::warn(&format!(
             "watching {}; Ctrl-C stops",

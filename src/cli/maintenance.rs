@@ -2,7 +2,8 @@
 
 use super::format::size;
 use super::{CliError, CliResult, Skipped, WorkspaceArgs, exit, json, out};
-use celltime_store::store::{Notebook, Severity, Store, StoreError, VerifyReport};
+use celltime_store::model::{NotebookKey, colliding_folder};
+use celltime_store::store::{Issue, Notebook, Severity, Store, StoreError, VerifyReport};
 use clap::Args;
 
 #[derive(Debug, Args)]
@@ -83,17 +84,34 @@ pub struct VerifyArgs {
 pub fn verify(args: VerifyArgs) -> CliResult {
     let store = args.workspace.store()?;
     let mut reports: Vec<VerifyReport> = Vec::new();
+    let mut seen: Vec<NotebookKey> = Vec::new();
     for folder in store.notebook_folders()? {
         let dir = store.persist_dir().join(&folder.name);
+        let key = folder.key.as_ref().ok().cloned();
         let report = folder
             .key
             .and_then(|key| store.notebook(&key))
             .and_then(|notebook| notebook.verify());
-        reports.push(match report {
+        let mut report = match report {
             Ok(report) => report,
             Err(e @ StoreError::Busy { .. }) => return Err(e.into()),
             Err(e) => VerifyReport::unreadable(&folder.name, e.into_located(&dir)),
-        });
+        };
+        if let Some(key) = key {
+            for other in &seen {
+                if let Some(folder) = colliding_folder(&key, other) {
+                    report.problems.push(Issue::warning(
+                        &store.persist_dir().join(&folder),
+                        format!(
+                            "is the folder of notebook {:?} on macOS and Windows, which ignore case and Unicode normalisation: the two notebooks collide there",
+                            other.as_str()
+                        ),
+                    ));
+                }
+            }
+            seen.push(key);
+        }
+        reports.push(report);
     }
     let errors: usize = reports.iter().map(VerifyReport::errors).sum();
     if args.json {

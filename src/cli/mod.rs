@@ -12,7 +12,7 @@ mod put;
 mod show;
 mod trash;
 
-use celltime_store::model::{History, MIN_ID_PREFIX, Timeline};
+use celltime_store::model::{History, Timeline};
 use celltime_store::store::{Store, StoreError, StoreOptions, Workspace};
 use celltime_store::units::Span;
 use clap::{Args, Parser, Subcommand};
@@ -193,9 +193,7 @@ impl From<StoreError> for CliError {
     fn from(e: StoreError) -> CliError {
         let code = match e {
             StoreError::Busy { .. } => exit::BUSY,
-            StoreError::Key(_) | StoreError::AmbiguousId { .. } | StoreError::UnknownEntry(_) => {
-                exit::USAGE
-            }
+            StoreError::Key(_) | StoreError::UnknownEntry(_) => exit::USAGE,
             _ => exit::FAILURE,
         };
         CliError {
@@ -210,6 +208,15 @@ impl From<celltime_store::model::HistoryError> for CliError {
         CliError {
             code: if e.busy { exit::BUSY } else { exit::FAILURE },
             message: e.message,
+        }
+    }
+}
+
+impl From<celltime_store::model::ResolveError> for CliError {
+    fn from(e: celltime_store::model::ResolveError) -> CliError {
+        match e {
+            celltime_store::model::ResolveError::History(e) => e.into(),
+            e => CliError::usage(e.to_string()),
         }
     }
 }
@@ -261,35 +268,10 @@ impl Skipped {
     }
 }
 
-/// Finds the one entry whose id starts with `prefix`, in any notebook.
+/// The one entry whose id starts with `prefix`, in any notebook (see
+/// [`celltime_store::model::resolve`]).
 pub fn resolve(history: &dyn History, prefix: &str) -> Result<(Timeline, usize), CliError> {
-    let prefix = prefix.to_ascii_lowercase();
-    if prefix.len() < MIN_ID_PREFIX || !prefix.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return Err(CliError::usage(format!(
-            "{prefix:?} is not an entry id: ids are hex, give at least {MIN_ID_PREFIX} characters (`celltime ls` shows them)"
-        )));
-    }
-    let mut found = None;
-    let mut count = 0;
-    for info in history.notebooks()? {
-        let timeline = history.timeline(&info.notebook)?;
-        let matches: Vec<usize> = (0..timeline.rows.len())
-            .filter(|i| timeline.rows[*i].id.has_prefix(&prefix))
-            .collect();
-        count += matches.len();
-        if let Some(i) = matches.first().copied() {
-            found = Some((timeline, i));
-        }
-    }
-    match (count, found) {
-        (1, Some(found)) => Ok(found),
-        (0, _) | (_, None) => Err(CliError::usage(format!(
-            "no entry id starts with {prefix:?}"
-        ))),
-        (n, _) => Err(CliError::usage(format!(
-            "{prefix:?} matches {n} entries; give more characters of the id"
-        ))),
-    }
+    Ok(celltime_store::model::resolve(history, prefix)?)
 }
 
 /// Writes text for people to stdout. Every character of it passes the one terminal-unsafe

@@ -6,6 +6,9 @@ use serde::Serialize;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+/// The longest message a [`Located`] keeps.
+pub const MAX_MESSAGE_CHARS: usize = 1000;
+
 /// A message about a file, and the 1-based line it is about where there is one.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Located {
@@ -15,11 +18,16 @@ pub struct Located {
 }
 
 impl Located {
+    /// A message longer than [`MAX_MESSAGE_CHARS`] (one that repeats a huge input) is cut.
     pub fn new(path: &Path, line: Option<usize>, message: impl Into<String>) -> Located {
+        let message = message.into();
         Located {
             path: path.to_path_buf(),
             line,
-            message: message.into(),
+            message: match celltime_text::excerpt(&message, MAX_MESSAGE_CHARS) {
+                std::borrow::Cow::Borrowed(_) => message,
+                std::borrow::Cow::Owned(cut) => cut,
+            },
         }
     }
 }

@@ -4,7 +4,7 @@
 //! names in error messages, code, outputs, console text, values — may have been written by
 //! someone else (`__marimo__/` travels with git clones and sync folders). One predicate,
 //! [`is_unsafe`], says which characters must never reach a terminal raw; the functions here
-//! show them in a visible form instead. Python-style reprs (`celltime-pyvalue`) use the same
+//! show them in a visible form instead; [`excerpt`] keeps echoed input short. Python-style reprs (`celltime-pyvalue`) use the same
 //! predicate with Python's escape spelling.
 
 use std::borrow::Cow;
@@ -85,6 +85,15 @@ pub fn drives_terminal(bytes: &[u8]) -> bool {
     }
 }
 
+/// At most `max` characters of `text`, for echoing input in a message: a longer text is cut
+/// with `…` and its length, so a 100 MB value never becomes a 100 MB error.
+pub fn excerpt(text: &str, max: usize) -> Cow<'_, str> {
+    match text.char_indices().nth(max) {
+        None => Cow::Borrowed(text),
+        Some((cut, _)) => Cow::Owned(format!("{}… ({} bytes)", &text[..cut], text.len())),
+    }
+}
+
 fn escape_except(text: &str, keep: impl Fn(char) -> bool) -> Cow<'_, str> {
     if !text.chars().any(|c| is_unsafe(c) && !keep(c)) {
         return Cow::Borrowed(text);
@@ -143,6 +152,13 @@ mod tests {
             escape_json(json),
             "{\n  \"name\": \"a\\u202eb\\u0085\\u007f\"\n}"
         );
+    }
+
+    #[test]
+    fn excerpts_cut_long_texts_and_say_how_long() {
+        assert_eq!(excerpt("short", 10), "short");
+        assert_eq!(excerpt("ab\u{e9}def", 3), "ab\u{e9}… (7 bytes)");
+        assert!(matches!(excerpt("exactly", 7), Cow::Borrowed(_)));
     }
 
     #[test]

@@ -297,7 +297,7 @@ pub fn row_matches(
     needle: &str,
     tz: chrono::FixedOffset,
 ) -> bool {
-    row.id.to_hex().starts_with(needle)
+    row.id.has_prefix(needle)
         || row.module.to_lowercase().contains(needle)
         || row.version.to_lowercase() == needle
         || crate::tui::format::absolute(row.created_at, tz).contains(needle)

@@ -33,13 +33,27 @@ pub struct ImportReport {
     pub failures: Vec<String>,
 }
 
+/// Store keys given to notebooks of marimo's cache, by the name the cache gives them (a
+/// notebook `log.py` is named `log`, which the store reserves).
+pub type ImportKeys = BTreeMap<String, NotebookKey>;
+
 /// Imports every complete entry of the cache of `workspace` (or `cache_dir`) into `store`.
 pub fn import(workspace: &Path, store: &Store, cache_dir: Option<&Path>) -> Result<ImportReport> {
-    let history = LegacyHistory::open(workspace, cache_dir)?;
-    import_from(&history, store)
+    import_with_keys(workspace, store, cache_dir, &ImportKeys::new())
 }
 
-fn import_from(history: &LegacyHistory, store: &Store) -> Result<ImportReport> {
+/// [`import`], filing the notebooks named in `keys` under the keys given there.
+pub fn import_with_keys(
+    workspace: &Path,
+    store: &Store,
+    cache_dir: Option<&Path>,
+    keys: &ImportKeys,
+) -> Result<ImportReport> {
+    let history = LegacyHistory::open(workspace, cache_dir)?;
+    import_from(&history, store, keys)
+}
+
+fn import_from(history: &LegacyHistory, store: &Store, keys: &ImportKeys) -> Result<ImportReport> {
     let loaded = history.load()?;
     let mut report = ImportReport {
         cache_dir: history.root().display().to_string(),
@@ -54,7 +68,19 @@ fn import_from(history: &LegacyHistory, store: &Store) -> Result<ImportReport> {
             .push((entry, link));
     }
     for (notebook, entries) in by_notebook {
-        if let Err(e) = import_notebook(history.root(), store, notebook, &entries, &mut report) {
+        let key = match keys.get(notebook) {
+            Some(key) => key.clone(),
+            None => match NotebookKey::new(notebook) {
+                Ok(key) => key,
+                Err(e) => {
+                    report.failures.push(format!(
+                        "notebook {notebook}: {e}; import it under another key with --key '{notebook}=NEW_KEY'"
+                    ));
+                    continue;
+                }
+            },
+        };
+        if let Err(e) = import_notebook(history.root(), store, &key, &entries, &mut report) {
             report.failures.push(format!("notebook {notebook}: {e}"));
         }
     }
@@ -64,11 +90,12 @@ fn import_from(history: &LegacyHistory, store: &Store) -> Result<ImportReport> {
 fn import_notebook(
     root: &Path,
     store: &Store,
-    notebook: &str,
+    key: &NotebookKey,
     entries: &[(&LegacyEntry, &Link)],
     report: &mut ImportReport,
 ) -> Result<()> {
-    let key = NotebookKey::new(notebook)?;
+    let notebook = key.as_str();
+    let key = key.clone();
     let mut target = store.notebook_for_write(&key)?;
     let mut batch = Vec::new();
     let mut bytes = 0;
@@ -212,6 +239,7 @@ fn blob_name(rel: &str) -> (String, String) {
 pub struct Watcher {
     history: LegacyHistory,
     store: Store,
+    keys: ImportKeys,
 }
 
 impl Watcher {
@@ -219,7 +247,13 @@ impl Watcher {
         Ok(Watcher {
             history: LegacyHistory::open(workspace, cache_dir)?,
             store,
+            keys: ImportKeys::new(),
         })
+    }
+
+    /// Files the notebooks named in `keys` under the keys given there.
+    pub fn with_keys(self, keys: ImportKeys) -> Watcher {
+        Watcher { keys, ..self }
     }
 
     pub fn root(&self) -> &Path {
@@ -228,7 +262,7 @@ impl Watcher {
 
     /// One import pass over what is in the cache folder now.
     pub fn poll_once(&mut self) -> Result<ImportReport> {
-        import_from(&self.history, &self.store)
+        import_from(&self.history, &self.store, &self.keys)
     }
 }
 

@@ -5,6 +5,7 @@ mod entry;
 mod history;
 mod index;
 mod keys;
+mod resolve;
 mod time;
 
 pub use combined::CombinedHistory;
@@ -18,6 +19,7 @@ pub use index::{
 };
 pub use keys::{
     CellKey, ContentHash, EntryId, ExecKey, KeyError, MIN_ID_PREFIX, ModuleHash, NotebookKey,
-    RESERVED_COMPONENTS, SHORT_ID_LEN, Version,
+    RESERVED_COMPONENTS, SHORT_ID_LEN, Version, colliding_folder,
 };
+pub use resolve::{ResolveError, id_prefix, resolve};
 pub use time::{Timestamp, TimestampError};

@@ -58,7 +58,7 @@ impl FromStr for Timestamp {
             .ok()
             .filter(|t| t.is_writable())
             .ok_or_else(|| TimestampError {
-                text: text.to_string(),
+                text: celltime_text::excerpt(text, super::keys::ECHOED_CHARS).into_owned(),
             })
     }
 }

@@ -41,9 +41,6 @@ pub enum StoreError {
     #[error("no entry matches {0:?}")]
     UnknownEntry(String),
 
-    #[error("{prefix:?} matches {count} entries; give more characters of the id")]
-    AmbiguousId { prefix: String, count: usize },
-
     #[error(
         "entry {} already exists with different contents (same execution key); use a new created_at or version",
         .0.short()

@@ -22,7 +22,7 @@ pub use layout::{NotebookPaths, Workspace};
 pub use notebook::{ContentReader, Fetched, GcReport, Issue, Notebook, NotebookFile, Severity};
 pub use verify::VerifyReport;
 
-use crate::model::{EntryId, MIN_ID_PREFIX, NotebookKey};
+use crate::model::{KeyError, NotebookKey, colliding_folder};
 use fs::{Fs, ItemKind, RealFs, random_hex, write_atomic};
 use layout::{INDEX_DIR, LOCK_FILE, LOG_DIR, NOTEBOOK_FILE, OBJECTS_DIR, PACKS_DIR};
 use lock::{LockMode, StoreLock};
@@ -304,6 +304,25 @@ impl Store {
             .collect())
     }
 
+    /// Refuses a new notebook key that an existing notebook's folder would hold on macOS or
+    /// Windows (another case or Unicode normalisation of a folder on its path): the two
+    /// notebooks would share files there.
+    fn check_no_collision(&self, key: &NotebookKey) -> Result<()> {
+        for other in self.notebook_keys()? {
+            if let Some(folder) = colliding_folder(key, &other) {
+                return Err(StoreError::Key(KeyError::new(
+                    "notebook key",
+                    key.as_str(),
+                    format!(
+                        "its folder {folder:?} is the folder of the existing notebook {:?} on macOS and Windows, which ignore case and Unicode normalisation; give the notebook another key",
+                        other.as_str()
+                    ),
+                )));
+            }
+        }
+        Ok(())
+    }
+
     /// Refuses a notebook whose folder, or a folder above it under `persist/`, is a link or
     /// not a folder: writes there would land outside the store.
     fn check_no_links(&self, key: &NotebookKey) -> Result<()> {
@@ -368,6 +387,8 @@ impl Store {
         let paths = self.paths(key);
         if self.ctx.fs.metadata(&paths.notebook_file()).is_ok() {
             self.check_notebook_file(&paths.notebook_file(), key)?;
+        } else {
+            self.check_no_collision(key)?;
         }
         Notebook::open(self.ctx.clone(), key.clone(), paths)
     }
@@ -429,30 +450,5 @@ impl Store {
                 })
             })
             .collect()
-    }
-
-    /// Finds the entry whose id starts with `prefix` (at least 4 hex digits), in any notebook.
-    pub fn resolve(&self, prefix: &str) -> Result<(Notebook, EntryId)> {
-        let prefix = prefix.to_ascii_lowercase();
-        if prefix.len() < MIN_ID_PREFIX || !prefix.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return Err(StoreError::UnknownEntry(format!(
-                "{prefix} (ids are hex; give at least {MIN_ID_PREFIX} characters)"
-            )));
-        }
-        let mut found: Vec<(Notebook, EntryId)> = Vec::new();
-        let mut count = 0;
-        for key in self.notebook_keys()? {
-            let notebook = self.notebook(&key)?;
-            let ids = notebook.index().ids_with_prefix(&prefix);
-            count += ids.len();
-            if let Some(id) = ids.first().copied() {
-                found.push((notebook, id));
-            }
-        }
-        match count {
-            0 => Err(StoreError::UnknownEntry(prefix)),
-            1 => Ok(found.remove(0)),
-            count => Err(StoreError::AmbiguousId { prefix, count }),
-        }
     }
 }
