@@ -7,6 +7,7 @@ mod common;
 mod cli_basics;
 mod cli_prune;
 mod legacy;
+mod one_rule;
 mod policy;
 mod python_writer;
 mod security;

@@ -2,9 +2,8 @@
 
 use super::format::{part_names, parts, size, table, time};
 use super::{CliError, CliResult, Skipped, WorkspaceArgs, exit, json, json_text, out};
-use celltime_store::model::{History, Row, Timeline};
+use celltime_store::model::{History, NotebookGlobs, Row, Timeline};
 use clap::Args;
-use globset::{Glob, GlobMatcher};
 use serde::Serialize;
 
 #[derive(Debug, Args)]
@@ -28,15 +27,8 @@ pub struct LsArgs {
     pub json: bool,
 }
 
-fn matchers(globs: &[String]) -> Result<Vec<GlobMatcher>, CliError> {
-    globs
-        .iter()
-        .map(|g| {
-            Glob::new(g)
-                .map(|g| g.compile_matcher())
-                .map_err(|e| CliError::usage(format!("--notebook {g:?}: {e}")))
-        })
-        .collect()
+fn matchers(globs: &[String]) -> Result<NotebookGlobs, CliError> {
+    NotebookGlobs::new(globs).map_err(|e| CliError::usage(e.to_string()))
 }
 
 /// Timelines of the selected notebooks, loaded one at a time; one that cannot be read is
@@ -49,7 +41,7 @@ fn for_each_timeline(
 ) -> Result<(), CliError> {
     let globs = matchers(notebook_globs)?;
     for info in history.notebooks()? {
-        if globs.is_empty() || globs.iter().any(|g| g.is_match(&info.notebook)) {
+        if globs.matches(&info.notebook) {
             let mut timeline = match history.timeline(&info.notebook) {
                 Ok(timeline) => timeline,
                 Err(e) => {
@@ -108,7 +100,7 @@ pub fn ls(args: LsArgs) -> CliResult {
         let infos: Vec<_> = history
             .notebooks()?
             .into_iter()
-            .filter(|i| globs.is_empty() || globs.iter().any(|g| g.is_match(&i.notebook)))
+            .filter(|i| globs.matches(&i.notebook))
             .collect();
         if args.json {
             json(&infos)?;

@@ -2,6 +2,7 @@
 
 mod combined;
 mod entry;
+mod glob;
 mod history;
 mod index;
 mod keys;
@@ -10,6 +11,7 @@ mod time;
 
 pub use combined::CombinedHistory;
 pub use entry::{Entry, NewEntry, NewPart, PartKind, PartMask, PartRef, check_part_labels};
+pub use glob::{GlobError, NotebookGlobs};
 pub use history::{
     Applied, BackendKind, ContentRef, Detail, History, HistoryError, HistoryResult, NotebookInfo,
     ParentInfo, PartInfo, Row, Timeline, UndoToken,
