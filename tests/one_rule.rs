@@ -104,3 +104,55 @@ fn ls_and_prune_read_notebook_globs_alike() {
         assert_eq!(pruned, expected, "prune --notebook {glob}: {plan}");
     }
 }
+
+/// Three runs of one cell: the module hash moves twice, the code text only once.
+fn module_moved_code_same(dir: &Path) -> [String; 3] {
+    let runs = [
+        ("m1", "x = 1\n", "2026-01-01T00:00:00Z"),
+        ("m2", "x = 1\n", "2026-01-02T00:00:00Z"),
+        ("m3", "x = 2\n", "2026-01-03T00:00:00Z"),
+    ];
+    runs.map(|(module, code, created)| put_run(dir, "nb", module, code, created))
+}
+
+#[test]
+fn the_timeline_the_diff_tab_and_celltime_diff_agree_on_the_previous_code_version() {
+    use crate::common::screens::{app, history, open_store, screen};
+    let ws = workspace();
+    let [first, same_code, changed] = module_moved_code_same(ws.path());
+    let short = |id: &str| id[..10].to_string();
+
+    // celltime diff: the changed run against the newest run with other code; the run whose
+    // code did not change has nothing to compare.
+    let out = celltime(ws.path())
+        .args(["diff", &changed])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.starts_with(&format!("--- {}", short(&same_code))),
+        "{text}"
+    );
+    let out = celltime(ws.path())
+        .args(["diff", &same_code])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("first code version"), "{text}");
+
+    // The UI: one "code changed" line, and the Diff tab takes the same bases.
+    let mut app = app(history(open_store(ws.path())), 160, 30);
+    app.press("<tab>2");
+    let screen_of = |app: &celltime::tui::App| screen(app, 160, 30);
+    let text = screen_of(&app);
+    assert_eq!(text.matches("code changed").count(), 1, "{text}");
+    assert!(
+        text.contains(&format!("diff {} → {}", short(&same_code), short(&changed))),
+        "{text}"
+    );
+    app.press("j");
+    let text = screen_of(&app);
+    assert!(text.contains("no earlier code version"), "{text}");
+    assert!(!text.contains("the code is the same"), "{text}");
+    assert!(text.contains(&short(&first)), "{text}");
+}

@@ -9,8 +9,8 @@ use super::names;
 use super::scan::{self, LegacyEntry, Scan};
 use super::trash;
 use crate::model::{
-    Applied, BackendKind, ContentRef, Detail, EntryId, History, HistoryError, HistoryResult,
-    NotebookInfo, PartInfo, PartKind, PartMask, Row, Timeline, UndoToken,
+    Applied, BackendKind, ContentHash, ContentRef, Detail, EntryId, History, HistoryError,
+    HistoryResult, NotebookInfo, PartInfo, PartKind, PartMask, Row, Timeline, UndoToken,
 };
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
@@ -182,6 +182,10 @@ fn row_of(
         size: entry.size(),
         parts: mask_of(link),
         contents: vec![content],
+        code: link
+            .code
+            .as_deref()
+            .map(|code| ContentHash::of(code.as_bytes())),
     }
 }
 

@@ -14,7 +14,7 @@ pub use entry::{Entry, NewEntry, NewPart, PartKind, PartMask, PartRef, check_par
 pub use glob::{GlobError, NotebookGlobs};
 pub use history::{
     Applied, BackendKind, ContentRef, Detail, History, HistoryError, HistoryResult, NotebookInfo,
-    ParentInfo, PartInfo, Row, Timeline, UndoToken,
+    ParentInfo, PartInfo, Row, Timeline, UndoToken, previous_code_version,
 };
 pub use index::{
     CellSummary, EntryView, IndexSummary, InsertOutcome, NotebookIndex, ParentView, PartView,

@@ -237,6 +237,7 @@ pub fn timeline_of(nb: &Notebook) -> Timeline {
             size: view.size,
             parts: view.parts,
             contents: index.content_ids(view),
+            code: index.code_of(view),
         })
         .collect();
     Timeline {
