@@ -156,3 +156,103 @@ fn the_timeline_the_diff_tab_and_celltime_diff_agree_on_the_previous_code_versio
     assert!(!text.contains("the code is the same"), "{text}");
     assert!(text.contains(&short(&first)), "{text}");
 }
+
+/// A zone with daylight-saving time, as a POSIX rule (no time zone database needed):
+/// Central European Time, UTC+1, and UTC+2 from the last Sunday of March to the last of October.
+const CET_CEST: &str = "CET-1CEST,M3.5.0,M10.5.0/3";
+
+/// Runs around local midnight in winter and in summer: any one fixed offset puts some of them
+/// on the wrong local day.
+const AROUND_MIDNIGHT: [&str; 6] = [
+    "2026-01-15T22:30:00Z", // 23:30 CET, Jan 15
+    "2026-01-15T23:30:00Z", // 00:30 CET, Jan 16
+    "2026-01-16T09:00:00Z", // 10:00 CET, Jan 16
+    "2026-07-01T21:30:00Z", // 23:30 CEST, Jul 1
+    "2026-07-01T22:30:00Z", // 00:30 CEST, Jul 2
+    "2026-07-02T08:00:00Z", // 10:00 CEST, Jul 2
+];
+
+#[test]
+fn mark_by_policy_and_prune_count_days_in_the_same_zone_with_its_daylight_saving_rules() {
+    let ws = workspace();
+    let ids: Vec<String> = AROUND_MIDNIGHT
+        .iter()
+        .enumerate()
+        .map(|(n, created)| put_run(ws.path(), "nb", &format!("m{n}"), "x = 1\n", created))
+        .collect();
+    let out = celltime(ws.path())
+        .env("TZ", CET_CEST)
+        .args(["prune", "--dry-run", "--json", "--keep-daily", "all"])
+        .output()
+        .unwrap();
+    let plan: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let mut pruned: Vec<String> = plan["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|g| g["remove"].as_array().unwrap())
+        .map(|r| r["id"].as_str().unwrap().to_string())
+        .collect();
+    pruned.sort();
+    // The earlier run of each local day with two runs goes.
+    let mut expected = vec![ids[1][..10].to_string(), ids[4][..10].to_string()];
+    expected.sort();
+    let short: Vec<String> = pruned.iter().map(|id| id[..10].to_string()).collect();
+    assert_eq!(short, expected, "prune: {plan}");
+
+    // The UI, started in the same zone, marks the same runs.
+    let child = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--ignored",
+            "--exact",
+            "one_rule::mark_by_policy_child",
+            "--nocapture",
+        ])
+        .env("TZ", CET_CEST)
+        .env("CELLTIME_ZONE_TEST_DIR", ws.path())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&child.stdout);
+    assert!(
+        child.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&child.stderr)
+    );
+    let marked = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("MARKED "))
+        .unwrap_or_else(|| panic!("no marks reported: {stdout}"));
+    let mut marked: Vec<String> = marked.split(',').map(|id| id[..10].to_string()).collect();
+    marked.sort();
+    assert_eq!(marked, expected, "mark by policy");
+}
+
+#[test]
+#[ignore = "run as a child, in a time zone of its own, by the test above"]
+fn mark_by_policy_child() {
+    use crate::common::screens::{NOW, open_store, ui};
+    use celltime::tui::{App, state::Ui};
+    use celltime_store::model::{Timestamp, Zone};
+    let dir = std::env::var("CELLTIME_ZONE_TEST_DIR").expect("run by the zone test");
+    let history = crate::common::screens::history(open_store(Path::new(&dir)));
+    let ui = Ui {
+        tz: Zone::Local,
+        ..ui()
+    };
+    let mut app = App::inline(history, ui, Timestamp(NOW));
+    app.act(celltime::tui::action::Action::Resize {
+        width: 120,
+        height: 40,
+    });
+    app.settle();
+    app.press("P<ctrl-u>--keep-daily all<enter>");
+    app.settle();
+    let ids: Vec<String> = app
+        .state
+        .marks
+        .by_notebook
+        .values()
+        .flat_map(|m| m.ids.iter().map(|id| id.to_hex()))
+        .collect();
+    println!("MARKED {}", ids.join(","));
+}

@@ -1,15 +1,15 @@
 //! How the CLI shows sizes, times and parts to people. Machine output (`--json`) uses RFC 3339
 //! and bytes instead.
 
-use celltime_store::model::{PartKind, PartMask, Timestamp};
-use chrono::{Datelike, Local, Timelike};
+use celltime_store::model::{PartKind, PartMask, Timestamp, Zone};
+use chrono::{Datelike, Timelike};
 
 pub use celltime_store::units::human_bytes as size;
 
 /// Local time, to the second: `2026-11-25 10:00:00`. (Written field by field: chrono's
 /// format strings are re-parsed on every call, which shows on listings of 100,000 rows.)
 pub fn time(ts: Timestamp) -> String {
-    let local = ts.to_datetime().with_timezone(&Local);
+    let local = Zone::Local.at(ts);
     format!(
         "{:04}-{:02}-{:02} {:02}:{:02}:{:02}",
         local.year(),

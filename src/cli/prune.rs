@@ -4,12 +4,12 @@
 use super::format::size;
 use super::policy_args::{PolicyArgs, policy_from_args};
 use super::{CliError, CliResult, Skipped, WorkspaceArgs, confirm, exit, json, out};
-use celltime_store::model::{EntryId, History, Timeline};
+use celltime_store::model::{EntryId, History, Timeline, Zone};
 use celltime_store::policy::{
     EntryLabel, Plan, Policy, PolicyError, ReportContext, TimelineInput, plan,
 };
 use celltime_store::store::Config;
-use chrono::{Local, Utc};
+use chrono::Utc;
 use clap::Args;
 use std::collections::BTreeMap;
 use std::io::IsTerminal;
@@ -96,10 +96,6 @@ fn save_default(args: &PolicyArgs, config: &mut Config) -> CliResult {
     Ok(exit::OK)
 }
 
-fn time_zone_name() -> String {
-    std::env::var("TZ").unwrap_or_else(|_| "local time".to_string())
-}
-
 pub fn run(args: PruneArgs) -> CliResult {
     let mut config = args.workspace.store()?.config().clone();
     if args.save_default {
@@ -119,13 +115,13 @@ pub fn run(args: PruneArgs) -> CliResult {
     let input = TimelineInput::new(&timelines);
     let candidates = input.candidates();
     let plan_input = input.plan_input(&candidates);
-    let plan = plan(&plan_input, &policy, Utc::now(), &Local)?;
-    let tz_name = time_zone_name();
+    let plan = plan(&plan_input, &policy, Utc::now(), &Zone::Local)?;
+    let tz_name = Zone::Local.name();
     let report = ReportContext {
         input: &plan_input,
         policy: &policy,
         plan: &plan,
-        tz: &Local,
+        tz: &Zone::Local,
         tz_name: &tz_name,
     };
     let label = |entry: usize| {
@@ -176,7 +172,7 @@ pub fn run(args: PruneArgs) -> CliResult {
 
 /// Shows the plan and asks; refuses when nobody can answer.
 fn ask(
-    report: &ReportContext<'_, '_, Local>,
+    report: &ReportContext<'_, '_, Zone>,
     count: usize,
     label: &impl Fn(usize) -> EntryLabel,
 ) -> Result<bool, CliError> {
@@ -190,7 +186,7 @@ fn ask(
 }
 
 fn print_report(
-    report: &ReportContext<'_, '_, Local>,
+    report: &ReportContext<'_, '_, Zone>,
     as_json: bool,
     dry_run: bool,
     label: impl Fn(usize) -> EntryLabel,

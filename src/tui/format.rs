@@ -1,7 +1,7 @@
 //! Small formatting helpers for times and hashes.
 
 use celltime_store::model::Timestamp;
-use chrono::FixedOffset;
+use celltime_store::model::Zone;
 use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 
 /// `just now`, `45s ago`, `3m ago`, `5h ago`, `12d ago`, `3mo ago`, `2y ago`; `in 3m` ahead.
@@ -25,19 +25,13 @@ pub fn relative(now: Timestamp, t: Timestamp) -> String {
 }
 
 /// `2026-11-25 10:00` in the given zone.
-pub fn absolute(t: Timestamp, tz: FixedOffset) -> String {
-    t.to_datetime()
-        .with_timezone(&tz)
-        .format("%Y-%m-%d %H:%M")
-        .to_string()
+pub fn absolute(t: Timestamp, tz: Zone) -> String {
+    tz.at(t).format("%Y-%m-%d %H:%M").to_string()
 }
 
 /// `11-25 10:00`: the compact form for timeline rows.
-pub fn absolute_short(t: Timestamp, tz: FixedOffset) -> String {
-    t.to_datetime()
-        .with_timezone(&tz)
-        .format("%m-%d %H:%M")
-        .to_string()
+pub fn absolute_short(t: Timestamp, tz: Zone) -> String {
+    tz.at(t).format("%m-%d %H:%M").to_string()
 }
 
 /// The first characters of a module hash.
@@ -154,8 +148,8 @@ mod tests {
     #[test]
     fn absolute_times_use_the_zone() {
         let t: Timestamp = "2026-11-25T10:00:00.000Z".parse().unwrap();
-        let utc = FixedOffset::east_opt(0).unwrap();
-        let cet = FixedOffset::east_opt(3600).unwrap();
+        let utc = Zone::Fixed(chrono::FixedOffset::east_opt(0).unwrap());
+        let cet = Zone::Fixed(chrono::FixedOffset::east_opt(3600).unwrap());
         assert_eq!(absolute(t, utc), "2026-11-25 10:00");
         assert_eq!(absolute_short(t, cet), "11-25 11:00");
     }

@@ -10,11 +10,11 @@ use super::data::NotebookView;
 use super::policy::PolicyMarks;
 use super::previews;
 use super::state::{Preview, ViewKey};
+use celltime_store::model::Zone;
 use celltime_store::model::{
     Applied, EntryId, History, HistoryError, HistoryResult, NotebookInfo, Timestamp,
 };
 use celltime_store::policy::Policy;
-use chrono::FixedOffset;
 use std::collections::VecDeque;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -57,7 +57,7 @@ pub enum Job {
         views: Vec<Arc<NotebookView>>,
         policy: Box<Policy>,
         now: Timestamp,
-        tz: FixedOffset,
+        tz: Zone,
     },
 }
 
@@ -65,7 +65,7 @@ pub enum Job {
 #[derive(Debug, Clone, Copy)]
 pub struct PreviewContext {
     pub now: Timestamp,
-    pub tz: FixedOffset,
+    pub tz: Zone,
 }
 
 /// A timeline load, as part of any result that changes a notebook.

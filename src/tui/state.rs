@@ -4,10 +4,10 @@ use super::data::{Item, Marks, NotebookView};
 use super::keymap::{Keymap, Scope};
 use super::theme::Theme;
 use crate::preview::{CodeDiff, Doc};
+use celltime_store::model::Zone;
 use celltime_store::model::{
     Applied, BackendKind, EntryId, NotebookInfo, ParentInfo, Row, Timestamp,
 };
-use chrono::FixedOffset;
 use std::cell::RefCell;
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
@@ -300,7 +300,7 @@ pub struct Ui {
     pub theme: Arc<Theme>,
     pub mouse: bool,
     /// Local time for absolute times (injected in tests).
-    pub tz: FixedOffset,
+    pub tz: Zone,
 }
 
 #[derive(Debug, Clone)]

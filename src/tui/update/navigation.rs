@@ -295,7 +295,7 @@ pub(super) fn search(state: &mut AppState, query: &str) {
 pub fn row_matches(
     row: &celltime_store::model::Row,
     needle: &str,
-    tz: chrono::FixedOffset,
+    tz: celltime_store::model::Zone,
 ) -> bool {
     row.id.has_prefix(needle)
         || row.module.to_lowercase().contains(needle)

@@ -42,7 +42,7 @@ fn state() -> AppState {
         keymap: Arc::new(Keymap::default()),
         theme: Arc::new(Theme::new(true)),
         mouse: true,
-        tz: chrono::FixedOffset::east_opt(0).unwrap(),
+        tz: celltime_store::model::Zone::Fixed(chrono::FixedOffset::east_opt(0).unwrap()),
     };
     let mut s = AppState::new(ui, "mem".into(), BackendKind::Store, Timestamp(NOW));
     s.size = (120, 40);

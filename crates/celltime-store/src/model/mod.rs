@@ -24,4 +24,4 @@ pub use keys::{
     RESERVED_COMPONENTS, SHORT_ID_LEN, Version, colliding_folder,
 };
 pub use resolve::{ResolveError, id_prefix, resolve};
-pub use time::{Timestamp, TimestampError};
+pub use time::{Timestamp, TimestampError, Zone, ZoneOffset};
