@@ -256,3 +256,78 @@ fn mark_by_policy_child() {
         .collect();
     println!("MARKED {}", ids.join(","));
 }
+
+/// stderr of a command that must fail.
+fn refusal(ws: &Path, args: &[&str]) -> String {
+    let out = celltime(ws).args(args).output().unwrap();
+    assert!(!out.status.success(), "{args:?} succeeded");
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[test]
+fn every_duration_and_size_is_read_by_one_grammar() {
+    let ws = workspace();
+    put_run(ws.path(), "nb", "m1", "x = 1\n", "2026-01-01T00:00:00Z");
+    let persist = ws.path().join("__marimo__/persist/persist.toml");
+    let minute = "ambiguous unit 'm': use 'min' or 'mo'";
+    for args in [
+        &["prune", "--dry-run", "--keep-within", "5m"][..],
+        &["gc", "--grace", "5m"],
+        &["ls", "--lock-timeout", "5m"],
+        &["import", "--watch", "--interval", "5m"],
+    ] {
+        let stderr = refusal(ws.path(), args);
+        assert!(stderr.contains(minute), "{args:?}: {stderr}");
+    }
+    std::fs::write(&persist, "gc_grace = \"5m\"\n").unwrap();
+    let stderr = refusal(ws.path(), &["gc"]);
+    assert!(
+        stderr.contains(&format!("persist.toml:1: gc_grace: {minute}")),
+        "{stderr}"
+    );
+    std::fs::write(&persist, "[prune]\nkeep-within = \"5m\"\n").unwrap();
+    let stderr = refusal(ws.path(), &["prune", "--dry-run"]);
+    assert!(stderr.contains(minute), "{stderr}");
+
+    let negative = "negative values are not allowed";
+    std::fs::write(&persist, "").unwrap();
+    let stderr = refusal(ws.path(), &["prune", "--dry-run", "--max-size", "-1"]);
+    assert!(stderr.contains(negative), "{stderr}");
+    std::fs::write(&persist, "inline_threshold = -1\n").unwrap();
+    let stderr = refusal(ws.path(), &["ls"]);
+    assert!(
+        stderr.contains(&format!("persist.toml:1: inline_threshold: {negative}")),
+        "{stderr}"
+    );
+    std::fs::write(&persist, "[prune]\nmax-size = -1\n").unwrap();
+    let stderr = refusal(ws.path(), &["prune", "--dry-run"]);
+    assert!(stderr.contains(negative), "{stderr}");
+    std::fs::write(&persist, "inline_threshold = \"5M\"\n").unwrap();
+    let stderr = refusal(ws.path(), &["ls"]);
+    assert!(stderr.contains("ambiguous unit 'M': use 'MB'"), "{stderr}");
+}
+
+#[test]
+fn sizes_just_under_a_unit_show_in_the_next_one() {
+    let ws = workspace();
+    let big = ws.path().join("big.bin");
+    std::fs::write(&big, vec![1u8; 1024 * 1024 - 1]).unwrap();
+    let out = celltime(ws.path())
+        .args(["put", "--notebook", "nb", "--cell", "c", "--module", "m"])
+        .arg("--output")
+        .arg(format!("application/octet-stream={}", big.display()))
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    for args in [
+        &["ls"][..],
+        &["ls", "--notebooks"],
+        &["ls", "--cells"],
+        &["verify"],
+    ] {
+        let out = celltime(ws.path()).args(args).output().unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.contains("1.0 MiB"), "{args:?}: {text}");
+        assert!(!text.contains("1024.0"), "{args:?}: {text}");
+    }
+}

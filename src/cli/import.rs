@@ -5,6 +5,7 @@ use super::format::size;
 use super::{CliError, CliResult, WorkspaceArgs, exit, json, out};
 use celltime_store::legacy::{ImportKeys, ImportReport, Watcher, import_with_keys, watch};
 use celltime_store::model::NotebookKey;
+use celltime_store::units::Span;
 use clap::Args;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
@@ -17,14 +18,15 @@ pub struct ImportArgs {
     /// Keep importing as marimo writes, until Ctrl-C.
     #[arg(long)]
     pub watch: bool,
-    /// Seconds between two looks at the cache folder with --watch.
+    /// How long to wait between two looks at the cache folder with --watch (`2s`, `1min`).
     #[arg(
         long,
-        default_value_t = 2.0,
-        value_name = "SECONDS",
+        default_value = "2s",
+        value_name = "DURATION",
+        value_parser = super::value::<Span>,
         requires = "watch"
     )]
-    pub interval: f64,
+    pub interval: Span,
     /// Machine-readable report (one JSON object per pass with --watch).
     #[arg(long)]
     pub json: bool,
@@ -58,8 +60,9 @@ pub fn run(args: ImportArgs) -> CliResult {
             exit::FAILURE
         });
     }
-    if !(0.05..=3600.0).contains(&args.interval) {
-        return Err(CliError::usage("--interval takes 0.05 to 3600 seconds"));
+    let interval = args.interval.to_duration();
+    if !(Duration::from_secs(1)..=Duration::from_secs(3600)).contains(&interval) {
+        return Err(CliError::usage("--interval takes 1s to 1h"));
     }
     let stop = Arc::new(AtomicBool::new(false));
     signal_hook::flag::register(signal_hook::consts::SIGINT, stop.clone())?;
@@ -72,16 +75,11 @@ pub fn run(args: ImportArgs) -> CliResult {
         ));
     }
     let mut failed = None;
-    watch(
-        &mut watcher,
-        Duration::from_secs_f64(args.interval),
-        &stop,
-        |report| {
-            if let Err(e) = print(report, args.json) {
-                failed = Some(e);
-            }
-        },
-    )?;
+    watch(&mut watcher, interval, &stop, |report| {
+        if let Err(e) = print(report, args.json) {
+            failed = Some(e);
+        }
+    })?;
     failed.map_or(Ok(exit::OK), Err)
 }
 

@@ -15,7 +15,7 @@ pub struct IdsArgs {
     #[arg(short = 'C', long = "workspace", value_name = "PATH")]
     pub path: Option<std::path::PathBuf>,
     /// How long to wait for another process's lock on a notebook before giving up (exit 75).
-    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = super::parse_span)]
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = super::value::<celltime_store::units::Span>)]
     pub lock_timeout: celltime_store::units::Span,
 }
 
@@ -152,21 +152,17 @@ pub struct GcArgs {
     #[command(flatten)]
     pub workspace: WorkspaceArgs,
     /// Keep unreferenced contents younger than this (`1h`, `2d`); default: gc_grace of persist.toml.
-    #[arg(long, value_name = "DURATION")]
-    pub grace: Option<String>,
+    #[arg(long, value_name = "DURATION", value_parser = super::value::<celltime_store::units::Span>)]
+    pub grace: Option<celltime_store::units::Span>,
     #[arg(long)]
     pub json: bool,
 }
 
 pub fn gc(args: GcArgs) -> CliResult {
     let store = args.workspace.store()?;
-    let grace = match &args.grace {
-        Some(text) => text
-            .parse::<celltime_store::units::Span>()
-            .map(|span| celltime_store::store::span_duration(&span))
-            .map_err(|e| CliError::usage(format!("--grace: {e}")))?,
-        None => store.config().gc_grace,
-    };
+    let grace = args
+        .grace
+        .map_or(store.config().gc_grace, |span| span.to_duration());
     let mut reports = Vec::new();
     let skipped = each_notebook(&store, |mut notebook| {
         reports.push((notebook.key().to_string(), notebook.gc(grace)?));

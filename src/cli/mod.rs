@@ -117,16 +117,19 @@ pub struct WorkspaceArgs {
     /// A folder inside the workspace; default: here.
     pub path: Option<PathBuf>,
     /// How long to wait for another process's lock on a notebook before giving up (exit 75).
-    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_span)]
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = value::<Span>)]
     pub lock_timeout: Span,
     /// marimo's cache folder when it is not __marimo__/cache (a `save_path`).
     #[arg(long, value_name = "DIR")]
     pub cache_dir: Option<PathBuf>,
 }
 
-fn parse_span(text: &str) -> Result<Span, String> {
+/// The clap value parser of every duration, size and count flag: the one grammar of
+/// [`celltime_store::units`].
+pub fn value<T: std::str::FromStr<Err = celltime_store::units::ValueError>>(
+    text: &str,
+) -> Result<T, celltime_store::units::ValueError> {
     text.parse()
-        .map_err(|e: celltime_store::units::ValueError| e.to_string())
 }
 
 impl WorkspaceArgs {
@@ -146,7 +149,7 @@ impl WorkspaceArgs {
 
     pub fn store_options(&self) -> StoreOptions {
         StoreOptions {
-            lock_timeout: celltime_store::store::span_duration(&self.lock_timeout),
+            lock_timeout: self.lock_timeout.to_duration(),
             ..StoreOptions::default()
         }
     }

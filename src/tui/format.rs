@@ -40,25 +40,6 @@ pub fn short_hash(hash: &str) -> &str {
     &hash[..end]
 }
 
-/// Sizes in at most five columns for tight lists: `380B`, `1.2K`, `34K`, `2.0M`.
-pub fn compact_bytes(bytes: u64) -> String {
-    const UNITS: [char; 5] = ['K', 'M', 'G', 'T', 'P'];
-    if bytes < 1024 {
-        return format!("{bytes}B");
-    }
-    let mut value = bytes as f64 / 1024.0;
-    let mut unit = 0;
-    while value >= 1023.5 && unit + 1 < UNITS.len() {
-        value /= 1024.0;
-        unit += 1;
-    }
-    if value < 9.95 {
-        format!("{value:.1}{}", UNITS[unit])
-    } else {
-        format!("{value:.0}{}", UNITS[unit])
-    }
-}
-
 /// Cuts text to `width` display columns with an ellipsis.
 pub fn fit(text: &str, width: usize) -> String {
     if text.width() <= width {
@@ -159,16 +140,6 @@ mod tests {
         assert_eq!(wrap("one two three four", 9), ["one two", "three", "four"]);
         assert_eq!(wrap("abcdefghijk x", 5), ["abcd…", "x"]);
         assert_eq!(wrap("", 5), [""]);
-    }
-
-    #[test]
-    fn compact_sizes_fit_five_columns() {
-        assert_eq!(compact_bytes(380), "380B");
-        assert_eq!(compact_bytes(1536), "1.5K");
-        assert_eq!(compact_bytes(34 * 1024), "34K");
-        assert_eq!(compact_bytes(1023 * 1024), "1023K");
-        assert_eq!(compact_bytes(1024 * 1024 - 1), "1.0M");
-        assert_eq!(compact_bytes(5 << 30), "5.0G");
     }
 
     #[test]

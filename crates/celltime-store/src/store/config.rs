@@ -4,7 +4,7 @@
 use super::error::{IoContext, Result, StoreError};
 use super::fs::{Fs, read_limited, write_atomic};
 use super::layout::MAX_SETTINGS_BYTES;
-use crate::units::{Size, Span};
+use crate::units::{size_from_toml, span_from_toml};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 use toml_edit::{Document, DocumentMut, Item};
@@ -98,17 +98,18 @@ impl Config {
         }
         let inline_threshold = match table.get("inline_threshold") {
             None => DEFAULT_INLINE_THRESHOLD,
-            Some(item) => size_value(item).map_err(|m| {
-                StoreError::invalid(path, at(item), format!("inline_threshold: {m}"))
-            })?,
+            Some(item) => value_of(item)
+                .and_then(size_from_toml)
+                .map(|size| size.0)
+                .map_err(|m| {
+                    StoreError::invalid(path, at(item), format!("inline_threshold: {m}"))
+                })?,
         };
         let gc_grace = match table.get("gc_grace") {
             None => DEFAULT_GC_GRACE,
-            Some(item) => item
-                .as_str()
-                .ok_or_else(|| "expected a duration such as \"1d\"".to_string())
-                .and_then(|s| s.parse::<Span>().map_err(|e| e.to_string()))
-                .map(|span| span_duration(&span))
+            Some(item) => value_of(item)
+                .and_then(span_from_toml)
+                .map(|span| span.to_duration())
                 .map_err(|m| StoreError::invalid(path, at(item), format!("gc_grace: {m}")))?,
         };
         if let Some(item) = table.get("prune")
@@ -162,20 +163,9 @@ impl Config {
     }
 }
 
-/// A calendar span as a fixed duration measured back from now (months differ in length).
-pub fn span_duration(span: &Span) -> Duration {
-    let now = chrono::Utc::now();
-    (now - span.before(now)).to_std().unwrap_or(Duration::ZERO)
-}
-
-fn size_value(item: &Item) -> Result<u64, String> {
-    if let Some(n) = item.as_integer() {
-        return u64::try_from(n).map_err(|_| "must not be negative".to_string());
-    }
-    match item.as_str() {
-        Some(s) => s.parse::<Size>().map(|s| s.0).map_err(|e| e.to_string()),
-        None => Err("expected a size such as \"64KiB\"".into()),
-    }
+fn value_of(item: &Item) -> Result<&toml_edit::Value, String> {
+    item.as_value()
+        .ok_or_else(|| "expected a value, found a table".to_string())
 }
 
 #[cfg(test)]

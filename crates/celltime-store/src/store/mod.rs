@@ -16,7 +16,7 @@ mod snapshot;
 mod verify;
 pub mod wire;
 
-pub use config::{Config, FORMAT_VERSION, check_format, line_of, span_duration};
+pub use config::{Config, FORMAT_VERSION, check_format, line_of};
 pub use error::{IoContext, Result, StoreError};
 pub use layout::{NotebookPaths, Workspace};
 pub use notebook::{ContentReader, Fetched, GcReport, Issue, Notebook, NotebookFile, Severity};
