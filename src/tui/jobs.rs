@@ -8,7 +8,7 @@
 
 use super::data::NotebookView;
 use super::policy::PolicyMarks;
-use super::previews;
+use super::previews::{self, PreviewContext};
 use super::state::{Preview, ViewKey};
 use celltime_store::model::Zone;
 use celltime_store::model::{
@@ -59,13 +59,6 @@ pub enum Job {
         now: Timestamp,
         tz: Zone,
     },
-}
-
-/// What previews need besides the key: the clock and zone for titles.
-#[derive(Debug, Clone, Copy)]
-pub struct PreviewContext {
-    pub now: Timestamp,
-    pub tz: Zone,
 }
 
 /// A timeline load, as part of any result that changes a notebook.

@@ -3,12 +3,18 @@
 
 use super::data::NotebookView;
 use super::format::{absolute, relative, short_hash};
-use super::jobs::PreviewContext;
 use super::state::{Body, Column, Preview, Tab, ViewKey};
 use crate::preview::{
     self, DiffKind, DiffOptions, Doc, DocBuilder, Limits, Line, RenderOptions, Role,
 };
-use celltime_store::model::{Detail, EntryId, History, PartInfo, PartKind, Row};
+use celltime_store::model::{Detail, EntryId, History, PartInfo, PartKind, Row, Timestamp, Zone};
+
+/// What previews need besides the key: the clock and zone for titles.
+#[derive(Debug, Clone, Copy)]
+pub struct PreviewContext {
+    pub now: Timestamp,
+    pub tz: Zone,
+}
 
 /// Builds the preview a key names.
 pub fn build(
@@ -325,7 +331,7 @@ fn time_machine(
     history: &dyn History,
     notebook: &str,
     view: &NotebookView,
-    at: celltime_store::model::Timestamp,
+    at: Timestamp,
     ctx: PreviewContext,
 ) -> Preview {
     let mut doc = Doc::default();
