@@ -1,4 +1,4 @@
-//! marimo's session snapshot `__marimo__/session/<notebook file>.json` (reference §8): the
+//! marimo's session snapshot `__marimo__/session/<notebook file>.json` (docs/MARIMO-CACHE.md §8): the
 //! outputs and console text of each cell from the last kernel run. Not part of the cache, but
 //! the only place outputs live.
 

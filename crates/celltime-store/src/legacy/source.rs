@@ -1,4 +1,4 @@
-//! Reading marimo notebook sources (`.py` files, reference §10) as text, to find their cells
+//! Reading marimo notebook sources (`.py` files, docs/MARIMO-CACHE.md §10) as text, to find their cells
 //! and their `persistent_cache` blocks. Nothing is executed or imported; the notebook as it
 //! is now is all there is, so code found here is "the code now", not necessarily the code
 //! an old entry was computed with.
