@@ -331,3 +331,60 @@ fn sizes_just_under_a_unit_show_in_the_next_one() {
         assert!(!text.contains("1024.0"), "{args:?}: {text}");
     }
 }
+
+#[test]
+fn every_command_that_takes_an_id_resolves_it_alike() {
+    let ws = workspace();
+    let id = put_run(ws.path(), "nb", "m1", "x = 1\n", "2026-01-01T00:00:00Z");
+    put_run(ws.path(), "nb", "m2", "x = 2\n", "2026-01-02T00:00:00Z");
+    let code = ws.path().join("child.py");
+    std::fs::write(&code, "y = 1\n").unwrap();
+    let put_with_parent = |parent: &str| {
+        let mut cmd = celltime(ws.path());
+        cmd.args([
+            "put",
+            "--notebook",
+            "nb",
+            "--cell",
+            "child",
+            "--module",
+            "m9",
+        ])
+        .arg("--code")
+        .arg(&code)
+        .args(["--parent", parent]);
+        cmd
+    };
+    let commands = |prefix: &str| -> Vec<assert_cmd::Command> {
+        let mut show = celltime(ws.path());
+        show.args(["show", prefix]);
+        let mut diff = celltime(ws.path());
+        diff.args(["diff", prefix]);
+        let mut pin = celltime(ws.path());
+        pin.args(["pin", prefix]);
+        vec![show, diff, pin, put_with_parent(prefix)]
+    };
+    for (prefix, message) in [
+        ("zz", "\"zz\" is not an entry id"),
+        (
+            "0000000000000000",
+            "no entry id starts with \"0000000000000000\"",
+        ),
+    ] {
+        for mut command in commands(prefix) {
+            let out = command.output().unwrap();
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(2), "{command:?}: {stderr}");
+            assert!(stderr.contains(message), "{command:?}: {stderr}");
+        }
+    }
+    // Any case, any unique length from four characters.
+    for mut command in commands(&id[..6].to_uppercase()) {
+        let out = command.output().unwrap();
+        assert!(
+            out.status.success(),
+            "{command:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
