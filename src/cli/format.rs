@@ -49,11 +49,11 @@ pub fn part_names(mask: PartMask) -> Vec<&'static str> {
 /// Left-aligned columns separated by two spaces; the last column is not padded. Cells are
 /// escaped first (names come from the workspace), so columns line up as they show.
 pub fn table(header: &[&str], rows: &[Vec<String>]) -> String {
-    let rows: Vec<Vec<String>> = rows
+    let rows: Vec<Vec<std::borrow::Cow<'_, str>>> = rows
         .iter()
         .map(|row| {
             row.iter()
-                .map(|cell| celltime_text::escape_line(cell).into_owned())
+                .map(|cell| celltime_text::escape_line(cell))
                 .collect()
         })
         .collect();
@@ -76,7 +76,7 @@ pub fn table(header: &[&str], rows: &[Vec<String>]) -> String {
     };
     line(header.to_vec(), &mut out);
     for row in &rows {
-        line(row.iter().map(String::as_str).collect(), &mut out);
+        line(row.iter().map(|cell| cell.as_ref()).collect(), &mut out);
     }
     out
 }

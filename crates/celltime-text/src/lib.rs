@@ -58,11 +58,12 @@ pub fn escape_text(text: &str) -> Cow<'_, str> {
 /// every other unsafe character is inside a string, where the escape is valid.)
 pub fn escape_json(json: &str) -> Cow<'_, str> {
     let keep = |c: char| matches!(c, '\n' | '\t' | '\r');
-    if !json.chars().any(|c| is_unsafe(c) && !keep(c)) {
+    let Some(first) = find_unsafe(json, keep) else {
         return Cow::Borrowed(json);
-    }
+    };
     let mut out = String::with_capacity(json.len() + 16);
-    for c in json.chars() {
+    out.push_str(&json[..first]);
+    for c in json[first..].chars() {
         if is_unsafe(c) && !keep(c) {
             // Every unsafe character is in the Basic Multilingual Plane: one escape each.
             let _ = write!(out, "\\u{:04x}", u32::from(c));
@@ -78,9 +79,7 @@ pub fn escape_json(json: &str) -> Cow<'_, str> {
 /// (a terminal in a legacy encoding reads bytes 0x80–0x9F as C1 controls).
 pub fn drives_terminal(bytes: &[u8]) -> bool {
     match std::str::from_utf8(bytes) {
-        Ok(text) => text
-            .chars()
-            .any(|c| is_unsafe(c) && !matches!(c, '\n' | '\t' | '\r')),
+        Ok(text) => find_unsafe(text, |c| matches!(c, '\n' | '\t' | '\r')).is_some(),
         Err(_) => true,
     }
 }
@@ -94,12 +93,36 @@ pub fn excerpt(text: &str, max: usize) -> Cow<'_, str> {
     }
 }
 
-fn escape_except(text: &str, keep: impl Fn(char) -> bool) -> Cow<'_, str> {
-    if !text.chars().any(|c| is_unsafe(c) && !keep(c)) {
-        return Cow::Borrowed(text);
+/// The byte offset of the first unsafe character not kept. ASCII is checked byte by byte
+/// (listings are mostly ASCII and long), other characters decoded.
+fn find_unsafe(text: &str, keep: impl Fn(char) -> bool) -> Option<usize> {
+    let bytes = text.as_bytes();
+    let mut at = 0;
+    while at < bytes.len() {
+        let b = bytes[at];
+        if b.is_ascii() {
+            if (b < 0x20 || b == 0x7f) && !keep(char::from(b)) {
+                return Some(at);
+            }
+            at += 1;
+        } else {
+            let c = text[at..].chars().next()?;
+            if is_unsafe(c) && !keep(c) {
+                return Some(at);
+            }
+            at += c.len_utf8();
+        }
     }
+    None
+}
+
+fn escape_except(text: &str, keep: impl Fn(char) -> bool) -> Cow<'_, str> {
+    let Some(first) = find_unsafe(text, &keep) else {
+        return Cow::Borrowed(text);
+    };
     let mut out = String::with_capacity(text.len() + 16);
-    for c in text.chars() {
+    out.push_str(&text[..first]);
+    for c in text[first..].chars() {
         if keep(c) {
             out.push(c);
         } else {
@@ -143,6 +166,7 @@ mod tests {
     #[test]
     fn text_keeps_its_lines_and_tabs() {
         assert_eq!(escape_text("a\tb\n\u{1b}[2J\r\n"), "a\tb\n^[[2J^M\n");
+        assert_eq!(escape_text("é→\u{1b}x\u{2066}"), "é→^[x<U+2066>");
     }
 
     #[test]
