@@ -274,7 +274,7 @@ fn every_duration_and_size_is_read_by_one_grammar() {
         &["prune", "--dry-run", "--keep-within", "5m"][..],
         &["gc", "--grace", "5m"],
         &["ls", "--lock-timeout", "5m"],
-        &["import", "--watch", "--interval", "5m"],
+        &["pin", "abcd", "--lock-timeout", "5m"],
     ] {
         let stderr = refusal(ws.path(), args);
         assert!(stderr.contains(minute), "{args:?}: {stderr}");

@@ -5,11 +5,13 @@
 mod common;
 
 mod cli_basics;
+mod cli_history;
 mod cli_prune;
 mod legacy;
 mod one_rule;
 mod policy;
 mod python_writer;
+mod results_diff;
 mod security;
 mod tui;
 mod untrusted;

@@ -1,32 +1,23 @@
 //! `import`: copy marimo's cache entries into the store, once or (with `--watch`) as marimo
-//! writes them.
+//! writes them, following the cache folder with file-system notifications.
 
 use super::format::size;
-use super::{CliError, CliResult, WorkspaceArgs, exit, json, out};
+use super::{CliError, CliResult, WorkspaceArgs, command_line, exit, json, out};
 use celltime_store::legacy::{ImportKeys, ImportReport, Watcher, import_with_keys, watch};
 use celltime_store::model::NotebookKey;
-use celltime_store::units::Span;
+use celltime_store::ops::{Lazy, OpKind, OpLog};
 use clap::Args;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
-use std::time::Duration;
 
 #[derive(Debug, Args)]
 pub struct ImportArgs {
     #[command(flatten)]
     pub workspace: WorkspaceArgs,
-    /// Keep importing as marimo writes, until Ctrl-C.
+    /// Keep importing as marimo writes, until Ctrl-C. Starts before marimo's first run (no
+    /// cache folder yet) and survives the folder being deleted and made again.
     #[arg(long)]
     pub watch: bool,
-    /// How long to wait between two looks at the cache folder with --watch (`2s`, `1min`).
-    #[arg(
-        long,
-        default_value = "2s",
-        value_name = "DURATION",
-        value_parser = super::value::<Span>,
-        requires = "watch"
-    )]
-    pub interval: Span,
     /// Machine-readable report (one JSON object per pass with --watch).
     #[arg(long)]
     pub json: bool,
@@ -49,10 +40,14 @@ fn parse_key(text: &str) -> Result<(String, NotebookKey), String> {
 pub fn run(args: ImportArgs) -> CliResult {
     let workspace = args.workspace.workspace()?;
     let store = args.workspace.store()?;
+    let oplog = OpLog::of(&store);
     let cache_dir = args.workspace.cache_dir.as_deref();
+    let command = command_line();
     let keys: ImportKeys = args.keys.iter().cloned().collect();
     if !args.watch {
-        let report = import_with_keys(workspace.root(), &store, cache_dir, &keys)?;
+        let journal = Lazy::new(&oplog, OpKind::Import, &command);
+        let report = import_with_keys(workspace.root(), &store, cache_dir, &keys, &journal);
+        let report = finish(journal, report)?;
         print(&report, args.json)?;
         return Ok(if report.failures.is_empty() {
             exit::OK
@@ -60,27 +55,59 @@ pub fn run(args: ImportArgs) -> CliResult {
             exit::FAILURE
         });
     }
-    let interval = args.interval.to_duration();
-    if !(Duration::from_secs(1)..=Duration::from_secs(3600)).contains(&interval) {
-        return Err(CliError::usage("--interval takes 1s to 1h"));
-    }
     let stop = Arc::new(AtomicBool::new(false));
     signal_hook::flag::register(signal_hook::consts::SIGINT, stop.clone())?;
     signal_hook::flag::register(signal_hook::consts::SIGTERM, stop.clone())?;
-    let mut watcher = Watcher::new(workspace.root(), store, cache_dir)?.with_keys(keys);
+    let mut watcher = Watcher::new(workspace.root(), store, cache_dir).with_keys(keys);
     if !args.json {
+        let waiting = if watcher.root().is_dir() {
+            ""
+        } else {
+            " (it does not exist yet: waiting for marimo's first run)"
+        };
         super::warn(&format!(
-            "watching {}; Ctrl-C stops",
+            "watching {}{waiting}; Ctrl-C stops",
             watcher.root().display()
         ));
     }
-    let mut failed = None;
-    watch(&mut watcher, interval, &stop, |report| {
-        if let Err(e) = print(report, args.json) {
-            failed = Some(e);
+    let as_json = args.json;
+    watch(&mut watcher, &stop, |watcher| {
+        let journal = Lazy::new(&oplog, OpKind::Import, &command);
+        let report = watcher.pass(&journal);
+        let report = finish(journal, report)
+            .map_err(|e| celltime_store::legacy::LegacyError::Message(e.message))?;
+        if report.imported > 0 || !report.failures.is_empty() {
+            print(&report, as_json)
+                .map_err(|e| celltime_store::legacy::LegacyError::Message(e.message))?;
         }
+        Ok(())
     })?;
-    failed.map_or(Ok(exit::OK), Err)
+    Ok(exit::OK)
+}
+
+/// Ends the pass's operation (if it imported anything) with its summary.
+fn finish(
+    journal: Lazy<'_>,
+    report: Result<ImportReport, celltime_store::legacy::LegacyError>,
+) -> Result<ImportReport, CliError> {
+    match report {
+        Ok(report) => {
+            journal.finish(
+                &format!(
+                    "imported {} entries ({}) from {}",
+                    report.imported,
+                    size(report.bytes),
+                    report.cache_dir
+                ),
+                report.failures.is_empty(),
+            )?;
+            Ok(report)
+        }
+        Err(e) => {
+            journal.finish(&format!("failed: {e}"), false)?;
+            Err(e.into())
+        }
+    }
 }
 
 fn print(report: &ImportReport, as_json: bool) -> Result<(), CliError> {

@@ -330,10 +330,11 @@ impl Marks {
         self.by_notebook.clear();
     }
 
-    /// After a reload: keep the marks whose entries still exist, recount the bytes.
-    pub fn rebase(&mut self, view: &NotebookView) {
+    /// After a reload: keep the marks whose entries still exist, recount the bytes. Returns
+    /// how many marks were dropped because their entries vanished.
+    pub fn rebase(&mut self, view: &NotebookView) -> usize {
         let Some(old) = self.by_notebook.remove(view.name()) else {
-            return;
+            return 0;
         };
         self.version += 1;
         let rows: Vec<usize> = old
@@ -345,6 +346,7 @@ impl Marks {
             })
             .collect();
         self.set(view, &rows, true);
+        old.ids.len() - rows.len()
     }
 }
 
@@ -366,6 +368,7 @@ pub(crate) mod tests {
             size: 10 * contents.len() as u64,
             parts: PartMask(1),
             contents: contents.to_vec(),
+            copies: celltime_store::model::Copies::STORE,
             // Each module hash stands for its own code here.
             code: Some(ContentHash::of(module.as_bytes())),
         }

@@ -268,6 +268,8 @@ const DEFAULTS: &[DefaultBinding] = {
         (S::Timeline, A::PrevMatch, &["N"], false),
         (S::Timeline, A::Open, &["enter"], false),
         (S::Details, A::Open, &["enter"], false),
+        (S::Details, A::ScrollLeft, &["H", "shift-left"], false),
+        (S::Details, A::ScrollRight, &["L", "shift-right"], false),
         (S::Marks, A::ToggleMark, &["space"], true),
         (S::Marks, A::Open, &["enter"], true),
         (S::Visual, A::ToggleMark, &["space"], true),

@@ -5,6 +5,7 @@ use super::action::Action;
 use super::format::entries;
 use super::jobs::Job;
 use super::state::{AppState, Confirm, Level, Mode, Pane, Prompt, PromptKind, Tab};
+use loading::follow;
 
 mod loading;
 mod marking;
@@ -46,6 +47,7 @@ pub fn update(state: &mut AppState, action: Action) -> Vec<Effect> {
     match action {
         Action::Resize { width, height } => state.size = (width, height),
         Action::Tick(now) => state.now = now,
+        Action::DiskChanged => follow(state, &mut fx),
         Action::Mouse(m) => mouse(state, m),
         _ => match state.mode {
             Mode::Prompt(_) => prompt(state, action, &mut fx),
@@ -103,7 +105,7 @@ fn normal(state: &mut AppState, action: Action, fx: &mut Vec<Effect>) {
         SetBase => set_base(state),
         MarksPane => toggle_marks_pane(state),
         OpenPlan => open_plan(state),
-        Undo => ask_undo(state),
+        Undo => ask_undo(state, fx),
         TimeMachine => open_time_machine(state),
         Compare => open_compare(state),
         MarkAllButNewest | MarkAllButNewestEverywhere => ask_keep_newest(state, action),
@@ -135,6 +137,8 @@ fn normal(state: &mut AppState, action: Action, fx: &mut Vec<Effect>) {
         TabConsole => set_tab(state, Tab::Console),
         TabMeta => set_tab(state, Tab::Meta),
         Wrap => state.details.wrap = !state.details.wrap,
+        ScrollLeft => state.details.hscroll = state.details.hscroll.saturating_sub(HSCROLL_STEP),
+        ScrollRight => state.details.hscroll += HSCROLL_STEP,
         DiffLayout => {
             state.details.layout = if state.split_diff() {
                 super::state::DiffLayout::Unified
@@ -145,6 +149,9 @@ fn normal(state: &mut AppState, action: Action, fx: &mut Vec<Effect>) {
         _ => {}
     }
 }
+
+/// Columns a table moves per sideways scroll.
+const HSCROLL_STEP: usize = 8;
 
 fn quit(state: &mut AppState, fx: &mut Vec<Effect>) {
     if state.marks.is_empty() {

@@ -5,12 +5,18 @@
 //! - [`legacy`]: marimo's own cache folder, `__marimo__/cache/` (read, prune, import);
 //! - [`policy`]: retention policies and the prune planner;
 //! - [`units`]: sizes, counts and durations as people write them;
+//! - [`combined`]: both backends as one history, a run held by both as one row;
+//! - [`ops`]: the operation log (what every command changed, and undo);
+//! - [`follow`]: file-system notifications of changes to the store and marimo's cache;
 //! - [`workspace`]: which backends a workspace has, opened as one [`model::History`];
 //! - [`Located`]: `path:line: message`, the shape of every problem found in a file.
 
+pub mod combined;
+pub mod follow;
 pub mod legacy;
 pub mod located;
 pub mod model;
+pub mod ops;
 pub mod policy;
 pub mod store;
 #[cfg(feature = "testing")]

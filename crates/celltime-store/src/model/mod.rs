@@ -9,12 +9,13 @@ mod keys;
 mod resolve;
 mod time;
 
-pub use combined::CombinedHistory;
+pub use combined::{CacheTie, LINK_TOLERANCE_MS, Merged, Owner, merge};
 pub use entry::{Entry, NewEntry, NewPart, PartKind, PartMask, PartRef, check_part_labels};
 pub use glob::{GlobError, NotebookGlobs};
 pub use history::{
-    Applied, BackendKind, ContentRef, Detail, History, HistoryError, HistoryResult, NotebookInfo,
-    ParentInfo, PartInfo, Row, Timeline, UndoToken, previous_code_version,
+    Applied, BackendKind, Change, ContentRef, Copies, Detail, History, HistoryError, HistoryResult,
+    Journal, NotebookInfo, ParentInfo, PartInfo, PlanCheck, Removal, Row, Timeline,
+    previous_code_version,
 };
 pub use index::{
     CellSummary, EntryView, IndexSummary, InsertOutcome, NotebookIndex, ParentView, PartView,

@@ -147,6 +147,11 @@ impl Policy {
         Ok(())
     }
 
+    /// Does the `--notebook` scope take in this notebook (any does when there is none)?
+    pub fn takes_notebook(&self, notebook: &str) -> bool {
+        NotebookGlobs::new(&self.notebook).is_ok_and(|globs| globs.matches(notebook))
+    }
+
     pub fn has_keep_rules(&self) -> bool {
         let counts = [
             self.keep_last,

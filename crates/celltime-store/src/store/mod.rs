@@ -19,7 +19,9 @@ pub mod wire;
 pub use config::{Config, FORMAT_VERSION, check_format, line_of};
 pub use error::{IoContext, Result, StoreError};
 pub use layout::{NotebookPaths, Workspace};
-pub use notebook::{ContentReader, Fetched, GcReport, Issue, Notebook, NotebookFile, Severity};
+pub use notebook::{
+    ContentReader, Fetched, GcReport, Issue, Locked, Notebook, NotebookFile, Severity,
+};
 pub use verify::VerifyReport;
 
 use crate::model::{KeyError, NotebookKey, colliding_folder};
@@ -46,6 +48,10 @@ pub struct Context {
 }
 
 impl Context {
+    pub fn persist_dir(&self) -> &Path {
+        &self.persist_dir
+    }
+
     /// Does a segment or pack file name belong to this machine?
     pub fn owns(&self, file_name: &str) -> bool {
         file_name
@@ -123,7 +129,7 @@ fn write_notebook_file(
 }
 
 /// This machine's writer id: `CELLTIME_WRITER`, or the host name plus a hash of the machine id.
-fn writer_id() -> String {
+pub fn writer_id() -> String {
     if let Ok(id) = std::env::var("CELLTIME_WRITER") {
         let clean: String = id
             .chars()

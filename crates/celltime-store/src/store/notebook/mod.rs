@@ -125,6 +125,9 @@ pub struct GcReport {
     pub young_garbage_kept: usize,
     pub temp_files_removed: usize,
     pub unknown_files: Vec<PathBuf>,
+    /// Contents swept: removals that needed them can no longer be undone.
+    #[serde(skip)]
+    pub swept: Vec<ContentHash>,
 }
 
 /// What a `get` returns: the entry and the requested parts, each read or failed on its own.
@@ -160,6 +163,18 @@ impl ContentReader {
                 check_hash(bytes, hash, &self.paths)
             }
         }
+    }
+
+    /// [`ContentReader::read`] for a caller that holds the notebook's lock: no compaction can
+    /// run, so a miss is final (and retrying under the shared lock would wait on ourselves).
+    pub(crate) fn read_locked(&self, hash: ContentHash, size: u64) -> Result<Vec<u8>> {
+        let bytes = self
+            .find(hash, size)?
+            .ok_or_else(|| StoreError::MissingContent {
+                hash: hash.to_hex(),
+                context: format!("notebook folder {}", self.paths.dir.display()),
+            })?;
+        check_hash(bytes, hash, &self.paths)
     }
 
     fn find(&self, hash: ContentHash, size: u64) -> Result<Option<Vec<u8>>> {
@@ -314,6 +329,8 @@ impl Notebook {
 mod load;
 mod maintain;
 mod write;
+
+pub use write::Locked;
 
 use load::load_state;
 pub(super) use load::quick_summary;
