@@ -11,6 +11,7 @@ mod cli_marimo;
 mod cli_prune;
 mod json_schema;
 mod legacy;
+mod one_rule;
 mod policy;
 mod python_writer;
 mod results_diff;

@@ -1,10 +1,9 @@
 //! `diff`: how an entry differs from its previous code version or a chosen base: its code
 //! (the default), or with `--parts` its results: variables, outputs, console.
 
-use super::format::sanitise;
 use super::json::{self, Kind};
 use super::output::{Paint, paint};
-use super::{CliError, CliResult, FlagWorkspaceArgs, exit, out, resolve};
+use super::{CliError, CliResult, FlagWorkspaceArgs, exit, out, resolve, write_stdout};
 use crate::preview::results::{self, PartData, ResultsDiff, RunRef};
 use celltime_store::model::{EntryId, History, PartKind, Row, Timeline};
 use clap::Args;
@@ -49,14 +48,15 @@ struct DiffJson<'a> {
     unified: String,
 }
 
-fn code_of(history: &dyn History, notebook: &str, id: EntryId) -> Result<Option<String>, CliError> {
+/// The code snapshot of an entry; an entry without one cannot be compared.
+fn code_of(history: &dyn History, notebook: &str, id: EntryId) -> Result<String, CliError> {
     let detail = history.detail(notebook, id)?;
-    match detail.parts.iter().find(|p| p.kind == PartKind::Code) {
-        Some(part) => Ok(Some(
-            String::from_utf8_lossy(&history.read(notebook, part)?).into_owned(),
-        )),
-        None => Ok(None),
-    }
+    let part = detail
+        .parts
+        .iter()
+        .find(|p| p.kind == PartKind::Code)
+        .ok_or_else(|| CliError::failure(format!("entry {} has no code snapshot", id.short())))?;
+    Ok(String::from_utf8_lossy(&history.read(notebook, part)?).into_owned())
 }
 
 pub fn diff(args: DiffArgs) -> CliResult {
@@ -66,24 +66,17 @@ pub fn diff(args: DiffArgs) -> CliResult {
     let history = args.workspace.workspace_args().history()?;
     let (timeline, index) = resolve(history.as_ref(), &args.id)?;
     let row = &timeline.rows[index];
-    let new_code = code_of(history.as_ref(), &timeline.notebook, row.id)?.ok_or_else(|| {
-        CliError::failure(format!("entry {} has no code snapshot", row.id.short()))
-    })?;
-    let (base_id, old_code) = match &args.base {
+    let new_code = code_of(history.as_ref(), &timeline.notebook, row.id)?;
+    let base = match &args.base {
         Some(base) => {
             let (base_timeline, base_index) = resolve(history.as_ref(), base)?;
-            let base_row = &base_timeline.rows[base_index];
-            let code = code_of(history.as_ref(), &base_timeline.notebook, base_row.id)?
-                .ok_or_else(|| {
-                    CliError::failure(format!(
-                        "entry {} has no code snapshot",
-                        base_row.id.short()
-                    ))
-                })?;
-            (base_row.id, code)
+            (
+                base_timeline.notebook.clone(),
+                base_timeline.rows[base_index].id,
+            )
         }
-        None => match previous_code_version(history.as_ref(), &timeline, index, &new_code)? {
-            Some((id, code)) => (id, code),
+        None => match timeline.previous_code_version(index) {
+            Some(base) => (timeline.notebook.clone(), timeline.rows[base].id),
             None if args.json => {
                 return json::print(
                     Kind::Diff,
@@ -101,20 +94,20 @@ pub fn diff(args: DiffArgs) -> CliResult {
                 out(&format!(
                     "{}: first code version of cell {}; nothing to compare\n",
                     row.id.short(),
-                    sanitise(&row.cell)
+                    row.cell
                 ))?;
                 return Ok(exit::OK);
             }
         },
     };
+    let old_code = code_of(history.as_ref(), &base.0, base.1)?;
+    let base_label = base.1.short();
     let diff = similar::TextDiff::from_lines(&old_code, &new_code);
-    let unified = sanitise(
-        &diff
-            .unified_diff()
-            .context_radius(args.context)
-            .header(&base_id.short(), &row.id.short())
-            .to_string(),
-    );
+    let unified = diff
+        .unified_diff()
+        .context_radius(args.context)
+        .header(&base_label, &row.id.short())
+        .to_string();
     if args.json {
         return json::print(
             Kind::Diff,
@@ -122,13 +115,15 @@ pub fn diff(args: DiffArgs) -> CliResult {
                 notebook: &timeline.notebook,
                 cell: &row.cell,
                 id: row.id.to_hex(),
-                base_id: Some(base_id.to_hex()),
+                base_id: Some(base.1.to_hex()),
                 unified,
             },
         )
         .map(|()| exit::OK);
     }
-    out(&coloured(&unified))?;
+    // Escaped before it is painted: the colours are celltime's, the text the workspace's.
+    let safe = celltime_text::escape_text(&unified);
+    write_stdout(coloured(&safe).as_bytes())?;
     Ok(exit::OK)
 }
 
@@ -160,30 +155,6 @@ fn coloured(unified: &str) -> String {
         .collect()
 }
 
-/// The newest earlier run of the same cell whose code differs.
-fn previous_code_version(
-    history: &dyn History,
-    timeline: &Timeline,
-    index: usize,
-    code: &str,
-) -> Result<Option<(EntryId, String)>, CliError> {
-    let row = &timeline.rows[index];
-    let mut earlier: Vec<&Row> = timeline
-        .rows
-        .iter()
-        .filter(|r| r.cell == row.cell && r.created_at < row.created_at && r.module != row.module)
-        .collect();
-    earlier.sort_by_key(|r| std::cmp::Reverse(r.created_at));
-    for candidate in earlier {
-        if let Some(other) = code_of(history, &timeline.notebook, candidate.id)?
-            && other != code
-        {
-            return Ok(Some((candidate.id, other)));
-        }
-    }
-    Ok(None)
-}
-
 /// Results (and code, when asked for) compared part by part.
 fn results_diff(args: DiffArgs) -> CliResult {
     let history = args.workspace.workspace_args().history()?;
@@ -201,7 +172,7 @@ fn results_diff(args: DiffArgs) -> CliResult {
                 out(&format!(
                     "{}: first run of cell {}; nothing to compare\n",
                     row.id.short(),
-                    sanitise(&row.cell)
+                    row.cell
                 ))?;
                 return Ok(exit::OK);
             }

@@ -1,11 +1,12 @@
 //! `import`: copy marimo's cache entries into the store, once or (with `--watch`) as marimo
 //! writes them, following the cache folder with file-system notifications.
 
-use super::format::{count, sanitise, size};
+use super::format::{count, size};
 use super::json::{self, Kind};
 use super::output::{note, progress};
 use super::{CliError, CliResult, WorkspaceArgs, command_line, exit, out};
-use celltime_store::legacy::{ImportReport, Watcher, import_with_progress, watch};
+use celltime_store::legacy::{ImportKeys, ImportReport, Watcher, import_with, watch};
+use celltime_store::model::NotebookKey;
 use celltime_store::ops::{Lazy, OpKind, OpLog};
 use clap::Args;
 use serde::Serialize;
@@ -24,6 +25,20 @@ pub struct ImportArgs {
     /// document per line and pass (JSON Lines).
     #[arg(long)]
     pub json: bool,
+    /// Import the cache's notebook NAME under the store key KEY (`log=marimo/log`): for
+    /// notebooks whose names the store cannot take (`log`, `con`, …); repeatable.
+    #[arg(long = "key", value_name = "NAME=KEY", value_parser = parse_key)]
+    pub keys: Vec<(String, NotebookKey)>,
+}
+
+fn parse_key(text: &str) -> Result<(String, NotebookKey), String> {
+    let (name, key) = text
+        .split_once('=')
+        .ok_or_else(|| format!("{text:?}: expected NAME=KEY"))?;
+    Ok((
+        name.to_string(),
+        NotebookKey::new(key).map_err(|e| e.to_string())?,
+    ))
 }
 
 pub fn run(args: ImportArgs) -> CliResult {
@@ -32,13 +47,14 @@ pub fn run(args: ImportArgs) -> CliResult {
     let oplog = OpLog::of(&store);
     let cache_dir = args.workspace.cache_dir.as_deref();
     let command = command_line();
+    let keys: ImportKeys = args.keys.iter().cloned().collect();
     if !args.watch {
         let journal = Lazy::new(&oplog, OpKind::Import, &command);
         let bar = progress(0, "import");
-        let report = import_with_progress(workspace.root(), &store, cache_dir, &journal, &|p| {
+        let report = import_with(workspace.root(), &store, cache_dir, &keys, &journal, &|p| {
             bar.set_length(p.total as u64);
             bar.set_position(p.done as u64);
-            bar.set_message(p.notebook.to_string());
+            bar.set_message(celltime_text::escape_line(p.notebook).into_owned());
         });
         bar.finish_and_clear();
         let report = finish(journal, report)?;
@@ -52,7 +68,7 @@ pub fn run(args: ImportArgs) -> CliResult {
     let stop = Arc::new(AtomicBool::new(false));
     signal_hook::flag::register(signal_hook::consts::SIGINT, stop.clone())?;
     signal_hook::flag::register(signal_hook::consts::SIGTERM, stop.clone())?;
-    let mut watcher = Watcher::new(workspace.root(), store, cache_dir);
+    let mut watcher = Watcher::new(workspace.root(), store, cache_dir).with_keys(keys);
     if !args.json {
         let waiting = if watcher.root().is_dir() {
             ""
@@ -155,7 +171,7 @@ fn print(report: &ImportReport, as_json: bool, lines: bool) -> Result<(), CliErr
         report.already_imported
     );
     for (notebook, count) in &report.notebooks {
-        text.push_str(&format!("  {}: {count}\n", sanitise(notebook)));
+        text.push_str(&format!("  {notebook}: {count}\n"));
     }
     if report.incomplete > 0 {
         text.push_str(&format!(
@@ -168,7 +184,7 @@ fn print(report: &ImportReport, as_json: bool, lines: bool) -> Result<(), CliErr
         ));
     }
     for failure in &report.failures {
-        text.push_str(&format!("failed: {}\n", sanitise(failure)));
+        text.push_str(&format!("failed: {failure}\n"));
     }
     out(&text)
 }

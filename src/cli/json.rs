@@ -4,7 +4,7 @@
 //! under `*_at` names; sizes are integer bytes. The shapes shared by several documents (an
 //! entry) live here, so one command cannot drift from another.
 
-use super::{CliError, out};
+use super::CliError;
 use celltime_store::model::{Copies, PartKind, PartMask, Row, Timestamp};
 use serde::Serialize;
 
@@ -81,6 +81,13 @@ fn encode(value: &impl Serialize, pretty: bool) -> Result<String, CliError> {
     text.map_err(|e| CliError::failure(format!("cannot encode JSON: {e}")))
 }
 
+/// Writes serialised JSON (a document or a piece of a streamed one) to stdout. Characters
+/// unsafe on a terminal are `\uXXXX` escapes in it, so the document reads back the same and
+/// shows safely.
+pub fn write(text: &str) -> Result<(), CliError> {
+    super::write_stdout(celltime_text::escape_json(text).as_bytes())
+}
+
 /// Prints a document of `kind`, pretty.
 pub fn print(kind: Kind, body: &impl Serialize) -> Result<(), CliError> {
     let text = encode(
@@ -90,7 +97,7 @@ pub fn print(kind: Kind, body: &impl Serialize) -> Result<(), CliError> {
         },
         true,
     )?;
-    out(&format!("{text}\n"))
+    write(&format!("{text}\n"))
 }
 
 /// Prints a document of `kind` on one line (JSON Lines: one document per event).
@@ -102,12 +109,12 @@ pub fn print_line(kind: Kind, body: &impl Serialize) -> Result<(), CliError> {
         },
         false,
     )?;
-    out(&format!("{text}\n"))
+    write(&format!("{text}\n"))
 }
 
 /// Prints a document that carries its own `schema` field (the prune report).
 pub fn print_document(document: &impl Serialize) -> Result<(), CliError> {
-    out(&format!("{}\n", encode(document, true)?))
+    write(&format!("{}\n", encode(document, true)?))
 }
 
 /// The opening of a document whose one list is streamed (`ls` of a million entries):

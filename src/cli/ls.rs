@@ -1,11 +1,10 @@
 //! `ls`: entries, cells or notebooks, without reading any content.
 
-use super::format::{parts, sanitise, size, table, time};
+use super::format::{parts, size, table, time};
 use super::json::{self, Kind};
-use super::{Backend, CliError, CliResult, WorkspaceArgs, exit, out};
-use celltime_store::model::{History, Row, Timeline};
+use super::{Backend, CliError, CliResult, Skipped, WorkspaceArgs, exit, out};
+use celltime_store::model::{History, NotebookGlobs, Row, Timeline};
 use clap::Args;
-use globset::{Glob, GlobMatcher};
 use serde::Serialize;
 
 #[derive(Debug, Args)]
@@ -33,29 +32,30 @@ pub struct LsArgs {
     pub backend: Option<Backend>,
 }
 
-fn matchers(globs: &[String]) -> Result<Vec<GlobMatcher>, CliError> {
-    globs
-        .iter()
-        .map(|g| {
-            Glob::new(g)
-                .map(|g| g.compile_matcher())
-                .map_err(|e| CliError::usage(format!("--notebook {g:?}: {e}")))
-        })
-        .collect()
+fn matchers(globs: &[String]) -> Result<NotebookGlobs, CliError> {
+    NotebookGlobs::new(globs).map_err(|e| CliError::usage(e.to_string()))
 }
 
-/// Timelines of the selected notebooks, loaded one at a time.
+/// Timelines of the selected notebooks, loaded one at a time; one that cannot be read is
+/// reported and skipped.
 fn for_each_timeline(
     history: &dyn History,
     notebook_globs: &[String],
+    skipped: &mut Skipped,
     mut visit: impl FnMut(Timeline) -> Result<(), CliError>,
 ) -> Result<(), CliError> {
     let globs = matchers(notebook_globs)?;
     let notebooks = history.notebooks()?;
     no_match(&notebooks, notebook_globs, &globs)?;
     for info in notebooks {
-        if globs.is_empty() || globs.iter().any(|g| g.is_match(&info.notebook)) {
-            let mut timeline = history.timeline(&info.notebook)?;
+        if globs.matches(&info.notebook) {
+            let mut timeline = match history.timeline(&info.notebook) {
+                Ok(timeline) => timeline,
+                Err(e) => {
+                    skipped.report(e);
+                    continue;
+                }
+            };
             // People read histories cell by cell, newest run first.
             timeline
                 .rows
@@ -71,19 +71,15 @@ fn for_each_timeline(
 fn no_match(
     notebooks: &[celltime_store::model::NotebookInfo],
     texts: &[String],
-    globs: &[GlobMatcher],
+    globs: &NotebookGlobs,
 ) -> Result<(), CliError> {
-    if globs.is_empty()
-        || notebooks
-            .iter()
-            .any(|i| globs.iter().any(|g| g.is_match(&i.notebook)))
-    {
+    if texts.is_empty() || notebooks.iter().any(|i| globs.matches(&i.notebook)) {
         return Ok(());
     }
-    let names: Vec<String> = notebooks.iter().map(|i| sanitise(&i.notebook)).collect();
+    let names: Vec<&str> = notebooks.iter().map(|i| i.notebook.as_str()).collect();
     Err(CliError::failure(format!(
         "no notebook matches --notebook {} (notebooks: {})",
-        sanitise(&texts.join(" --notebook ")),
+        texts.join(" --notebook "),
         if names.is_empty() {
             "none".to_string()
         } else {
@@ -120,13 +116,14 @@ fn rfc3339<S: serde::Serializer>(
 
 pub fn ls(args: LsArgs) -> CliResult {
     let history = args.workspace.history_of(args.backend)?;
+    let mut skipped = Skipped::default();
     if args.notebooks {
         let globs = matchers(&args.notebook)?;
         let notebooks = history.notebooks()?;
         no_match(&notebooks, &args.notebook, &globs)?;
         let infos: Vec<_> = notebooks
             .into_iter()
-            .filter(|i| globs.is_empty() || globs.iter().any(|g| g.is_match(&i.notebook)))
+            .filter(|i| globs.matches(&i.notebook))
             .collect();
         if args.json {
             #[derive(Serialize)]
@@ -163,7 +160,7 @@ pub fn ls(args: LsArgs) -> CliResult {
         |row: &Row| args.cell.is_empty() || args.cell.iter().any(|c| **c == *row.cell);
     if args.cells {
         let mut cells = Vec::new();
-        for_each_timeline(history.as_ref(), &args.notebook, |timeline| {
+        for_each_timeline(history.as_ref(), &args.notebook, &mut skipped, |timeline| {
             cells.extend(
                 cell_summaries(&timeline)
                     .into_iter()
@@ -196,12 +193,12 @@ pub fn ls(args: LsArgs) -> CliResult {
                 &rows,
             ))?;
         }
-        return Ok(exit::OK);
+        return Ok(skipped.exit_code(exit::OK));
     }
     if args.json {
-        out(&json::open_list(Kind::Ls, "entries"))?;
+        json::write(&json::open_list(Kind::Ls, "entries"))?;
         let mut first = true;
-        for_each_timeline(history.as_ref(), &args.notebook, |timeline| {
+        for_each_timeline(history.as_ref(), &args.notebook, &mut skipped, |timeline| {
             let mut chunk = String::new();
             for row in timeline.rows.iter().filter(|r| wanted_cell(r)) {
                 chunk.push_str(&json::item(
@@ -210,14 +207,14 @@ pub fn ls(args: LsArgs) -> CliResult {
                 )?);
                 first = false;
             }
-            out(&chunk)
+            json::write(&chunk)
         })?;
-        out(json::close_list(first))?;
+        json::write(json::close_list(first))?;
     } else {
         // One table per notebook, printed as it is read: a million-entry listing never has
         // to sit in memory at once.
         let mut first = true;
-        for_each_timeline(history.as_ref(), &args.notebook, |timeline| {
+        for_each_timeline(history.as_ref(), &args.notebook, &mut skipped, |timeline| {
             let rows: Vec<Vec<String>> = timeline
                 .rows
                 .iter()
@@ -235,7 +232,7 @@ pub fn ls(args: LsArgs) -> CliResult {
             out(&format!("{separator}{}", table(&header, &rows)))
         })?;
     }
-    Ok(exit::OK)
+    Ok(skipped.exit_code(exit::OK))
 }
 
 fn entry_line(notebook: &str, row: &Row) -> Vec<String> {
@@ -243,7 +240,7 @@ fn entry_line(notebook: &str, row: &Row) -> Vec<String> {
     vec![
         row.id.short(),
         notebook.to_string(),
-        sanitise(&row.cell),
+        row.cell.to_string(),
         row.version.to_string(),
         format!("{approx}{}", time(row.created_at)),
         size(row.size),

@@ -1,12 +1,16 @@
 //! `pin`, `unpin`, `consolidate`, `verify` and `gc`: keeping the store healthy.
 
-use super::format::{count, sanitise, size};
+use super::format::{count, size};
 use super::json::{self, Kind};
 use super::output::{Paint, paint, progress};
-use super::{CliError, CliResult, FlagWorkspaceArgs, WorkspaceArgs, command_line, exit, out};
-use celltime_store::model::{Change, EntryId};
+use super::{
+    CliError, CliResult, FlagWorkspaceArgs, Skipped, WorkspaceArgs, command_line, exit, out,
+    write_stdout,
+};
+use celltime_store::model::{Change, EntryId, NotebookKey, colliding_folder};
 use celltime_store::ops::{self, OpKind, OpLog};
-use celltime_store::store::{GcReport, Severity, Store, VerifyReport};
+use celltime_store::store::{GcReport, Issue, Notebook, Severity, Store, StoreError, VerifyReport};
+use celltime_text::escape_line;
 use clap::Args;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -53,11 +57,31 @@ pub fn pin(args: IdsArgs, pinned: bool) -> CliResult {
     Ok(exit::OK)
 }
 
+/// Visits each notebook of the store, opened; a damaged folder, or one that cannot be opened
+/// or visited, is reported and the others go on.
+fn each_notebook(
+    store: &Store,
+    mut visit: impl FnMut(Notebook) -> Result<(), CliError>,
+) -> Result<Skipped, CliError> {
+    let mut skipped = Skipped::default();
+    for folder in store.notebook_folders()? {
+        match folder.key.and_then(|key| store.notebook(&key)) {
+            Ok(notebook) => {
+                if let Err(e) = visit(notebook) {
+                    skipped.report(e);
+                }
+            }
+            Err(e) => skipped.report(e),
+        }
+    }
+    Ok(skipped)
+}
+
 /// The store, or a clear error when the workspace has none (a command about the store must
 /// not report "ok" on nothing).
 fn existing_store(args: &WorkspaceArgs, command: &str) -> Result<Store, CliError> {
     let store = args.store()?;
-    if store.notebook_keys()?.is_empty() {
+    if store.notebook_folders()?.is_empty() {
         let ws = args.workspace()?;
         return Err(CliError::failure(format!(
             "{command}: {} has no celltime store with notebooks (__marimo__/persist); nothing to {command} (`celltime import` copies marimo's cache into one)",
@@ -70,27 +94,29 @@ fn existing_store(args: &WorkspaceArgs, command: &str) -> Result<Store, CliError
 pub fn consolidate(args: WorkspaceArgs) -> CliResult {
     let store = existing_store(&args, "consolidate")?;
     let mut text = String::new();
-    for key in store.notebook_keys()? {
-        let mut notebook = store.notebook(&key)?;
+    let skipped = each_notebook(&store, |mut notebook| {
         notebook.consolidate()?;
         text.push_str(&format!(
             "{}: {} in map.toml\n",
-            sanitise(key.as_str()),
+            notebook.key(),
             count(notebook.index().len(), "entry", "entries")
         ));
-    }
+        Ok(())
+    })?;
     // Nothing to undo, so recorded once done: a refused consolidation leaves no trace.
-    OpLog::of(&store)
-        .begin(OpKind::Consolidate, &command_line(), None)?
-        .finish(
-            &format!(
-                "folded the logs of {}",
-                count(text.lines().count(), "notebook", "notebooks")
-            ),
-            true,
-        )?;
+    if !text.is_empty() {
+        OpLog::of(&store)
+            .begin(OpKind::Consolidate, &command_line(), None)?
+            .finish(
+                &format!(
+                    "folded the logs of {}",
+                    count(text.lines().count(), "notebook", "notebooks")
+                ),
+                !skipped.any(),
+            )?;
+    }
     out(&text)?;
-    Ok(exit::OK)
+    Ok(skipped.exit_code(exit::OK))
 }
 
 #[derive(Debug, Args)]
@@ -154,9 +180,9 @@ fn verify_json(reports: &[VerifyReport], errors: usize) -> VerifyJson {
                     .iter()
                     .map(|p| ProblemJson {
                         severity: severity(p.severity),
-                        path: p.path.display().to_string(),
-                        line: p.line,
-                        message: p.message.clone(),
+                        path: p.at.path.display().to_string(),
+                        line: p.at.line,
+                        message: p.at.message.clone(),
                     })
                     .collect(),
             })
@@ -166,12 +192,38 @@ fn verify_json(reports: &[VerifyReport], errors: usize) -> VerifyJson {
 
 pub fn verify(args: VerifyArgs) -> CliResult {
     let store = existing_store(&args.workspace, "verify")?;
-    let keys = store.notebook_keys()?;
-    let bar = progress(keys.len() as u64, "verify");
+    let folders = store.notebook_folders()?;
+    let bar = progress(folders.len() as u64, "verify");
     let mut reports: Vec<VerifyReport> = Vec::new();
-    for key in keys {
-        bar.set_message(key.to_string());
-        reports.push(store.notebook(&key)?.verify()?);
+    let mut seen: Vec<NotebookKey> = Vec::new();
+    for folder in folders {
+        bar.set_message(escape_line(&folder.name).into_owned());
+        let dir = store.persist_dir().join(&folder.name);
+        let key = folder.key.as_ref().ok().cloned();
+        let report = folder
+            .key
+            .and_then(|key| store.notebook(&key))
+            .and_then(|notebook| notebook.verify());
+        let mut report = match report {
+            Ok(report) => report,
+            Err(e @ StoreError::Busy { .. }) => return Err(e.into()),
+            Err(e) => VerifyReport::unreadable(&folder.name, e.into_located(&dir)),
+        };
+        if let Some(key) = key {
+            for other in &seen {
+                if let Some(folder) = colliding_folder(&key, other) {
+                    report.problems.push(Issue::warning(
+                        &store.persist_dir().join(&folder),
+                        format!(
+                            "is the folder of notebook {:?} on macOS and Windows, which ignore case and Unicode normalisation: the two notebooks collide there",
+                            other.as_str()
+                        ),
+                    ));
+                }
+            }
+            seen.push(key);
+        }
+        reports.push(report);
         bar.inc(1);
     }
     bar.finish_and_clear();
@@ -183,7 +235,7 @@ pub fn verify(args: VerifyArgs) -> CliResult {
         for report in &reports {
             text.push_str(&format!(
                 "{}: {}, {} checked ({}), garbage: {} ({})\n",
-                sanitise(&report.notebook),
+                escape_line(&report.notebook),
                 count(report.entries, "entry", "entries"),
                 count(report.contents_checked, "content", "contents"),
                 size(report.bytes_hashed),
@@ -195,12 +247,7 @@ pub fn verify(args: VerifyArgs) -> CliResult {
                     Severity::Error => paint(Paint::Error, "error"),
                     other => severity(other).to_string(),
                 };
-                let line = p.line.map(|l| format!(":{l}")).unwrap_or_default();
-                text.push_str(&format!(
-                    "  {level}: {}{line}: {}\n",
-                    sanitise(&p.path.display().to_string()),
-                    sanitise(&p.message)
-                ));
+                text.push_str(&format!("  {level}: {}\n", escape_line(&p.to_string())));
             }
         }
         text.push_str(&if errors == 0 {
@@ -208,7 +255,8 @@ pub fn verify(args: VerifyArgs) -> CliResult {
         } else {
             format!("verify: {}\n", paint(Paint::Error, "FAILED"))
         });
-        out(&text)?;
+        // Escaped piece by piece above: the colours are celltime's, the names the workspace's.
+        write_stdout(text.as_bytes())?;
     }
     Ok(if errors == 0 { exit::OK } else { exit::FAILURE })
 }
@@ -218,8 +266,8 @@ pub struct GcArgs {
     #[command(flatten)]
     pub workspace: WorkspaceArgs,
     /// Keep unreferenced contents younger than this (`1h`, `2d`); default: gc_grace of persist.toml.
-    #[arg(long, value_name = "DURATION")]
-    pub grace: Option<String>,
+    #[arg(long, value_name = "DURATION", value_parser = super::value::<celltime_store::units::Span>)]
+    pub grace: Option<celltime_store::units::Span>,
     /// Machine-readable report (schema celltime.gc.v1, docs/JSON.md).
     #[arg(long)]
     pub json: bool,
@@ -287,44 +335,42 @@ fn gc_json(reports: &[(String, GcReport)], lost: &[ops::Operation], freed: u64) 
 
 pub fn gc(args: GcArgs) -> CliResult {
     let store = existing_store(&args.workspace, "gc")?;
-    let grace = match &args.grace {
-        Some(text) => text
-            .parse::<celltime_store::units::Span>()
-            .map(|span| celltime_store::store::span_duration(&span))
-            .map_err(|e| CliError::usage(format!("--grace: {e}")))?,
-        None => store.config().gc_grace,
-    };
+    let grace = args
+        .grace
+        .map_or(store.config().gc_grace, |span| span.to_duration());
     let oplog = OpLog::of(&store);
-    let keys = store.notebook_keys()?;
-    let bar = progress(keys.len() as u64, "gc");
+    let bar = progress(store.notebook_folders()?.len() as u64, "gc");
     let mut reports = Vec::new();
-    for key in keys {
-        bar.set_message(key.to_string());
-        let report = store.notebook(&key)?.gc(grace)?;
-        reports.push((key.to_string(), report));
+    let skipped = each_notebook(&store, |mut notebook| {
+        bar.set_message(escape_line(notebook.key().as_str()).into_owned());
         bar.inc(1);
-    }
+        reports.push((notebook.key().to_string(), notebook.gc(grace)?));
+        Ok(())
+    })?;
     bar.finish_and_clear();
     let lost = no_longer_undoable(&oplog, &reports)?;
     let freed: u64 = reports
         .iter()
         .map(|(_, r)| r.object_bytes_freed + r.pack_bytes_dropped)
         .sum();
-    oplog.begin(OpKind::Gc, &command_line(), None)?.finish(
-        &format!(
-            "freed {}; {} no longer undoable",
-            size(freed),
-            count(lost.len(), "operation", "operations")
-        ),
-        true,
-    )?;
+    // A gc refused everywhere changed nothing and leaves no trace.
+    if !reports.is_empty() {
+        oplog.begin(OpKind::Gc, &command_line(), None)?.finish(
+            &format!(
+                "freed {}; {} no longer undoable",
+                size(freed),
+                count(lost.len(), "operation", "operations")
+            ),
+            !skipped.any(),
+        )?;
+    }
     if args.json {
         json::print(Kind::Gc, &gc_json(&reports, &lost, freed))?;
     } else {
         for (notebook, r) in &reports {
             out(&format!(
                 "{}: freed {} in {} and {} in {}; {} compacted; {} kept\n",
-                sanitise(notebook),
+                notebook,
                 size(r.object_bytes_freed),
                 count(r.objects_removed, "object", "objects"),
                 size(r.pack_bytes_dropped),
@@ -339,7 +385,7 @@ pub fn gc(args: GcArgs) -> CliResult {
             for unknown in &r.unknown_files {
                 out(&format!(
                     "  left alone (not a store object): {}\n",
-                    sanitise(&unknown.display().to_string())
+                    unknown.display()
                 ))?;
             }
         }
@@ -352,7 +398,7 @@ pub fn gc(args: GcArgs) -> CliResult {
             ))?;
         }
     }
-    Ok(exit::OK)
+    Ok(skipped.exit_code(exit::OK))
 }
 
 /// Operations whose removed entries needed a content this gc swept.

@@ -18,7 +18,7 @@ mod serve;
 mod show;
 mod trash;
 
-use celltime_store::model::{BackendKind, History, MIN_ID_PREFIX, Timeline};
+use celltime_store::model::{BackendKind, History, Timeline};
 use celltime_store::ops::OpLog;
 use celltime_store::store::{Store, StoreError, StoreOptions, Workspace};
 use celltime_store::units::Span;
@@ -211,7 +211,7 @@ pub struct FlagWorkspaceArgs {
     #[arg(short = 'C', long = "workspace", value_name = "PATH")]
     pub path: Option<PathBuf>,
     /// How long to wait for another process's lock on a notebook before giving up (exit 75).
-    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_span)]
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = value::<Span>)]
     pub lock_timeout: Span,
     /// marimo's cache folder when it is not __marimo__/cache (a `save_path`).
     #[arg(long, value_name = "DIR")]
@@ -233,16 +233,19 @@ pub struct WorkspaceArgs {
     /// A folder inside the workspace; default: here.
     pub path: Option<PathBuf>,
     /// How long to wait for another process's lock on a notebook before giving up (exit 75).
-    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_span)]
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = value::<Span>)]
     pub lock_timeout: Span,
     /// marimo's cache folder when it is not __marimo__/cache (a `save_path`).
     #[arg(long, value_name = "DIR")]
     pub cache_dir: Option<PathBuf>,
 }
 
-fn parse_span(text: &str) -> Result<Span, String> {
+/// The clap value parser of every duration, size and count flag: the one grammar of
+/// [`celltime_store::units`].
+pub fn value<T: std::str::FromStr<Err = celltime_store::units::ValueError>>(
+    text: &str,
+) -> Result<T, celltime_store::units::ValueError> {
     text.parse()
-        .map_err(|e: celltime_store::units::ValueError| e.to_string())
 }
 
 impl WorkspaceArgs {
@@ -268,7 +271,7 @@ impl WorkspaceArgs {
 
     pub fn store_options(&self) -> StoreOptions {
         StoreOptions {
-            lock_timeout: celltime_store::store::span_duration(&self.lock_timeout),
+            lock_timeout: self.lock_timeout.to_duration(),
             ..StoreOptions::default()
         }
     }
@@ -326,9 +329,7 @@ impl From<StoreError> for CliError {
     fn from(e: StoreError) -> CliError {
         let code = match e {
             StoreError::Busy { .. } => exit::BUSY,
-            StoreError::Key(_) | StoreError::AmbiguousId { .. } | StoreError::UnknownEntry(_) => {
-                exit::USAGE
-            }
+            StoreError::Key(_) | StoreError::UnknownEntry(_) => exit::USAGE,
             _ => exit::FAILURE,
         };
         CliError {
@@ -343,6 +344,15 @@ impl From<celltime_store::model::HistoryError> for CliError {
         CliError {
             code: if e.busy { exit::BUSY } else { exit::FAILURE },
             message: e.message,
+        }
+    }
+}
+
+impl From<celltime_store::model::ResolveError> for CliError {
+    fn from(e: celltime_store::model::ResolveError) -> CliError {
+        match e {
+            celltime_store::model::ResolveError::History(e) => e.into(),
+            e => CliError::usage(e.to_string()),
         }
     }
 }
@@ -376,50 +386,62 @@ impl From<std::io::Error> for CliError {
 
 pub type CliResult = Result<u8, CliError>;
 
-/// Finds the one entry whose id starts with `prefix`, in any notebook.
-pub fn resolve(history: &dyn History, prefix: &str) -> Result<(Timeline, usize), CliError> {
-    let text = prefix;
-    let prefix = prefix.to_ascii_lowercase();
-    if prefix.len() < MIN_ID_PREFIX || !prefix.bytes().all(|b| b.is_ascii_hexdigit()) {
-        let folder = if std::path::Path::new(text).is_dir() {
-            format!(" ({text} is a folder: name the workspace with -C {text})")
-        } else {
-            String::new()
-        };
-        return Err(CliError::usage(format!(
-            "{prefix:?} is not an entry id: ids are hex, give at least {MIN_ID_PREFIX} characters (`celltime ls` shows them){folder}"
-        )));
+/// Notebooks a command could not read or change: each is reported as it happens, the others
+/// go on (one damaged folder fails only itself), and the command ends with the exit code of
+/// the first failure.
+#[derive(Debug, Default)]
+pub struct Skipped {
+    code: Option<u8>,
+}
+
+impl Skipped {
+    pub fn report(&mut self, e: impl Into<CliError>) {
+        let e = e.into();
+        warn(&e.message);
+        self.code.get_or_insert(e.code);
     }
-    let mut found = None;
-    let mut count = 0;
-    for info in history.notebooks()? {
-        let timeline = history.timeline(&info.notebook)?;
-        let matches: Vec<usize> = (0..timeline.rows.len())
-            .filter(|i| timeline.rows[*i].id.has_prefix(&prefix))
-            .collect();
-        count += matches.len();
-        if let Some(i) = matches.first().copied() {
-            found = Some((timeline, i));
-        }
+
+    pub fn any(&self) -> bool {
+        self.code.is_some()
     }
-    match (count, found) {
-        (1, Some(found)) => Ok(found),
-        (0, _) | (_, None) => Err(CliError::usage(format!(
-            "no entry id starts with {prefix:?}"
-        ))),
-        (n, _) => Err(CliError::usage(format!(
-            "{prefix:?} matches {n} entries; give more characters of the id"
-        ))),
+
+    /// `ok` when nothing was skipped, else the first failure's code.
+    pub fn exit_code(&self, ok: u8) -> u8 {
+        self.code.unwrap_or(ok)
     }
 }
 
-/// Writes to stdout; a closed pipe (`celltime ls | head`) ends quietly.
+/// The one entry whose id starts with `prefix`, in any notebook (see
+/// [`celltime_store::model::resolve`]).
+pub fn resolve(history: &dyn History, prefix: &str) -> Result<(Timeline, usize), CliError> {
+    celltime_store::model::resolve(history, prefix).map_err(|e| {
+        let mut e = CliError::from(e);
+        if std::path::Path::new(prefix).is_dir() {
+            // `diff ID DIR` reads DIR as a base id: the workspace is a flag there.
+            e.message.push_str(&format!(
+                " ({prefix} is a folder: name the workspace with -C {prefix})"
+            ));
+        }
+        e
+    })
+}
+
+/// Writes text for people to stdout. Every character of it passes the one terminal-unsafe
+/// predicate (names, paths and messages come from the workspace): newlines and tabs stay,
+/// the rest is shown escaped. A closed pipe (`celltime ls | head`) ends quietly.
 pub fn out(text: &str) -> Result<(), CliError> {
+    write_stdout(celltime_text::escape_text(text).as_bytes())
+}
+
+/// Writes a message for people to stderr, escaped as [`out`] escapes.
+pub fn warn(text: &str) {
+    eprintln!("celltime: {}", celltime_text::escape_text(text));
+}
+
+/// Writes bytes to stdout unchanged (`show --raw`, escaped JSON).
+pub fn write_stdout(bytes: &[u8]) -> Result<(), CliError> {
     let mut stdout = std::io::stdout().lock();
-    match stdout
-        .write_all(text.as_bytes())
-        .and_then(|()| stdout.flush())
-    {
+    match stdout.write_all(bytes).and_then(|()| stdout.flush()) {
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
         other => Ok(other?),
     }
@@ -434,7 +456,7 @@ pub fn confirm(question: &str, yes_flag: &str) -> Result<bool, CliError> {
             "{question} — stdin is not a terminal: pass {yes_flag} to go ahead"
         )));
     }
-    eprint!("{question} [y/N] ");
+    eprint!("{} [y/N] ", celltime_text::escape_text(question));
     std::io::stderr().flush()?;
     let mut answer = String::new();
     std::io::stdin().lock().read_line(&mut answer)?;
@@ -450,7 +472,7 @@ pub fn run(cli: Cli) -> ExitCode {
     match result {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
-            eprintln!("celltime: {}", e.message);
+            warn(&e.message);
             ExitCode::from(e.code)
         }
     }

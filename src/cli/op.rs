@@ -1,7 +1,7 @@
 //! `op log` and `undo`: the operation log every changing command writes (as jj has), and
 //! reversing an operation — the last one, or one by id — through the same backends.
 
-use super::format::{count, sanitise};
+use super::format::count;
 use super::json::{self, Kind};
 use super::{CliError, CliResult, FlagWorkspaceArgs, WorkspaceArgs, command_line, exit, out};
 use celltime_store::ops::{self, Operation, undone_ids};
@@ -120,7 +120,7 @@ fn log(args: OpLogArgs) -> CliResult {
         text.push_str(&format!(
             "unreadable operation file {}: {}\n",
             path.display(),
-            sanitise(&reason)
+            celltime_text::escape_line(&reason)
         ));
     }
     if text.is_empty() {
@@ -147,11 +147,11 @@ fn describe(op: &Operation, undone: bool) -> String {
         op.short_id(),
         h.kind.name(),
         h.at.to_rfc3339(),
-        sanitise(&h.user),
-        sanitise(&h.host),
+        celltime_text::escape_line(&h.user),
+        celltime_text::escape_line(&h.host),
         h.pid,
-        sanitise(&h.command),
-        sanitise(summary)
+        celltime_text::escape_line(&h.command),
+        celltime_text::escape_line(summary)
     )
 }
 
@@ -184,7 +184,7 @@ pub fn undo(args: UndoArgs) -> CliResult {
         count(done.restored, "entry", "entries")
     ))?;
     for failure in &done.failures {
-        eprintln!("celltime: {}", sanitise(failure));
+        super::warn(failure);
     }
     Ok(if done.failures.is_empty() {
         exit::OK

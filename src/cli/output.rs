@@ -120,6 +120,6 @@ fn shows_progress() -> bool {
 /// A note on stderr (what a command is doing), silent with `--quiet`.
 pub fn note(text: &str) {
     if !quiet() {
-        eprintln!("celltime: {text}");
+        eprintln!("celltime: {}", celltime_text::escape_text(text));
     }
 }

@@ -1,18 +1,22 @@
 //! `prune`: plan with a retention policy, show why each entry stays, then remove the rest
 //! through the backend. `--dry-run` is the same code path, stopped before the first write.
 
-use super::format::{count, sanitise, size};
+use super::format::{count, size};
 use super::json;
 use super::output::progress;
 use super::policy_args::{PolicyArgs, policy_from_args};
-use super::{Backend, CliError, CliResult, WorkspaceArgs, command_line, confirm, exit, out};
-use celltime_store::model::{Applied, EntryId, History, Journal, Removal, Timeline};
+use super::{
+    Backend, CliError, CliResult, Skipped, WorkspaceArgs, command_line, confirm, exit, out,
+};
+use celltime_store::model::{
+    Applied, EntryId, History, HistoryError, Journal, Removal, Timeline, Zone,
+};
 use celltime_store::ops::{self, Lazy, OpKind, OpLog};
 use celltime_store::policy::{
     EntryLabel, Plan, Policy, PolicyError, ReportContext, TimelineInput, plan,
 };
 use celltime_store::store::Config;
-use chrono::{DateTime, Local, Utc};
+use chrono::{DateTime, Utc};
 use clap::Args;
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::io::IsTerminal;
@@ -106,25 +110,19 @@ fn save_default(args: &PolicyArgs, config: &mut Config) -> CliResult {
     Ok(exit::OK)
 }
 
-/// The local zone's name for the report: `$TZ` when it names one, else the system's zone
-/// (`Europe/Berlin`), else its current offset (`+01:00`).
-fn time_zone_name() -> String {
-    if let Ok(tz) = std::env::var("TZ")
-        && !tz.is_empty()
-        && !tz.starts_with(':')
-    {
-        return tz;
+/// Every notebook's timeline, as the plan (and its re-check) sees them, and the notebooks that
+/// could not be read (the policy applies to the rest).
+fn load_timelines(history: &dyn History) -> Result<(Vec<Timeline>, Vec<HistoryError>), CliError> {
+    let mut timelines = Vec::new();
+    let mut unreadable = Vec::new();
+    for info in history.notebooks()? {
+        match history.timeline(&info.notebook) {
+            Ok(timeline) => timelines.push(timeline),
+            Err(e) if e.busy => return Err(e.into()),
+            Err(e) => unreadable.push(e),
+        }
     }
-    iana_time_zone::get_timezone().unwrap_or_else(|_| Local::now().offset().to_string())
-}
-
-/// Every notebook's timeline, as the plan (and its re-check) sees them.
-fn load_timelines(history: &dyn History) -> Result<Vec<Timeline>, CliError> {
-    Ok(history
-        .notebooks()?
-        .iter()
-        .map(|n| history.timeline(&n.notebook))
-        .collect::<Result<_, _>>()?)
+    Ok((timelines, unreadable))
 }
 
 /// The runs a policy removes, by notebook.
@@ -135,7 +133,7 @@ fn removals(
 ) -> Result<BTreeMap<String, Vec<EntryId>>, PolicyError> {
     let input = TimelineInput::new(timelines);
     let candidates = input.candidates();
-    let plan = plan(&input.plan_input(&candidates), policy, now, &Local)?;
+    let plan = plan(&input.plan_input(&candidates), policy, now, &Zone::Local)?;
     let mut by_notebook: BTreeMap<String, Vec<EntryId>> = BTreeMap::new();
     for entry in plan.removed() {
         let (notebook, row) = input.row(entry);
@@ -154,33 +152,36 @@ pub fn run(args: PruneArgs) -> CliResult {
     }
     let policy = choose_policy(&args.policy, &config)?;
     let history = args.workspace.history_of(args.backend)?;
-    let timelines = load_timelines(history.as_ref())?;
+    // A notebook that cannot be read is reported and left alone; the policy applies to the rest.
+    let mut skipped = Skipped::default();
+    let (timelines, unreadable) = load_timelines(history.as_ref())?;
+    for e in unreadable {
+        skipped.report(e);
+    }
     if !timelines.iter().any(|t| policy.takes_notebook(&t.notebook)) && !policy.notebook.is_empty()
     {
-        eprintln!(
-            "celltime: no notebook matches --notebook {}; nothing to prune (notebooks: {})",
-            sanitise(&policy.notebook.join(" --notebook ")),
-            sanitise(
-                &timelines
-                    .iter()
-                    .map(|t| t.notebook.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )
-        );
-        return Ok(exit::OK);
+        super::warn(&format!(
+            "no notebook matches --notebook {}; nothing to prune (notebooks: {})",
+            policy.notebook.join(" --notebook "),
+            timelines
+                .iter()
+                .map(|t| t.notebook.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+        return Ok(skipped.exit_code(exit::OK));
     }
     let now = Utc::now();
     let input = TimelineInput::new(&timelines);
     let candidates = input.candidates();
     let plan_input = input.plan_input(&candidates);
-    let plan = plan(&plan_input, &policy, now, &Local)?;
-    let tz_name = time_zone_name();
+    let plan = plan(&plan_input, &policy, now, &Zone::Local)?;
+    let tz_name = Zone::Local.name();
     let report = ReportContext {
         input: &plan_input,
         policy: &policy,
         plan: &plan,
-        tz: &Local,
+        tz: &Zone::Local,
         tz_name: &tz_name,
     };
     // People read short ids; programs get the full ones (docs/JSON.md).
@@ -198,11 +199,11 @@ pub fn run(args: PruneArgs) -> CliResult {
     let removals = plan.removed();
     if args.dry_run || removals.is_empty() {
         print_report(&report, args.json, true, label)?;
-        return Ok(plan_exit_code(&plan));
+        return Ok(skipped.exit_code(plan_exit_code(&plan)));
     }
     if !args.yes && !ask(&report, removals.len(), &label)? {
         out("nothing removed\n")?;
-        return Ok(exit::OK);
+        return Ok(skipped.exit_code(exit::OK));
     }
     let mut by_notebook: BTreeMap<String, Vec<EntryId>> = BTreeMap::new();
     for entry in removals.iter().copied() {
@@ -220,7 +221,7 @@ pub fn run(args: PruneArgs) -> CliResult {
     };
     // A first look without the lock, so a plan that no longer holds changes nothing at all;
     // each notebook is checked again under its lock right before its removal.
-    fresh.check_all(&load_timelines(history.as_ref())?)?;
+    fresh.check_all(&load_timelines(history.as_ref())?.0)?;
     let oplog = args.workspace.oplog()?;
     let recorder = Lazy::new(&oplog, OpKind::Prune, &command_line());
     let bar = progress(removals.len() as u64, "prune");
@@ -239,7 +240,7 @@ pub fn run(args: PruneArgs) -> CliResult {
     if !args.json {
         out(&summary)?;
     }
-    Ok(plan_exit_code(&plan))
+    Ok(skipped.exit_code(plan_exit_code(&plan)))
 }
 
 /// What one apply did across notebooks.
@@ -392,7 +393,7 @@ fn stale(message: String) -> CliError {
 }
 /// Shows the plan and asks; refuses when nobody can answer.
 fn ask(
-    report: &ReportContext<'_, '_, Local>,
+    report: &ReportContext<'_, '_, Zone>,
     count: usize,
     label: &impl Fn(usize) -> EntryLabel,
 ) -> Result<bool, CliError> {
@@ -410,7 +411,7 @@ fn ask(
 }
 
 fn print_report(
-    report: &ReportContext<'_, '_, Local>,
+    report: &ReportContext<'_, '_, Zone>,
     as_json: bool,
     dry_run: bool,
     label: impl Fn(usize) -> EntryLabel,
@@ -508,6 +509,7 @@ mod tests {
             parts: PartMask(1),
             contents: vec![t as u32],
             copies: Copies::STORE,
+            code: None,
         }
     }
 

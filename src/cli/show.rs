@@ -1,8 +1,8 @@
 //! `show`: one entry, its key, parts and their previews.
 
-use super::format::{sanitise, time};
+use super::format::time;
 use super::json::{self, Kind};
-use super::{CliError, CliResult, WorkspaceArgs, exit, out, resolve};
+use super::{CliError, CliResult, WorkspaceArgs, exit, out, resolve, write_stdout};
 use celltime_store::model::{ContentRef, Detail, PartInfo, PartKind, Row, SHORT_ID_LEN};
 use clap::Args;
 use serde::Serialize;
@@ -17,9 +17,13 @@ pub struct ShowArgs {
     /// Only parts of this kind, optionally with a label: `outputs`, `outputs:text/html`, `variables:df`.
     #[arg(long, value_name = "KIND[:LABEL]")]
     pub part: Option<String>,
-    /// Write the part's bytes unchanged (needs exactly one matching part).
+    /// Write the part's bytes unchanged (needs exactly one matching part). To a terminal,
+    /// bytes that would drive it (control sequences, binary data) are refused unless --force.
     #[arg(long, requires = "part")]
     pub raw: bool,
+    /// With --raw: write to a terminal even bytes that would drive it.
+    #[arg(long, requires = "raw")]
+    pub force: bool,
     /// Machine-readable entry, parts, parents and notes, no contents (schema
     /// celltime.show.v1, docs/JSON.md).
     #[arg(long, conflicts_with = "raw")]
@@ -60,13 +64,13 @@ pub fn show(args: ShowArgs) -> CliResult {
             .iter()
             .map(|p| match p.label.as_str() {
                 "" => p.kind.name().to_string(),
-                label => format!("{}:{}", p.kind.name(), sanitise(label)),
+                label => format!("{}:{}", p.kind.name(), celltime_text::escape_line(label)),
             })
             .collect();
         return Err(CliError::failure(format!(
             "entry {} has no part {} (it has: {})",
             row.id.short(),
-            sanitise(filter),
+            celltime_text::escape_line(filter),
             if has.is_empty() {
                 "none".to_string()
             } else {
@@ -82,8 +86,14 @@ pub fn show(args: ShowArgs) -> CliResult {
             )));
         };
         let bytes = history.read(&timeline.notebook, part)?;
-        let mut stdout = std::io::stdout().lock();
-        std::io::Write::write_all(&mut stdout, &bytes)?;
+        if !args.force && std::io::stdout().is_terminal() && celltime_text::drives_terminal(&bytes)
+        {
+            return Err(CliError::usage(
+                "--raw: this part holds control sequences or binary data, which would drive \
+                 the terminal; redirect it to a file or a pipe, or pass --force",
+            ));
+        }
+        write_stdout(&bytes)?;
         return Ok(exit::OK);
     }
     if args.json {
@@ -96,14 +106,14 @@ pub fn show(args: ShowArgs) -> CliResult {
     let mut text = String::new();
     if args.part.is_none() {
         for (label, value) in &detail.facts {
-            text.push_str(&format!("{:<12} {}\n", label, sanitise(value)));
+            text.push_str(&format!("{:<12} {}\n", label, value));
         }
         for parent in &detail.parents {
             text.push_str(&format!(
                 "{:<12} {} {} v{} {}\n",
                 "parent",
                 &parent.id.short()[..SHORT_ID_LEN],
-                sanitise(&parent.cell),
+                parent.cell,
                 parent.version,
                 time(parent.created_at)
             ));
@@ -141,7 +151,10 @@ pub fn show(args: ShowArgs) -> CliResult {
             }
             Err(e) => {
                 unavailable += 1;
-                text.push_str(&format!("(unavailable: {})\n", sanitise(&e.to_string())));
+                text.push_str(&format!(
+                    "(unavailable: {})\n",
+                    celltime_text::escape_line(&e.to_string())
+                ));
             }
         }
     }

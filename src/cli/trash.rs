@@ -1,7 +1,7 @@
 //! `trash`: what prune moved out of marimo's cache folder — list it, put the last batch back,
 //! or empty it (the only way the entries really go).
 
-use super::format::{count, sanitise, size};
+use super::format::{count, size};
 use super::json::{self, Kind};
 use super::{CliResult, WorkspaceArgs, command_line, confirm, exit, out};
 use celltime_store::legacy::LegacyHistory;
@@ -68,7 +68,7 @@ pub fn run(args: TrashArgs) -> CliResult {
                 newest.display()
             ))?;
             for failure in &done.failures {
-                eprintln!("celltime: {}", sanitise(failure));
+                super::warn(failure);
             }
             return Ok(if done.failures.is_empty() {
                 exit::OK

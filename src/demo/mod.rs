@@ -116,7 +116,7 @@ pub fn generate_with(
     progress: &dyn Fn(Step<'_>),
 ) -> Result<DemoReport> {
     let workspace = Workspace::at(dir);
-    if workspace.marimo_dir().exists() {
+    if std::fs::symlink_metadata(workspace.marimo_dir()).is_ok() {
         return Err(StoreError::invalid(
             &workspace.marimo_dir(),
             None,
@@ -331,12 +331,11 @@ impl<'a> Story<'a> {
             ));
         }
         text.push_str("\n\nif __name__ == \"__main__\":\n    app.run()\n");
-        let path = self
-            .store
-            .workspace()
-            .root()
-            .join(format!("{}.py", spec.key));
-        write_file(&path, text.as_bytes())?;
+        write_new_file(
+            self.store.workspace().root(),
+            &format!("{}.py", spec.key),
+            text.as_bytes(),
+        )?;
         self.store
             .set_notebook_source(&notebook_key(spec.key), &format!("{}.py", spec.key))
     }
@@ -346,15 +345,49 @@ fn notebook_key(text: &str) -> NotebookKey {
     NotebookKey::new(text).expect("static notebook key")
 }
 
-fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
-    let io = |source| StoreError::Io {
+/// Writes a new file `rel` under `root`: an existing file is never overwritten and no link on
+/// the way is followed, so `demo --dir` cannot change anything already there.
+fn write_new_file(root: &Path, rel: &str, bytes: &[u8]) -> Result<()> {
+    let path = root.join(rel);
+    let io = |path: &Path, source| StoreError::Io {
         path: path.to_path_buf(),
         source,
     };
-    if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent).map_err(io)?;
+    let mut dir = root.to_path_buf();
+    let components: Vec<&str> = rel.split('/').collect();
+    for component in &components[..components.len() - 1] {
+        dir.push(component);
+        match std::fs::symlink_metadata(&dir) {
+            Ok(meta) if meta.is_dir() => {}
+            Ok(_) => {
+                return Err(StoreError::invalid(
+                    &dir,
+                    None,
+                    "is not a folder (or is a link); the demo writes only into new folders",
+                ));
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                std::fs::create_dir(&dir).map_err(|e| io(&dir, e))?;
+            }
+            Err(e) => return Err(io(&dir, e)),
+        }
     }
-    std::fs::write(path, bytes).map_err(io)
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&path)
+        .map_err(|e| {
+            if e.kind() == std::io::ErrorKind::AlreadyExists {
+                StoreError::invalid(
+                    &path,
+                    None,
+                    "already exists; the demo never overwrites a file",
+                )
+            } else {
+                io(&path, e)
+            }
+        })?;
+    std::io::Write::write_all(&mut file, bytes).map_err(|e| io(&path, e))
 }
 
 /// Entries per synthetic notebook, and cells per notebook, of the scale mode.

@@ -16,7 +16,6 @@ use super::action::Action;
 use super::keymap::{KeyChord, Override, Scope};
 use super::theme::ThemeRole;
 use ratatui::style::{Color, Modifier, Style};
-use std::fmt;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use toml_edit::{Document, Item, Table, Value};
@@ -41,24 +40,8 @@ impl Default for Config {
     }
 }
 
-/// A config problem, located: `path:line: message`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ConfigError {
-    pub path: PathBuf,
-    pub line: Option<usize>,
-    pub message: String,
-}
-
-impl fmt::Display for ConfigError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.line {
-            Some(line) => write!(f, "{}:{line}: {}", self.path.display(), self.message),
-            None => write!(f, "{}: {}", self.path.display(), self.message),
-        }
-    }
-}
-
-impl std::error::Error for ConfigError {}
+/// A config problem: `path:line: message`.
+pub type ConfigError = celltime_store::Located;
 
 /// `$CELLTIME_CONFIG`, else `$XDG_CONFIG_HOME/celltime/config.toml`, else
 /// `~/.config/celltime/config.toml`.

@@ -8,15 +8,15 @@
 
 use super::data::NotebookView;
 use super::policy::PolicyMarks;
-use super::previews;
+use super::previews::{self, PreviewContext};
 use super::state::{Preview, ViewKey};
+use celltime_store::model::Zone;
 use celltime_store::model::{
     Applied, EntryId, History, HistoryError, HistoryResult, Journal, NotebookInfo, Removal,
     Timeline, Timestamp,
 };
 use celltime_store::ops::{self, OpKind, OpLog, Operation};
 use celltime_store::policy::Policy;
-use chrono::FixedOffset;
 use std::collections::VecDeque;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -69,15 +69,8 @@ pub enum Job {
         views: Vec<Arc<NotebookView>>,
         policy: Box<Policy>,
         now: Timestamp,
-        tz: FixedOffset,
+        tz: Zone,
     },
-}
-
-/// What previews need besides the key: the clock and zone for titles.
-#[derive(Debug, Clone, Copy)]
-pub struct PreviewContext {
-    pub now: Timestamp,
-    pub tz: FixedOffset,
 }
 
 /// A timeline load, as part of any result that changes a notebook.

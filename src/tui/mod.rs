@@ -22,8 +22,8 @@ pub mod update;
 pub mod views;
 
 use action::{Action, MouseAction};
+use celltime_store::model::Zone;
 use celltime_store::model::{History, Timestamp};
-use chrono::FixedOffset;
 use jobs::{Executor, JobOutput, Pool};
 use keymap::{KeyChord, Keymap, Scope};
 use ratatui::crossterm::event::{
@@ -96,16 +96,12 @@ pub fn load_ui(options: &TuiOptions) -> Result<(Ui, Vec<String>), config::Config
         keymap: Arc::new(keymap),
         theme: Arc::new(theme),
         mouse: options.mouse.unwrap_or(config.mouse),
-        tz: local_offset(),
+        tz: Zone::Local,
         pictures: Arc::default(),
         wrap: config.wrap,
         default_policy: options.default_policy.clone(),
     };
     Ok((ui, conflicts))
-}
-
-fn local_offset() -> FixedOffset {
-    *chrono::Local::now().offset()
 }
 
 /// The UI over a history, driven by actions and job results; the runtime and the tests

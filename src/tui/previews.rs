@@ -3,11 +3,17 @@
 
 use super::data::NotebookView;
 use super::format::{absolute, relative, short_hash};
-use super::jobs::PreviewContext;
 use super::state::{Body, Preview, Tab, ViewKey};
 use crate::preview::results::{self, PartData, ResultsDiff, RunRef};
 use crate::preview::{self, DiffOptions, Doc, DocBuilder, Limits, Line, RenderOptions, Role};
-use celltime_store::model::{Detail, EntryId, History, PartInfo, PartKind, Row};
+use celltime_store::model::{Detail, EntryId, History, PartInfo, PartKind, Row, Timestamp, Zone};
+
+/// What previews need besides the key: the clock and zone for titles.
+#[derive(Debug, Clone, Copy)]
+pub struct PreviewContext {
+    pub now: Timestamp,
+    pub tz: Zone,
+}
 
 /// Builds the preview a key names.
 pub fn build(
@@ -346,7 +352,7 @@ fn time_machine(
     history: &dyn History,
     notebook: &str,
     view: &NotebookView,
-    at: celltime_store::model::Timestamp,
+    at: Timestamp,
     ctx: PreviewContext,
 ) -> Preview {
     let mut doc = Doc::default();

@@ -4,9 +4,8 @@ use super::data::{Item, Marks, NotebookView};
 use super::keymap::{Keymap, Scope};
 use super::theme::Theme;
 use crate::preview::{CodeDiff, Doc};
-use celltime_store::model::{BackendKind, EntryId, NotebookInfo, ParentInfo, Row, Timestamp};
+use celltime_store::model::{BackendKind, EntryId, NotebookInfo, ParentInfo, Row, Timestamp, Zone};
 use celltime_store::ops::Operation;
-use chrono::FixedOffset;
 use std::cell::RefCell;
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
@@ -325,7 +324,7 @@ pub struct Ui {
     pub theme: Arc<Theme>,
     pub mouse: bool,
     /// Local time for absolute times (injected in tests).
-    pub tz: FixedOffset,
+    pub tz: Zone,
     /// How images are drawn on this terminal.
     pub pictures: Arc<super::pictures::Pictures>,
     /// Whether prose wraps at start (`wrap` in the config); `W` switches.

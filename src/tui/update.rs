@@ -1,20 +1,11 @@
 //! The reducer: `update(state, action) -> effects` and `on_job(state, output) -> effects`.
 //! Effects are data (jobs to run, quit); nothing here touches the disk or the terminal.
 
-use super::action::{Action, MouseAction};
-use super::data::Item;
+use super::action::Action;
 use super::format::entries;
-use super::jobs::{Job, JobOutput, Loaded, PreviewContext};
-use super::state::{
-    AppState, CellRow, Confirm, Level, ListPos, Mode, PLAN_LIST_MAX, Pane, Plan, PlanTarget,
-    Prompt, PromptKind, Search, Tab, ViewKey,
-};
-use super::views::{details::tab_at, layout};
-use crate::preview::human_bytes;
-use celltime_store::model::{Applied, EntryId, HistoryError, HistoryResult, NotebookInfo};
-use celltime_store::ops::Undone;
-use std::collections::HashMap;
-use std::sync::Arc;
+use super::jobs::Job;
+use super::state::{AppState, Confirm, Level, Mode, Pane, Prompt, PromptKind, Tab};
+use loading::follow;
 
 mod loading;
 mod marking;
@@ -23,12 +14,17 @@ mod navigation;
 #[cfg(test)]
 mod tests;
 
-use loading::*;
 pub use loading::{desired_view, on_job};
-use marking::*;
+use loading::{reload, sync};
+use marking::{
+    ask_keep_newest, ask_undo, confirm_mode, open_plan, pin, plan_mode, selected_rows, serve,
+    set_base, toggle_marks_pane, toggle_selected, unmark_in_pane, visual,
+};
+use modes::{open_compare, open_time_machine, overlay, prompt, time_machine};
+use navigation::{current_preview, focus_step, mouse, navigate, next_match, open, set_tab};
+
 pub use marking::{build_plan, coverage, loaded_notebooks, marked_entries};
-use modes::*;
-use navigation::*;
+
 pub use navigation::{jump_to, rebuild_cells, row_matches};
 
 #[derive(Debug, Clone)]

@@ -15,3 +15,4 @@ mod store_concurrency;
 mod store_crash;
 mod store_props;
 mod store_tolerance;
+mod store_untrusted;

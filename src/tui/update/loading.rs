@@ -1,6 +1,19 @@
 //! Asking for data (timelines, previews) and taking in what the jobs return.
 
-use super::*;
+use super::marking::build_plan;
+use super::marking::offer_undo;
+use super::modes::policy_planned;
+use super::navigation::{jump_to, nearest_row, rebuild_cells};
+use super::{Effect, start};
+use crate::preview::human_bytes;
+use crate::tui::format::entries;
+use crate::tui::jobs::{Job, JobOutput, Loaded};
+use crate::tui::previews::PreviewContext;
+use crate::tui::state::{AppState, Level, ListPos, Mode, Pane, Tab, ViewKey};
+use crate::tui::views::layout;
+use celltime_store::model::{Applied, EntryId, HistoryError, HistoryResult, NotebookInfo};
+use celltime_store::ops::Undone;
+use std::collections::HashMap;
 
 pub(super) fn reload(state: &mut AppState, fx: &mut Vec<Effect>) {
     state.previews.clear();

@@ -1,8 +1,21 @@
 //! Marks, pins, the deletion plan, apply and undo.
 
-use super::*;
+use super::loading::next_timeline_gen;
+use super::navigation::{move_timeline, scroll};
+use super::{Effect, normal};
+use crate::preview::human_bytes;
+use crate::tui::action::Action;
+use crate::tui::format::entries;
+use crate::tui::jobs::Job;
 use crate::tui::state::Marked;
+use crate::tui::state::{
+    AppState, Confirm, Level, ListPos, Mode, PLAN_LIST_MAX, Pane, Plan, PlanTarget, Prompt,
+    PromptKind, Tab,
+};
+use crate::tui::views::layout;
+use celltime_store::model::EntryId;
 use celltime_store::ops::{self, Operation};
+use std::sync::Arc;
 
 pub(super) fn visual(state: &mut AppState, action: Action, fx: &mut Vec<Effect>) {
     use Action::*;

@@ -1,6 +1,14 @@
 //! Moving around: panes, lists, the timeline, jumps, the mouse, filter and search.
 
-use super::*;
+use super::loading::desired_view;
+use super::marking::marked_entries;
+use crate::tui::action::{Action, MouseAction};
+use crate::tui::data::Item;
+use crate::tui::state::{AppState, CellRow, Level, ListPos, Mode, Pane, Search, Tab};
+use crate::tui::views::layout;
+use crate::tui::views::layout::tab_at;
+use celltime_store::model::EntryId;
+use std::sync::Arc;
 
 /// The panes in focus order.
 pub(super) fn panes(state: &AppState) -> [Pane; 3] {
@@ -302,9 +310,9 @@ pub(super) fn search(state: &mut AppState, query: &str) {
 pub fn row_matches(
     row: &celltime_store::model::Row,
     needle: &str,
-    tz: chrono::FixedOffset,
+    tz: celltime_store::model::Zone,
 ) -> bool {
-    row.id.to_hex().starts_with(needle)
+    row.id.has_prefix(needle)
         || row.module.to_lowercase().contains(needle)
         || row.version.to_lowercase() == needle
         || crate::tui::format::absolute(row.created_at, tz).contains(needle)

@@ -1,7 +1,8 @@
 //! The details pane: tabs, and the selected run's code, diff, outputs, variables, console
 //! or meta, as far as it has been loaded.
 
-use super::{Fit, clip, doc_window, layout, pad_line, pane_block, put_lines, styled, title_line};
+use super::layout::{self, LONG_TABS_FROM, tab_label, tab_positions};
+use super::{Fit, clip, doc_window, pad_line, pane_block, put_lines, styled, title_line};
 use crate::preview::diff::SplitRow;
 use crate::preview::{CodeDiff, DiffKind, DiffLine, Doc};
 use crate::tui::state::{AppState, Body, Pane, Preview, Tab};
@@ -11,44 +12,6 @@ use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Widget;
-
-/// Short labels below this width so all six tabs fit.
-const LONG_TABS_FROM: u16 = 48;
-
-fn label(tab: Tab, long: bool) -> &'static str {
-    match (tab, long) {
-        (Tab::Outputs, false) => "Out",
-        (Tab::Variables, false) => "Vars",
-        (Tab::Console, false) => "Cons",
-        (t, _) => t.title(),
-    }
-}
-
-/// Each tab's label and its column range on the tab line.
-fn tab_positions(inner: Rect) -> Vec<(Tab, u16, u16)> {
-    let long = inner.width >= LONG_TABS_FROM;
-    let mut x = inner.x;
-    Tab::ALL
-        .iter()
-        .map(|&t| {
-            let w = label(t, long).len() as u16 + 2;
-            let range = (t, x, x + w);
-            x += w;
-            range
-        })
-        .collect()
-}
-
-/// The tab under a click on the tab line.
-pub fn tab_at(inner: Rect, x: u16, y: u16) -> Option<Tab> {
-    if y != inner.y {
-        return None;
-    }
-    tab_positions(inner)
-        .into_iter()
-        .find(|(_, a, b)| (*a..*b).contains(&x))
-        .map(|(t, _, _)| t)
-}
 
 pub fn render(state: &AppState, area: Rect, buf: &mut Buffer) {
     let theme = &state.ui.theme;
@@ -106,7 +69,7 @@ fn tabs(state: &AppState, inner: Rect, buf: &mut Buffer) {
             } else {
                 ThemeRole::Tab
             };
-            Span::styled(format!(" {} ", label(t, long)), theme.style(role))
+            Span::styled(format!(" {} ", tab_label(t, long)), theme.style(role))
         })
         .collect();
     put_lines(vec![Line::from(spans)], inner, buf);

@@ -3,10 +3,11 @@
 use super::{layout, pad_line, pane_block, put_lines, title_line};
 use crate::preview::{human_bytes, sanitize};
 use crate::tui::data::{Item, NotebookView, Sibling};
-use crate::tui::format::{absolute_short, compact_bytes, fit, pad, relative, short_hash};
+use crate::tui::format::{absolute_short, fit, pad, relative, short_hash};
 use crate::tui::state::{AppState, Mode, Pane};
 use crate::tui::theme::ThemeRole;
 use celltime_store::model::{PartKind, Row};
+use celltime_store::units::compact_bytes;
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::style::Style;

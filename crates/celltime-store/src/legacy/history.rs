@@ -9,9 +9,9 @@ use super::names;
 use super::scan::{self, LegacyEntry, Scan};
 use super::trash;
 use crate::model::{
-    Applied, BackendKind, CacheTie, Change, ContentRef, Copies, Detail, EntryId, History,
-    HistoryError, HistoryResult, Journal, NotebookInfo, PartInfo, PartKind, PartMask, Removal, Row,
-    Timeline,
+    Applied, BackendKind, CacheTie, Change, ContentHash, ContentRef, Copies, Detail, EntryId,
+    History, HistoryError, HistoryResult, Journal, NotebookInfo, PartInfo, PartKind, PartMask,
+    Removal, Row, Timeline,
 };
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
@@ -357,6 +357,10 @@ fn row_of(
         parts: mask_of(link),
         contents: vec![content],
         copies: Copies::CACHE,
+        code: link
+            .code
+            .as_deref()
+            .map(|code| ContentHash::of(code.as_bytes())),
     }
 }
 

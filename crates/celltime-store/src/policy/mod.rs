@@ -6,7 +6,6 @@
 //! themselves. The same plan serves `prune --dry-run`, `prune` and the TUI's "mark by policy".
 
 mod config;
-mod glob;
 mod keep;
 mod plan;
 mod report;

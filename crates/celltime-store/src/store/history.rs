@@ -1,5 +1,6 @@
 //! The store as a [`History`]: what the CLI, prune and the TUI use on `__marimo__/persist/`.
 
+use super::layout::NOTEBOOK_FILE;
 use super::{Locked, Notebook, Store, StoreError};
 use crate::model::{
     Applied, BackendKind, CacheTie, Change, ContentRef, Copies, Detail, EntryId, History,
@@ -49,8 +50,13 @@ impl StoreHistory {
 
     /// Does the store have this notebook's folder?
     pub fn has_notebook(&self, notebook: &str) -> HistoryResult<bool> {
-        let key = NotebookKey::new(notebook).map_err(StoreError::from)?;
-        Ok(self.store.paths(&key).notebook_file().is_file())
+        // Whatever kind of file notebook.toml is: a damaged one is the store's to report.
+        let exists = |path: std::path::PathBuf| std::fs::symlink_metadata(path).is_ok();
+        Ok(match NotebookKey::new(notebook) {
+            Ok(key) => exists(self.store.paths(&key).notebook_file()),
+            // Not a key: marimo's alone, unless a store folder of that name (damage) exists.
+            Err(_) => exists(self.store.persist_dir().join(notebook)),
+        })
     }
 
     /// Runs `f` under the notebook's exclusive lock with its fresh timeline and the cache ties
@@ -195,7 +201,15 @@ impl StoreHistory {
         reload: bool,
         f: impl FnOnce(&mut Notebook) -> Result<T, E>,
     ) -> Result<T, E> {
-        let key = NotebookKey::new(notebook).map_err(StoreError::from)?;
+        // Listings name damaged folders by their path; say what is wrong with the folder.
+        let key = NotebookKey::new(notebook).map_err(|e| {
+            let file = self.store.persist_dir().join(notebook).join(NOTEBOOK_FILE);
+            StoreError::invalid(
+                &file,
+                None,
+                format!("the folder's path is not a notebook key: {}", e.reason),
+            )
+        })?;
         let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
         match open.iter().position(|(name, _)| name == notebook) {
             Some(at) => {
@@ -403,6 +417,7 @@ pub fn timeline_of(nb: &Notebook) -> Timeline {
             parts: view.parts,
             contents: index.content_ids(view),
             copies: Copies::STORE,
+            code: index.code_of(view),
         })
         .collect();
     Timeline {

@@ -10,6 +10,7 @@ use super::layout::NotebookPaths;
 use super::map::MapData;
 use super::pack::PackReader;
 use super::snapshot::MapStamp;
+use crate::Located;
 use crate::model::{
     ContentHash, Entry, EntryId, EntryView, NotebookIndex, NotebookKey, PartMask, PartRef,
     Timestamp,
@@ -19,13 +20,35 @@ use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::path::PathBuf;
 use std::sync::Arc;
 
-/// Something a reader noticed and tolerated (or, for errors, refused to write over).
+/// Something a reader noticed and tolerated (or, for errors, refused to write over), or
+/// `verify` found.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Issue {
     pub severity: Severity,
-    pub path: PathBuf,
-    pub line: Option<usize>,
-    pub message: String,
+    #[serde(flatten)]
+    pub at: Located,
+}
+
+impl Issue {
+    pub fn new(
+        severity: Severity,
+        path: &std::path::Path,
+        line: Option<usize>,
+        message: impl Into<String>,
+    ) -> Issue {
+        Issue {
+            severity,
+            at: Located::new(path, line, message),
+        }
+    }
+
+    pub fn error(path: &std::path::Path, line: Option<usize>, message: impl Into<String>) -> Issue {
+        Issue::new(Severity::Error, path, line, message)
+    }
+
+    pub fn warning(path: &std::path::Path, message: impl Into<String>) -> Issue {
+        Issue::new(Severity::Warning, path, None, message)
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -38,8 +61,7 @@ pub enum Severity {
 
 impl std::fmt::Display for Issue {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let line = self.line.map(|l| format!(":{l}")).unwrap_or_default();
-        write!(f, "{}{line}: {}", self.path.display(), self.message)
+        self.at.fmt(f)
     }
 }
 
@@ -159,18 +181,32 @@ impl ContentReader {
     fn find(&self, hash: ContentHash, size: u64) -> Result<Option<Vec<u8>>> {
         let fs = self.ctx.fs.as_ref();
         let object = self.paths.object(hash);
-        let from_object = || match fs.read(&object) {
-            Ok(bytes) => Ok(Some(bytes)),
+        // Never more than the map records: a longer object is damage, not read whole.
+        let limit = usize::try_from(size.saturating_add(1)).unwrap_or(usize::MAX);
+        let from_object = || match fs.read_head(&object, limit) {
+            Ok(bytes) if bytes.len() as u64 == size => Ok(Some(bytes)),
+            Ok(bytes) => Err(StoreError::Corrupt(Located::new(
+                &object,
+                None,
+                format!(
+                    "holds {} bytes where the map records {size}; it was not read",
+                    if bytes.len() as u64 > size {
+                        "more"
+                    } else {
+                        "fewer"
+                    }
+                ),
+            ))),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(e).at(&object),
         };
         let found = if size > self.ctx.config.inline_threshold {
             match from_object()? {
                 Some(bytes) => Some(bytes),
-                None => self.packs.read(fs, hash)?,
+                None => self.packs.read(fs, hash, size)?,
             }
         } else {
-            match self.packs.read(fs, hash)? {
+            match self.packs.read(fs, hash, size)? {
                 Some(bytes) => Some(bytes),
                 None => from_object()?,
             }
@@ -181,10 +217,11 @@ impl ContentReader {
 
 fn check_hash(bytes: Vec<u8>, hash: ContentHash, paths: &NotebookPaths) -> Result<Vec<u8>> {
     if ContentHash::of(&bytes) != hash {
-        return Err(StoreError::Corrupt {
-            path: paths.dir.clone(),
-            what: format!("content {} does not match its hash", hash.short()),
-        });
+        return Err(StoreError::Corrupt(Located::new(
+            &paths.dir,
+            None,
+            format!("content {} does not match its hash", hash.short()),
+        )));
     }
     Ok(bytes)
 }

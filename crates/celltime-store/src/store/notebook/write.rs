@@ -243,17 +243,7 @@ impl Notebook {
         self.ctx.ensure_notebook_folder(&self.key, &self.paths)?;
         refresh(&self.ctx, &self.key, &self.paths, &mut self.state)?;
         if let Some(issue) = self.state.corruption() {
-            return Err(StoreError::Corrupt {
-                path: issue.path.clone(),
-                what: format!(
-                    "{}{}",
-                    issue
-                        .line
-                        .map(|l| format!("line {l}: "))
-                        .unwrap_or_default(),
-                    issue.message
-                ),
-            });
+            return Err(StoreError::Corrupt(issue.at.clone()));
         }
         Ok(())
     }
