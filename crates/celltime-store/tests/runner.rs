@@ -7,6 +7,8 @@ mod fuzz_regressions;
 mod reliability_faults;
 mod reliability_soak;
 mod reliability_sync;
+#[cfg(feature = "remote")]
+mod remote;
 mod store_api;
 mod store_concurrency;
 #[cfg(feature = "failpoints")]

@@ -6,7 +6,7 @@
 //! themselves. The same plan serves `prune --dry-run`, `prune` and the TUI's "mark by policy".
 
 mod config;
-mod glob;
+pub(crate) mod glob;
 mod keep;
 mod plan;
 mod report;
