@@ -9,6 +9,7 @@ mod maintenance;
 pub mod policy_args;
 mod prune;
 mod put;
+mod remote;
 mod show;
 mod trash;
 
@@ -110,6 +111,12 @@ pub enum Command {
     Trash(trash::TrashArgs),
     /// Copy marimo's cache entries (__marimo__/cache) into the store; --watch keeps going.
     Import(import::ImportArgs),
+    /// Add, list or remove remotes: where contents are shared across machines.
+    Remote(remote::RemoteArgs),
+    /// Upload every content the remote lacks (in bundles), then record what the maps use.
+    Push(remote::PushArgs),
+    /// Download every content the maps reference that this machine lacks.
+    Pull(remote::PullArgs),
 }
 
 #[derive(Debug, Args, Clone)]
@@ -320,6 +327,9 @@ pub fn run(cli: Cli) -> ExitCode {
         Some(Command::Gc(args)) => maintenance::gc(args),
         Some(Command::Trash(args)) => trash::run(args),
         Some(Command::Import(args)) => import::run(args),
+        Some(Command::Remote(args)) => remote::run(args),
+        Some(Command::Push(args)) => remote::push(args),
+        Some(Command::Pull(args)) => remote::pull(args),
     };
     match result {
         Ok(code) => ExitCode::from(code),
