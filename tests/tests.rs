@@ -6,6 +6,7 @@ mod common;
 
 mod cli_basics;
 mod cli_prune;
+mod cli_remote;
 mod legacy;
 mod policy;
 mod python_writer;

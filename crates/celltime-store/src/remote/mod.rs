@@ -311,7 +311,10 @@ impl Core {
         let fetched = async { self.endpoint.client.get(&path).await?.bytes().await };
         let bytes = match fetched.await {
             Ok(bytes) => bytes,
-            Err(object_store::Error::NotFound { .. }) => return Ok(false),
+            // S3 says 404 for a missing bucket too; only a missing marker means "not yet".
+            Err(e @ object_store::Error::NotFound { .. }) if !hint(&e).contains("bucket") => {
+                return Ok(false);
+            }
             Err(e) => return Err(self.request_error(&path, &e)),
         };
         let text = String::from_utf8_lossy(&bytes);
