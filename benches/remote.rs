@@ -1,14 +1,16 @@
 //! Remote figures (issue 17): `celltime push` and `pull` of the 100,000-entry scale notebook
-//! and of 1 GiB of large contents against an S3 server on loopback, next to `rclone copy` of
-//! the same contents (one object per content, as a per-content remote cache stores them),
-//! measured in the same run. Whole processes, release build, medians.
+//! and of 1 GiB of large contents against an S3 server on loopback, next to `rclone copy` and
+//! `aws s3 sync` of the same contents (one object per content, as a per-content remote cache
+//! stores them), measured in the same run. Whole processes, release build, medians.
 //!
-//! Needs an S3 server and the peer: `s3s-fs` (`cargo install --locked s3s-fs@0.14.1
+//! Needs an S3 server and the peers: `s3s-fs` (`cargo install --locked s3s-fs@0.14.1
 //! --features binary`; moto's server is used when s3s-fs is missing, and is much slower for
-//! both sides) and `rclone` (`apt-get install rclone`). Run: `cargo bench --bench remote`;
-//! `CELLTIME_BENCH_RUNS` (default 3) and `CELLTIME_BENCH_PEER_SMALL_RUNS` (default 1: rclone
-//! takes minutes per copy of 300,000 objects) set the number of runs. Scratch data lives in
-//! `target/bench-data/remote/` and is deleted at the end.
+//! everyone), `rclone` (`apt-get install rclone`) and `aws` (`pip install awscli`); a missing
+//! peer is skipped. Run: `cargo bench --bench remote [small|large]`. `CELLTIME_BENCH_RUNS`
+//! (default 3) sets the runs; the peers copy the 300,000 objects of the small case once
+//! (`CELLTIME_BENCH_PEER_SMALL_RUNS`, default 1: that takes them many minutes), and `aws` is
+//! left out of the small case unless `CELLTIME_BENCH_AWS_SMALL=1` (about 20 minutes a copy).
+//! Scratch data lives in `target/bench-data/remote/` and is deleted at the end.
 
 use celltime::demo::{DemoOptions, generate};
 use celltime_store::model::{ContentHash, NewEntry, NewPart};
@@ -122,6 +124,63 @@ fn celltime(server: &Server) -> Command {
     command
 }
 
+/// A peer that copies a folder of one file per content to the remote and back.
+struct Peer {
+    name: &'static str,
+    program: PathBuf,
+}
+
+impl Peer {
+    fn available() -> Vec<Peer> {
+        [("rclone copy", "rclone"), ("aws s3 sync", "aws")]
+            .into_iter()
+            .filter_map(|(name, program)| on_path(program).map(|program| Peer { name, program }))
+            .collect()
+    }
+
+    fn upload(&self, server: &Server, from: &Path, prefix: &str) -> Command {
+        let mut command = self.command(server);
+        match self.name {
+            "rclone copy" => command
+                .arg("copy")
+                .arg(from)
+                .arg(format!("bench:{BUCKET}/{prefix}")),
+            _ => command
+                .args(["s3", "sync", "--quiet"])
+                .arg(from)
+                .arg(format!("s3://{BUCKET}/{prefix}/")),
+        };
+        command
+    }
+
+    fn download(&self, server: &Server, prefix: &str, to: &Path) -> Command {
+        let mut command = self.command(server);
+        match self.name {
+            "rclone copy" => command
+                .arg("copy")
+                .arg(format!("bench:{BUCKET}/{prefix}"))
+                .arg(to),
+            _ => command
+                .args(["s3", "sync", "--quiet"])
+                .arg(format!("s3://{BUCKET}/{prefix}/"))
+                .arg(to),
+        };
+        command
+    }
+
+    fn command(&self, server: &Server) -> Command {
+        if self.name == "rclone copy" {
+            return rclone(server, &self.program);
+        }
+        let mut command = Command::new(&self.program);
+        command.env_remove("AWS_CA_BUNDLE");
+        for (name, value) in server.env() {
+            command.env(name, value);
+        }
+        command
+    }
+}
+
 fn rclone(server: &Server, rclone: &Path) -> Command {
     let mut command = Command::new(rclone);
     command
@@ -217,19 +276,12 @@ fn large_workspace(dir: &Path) {
     notebook.consolidate().unwrap();
 }
 
-struct Figures {
-    push: Vec<Duration>,
-    pull: Vec<Duration>,
-    peer_push: Vec<Duration>,
-    peer_pull: Vec<Duration>,
-}
-
 fn case(
     name: &str,
     source: &Path,
     work: &Path,
     server: &Server,
-    peer: Option<&Path>,
+    peers: &[&Peer],
     runs: usize,
     peer_runs: usize,
 ) {
@@ -241,12 +293,9 @@ fn case(
         "{name}: {contents} contents, {:.1} MiB",
         bytes as f64 / (1024.0 * 1024.0)
     );
-    let mut figures = Figures {
-        push: Vec::new(),
-        pull: Vec::new(),
-        peer_push: Vec::new(),
-        peer_pull: Vec::new(),
-    };
+    let (mut push, mut pull) = (Vec::new(), Vec::new());
+    let mut peer_times: Vec<(Vec<Duration>, Vec<Duration>)> =
+        vec![(Vec::new(), Vec::new()); peers.len()];
     for run in 0..runs {
         let remote = format!("r{run}");
         let url = format!("s3://{BUCKET}/{name}-celltime-{run}");
@@ -266,7 +315,7 @@ fn case(
             Some(contents as u64),
             "{pushed}"
         );
-        figures.push.push(took);
+        push.push(took);
         let clone = work.join(format!("{name}-clone"));
         clone_maps(&workspace, &clone);
         let (took, out) = time(
@@ -280,43 +329,53 @@ fn case(
             Some(contents as u64),
             "{pulled}"
         );
-        figures.pull.push(took);
+        pull.push(took);
         std::fs::remove_dir_all(&clone).unwrap();
-        if let Some(peer) = peer.filter(|_| run < peer_runs) {
-            let target = format!("bench:{BUCKET}/{name}-rclone-{run}");
-            let (took, _) = time(rclone(server, peer).arg("copy").arg(&export).arg(&target));
-            figures.peer_push.push(took);
-            let back = work.join(format!("{name}-rclone-back"));
-            let (took, _) = time(rclone(server, peer).arg("copy").arg(&target).arg(&back));
-            figures.peer_pull.push(took);
+        for (peer, times) in peers
+            .iter()
+            .zip(peer_times.iter_mut())
+            .filter(|_| run < peer_runs)
+        {
+            let prefix = format!("{name}-{}-{run}", peer.program.display()).replace('/', "_");
+            times
+                .0
+                .push(time(&mut peer.upload(server, &export, &prefix)).0);
+            let back = work.join(format!("{name}-peer-back"));
+            times
+                .1
+                .push(time(&mut peer.download(server, &prefix, &back)).0);
             std::fs::remove_dir_all(&back).unwrap();
         }
     }
-    report(name, "push", &figures.push, &figures.peer_push);
-    report(name, "pull", &figures.pull, &figures.peer_pull);
+    report(name, "push", &push, peers, peer_times.iter().map(|t| &t.0));
+    report(name, "pull", &pull, peers, peer_times.iter().map(|t| &t.1));
     std::fs::remove_dir_all(&workspace).unwrap();
     std::fs::remove_dir_all(&export).unwrap();
 }
 
-fn report(name: &str, what: &str, ours: &[Duration], peer: &[Duration]) {
+fn report<'a>(
+    name: &str,
+    what: &str,
+    ours: &[Duration],
+    peers: &[&Peer],
+    peer_times: impl Iterator<Item = &'a Vec<Duration>>,
+) {
     let ours_median = median(ours.to_vec());
-    if peer.is_empty() {
-        println!(
-            "  {name} {what}: celltime {} (n={}); no peer",
-            secs(ours_median),
-            ours.len()
-        );
-        return;
-    }
-    let peer_median = median(peer.to_vec());
     println!(
-        "  {name} {what}: celltime {} (n={}), rclone copy {} (n={}): celltime takes {:.2}× rclone's time",
+        "  {name} {what}: celltime {} (n={})",
         secs(ours_median),
-        ours.len(),
-        secs(peer_median),
-        peer.len(),
-        ours_median.as_secs_f64() / peer_median.as_secs_f64()
+        ours.len()
     );
+    for (peer, times) in peers.iter().zip(peer_times).filter(|(_, t)| !t.is_empty()) {
+        let peer_median = median(times.to_vec());
+        println!(
+            "  {name} {what}: {} {} (n={}): celltime takes {:.2}× its time",
+            peer.name,
+            secs(peer_median),
+            times.len(),
+            ours_median.as_secs_f64() / peer_median.as_secs_f64()
+        );
+    }
 }
 
 fn main() {
@@ -339,16 +398,23 @@ fn main() {
     let _ = std::fs::remove_dir_all(&work);
     std::fs::create_dir_all(&work).unwrap();
     let server = Server::start(&work.join("s3"));
-    let peer = on_path("rclone");
+    let peers = Peer::available();
+    let names: Vec<&str> = peers.iter().map(|p| p.name).collect();
     println!(
-        "remote benchmarks (whole processes, release build, medians) against {} on loopback; peer: {}",
+        "remote benchmarks (whole processes, release build, medians) against {} on loopback; peers: {}",
         server.name(),
-        if peer.is_some() {
-            "rclone copy --transfers 16 --checkers 16"
+        if names.is_empty() {
+            "none (install rclone and awscli)".into()
         } else {
-            "none (install rclone)"
+            names.join(", ")
         }
     );
+    let aws_small = std::env::var_os("CELLTIME_BENCH_AWS_SMALL").is_some();
+    let small_peers: Vec<&Peer> = peers
+        .iter()
+        .filter(|p| aws_small || p.name != "aws s3 sync")
+        .collect();
+    let all_peers: Vec<&Peer> = peers.iter().collect();
     if "small".contains(&filter) || filter.is_empty() {
         let scale = data_dir().join("scale-100000");
         if !scale.join("__marimo__").exists() {
@@ -367,7 +433,7 @@ fn main() {
             &scale,
             &work,
             &server,
-            peer.as_deref(),
+            &small_peers,
             runs,
             peer_small_runs.min(runs),
         );
@@ -375,7 +441,7 @@ fn main() {
     if "large".contains(&filter) || filter.is_empty() {
         let large = work.join("large-source");
         large_workspace(&large);
-        case("large", &large, &work, &server, peer.as_deref(), runs, runs);
+        case("large", &large, &work, &server, &all_peers, runs, runs);
         std::fs::remove_dir_all(&large).unwrap();
     }
     drop(server);

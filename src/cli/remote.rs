@@ -227,6 +227,7 @@ pub fn push(args: PushArgs) -> CliResult {
     let bar = Bar::new("push");
     let options = PushOptions {
         notebooks: args.notebook,
+        ..PushOptions::default()
     };
     let report = remote.push(&store, &options, bar.clone());
     bar.finish();

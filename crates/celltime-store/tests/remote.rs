@@ -319,6 +319,42 @@ fn push_and_pull_are_idempotent(place: Place) {
     assert_eq!((again.contents, again.objects), (0, 0), "{again:?}");
 }
 
+/// Contents over the one-request cutoff are streamed up in parts and down to their files.
+fn large_contents_travel_in_parts(place: Place) {
+    let a = place.machine("machineA");
+    let mut e = entry("nb", "render", "m1", 1, "parts");
+    let big: Vec<u8> = (0..17 * 1024 * 1024u32).map(|i| (i % 251) as u8).collect();
+    e.parts
+        .push(NewPart::output("application/octet-stream", big.clone()));
+    a.put("nb", vec![e]);
+    let options = PushOptions {
+        one_request_up_to: 1024 * 1024,
+        ..PushOptions::default()
+    };
+    let pushed = a
+        .remote()
+        .push(&a.store(), &options, Arc::new(Quiet))
+        .unwrap();
+    assert_eq!(
+        pushed.objects, 2,
+        "the small contents' bundle and the large one's: {pushed:?}"
+    );
+    let b = a.clone_to("machineB");
+    b.pull();
+    b.verify_local();
+    let object = b
+        .store()
+        .notebook(&nb("nb"))
+        .unwrap()
+        .object_file(ContentHash::of(&big));
+    assert_eq!(
+        std::fs::read(object).unwrap(),
+        big,
+        "streamed into its object file"
+    );
+    b.verify_remote();
+}
+
 fn pull_takes_only_the_cells_asked_for(place: Place) {
     let a = place.machine("machineA");
     a.put("nb", small_entries("nb", "wanted", 3, "w"));
@@ -636,6 +672,7 @@ macro_rules! on_both_remotes {
 on_both_remotes!(
     a_fresh_clone_reads_through_and_pulls,
     push_and_pull_are_idempotent,
+    large_contents_travel_in_parts,
     pull_takes_only_the_cells_asked_for,
     two_machines_push_at_once,
     gc_after_another_push_listed,

@@ -16,7 +16,7 @@ use std::collections::{HashMap, HashSet};
 use std::io::Read;
 use std::sync::Arc;
 use std::time::Instant;
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinHandle;
 
 /// Small contents are gathered into bundles of about this size.
@@ -25,13 +25,29 @@ pub(crate) const BUNDLE_TARGET: u64 = 8 * 1024 * 1024;
 pub(crate) const SOLO_FROM: u64 = 4 * 1024 * 1024;
 /// Part size of streamed uploads (S3 wants at least 5 MiB per part but the last).
 const PART: usize = 8 * 1024 * 1024;
+/// A content up to this size travels in one PUT by default (as rclone's and aws's cutoffs
+/// do): a multipart upload costs the server a second pass over the bytes to join the parts.
+pub const ONE_REQUEST_UP_TO: u64 = 128 * 1024 * 1024;
+/// How many MiB of large contents may sit in memory at once for one-request uploads.
+const MEMORY_MIB: u32 = 512;
 /// Rounds of upload-commit-check before a push gives up on a remote that keeps losing data.
 const MAX_ROUNDS: usize = 5;
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct PushOptions {
     /// Notebook globs (`analysis/*`); all notebooks when empty.
     pub notebooks: Vec<String>,
+    /// Larger contents are uploaded in parts, streamed from their files (default 128 MiB).
+    pub one_request_up_to: u64,
+}
+
+impl Default for PushOptions {
+    fn default() -> Self {
+        PushOptions {
+            notebooks: Vec::new(),
+            one_request_up_to: ONE_REQUEST_UP_TO,
+        }
+    }
 }
 
 type Upload = JoinHandle<Result<(u64, u64)>>;
@@ -52,7 +68,7 @@ impl Remote {
         self.ensure_marker()?;
         for key in keys {
             let mut notebook = store.notebook(&key)?;
-            report.add(self.push_notebook(&mut notebook, &progress)?);
+            report.add(self.push_notebook(&mut notebook, options, &progress)?);
         }
         report.elapsed_ms = started.elapsed().as_millis() as u64;
         Ok(report)
@@ -61,6 +77,7 @@ impl Remote {
     fn push_notebook(
         &self,
         notebook: &mut Notebook,
+        options: &PushOptions,
         progress: &Arc<dyn Progress>,
     ) -> Result<NotebookTransfer> {
         let key = notebook.key().clone();
@@ -100,7 +117,7 @@ impl Remote {
                 return Ok(report);
             }
             progress.phase(key.as_str(), Phase::Transferring);
-            let (contents, bytes, objects) = self.upload(notebook, &upload, progress)?;
+            let (contents, bytes, objects) = self.upload(notebook, &upload, options, progress)?;
             report.contents += contents;
             report.bytes += bytes;
             report.objects += objects;
@@ -157,6 +174,7 @@ impl Remote {
         &self,
         notebook: &Notebook,
         wanted: &HashMap<ContentHash, u64>,
+        options: &PushOptions,
         progress: &Arc<dyn Progress>,
     ) -> Result<(u64, u64, u64)> {
         if wanted.is_empty() {
@@ -175,8 +193,15 @@ impl Remote {
         let mut builder = BundleBuilder::default();
         let mut bundled = HashSet::new();
         let ship = |builder: &mut BundleBuilder, tasks: &mut Vec<Upload>| {
-            let full = std::mem::take(builder);
-            tasks.push(self.spawn_bundle(&key, full, &permits, progress));
+            let (bytes, contents) = std::mem::take(builder).finish();
+            let sizes = (
+                contents.len() as u64,
+                contents.iter().map(|(_, s)| s).sum::<u64>(),
+            );
+            let permit = self
+                .block_on(permits.clone().acquire_owned())
+                .expect("open semaphore");
+            tasks.push(self.spawn_put(&key, bytes, sizes, (permit, None), progress));
         };
         notebook.read_packed(&small_set, |hash, bytes| {
             bundled.insert(hash);
@@ -200,11 +225,29 @@ impl Remote {
         if !builder.is_empty() {
             ship(&mut builder, &mut tasks);
         }
+        let memory = Arc::new(Semaphore::new(MEMORY_MIB as usize));
         for (hash, size) in solo {
             let file = notebook.object_file(hash);
             let permit = self
                 .block_on(permits.clone().acquire_owned())
                 .expect("open semaphore");
+            if size <= options.one_request_up_to {
+                let mib = size.div_ceil(1024 * 1024).min(u64::from(MEMORY_MIB)) as u32;
+                let held = self
+                    .block_on(memory.clone().acquire_many_owned(mib))
+                    .expect("open semaphore");
+                let mut bytes = bundle::header(&[(hash, size)]);
+                let start = bytes.len();
+                std::fs::File::open(&file)
+                    .and_then(|mut f| f.read_to_end(&mut bytes))
+                    .map_err(|e| local_error(&file, e))?;
+                if ContentHash::of(&bytes[start..]) != hash {
+                    return Err(local_damage(&file));
+                }
+                let sizes = (1, size);
+                tasks.push(self.spawn_put(&key, bytes, sizes, (permit, Some(held)), progress));
+                continue;
+            }
             let path =
                 self.notebook_path(&key, PACKS, &format!("{}{BUNDLE_SUFFIX}", self.new_stem()));
             let core = self.core.clone();
@@ -237,26 +280,21 @@ impl Remote {
         }
     }
 
-    fn spawn_bundle(
+    /// Uploads the bytes of a bundle holding `count` contents of `size` bytes in one request;
+    /// the permits (a request slot, and memory for a large content) go when it is done.
+    fn spawn_put(
         &self,
         key: &NotebookKey,
-        builder: BundleBuilder,
-        permits: &Arc<Semaphore>,
+        bytes: Vec<u8>,
+        (count, size): (u64, u64),
+        permits: (OwnedSemaphorePermit, Option<OwnedSemaphorePermit>),
         progress: &Arc<dyn Progress>,
     ) -> Upload {
-        let permit = self
-            .block_on(permits.clone().acquire_owned())
-            .expect("open semaphore");
         let path = self.notebook_path(key, PACKS, &format!("{}{BUNDLE_SUFFIX}", self.new_stem()));
-        let (bytes, contents) = builder.finish();
-        let (count, size) = (
-            contents.len() as u64,
-            contents.iter().map(|(_, s)| s).sum::<u64>(),
-        );
         let core = self.core.clone();
         let progress = progress.clone();
         self.runtime.spawn(async move {
-            let _permit = permit;
+            let _permits = permits;
             core.put_object(&path, bytes).await?;
             failpoint::hit("push.after_upload");
             progress.advance(count, size);
