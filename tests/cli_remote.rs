@@ -205,11 +205,25 @@ fn push_pull_verify_gc(target: Target) {
     assert!(gitignore.lines().any(|l| l == "packs/") && gitignore.lines().any(|l| l == "objects/"));
     let b = tempfile::tempdir().unwrap();
     clone_maps(a.path(), b.path());
-    let listed = cmd(b.path(), &[]).args(["ls", "--json"]).output().unwrap();
-    let id = json_of(&listed.stdout)[0]["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let listed = json_of(
+        &cmd(b.path(), &[])
+            .args(["ls", "--json"])
+            .output()
+            .unwrap()
+            .stdout,
+    );
+    let id_at = |row: usize| listed[row]["id"].as_str().unwrap().to_string();
+    // diff reads both runs' code through the remote, before anything else fetched it.
+    let diffed = cmd(b.path(), &target.env)
+        .args(["diff", &id_at(1), &id_at(2)])
+        .output()
+        .unwrap();
+    assert!(
+        diffed.status.success(),
+        "diff reads through the remote: {}",
+        String::from_utf8_lossy(&diffed.stderr)
+    );
+    let id = id_at(0);
     let shown = cmd(b.path(), &target.env)
         .args(["show", &id, "--json"])
         .output()
@@ -362,6 +376,21 @@ fn bad_remotes_exit_non_zero_naming_the_remote_and_the_object() {
         .args(["remote", "add", "dead", "s3://b/p"])
         .assert()
         .success();
+    // A server that knows no key at all, reached with keys it refuses.
+    let guarded = S3Server::start_authenticated();
+    let mut refused = guarded.env();
+    refused.retain(|(name, _)| !name.starts_with("AWS_ACCESS") && !name.starts_with("AWS_SECRET"));
+    refused.push(("AWS_ACCESS_KEY_ID", "AKIAWRONG".into()));
+    refused.push(("AWS_SECRET_ACCESS_KEY", "wrong".into()));
+    cmd(dir.path(), &refused)
+        .args(["remote", "add", "wrongkeys", "s3://any/p"])
+        .assert()
+        .success();
+    // A scheme nobody supports, written into persist.toml by hand.
+    let config = dir.path().join("__marimo__/persist/persist.toml");
+    let mut text = std::fs::read_to_string(&config).unwrap();
+    text.push_str("\n[remote.odd]\nurl = \"ftp://host/x\"\n");
+    std::fs::write(&config, text).unwrap();
     let before = tree(dir.path());
     let cases = [
         (
@@ -376,6 +405,13 @@ fn bad_remotes_exit_non_zero_naming_the_remote_and_the_object() {
             "s3://b/p/celltime-remote.toml",
             "cannot reach the server",
         ),
+        (
+            "wrongkeys",
+            &refused,
+            "s3://any/p/celltime-remote.toml",
+            "access denied",
+        ),
+        ("odd", &env, "ftp://host/x", "unknown scheme \"ftp\""),
     ];
     // A clone without contents: its pull must reach the remote.
     let clone = tempfile::tempdir().unwrap();
@@ -421,6 +457,63 @@ fn bad_remotes_exit_non_zero_naming_the_remote_and_the_object() {
         before,
         "failed commands change nothing locally"
     );
+}
+
+/// A damaged object on the remote: the pull names the remote and the object, exits 1, and
+/// stores nothing of what the damage touched; verify --read finds it.
+#[test]
+fn a_tampered_bundle_is_named_and_never_stored() {
+    let target = folder_target();
+    let a = demo();
+    add(a.path(), &target);
+    cmd(a.path(), &target.env).arg("push").assert().success();
+    let folder = target._folder.as_ref().unwrap().path();
+    let bundle = tree(folder)
+        .into_keys()
+        .find(|p| p.extension().is_some_and(|e| e == "bundle"))
+        .expect("a pushed bundle");
+    let bundle_path = folder.join(&bundle);
+    let mut bytes = std::fs::read(&bundle_path).unwrap();
+    *bytes.last_mut().unwrap() ^= 0xff;
+    std::fs::write(&bundle_path, bytes).unwrap();
+    let bundle_name = bundle.file_name().unwrap().to_string_lossy().into_owned();
+
+    let b = tempfile::tempdir().unwrap();
+    clone_maps(a.path(), b.path());
+    let maps_before = tree(b.path());
+    let pulled = cmd(b.path(), &target.env).arg("pull").output().unwrap();
+    let stderr = String::from_utf8_lossy(&pulled.stderr);
+    assert_eq!(pulled.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("remote \"origin\"")
+            && stderr.contains(&bundle_name)
+            && stderr.contains("does not match its hash"),
+        "{stderr}"
+    );
+    // Only contents that hashed right were stored (resumable), and no map or log changed.
+    let after = tree(b.path());
+    for (path, bytes) in &maps_before {
+        assert_eq!(after.get(path), Some(bytes), "{} unchanged", path.display());
+    }
+    let store = celltime_store::store::Store::open(&celltime_store::store::Workspace::at(b.path()))
+        .unwrap();
+    for key in store.notebook_keys().unwrap() {
+        let report = store.notebook(&key).unwrap().verify().unwrap();
+        for problem in &report.problems {
+            assert!(
+                problem.message.ends_with("is missing"),
+                "only missing, never damaged: {}",
+                problem.message
+            );
+        }
+    }
+    let checked = cmd(b.path(), &target.env)
+        .args(["verify", "--remote", "origin", "--read"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&checked.stdout);
+    assert_eq!(checked.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains(&bundle_name), "{stdout}");
 }
 
 /// An S3 endpoint that accepts connections and answers nothing until told to hang up.
