@@ -40,7 +40,11 @@ fn on_path(name: &str) -> Option<PathBuf> {
 
 /// The S3 server on loopback: s3s-fs (a real server over a folder) or moto.
 enum Server {
-    S3sFs { child: Child, port: u16 },
+    S3sFs {
+        child: Child,
+        port: u16,
+        root: PathBuf,
+    },
     Moto(S3Server),
 }
 
@@ -77,7 +81,19 @@ impl Server {
             );
             std::thread::sleep(Duration::from_millis(20));
         }
-        Server::S3sFs { child, port }
+        Server::S3sFs {
+            child,
+            port,
+            root: root.to_path_buf(),
+        }
+    }
+
+    /// Deletes what a run wrote under `prefix`, so the scratch space holds one run at a time
+    /// (s3s-fs keeps objects as files; moto keeps them in memory).
+    fn forget(&self, prefix: &str) {
+        if let Server::S3sFs { root, .. } = self {
+            let _ = std::fs::remove_dir_all(root.join(BUCKET).join(prefix));
+        }
     }
 
     fn name(&self) -> &'static str {
@@ -298,7 +314,8 @@ fn case(
         vec![(Vec::new(), Vec::new()); peers.len()];
     for run in 0..runs {
         let remote = format!("r{run}");
-        let url = format!("s3://{BUCKET}/{name}-celltime-{run}");
+        let remote_prefix = format!("{name}-celltime-{run}");
+        let url = format!("s3://{BUCKET}/{remote_prefix}");
         time(
             celltime(server)
                 .args(["remote", "add", &remote, &url, "-C"])
@@ -331,6 +348,7 @@ fn case(
         );
         pull.push(took);
         std::fs::remove_dir_all(&clone).unwrap();
+        server.forget(&remote_prefix);
         for (peer, times) in peers
             .iter()
             .zip(peer_times.iter_mut())
@@ -345,6 +363,7 @@ fn case(
                 .1
                 .push(time(&mut peer.download(server, &prefix, &back)).0);
             std::fs::remove_dir_all(&back).unwrap();
+            server.forget(&prefix);
         }
     }
     report(name, "push", &push, peers, peer_times.iter().map(|t| &t.0));
