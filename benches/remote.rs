@@ -246,8 +246,7 @@ fn export_contents(workspace: &Path, to: &Path) -> (usize, u64) {
     let (mut count, mut bytes) = (0, 0);
     for key in store.notebook_keys().unwrap() {
         let notebook = store.notebook(&key).unwrap();
-        let wanted: HashSet<ContentHash> =
-            notebook.index().referenced_contents().into_keys().collect();
+        let wanted = notebook.index().referenced_contents();
         let mut write = |hash: ContentHash, content: &[u8]| {
             let hex = hash.to_hex();
             let dir = to.join(&hex[..2]);
@@ -264,7 +263,7 @@ fn export_contents(workspace: &Path, to: &Path) -> (usize, u64) {
                 Ok(())
             })
             .unwrap();
-        for hash in wanted.difference(&packed) {
+        for hash in wanted.keys().filter(|h| !packed.contains(*h)) {
             write(*hash, &std::fs::read(notebook.object_file(*hash)).unwrap());
         }
     }

@@ -199,7 +199,14 @@ fn prune_half(source: &Path) -> (Duration, Duration, usize) {
         .collect();
     let planning = started.elapsed();
     let started = Instant::now();
-    let applied = history.remove(&notebook, &ids).unwrap();
+    let applied = history
+        .remove(&celltime_store::model::Removal {
+            notebook: &notebook,
+            ids: &ids,
+            check: &|_| Ok(()),
+            journal: &celltime_store::ops::Unrecorded,
+        })
+        .unwrap();
     let mut notebook = history
         .store()
         .notebook(&NotebookKey::new(&notebook).unwrap())

@@ -212,7 +212,7 @@ fn push_pull_verify_gc(target: Target) {
             .unwrap()
             .stdout,
     );
-    let id_at = |row: usize| listed[row]["id"].as_str().unwrap().to_string();
+    let id_at = |row: usize| listed["entries"][row]["id"].as_str().unwrap().to_string();
     // diff reads both runs' code through the remote, before anything else fetched it.
     let diffed = cmd(b.path(), &target.env)
         .args(["diff", &id_at(1), &id_at(2)])
@@ -501,9 +501,9 @@ fn a_tampered_bundle_is_named_and_never_stored() {
         let report = store.notebook(&key).unwrap().verify().unwrap();
         for problem in &report.problems {
             assert!(
-                problem.message.ends_with("is missing"),
+                problem.at.message.ends_with("is missing"),
                 "only missing, never damaged: {}",
-                problem.message
+                problem.at.message
             );
         }
     }

@@ -1,17 +1,24 @@
 //! `prune`: plan with a retention policy, show why each entry stays, then remove the rest
 //! through the backend. `--dry-run` is the same code path, stopped before the first write.
 
-use super::format::size;
+use super::format::{count, size};
+use super::json;
+use super::output::progress;
 use super::policy_args::{PolicyArgs, policy_from_args};
-use super::{CliError, CliResult, WorkspaceArgs, confirm, exit, json, out};
-use celltime_store::model::{EntryId, History, Timeline};
+use super::{
+    Backend, CliError, CliResult, Skipped, WorkspaceArgs, command_line, confirm, exit, out,
+};
+use celltime_store::model::{
+    Applied, EntryId, History, HistoryError, Journal, Removal, Timeline, Zone,
+};
+use celltime_store::ops::{self, Lazy, OpKind, OpLog};
 use celltime_store::policy::{
     EntryLabel, Plan, Policy, PolicyError, ReportContext, TimelineInput, plan,
 };
 use celltime_store::store::Config;
-use chrono::{Local, Utc};
+use chrono::{DateTime, Utc};
 use clap::Args;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::io::IsTerminal;
 
 #[derive(Debug, Args)]
@@ -20,10 +27,14 @@ pub struct PruneArgs {
     pub workspace: WorkspaceArgs,
     #[command(flatten)]
     pub policy: PolicyArgs,
+    /// Only runs of one backend (default: both; a run held by both is one run, and pruning it
+    /// removes both copies).
+    #[arg(long, value_enum)]
+    pub backend: Option<Backend>,
     /// Print the plan and change nothing.
     #[arg(short = 'n', long)]
     pub dry_run: bool,
-    /// Machine-readable plan (schema in docs/PRUNE.md).
+    /// Machine-readable plan (schema celltime.prune.v1, docs/JSON.md and docs/PRUNE.md).
     #[arg(long)]
     pub json: bool,
     /// Apply without asking; required when stdin is not a terminal.
@@ -53,11 +64,14 @@ fn choose_policy(args: &PolicyArgs, config: &Config) -> Result<Policy, CliError>
     match policy_from_args(args) {
         Err(PolicyError::Empty) => {
             let Some(table) = config.prune_table() else {
-                return Err(PolicyError::Empty.into());
+                let mut error = CliError::from(PolicyError::Empty);
+                error.message.push_str(
+                    " (give keep rules or budgets, or save a default policy once with `celltime prune --keep-last 5 --save-default`)",
+                );
+                return Err(error);
             };
-            let mut policy = Policy::from_toml(table).map_err(|e| {
-                CliError::usage(format!("{}: [prune] {e}", config.path().display()))
-            })?;
+            let mut policy = Policy::from_toml(table)
+                .map_err(|e| CliError::usage(format!("{}: {e}", config.path().display())))?;
             if !args.notebook.is_empty() {
                 policy.notebook = args.notebook.clone();
             }
@@ -96,8 +110,39 @@ fn save_default(args: &PolicyArgs, config: &mut Config) -> CliResult {
     Ok(exit::OK)
 }
 
-fn time_zone_name() -> String {
-    std::env::var("TZ").unwrap_or_else(|_| "local time".to_string())
+/// Every notebook's timeline, as the plan (and its re-check) sees them, and the notebooks that
+/// could not be read (the policy applies to the rest).
+fn load_timelines(history: &dyn History) -> Result<(Vec<Timeline>, Vec<HistoryError>), CliError> {
+    let mut timelines = Vec::new();
+    let mut unreadable = Vec::new();
+    for info in history.notebooks()? {
+        match history.timeline(&info.notebook) {
+            Ok(timeline) => timelines.push(timeline),
+            Err(e) if e.busy => return Err(e.into()),
+            Err(e) => unreadable.push(e),
+        }
+    }
+    Ok((timelines, unreadable))
+}
+
+/// The runs a policy removes, by notebook.
+fn removals(
+    timelines: &[Timeline],
+    policy: &Policy,
+    now: DateTime<Utc>,
+) -> Result<BTreeMap<String, Vec<EntryId>>, PolicyError> {
+    let input = TimelineInput::new(timelines);
+    let candidates = input.candidates();
+    let plan = plan(&input.plan_input(&candidates), policy, now, &Zone::Local)?;
+    let mut by_notebook: BTreeMap<String, Vec<EntryId>> = BTreeMap::new();
+    for entry in plan.removed() {
+        let (notebook, row) = input.row(entry);
+        by_notebook
+            .entry(notebook.to_string())
+            .or_default()
+            .push(row.id);
+    }
+    Ok(by_notebook)
 }
 
 pub fn run(args: PruneArgs) -> CliResult {
@@ -106,73 +151,240 @@ pub fn run(args: PruneArgs) -> CliResult {
         return save_default(&args.policy, &mut config);
     }
     let policy = choose_policy(&args.policy, &config)?;
-    let history = args.workspace.history()?;
-    let timelines: Vec<Timeline> = history
-        .notebooks()?
-        .iter()
-        .map(|n| history.timeline(&n.notebook))
-        .collect::<Result<_, _>>()?;
+    let history = args.workspace.history_of(args.backend)?;
+    // A notebook that cannot be read is reported and left alone; the policy applies to the rest.
+    let mut skipped = Skipped::default();
+    let (timelines, unreadable) = load_timelines(history.as_ref())?;
+    for e in unreadable {
+        skipped.report(e);
+    }
+    if !timelines.iter().any(|t| policy.takes_notebook(&t.notebook)) && !policy.notebook.is_empty()
+    {
+        super::warn(&format!(
+            "no notebook matches --notebook {}; nothing to prune (notebooks: {})",
+            policy.notebook.join(" --notebook "),
+            timelines
+                .iter()
+                .map(|t| t.notebook.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+        return Ok(skipped.exit_code(exit::OK));
+    }
+    let now = Utc::now();
     let input = TimelineInput::new(&timelines);
     let candidates = input.candidates();
     let plan_input = input.plan_input(&candidates);
-    let plan = plan(&plan_input, &policy, Utc::now(), &Local)?;
-    let tz_name = time_zone_name();
+    let plan = plan(&plan_input, &policy, now, &Zone::Local)?;
+    let tz_name = Zone::Local.name();
     let report = ReportContext {
         input: &plan_input,
         policy: &policy,
         plan: &plan,
-        tz: &Local,
+        tz: &Zone::Local,
         tz_name: &tz_name,
     };
+    // People read short ids; programs get the full ones (docs/JSON.md).
     let label = |entry: usize| {
         let (_, row) = input.row(entry);
         EntryLabel {
-            id: row.id.short(),
+            id: if args.json {
+                row.id.to_hex()
+            } else {
+                row.id.short()
+            },
             size: row.size,
         }
     };
     let removals = plan.removed();
     if args.dry_run || removals.is_empty() {
         print_report(&report, args.json, true, label)?;
-        return Ok(plan_exit_code(&plan));
+        return Ok(skipped.exit_code(plan_exit_code(&plan)));
     }
     if !args.yes && !ask(&report, removals.len(), &label)? {
         out("nothing removed\n")?;
-        return Ok(exit::OK);
+        return Ok(skipped.exit_code(exit::OK));
     }
-    let mut by_notebook: BTreeMap<&str, Vec<EntryId>> = BTreeMap::new();
-    for entry in removals {
+    let mut by_notebook: BTreeMap<String, Vec<EntryId>> = BTreeMap::new();
+    for entry in removals.iter().copied() {
         let (notebook, row) = input.row(entry);
-        by_notebook.entry(notebook).or_default().push(row.id);
+        by_notebook
+            .entry(notebook.to_string())
+            .or_default()
+            .push(row.id);
     }
-    let outcome = apply(history.as_ref(), &by_notebook);
+    let fresh = Fresh {
+        timelines: &timelines,
+        policy: &policy,
+        now,
+        planned: &by_notebook,
+    };
+    // A first look without the lock, so a plan that no longer holds changes nothing at all;
+    // each notebook is checked again under its lock right before its removal.
+    fresh.check_all(&load_timelines(history.as_ref())?.0)?;
+    let oplog = args.workspace.oplog()?;
+    let recorder = Lazy::new(&oplog, OpKind::Prune, &command_line());
+    let bar = progress(removals.len() as u64, "prune");
+    let outcome = apply(history.as_ref(), &oplog, &recorder, &fresh, &bar);
+    bar.finish_and_clear();
     print_report(&report, args.json, false, label)?;
-    match outcome {
-        Ok((removed, unreferenced, freed_now)) => {
-            if !args.json {
-                let pending = unreferenced.saturating_sub(freed_now);
-                let later = if pending > 0 {
-                    format!(
-                        "; {} more once older than the grace period of persist.toml (`celltime gc` sweeps it)",
-                        size(pending)
-                    )
-                } else {
-                    String::new()
-                };
-                out(&format!(
-                    "removed {removed} entries; freed {} now{later}\n",
-                    size(freed_now)
-                ))?;
-            }
-            Ok(plan_exit_code(&plan))
+    let applied = match outcome {
+        Ok(applied) => applied,
+        Err(e) => {
+            recorder.finish(&format!("failed: {}", e.message), false)?;
+            return Err(e);
         }
-        Err(e) => Err(e),
+    };
+    let summary = closing_message(&applied, &config, &recorder.op_id());
+    recorder.finish(summary.lines().next().unwrap_or_default(), true)?;
+    if !args.json {
+        out(&summary)?;
+    }
+    Ok(skipped.exit_code(plan_exit_code(&plan)))
+}
+
+/// What one apply did across notebooks.
+#[derive(Default)]
+struct Outcome {
+    removed: usize,
+    /// Bytes only removed runs referenced, of which `cache` in marimo's cache trash.
+    unreferenced: u64,
+    cache: u64,
+    freed_now: u64,
+}
+
+/// Says what was removed, how to undo it, and which command really frees the space.
+fn closing_message(o: &Outcome, config: &Config, op: &str) -> String {
+    let short = &op[..ops::SHORT_OP_LEN];
+    let mut text = format!(
+        "removed {} (operation {short}; `celltime undo` puts them back)",
+        count(o.removed, "run", "runs")
+    );
+    if o.freed_now > 0 {
+        text.push_str(&format!(
+            "; freed {} of older removals now",
+            size(o.freed_now)
+        ));
+    }
+    text.push('\n');
+    let store = o.unreferenced.saturating_sub(o.cache);
+    if store > 0 {
+        text.push_str(&format!(
+            "{} of the store's contents stay for undo until this operation is older than gc_grace ({}); then `celltime gc` frees them\n",
+            size(store),
+            celltime_store::units::duration_text(config.gc_grace)
+        ));
+    }
+    if o.cache > 0 {
+        text.push_str(&format!(
+            "{} moved to marimo's cache trash; `celltime trash --empty` frees it now (the prune can then no longer be undone)\n",
+            size(o.cache)
+        ));
+    }
+    text
+}
+
+/// What the plan relied on, to check it again right before applying.
+struct Fresh<'a> {
+    timelines: &'a [Timeline],
+    policy: &'a Policy,
+    now: DateTime<Utc>,
+    planned: &'a BTreeMap<String, Vec<EntryId>>,
+}
+
+impl Fresh<'_> {
+    /// Plans again on `current` (every notebook as it is now) and refuses if the removals
+    /// differ anywhere.
+    fn check_all(&self, current: &[Timeline]) -> Result<(), CliError> {
+        for timeline in current {
+            self.check(timeline).map_err(stale)?;
+        }
+        for notebook in self.planned.keys() {
+            if !current.iter().any(|t| &t.notebook == notebook) {
+                return Err(stale(format!("notebook {notebook} is gone")));
+            }
+        }
+        Ok(())
+    }
+
+    /// Plans again with `fresh` in place of its notebook's timeline; the notebook's removals
+    /// must be exactly the planned ones.
+    fn check(&self, fresh: &Timeline) -> Result<(), String> {
+        let mut timelines: Vec<Timeline> = self
+            .timelines
+            .iter()
+            .filter(|t| t.notebook != fresh.notebook)
+            .cloned()
+            .collect();
+        timelines.push(fresh.clone());
+        let now_removed = removals(&timelines, self.policy, self.now).map_err(|e| e.to_string())?;
+        let empty = Vec::new();
+        let planned = self.planned.get(&fresh.notebook).unwrap_or(&empty);
+        let now = now_removed.get(&fresh.notebook).unwrap_or(&empty);
+        if planned.iter().collect::<BTreeSet<_>>() == now.iter().collect::<BTreeSet<_>>() {
+            return Ok(());
+        }
+        let before = self.timelines.iter().find(|t| t.notebook == fresh.notebook);
+        Err(what_changed(&fresh.notebook, planned, now, before, fresh))
     }
 }
 
+/// Names what changed between the plan and now.
+fn what_changed(
+    notebook: &str,
+    planned: &[EntryId],
+    now: &[EntryId],
+    before: Option<&Timeline>,
+    fresh: &Timeline,
+) -> String {
+    let present: HashSet<EntryId> = fresh.rows.iter().map(|r| r.id).collect();
+    let pinned: HashSet<EntryId> = fresh
+        .rows
+        .iter()
+        .filter(|r| r.pinned)
+        .map(|r| r.id)
+        .collect();
+    let known: HashSet<EntryId> = before
+        .map(|t| t.rows.iter().map(|r| r.id).collect())
+        .unwrap_or_default();
+    let short = |ids: Vec<&EntryId>| ids.iter().map(|i| i.short()).collect::<Vec<_>>().join(", ");
+    let mut what = Vec::new();
+    let gone: Vec<&EntryId> = planned.iter().filter(|i| !present.contains(i)).collect();
+    if !gone.is_empty() {
+        what.push(format!("removed by another process: {}", short(gone)));
+    }
+    let now_pinned: Vec<&EntryId> = planned.iter().filter(|i| pinned.contains(i)).collect();
+    if !now_pinned.is_empty() {
+        what.push(format!("pinned meanwhile: {}", short(now_pinned)));
+    }
+    let new: Vec<EntryId> = fresh
+        .rows
+        .iter()
+        .map(|r| r.id)
+        .filter(|i| !known.contains(i))
+        .collect();
+    if !new.is_empty() {
+        what.push(format!("new runs: {}", short(new.iter().collect())));
+    }
+    let more: Vec<&EntryId> = now.iter().filter(|i| !planned.contains(i)).collect();
+    if !more.is_empty() {
+        what.push(format!("the policy now also removes {}", short(more)));
+    }
+    if what.is_empty() {
+        what.push("the policy now keeps other runs".into());
+    }
+    format!(
+        "notebook {notebook} changed since the plan was made ({}); nothing was removed — run prune again to see the new plan",
+        what.join("; ")
+    )
+}
+
+fn stale(message: String) -> CliError {
+    CliError::failure(message)
+}
 /// Shows the plan and asks; refuses when nobody can answer.
 fn ask(
-    report: &ReportContext<'_, '_, Local>,
+    report: &ReportContext<'_, '_, Zone>,
     count: usize,
     label: &impl Fn(usize) -> EntryLabel,
 ) -> Result<bool, CliError> {
@@ -180,47 +392,83 @@ fn ask(
         out(&report.text(label))?;
     }
     confirm(
-        &format!("prune would remove {count} entries. Remove them?"),
+        &format!(
+            "prune would remove {}. Remove {}?",
+            super::format::count(count, "entry", "entries"),
+            super::format::plural(count, "it", "them")
+        ),
         "--yes",
     )
 }
 
 fn print_report(
-    report: &ReportContext<'_, '_, Local>,
+    report: &ReportContext<'_, '_, Zone>,
     as_json: bool,
     dry_run: bool,
     label: impl Fn(usize) -> EntryLabel,
 ) -> Result<(), CliError> {
     if as_json {
-        json(&report.json(dry_run, label))
+        json::print_document(&report.json(dry_run, label))
     } else {
         out(&report.text(label))
     }
 }
 
-/// Removes notebook by notebook, then frees the space; stops at the first failure, which
-/// leaves every notebook before it pruned and the rest untouched. Returns the entries removed,
-/// the bytes they alone referenced, and the bytes freed now.
+/// Removes notebook by notebook, each checked against the plan under its lock and recorded
+/// in the operation; then frees what older removals left. If a later notebook no longer
+/// matches the plan (or fails), the notebooks already pruned are put back: nothing is removed.
 fn apply(
     history: &dyn History,
-    by_notebook: &BTreeMap<&str, Vec<EntryId>>,
-) -> Result<(usize, u64, u64), CliError> {
-    let mut removed = 0;
-    let mut unreferenced = 0;
-    let mut freed = 0;
-    for (notebook, ids) in by_notebook {
-        let applied = history.remove(notebook, ids)?;
-        if let Some(failure) = applied.failures.first() {
-            return Err(CliError::failure(format!(
-                "{notebook}: {failure} ({} more failures)",
-                applied.failures.len() - 1
-            )));
-        }
-        removed += applied.removed;
-        unreferenced += applied.bytes;
-        freed += history.reclaim(notebook)?;
+    oplog: &OpLog,
+    recorder: &Lazy<'_>,
+    fresh: &Fresh<'_>,
+    bar: &indicatif::ProgressBar,
+) -> Result<Outcome, CliError> {
+    let mut outcome = Outcome::default();
+    for (notebook, ids) in fresh.planned {
+        bar.set_message(notebook.clone());
+        let check = |timeline: &Timeline| fresh.check(timeline);
+        let removal = Removal {
+            notebook,
+            ids,
+            check: &check,
+            journal: recorder as &dyn Journal,
+        };
+        let applied: Applied = match history.remove(&removal) {
+            Ok(applied) if applied.failures.is_empty() => applied,
+            Ok(applied) => {
+                roll_back(history, oplog, recorder)?;
+                return Err(CliError::failure(format!(
+                    "{notebook}: {} ({} more); nothing was removed",
+                    applied.failures[0],
+                    count(applied.failures.len() - 1, "failure", "failures")
+                )));
+            }
+            Err(e) => {
+                roll_back(history, oplog, recorder)?;
+                return Err(e.into());
+            }
+        };
+        outcome.removed += applied.removed;
+        outcome.unreferenced += applied.bytes;
+        outcome.cache += applied.cache_bytes;
+        bar.inc(ids.len() as u64);
     }
-    Ok((removed, unreferenced, freed))
+    for notebook in fresh.planned.keys() {
+        outcome.freed_now += history.reclaim(notebook)?;
+    }
+    Ok(outcome)
+}
+
+/// Reverses what the operation changed so far.
+fn roll_back(history: &dyn History, oplog: &OpLog, recorder: &Lazy<'_>) -> Result<(), CliError> {
+    let Ok(op) = oplog.find(&recorder.op_id()) else {
+        return Ok(()); // nothing was recorded, so nothing changed
+    };
+    if op.reversible() {
+        ops::undo(history, oplog, &op, "celltime prune (rolling back)")?;
+    }
+    Ok(())
 }
 
 /// 0, or 3 when a budget could not be met (see docs/PRUNE.md).
@@ -229,5 +477,86 @@ fn plan_exit_code(plan: &Plan) -> u8 {
         exit::OK
     } else {
         exit::BUDGET_NOT_MET
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use celltime_store::model::{Copies, PartMask, Row, Timestamp};
+    use std::sync::Arc;
+
+    fn row(cell: &str, t: i64) -> Row {
+        Row {
+            id: EntryId::of("nb", cell, "m", "0", Timestamp(t)),
+            cell: Arc::from(cell),
+            module: Arc::from("m"),
+            version: Arc::from("0"),
+            created_at: Timestamp(t),
+            approximate_time: false,
+            last_used: None,
+            pinned: false,
+            size: 10,
+            parts: PartMask(1),
+            contents: vec![t as u32],
+            copies: Copies::STORE,
+            code: None,
+        }
+    }
+
+    fn timeline(rows: Vec<Row>) -> Timeline {
+        Timeline {
+            notebook: "nb".into(),
+            content_sizes: vec![10; 10],
+            rows,
+        }
+    }
+
+    /// Plans `--keep-last 1` on three runs of one cell, and checks fresh timelines against it.
+    fn check(fresh: Timeline) -> Result<(), String> {
+        let planned_on = vec![timeline(vec![row("a", 1), row("a", 2), row("a", 3)])];
+        let policy = crate::cli::policy_args::policy_from_text("--keep-last 1").unwrap();
+        let now = DateTime::from_timestamp(1_000, 0).unwrap();
+        let planned = removals(&planned_on, &policy, now).unwrap();
+        assert_eq!(planned["nb"].len(), 2);
+        let fresh_check = Fresh {
+            timelines: &planned_on,
+            policy: &policy,
+            now,
+            planned: &planned,
+        };
+        fresh_check.check(&fresh)
+    }
+
+    #[test]
+    fn an_unchanged_notebook_passes_the_check() {
+        check(timeline(vec![row("a", 1), row("a", 2), row("a", 3)])).unwrap();
+    }
+
+    #[test]
+    fn a_pin_made_while_the_plan_waited_is_named() {
+        let mut pinned = row("a", 1);
+        pinned.pinned = true;
+        let err = check(timeline(vec![pinned, row("a", 2), row("a", 3)])).unwrap_err();
+        assert!(err.contains("pinned meanwhile"), "{err}");
+        assert!(err.contains("nothing was removed"), "{err}");
+    }
+
+    #[test]
+    fn a_new_run_in_a_counted_group_is_named() {
+        let err = check(timeline(vec![
+            row("a", 1),
+            row("a", 2),
+            row("a", 3),
+            row("a", 4),
+        ]))
+        .unwrap_err();
+        assert!(err.contains("new runs"), "{err}");
+    }
+
+    #[test]
+    fn entries_removed_by_another_process_are_named() {
+        let err = check(timeline(vec![row("a", 2), row("a", 3)])).unwrap_err();
+        assert!(err.contains("removed by another process"), "{err}");
     }
 }

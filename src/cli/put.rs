@@ -4,6 +4,8 @@ use super::{CliError, CliResult, WorkspaceArgs, exit, out};
 use celltime_store::model::{
     CellKey, ExecKey, ModuleHash, NewEntry, NewPart, NotebookKey, Timestamp, Version,
 };
+use celltime_store::store::StoreError;
+use celltime_store::store::history::StoreHistory;
 use clap::Args;
 use std::path::{Path, PathBuf};
 
@@ -35,8 +37,10 @@ pub struct PutArgs {
     /// An output: `MIME=FILE` (`text/html=out.html`); repeatable.
     #[arg(long = "output", value_name = "MIME=FILE")]
     pub outputs: Vec<String>,
+    /// What the run printed on stdout.
     #[arg(long, value_name = "FILE")]
     pub stdout: Option<PathBuf>,
+    /// What the run printed on stderr.
     #[arg(long, value_name = "FILE")]
     pub stderr: Option<PathBuf>,
     /// A watched file: `PATH=FILE` (the path as the notebook names it); repeatable.
@@ -120,14 +124,27 @@ pub fn run(args: PutArgs) -> CliResult {
             .parts
             .push(NewPart::watched(path, read(Path::new(file))?));
     }
+    let history = StoreHistory::new(store.clone());
     for parent in &args.parents {
-        let (parent_notebook, id) = store.resolve(parent)?;
-        let parent_entry = parent_notebook.index().get(id).expect("resolved ids exist");
+        let (timeline, index) = super::resolve(&history, parent)?;
+        let key = NotebookKey::new(&timeline.notebook).map_err(StoreError::from)?;
+        let parent_notebook = store.notebook(&key)?;
+        let parent_entry = parent_notebook
+            .index()
+            .get(timeline.rows[index].id)
+            .ok_or_else(|| StoreError::UnknownEntry(parent.clone()))?;
         entry.parents.push(parent_entry.key);
     }
     let mut target = store.notebook_for_write(&notebook)?;
     let key: ExecKey = target.put(entry)?;
-    target.consolidate()?;
-    out(&format!("{}\n", key.id().to_hex()))?;
+    // The entry is committed once `put` returns (its log record is durable): its id is printed
+    // whatever happens next, so that nobody retries and makes a duplicate.
+    let id = key.id().to_hex();
+    out(&format!("{id}\n"))?;
+    if let Err(e) = target.consolidate() {
+        super::warn(&format!(
+            "entry {id} is committed; folding it into map.toml failed: {e}; `celltime consolidate` folds it later"
+        ));
+    }
     Ok(exit::OK)
 }

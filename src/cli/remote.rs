@@ -1,14 +1,21 @@
 //! `remote add | ls | rm`: where contents are shared, recorded in `persist.toml`; and
 //! `push` / `pull`: moving contents to and from a remote, with a progress bar and a summary.
 
-use super::format::{sanitise, size};
-use super::{CliError, CliResult, WorkspaceArgs, exit, json, out};
+use super::format::size;
+use super::json::{self, Kind};
+use super::maintenance::severity;
+use super::output::byte_progress;
+use super::{CliError, CliResult, WorkspaceArgs, exit, out};
 use celltime_store::remote::{
-    self, Phase, Progress, PullOptions, PushOptions, Remote, RemoteError, TransferReport,
+    self, Phase, Progress, PullOptions, PushOptions, Remote, RemoteError, RemoteGcOptions,
+    RemoteVerifyReport, TransferReport,
 };
 use celltime_store::store::{RemoteSettings, Store};
+use celltime_store::units::duration_text;
+use celltime_text::escape_line;
 use clap::{Args, Subcommand};
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::ProgressBar;
+use serde::Serialize;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -59,6 +66,8 @@ pub enum RemoteCommand {
 pub struct AddArgs {
     /// A name for the remote: letters, digits, '-' and '_'.
     pub name: String,
+    /// Where contents go: s3://bucket/prefix, gs://bucket/prefix, az://container/prefix or
+    /// file:///folder.
     pub url: String,
     /// A client setting that is not a secret, e.g. endpoint=http://127.0.0.1:9000,
     /// region=eu-west-1, allow_http=true (object_store's names). Repeatable.
@@ -77,6 +86,7 @@ pub struct AddArgs {
 
 #[derive(Debug, Args)]
 pub struct LsArgs {
+    /// Machine-readable list (schema celltime.remote-list.v1, docs/JSON.md).
     #[arg(long)]
     pub json: bool,
     #[command(flatten)]
@@ -85,6 +95,7 @@ pub struct LsArgs {
 
 #[derive(Debug, Args)]
 pub struct RmArgs {
+    /// The remote to forget.
     pub name: String,
     #[command(flatten)]
     pub at: At,
@@ -119,9 +130,9 @@ fn add(args: AddArgs) -> CliResult {
     remote::add_remote(&store, &settings)?;
     let mut text = format!(
         "added remote {} ({}) to {}\n",
-        sanitise(&args.name),
-        sanitise(&args.url),
-        store.config().path().display()
+        escape_line(&args.name),
+        escape_line(&args.url),
+        escape_line(&store.config().path().display().to_string())
     );
     if args.gitignore_contents && remote::ignore_contents_in_git(&store)? {
         text.push_str("packs/ and objects/ are now in the store's .gitignore: git carries maps and logs, the remote carries contents\n");
@@ -130,7 +141,12 @@ fn add(args: AddArgs) -> CliResult {
     Ok(exit::OK)
 }
 
-#[derive(serde::Serialize)]
+#[derive(Serialize)]
+struct RemoteList<'a> {
+    remotes: Vec<RemoteRow<'a>>,
+}
+
+#[derive(Serialize)]
 struct RemoteRow<'a> {
     name: &'a str,
     url: &'a str,
@@ -155,7 +171,7 @@ fn ls(args: LsArgs) -> CliResult {
                     .collect(),
             })
             .collect();
-        json(&serde_json::json!({ "schema": "celltime.remote-list.v1", "remotes": rows }))?;
+        json::print(Kind::RemoteList, &RemoteList { remotes: rows })?;
         return Ok(exit::OK);
     }
     let mut text = String::new();
@@ -169,7 +185,7 @@ fn ls(args: LsArgs) -> CliResult {
         } else {
             format!("  ({})", notes.join(", "))
         };
-        text.push_str(&sanitise(&format!("{}\t{}{notes}", r.name, r.url)));
+        text.push_str(&escape_line(&format!("{}\t{}{notes}", r.name, r.url)));
         text.push('\n');
     }
     if remotes.is_empty() {
@@ -184,8 +200,8 @@ fn rm(args: RmArgs) -> CliResult {
     remote::remove_remote(&store, &args.name)?;
     out(&format!(
         "removed remote {} from {}\n",
-        sanitise(&args.name),
-        store.config().path().display()
+        escape_line(&args.name),
+        escape_line(&store.config().path().display().to_string())
     ))?;
     Ok(exit::OK)
 }
@@ -197,7 +213,7 @@ pub struct PushArgs {
     /// Only notebooks matching this glob (repeatable).
     #[arg(long, value_name = "GLOB")]
     pub notebook: Vec<String>,
-    /// Machine-readable summary.
+    /// Machine-readable summary (schema celltime.push.v1, docs/JSON.md).
     #[arg(long)]
     pub json: bool,
     #[command(flatten)]
@@ -214,7 +230,7 @@ pub struct PullArgs {
     /// Only the runs of this cell (repeatable).
     #[arg(long, value_name = "NAME")]
     pub cell: Vec<String>,
-    /// Machine-readable summary.
+    /// Machine-readable summary (schema celltime.pull.v1, docs/JSON.md).
     #[arg(long)]
     pub json: bool,
     #[command(flatten)]
@@ -231,7 +247,7 @@ pub fn push(args: PushArgs) -> CliResult {
     };
     let report = remote.push(&store, &options, bar.clone());
     bar.finish();
-    summary(&report?, "pushed to", args.json)
+    summary(&report?, Kind::Push, "pushed to", args.json)
 }
 
 pub fn pull(args: PullArgs) -> CliResult {
@@ -244,24 +260,24 @@ pub fn pull(args: PullArgs) -> CliResult {
     };
     let report = remote.pull(&store, &options, bar.clone());
     bar.finish();
-    summary(&report?, "pulled from", args.json)
+    summary(&report?, Kind::Pull, "pulled from", args.json)
 }
 
 /// Prints what a transfer did; contents neither side holds make it fail (exit 1).
-fn summary(report: &TransferReport, verb: &str, as_json: bool) -> CliResult {
+fn summary(report: &TransferReport, kind: Kind, verb: &str, as_json: bool) -> CliResult {
     let code = if report.unavailable == 0 {
         exit::OK
     } else {
         exit::FAILURE
     };
     if as_json {
-        json(report)?;
+        json::print(kind, report)?;
         return Ok(code);
     }
     let mut text = format!(
         "{verb} {} ({}): {} contents ({}) in {} objects, {} already there, {:.1} s\n",
-        sanitise(&report.remote),
-        sanitise(&report.url),
+        escape_line(&report.remote),
+        escape_line(&report.url),
         report.contents,
         size(report.bytes),
         report.objects,
@@ -272,7 +288,7 @@ fn summary(report: &TransferReport, verb: &str, as_json: bool) -> CliResult {
         if nb.contents > 0 {
             text.push_str(&format!(
                 "  {}: {} contents ({})\n",
-                sanitise(&nb.notebook),
+                escape_line(&nb.notebook),
                 nb.contents,
                 size(nb.bytes)
             ));
@@ -280,7 +296,7 @@ fn summary(report: &TransferReport, verb: &str, as_json: bool) -> CliResult {
         if !nb.unavailable.is_empty() {
             text.push_str(&format!(
                 "  {}: {} contents the map references are neither here nor on the remote (first: {}); push them from the machine that made them\n",
-                sanitise(&nb.notebook),
+                escape_line(&nb.notebook),
                 nb.unavailable.len(),
                 nb.unavailable[0]
             ));
@@ -290,22 +306,12 @@ fn summary(report: &TransferReport, verb: &str, as_json: bool) -> CliResult {
     Ok(code)
 }
 
-/// A byte progress bar on stderr, drawn only when stderr is a terminal.
-#[derive(Clone)]
+/// A byte progress bar on stderr (only on a terminal, never with --quiet).
 struct Bar(ProgressBar);
 
 impl Bar {
     fn new(verb: &'static str) -> Arc<Bar> {
-        let bar = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr());
-        bar.set_style(
-            ProgressStyle::with_template(
-                "{prefix} {msg:20!} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} {eta}",
-            )
-            .expect("a valid template")
-            .progress_chars("=> "),
-        );
-        bar.set_prefix(verb);
-        Arc::new(Bar(bar))
+        Arc::new(Bar(byte_progress(verb)))
     }
 
     fn finish(&self) {
@@ -321,7 +327,8 @@ impl Progress for Bar {
             Phase::Committing => "committing",
             Phase::Checking => "checking",
         };
-        self.0.set_message(format!("{} {what}", sanitise(notebook)));
+        self.0
+            .set_message(format!("{} {what}", escape_line(notebook)));
     }
 
     fn add_total(&self, _contents: u64, bytes: u64) {
@@ -331,4 +338,159 @@ impl Progress for Bar {
     fn advance(&self, _contents: u64, bytes: u64) {
         self.0.inc(bytes);
     }
+}
+
+#[derive(Serialize)]
+struct VerifyJson<'a> {
+    remote: &'a str,
+    url: &'a str,
+    read: bool,
+    ok: bool,
+    errors: usize,
+    notebooks: Vec<VerifyNotebookJson<'a>>,
+}
+
+#[derive(Serialize)]
+struct VerifyNotebookJson<'a> {
+    notebook: &'a str,
+    entries: usize,
+    contents: usize,
+    on_remote: usize,
+    bytes_read: u64,
+    problems: Vec<ProblemJson<'a>>,
+}
+
+#[derive(Serialize)]
+struct ProblemJson<'a> {
+    severity: &'static str,
+    object: &'a str,
+    message: &'a str,
+}
+
+fn verify_json(report: &RemoteVerifyReport) -> VerifyNotebookJson<'_> {
+    VerifyNotebookJson {
+        notebook: &report.notebook,
+        entries: report.entries,
+        contents: report.contents,
+        on_remote: report.on_remote,
+        bytes_read: report.bytes_read,
+        problems: report
+            .problems
+            .iter()
+            .map(|p| ProblemJson {
+                severity: severity(p.severity),
+                object: &p.object,
+                message: &p.message,
+            })
+            .collect(),
+    }
+}
+
+/// `verify --remote NAME`: every content the maps reference is on the remote (and, with
+/// `read`, hashes right).
+pub fn verify(
+    store: &Store,
+    name: &str,
+    notebooks: &[String],
+    read: bool,
+    as_json: bool,
+) -> CliResult {
+    let remote = Remote::open(store, Some(name))?;
+    let reports = remote.verify(store, notebooks, read)?;
+    let errors: usize = reports.iter().map(RemoteVerifyReport::errors).sum();
+    if as_json {
+        json::print(
+            Kind::RemoteVerify,
+            &VerifyJson {
+                remote: remote.name(),
+                url: remote.url(),
+                read,
+                ok: errors == 0,
+                errors,
+                notebooks: reports.iter().map(verify_json).collect(),
+            },
+        )?;
+    } else {
+        let mut text = String::new();
+        for r in &reports {
+            let hashed = if read {
+                format!(", {} read and hashed", size(r.bytes_read))
+            } else {
+                String::new()
+            };
+            text.push_str(&format!(
+                "{}: {} entries, {} of {} contents on {}{hashed}\n",
+                escape_line(&r.notebook),
+                r.entries,
+                r.on_remote,
+                r.contents,
+                escape_line(remote.name()),
+            ));
+            for p in &r.problems {
+                text.push_str(&format!(
+                    "  {}: {}: {}\n",
+                    severity(p.severity),
+                    escape_line(&p.object),
+                    escape_line(&p.message)
+                ));
+            }
+        }
+        text.push_str(if errors == 0 {
+            "verify: ok\n"
+        } else {
+            "verify: FAILED\n"
+        });
+        out(&text)?;
+    }
+    Ok(if errors == 0 { exit::OK } else { exit::FAILURE })
+}
+
+/// `gc --remote NAME`: frees remote contents no map references, in two runs `grace` apart.
+pub fn gc(
+    store: &Store,
+    name: &str,
+    grace: std::time::Duration,
+    notebooks: &[String],
+    as_json: bool,
+) -> CliResult {
+    let remote = Remote::open(store, Some(name))?;
+    let options = RemoteGcOptions {
+        grace,
+        notebooks: notebooks.to_vec(),
+    };
+    let report = remote.gc(store, &options)?;
+    if as_json {
+        json::print(Kind::RemoteGc, &report)?;
+        return Ok(exit::OK);
+    }
+    let mut text = String::new();
+    for nb in &report.notebooks {
+        let mut also = String::new();
+        if nb.bundles_repacked > 0 {
+            also.push_str(&format!(", {} repacked", nb.bundles_repacked));
+        }
+        if nb.bundles_rescued > 0 {
+            also.push_str(&format!(
+                ", {} kept because a push uses them again",
+                nb.bundles_rescued
+            ));
+        }
+        text.push_str(&format!(
+            "{}: freed {} in {} bundles; condemned {} (deleted by a gc at least {} from now){also}; {} young unreferenced bundles kept\n",
+            escape_line(&nb.notebook),
+            size(nb.freed_bytes),
+            nb.bundles_deleted,
+            nb.bundles_condemned,
+            duration_text(grace),
+            nb.young_kept
+        ));
+        for unknown in &nb.unknown {
+            text.push_str(&format!(
+                "  left alone (not a celltime object): {}\n",
+                escape_line(unknown)
+            ));
+        }
+    }
+    out(&text)?;
+    Ok(exit::OK)
 }

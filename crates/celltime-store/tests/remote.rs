@@ -586,7 +586,7 @@ fn gc_frees_what_no_map_needs_after_the_grace_period(place: Place) {
         "nothing younger than the grace period goes"
     );
     let report = gc_now(&a);
-    assert!(report.bytes_freed > 5 * 1024 * 1024, "{report:?}");
+    assert!(report.freed_bytes > 5 * 1024 * 1024, "{report:?}");
     a.verify_remote();
     let b = a.clone_to("machineB");
     assert_eq!(b.pull().unavailable, 0);
@@ -626,7 +626,7 @@ fn bad_remotes_fail_clearly_and_change_nothing(place: Place) {
         report
             .problems
             .iter()
-            .all(|p| p.message.ends_with("is missing")),
+            .all(|p| p.at.message.ends_with("is missing")),
         "{:#?}",
         report.problems
     );
@@ -799,4 +799,40 @@ fn unreachable_unknown_missing_and_refused_remotes_name_the_remote() {
         before,
         "failed remotes change nothing locally"
     );
+}
+
+/// A remote that cannot be reached is asked once, not at every read: a notebook opened
+/// offline waits for it once (each later read fails at once, saying why).
+#[test]
+fn a_remote_that_cannot_be_reached_is_left_alone_for_a_while() {
+    let place = folder_place("resting");
+    let a = place.machine("machineA");
+    a.put("nb", small_entries("nb", "c", 2, "a"));
+    a.push();
+    let b = a.clone_to("machineB");
+    let mut unreachable = shared_server().settings("origin", "b", "p");
+    unreachable.options[0].1 = "http://127.0.0.1:9".into();
+    celltime_store::remote::remove_remote(&b.store(), "origin").unwrap();
+    add_remote(&b.store(), &unreachable).unwrap();
+
+    let nb = b.store().notebook(&nb("nb")).unwrap();
+    let failures: Vec<String> = nb
+        .index()
+        .views()
+        .iter()
+        .flat_map(|view| nb.get(view.id, PartMask::all()).unwrap().parts)
+        .filter_map(|(_, read)| read.err().map(|e| e.to_string()))
+        .collect();
+    assert!(failures.len() > 2, "{failures:?}");
+    assert!(
+        failures[0].contains("cannot reach the server") && !failures[0].contains("not asked"),
+        "{}",
+        failures[0]
+    );
+    for later in &failures[1..] {
+        assert!(
+            later.contains("remote \"origin\"") && later.contains("not asked again for"),
+            "{later}"
+        );
+    }
 }

@@ -1,7 +1,17 @@
 //! Prompts and the full-screen views (compare, time machine, help).
 
-use super::*;
+use super::Effect;
+use super::marking::{keep_newest, loaded_notebooks};
+use super::navigation::{rebuild_cells, scroll, search};
+use crate::preview::human_bytes;
+use crate::tui::action::Action;
+use crate::tui::format::entries;
+use crate::tui::jobs::Job;
 use crate::tui::policy::PolicyMarks;
+use crate::tui::state::{AppState, Level, Mode, Prompt, PromptKind};
+use crate::tui::views::layout;
+use celltime_store::model::EntryId;
+use std::collections::HashMap;
 
 pub(super) fn prompt(state: &mut AppState, action: Action, fx: &mut Vec<Effect>) {
     let Mode::Prompt(p) = &mut state.mode else {
@@ -58,11 +68,7 @@ fn mark_by_policy(state: &mut AppState, text: &str, fx: &mut Vec<Effect>) {
         Ok(p) => p,
         Err(e) => return state.set_status(Level::Error, format!("policy: {e}")),
     };
-    let views: Vec<_> = state
-        .notebooks
-        .iter()
-        .filter_map(|s| s.view.clone())
-        .collect();
+    let views = loaded_notebooks(state);
     if views.is_empty() {
         return state.set_status(Level::Warning, "nothing is loaded yet");
     }
@@ -126,21 +132,35 @@ pub(super) fn overlay(state: &mut AppState, action: Action) {
     }
 }
 
+/// `c`: the selected run's results against the marked base (`b`), or, without a base, the
+/// non-deterministic alternatives of its module hash against the first.
 pub(super) fn open_compare(state: &mut AppState) {
     let Some((view, row)) = state.selected_row() else {
         return;
     };
+    if let Some(base) = state.details.base.clone()
+        && (base.0.as_str(), base.1) != (view.name(), row.id)
+    {
+        state.mode = Mode::Compare {
+            notebook: view.name().to_string(),
+            ids: vec![row.id],
+            base: Some(base),
+            scroll: 0,
+        };
+        return;
+    }
     let versions: Vec<EntryId> = view.versions_of(row.id).iter().map(|r| r.id).collect();
     if versions.len() < 2 {
         state.set_status(
             Level::Info,
-            "this code ran as one version only; compare shows the versions (non-deterministic alternatives) of one module hash",
+            "this code ran as one version only: mark a base run with b, then c compares results with it",
         );
         return;
     }
     state.mode = Mode::Compare {
         notebook: view.name().to_string(),
         ids: versions,
+        base: None,
         scroll: 0,
     };
 }

@@ -1,6 +1,6 @@
 //! Finding the cache folder and listing its entries, without reading any entry.
 //!
-//! Layout (reference §2): `<root>/<block>/<P>_<hash>.<ext>`, and for lazy entries the blob
+//! Layout (docs/MARIMO-CACHE.md §2): `<root>/<block>/<P>_<hash>.<ext>`, and for lazy entries the blob
 //! folder `<root>/<block>/<hash>/`. A lazy manifest and its blob folder are ONE entry. Nothing
 //! here follows a symbolic link: links are reported and left alone.
 
@@ -123,6 +123,14 @@ pub struct Scan {
 impl Scan {
     /// True when no listed folder changed since the scan (entries are added, replaced and
     /// removed by renames, which touch the folder).
+    /// The listing of a cache folder that does not exist (yet).
+    pub fn empty(root: &Path) -> Scan {
+        Scan {
+            root: root.to_path_buf(),
+            ..Scan::default()
+        }
+    }
+
     pub fn is_current(&self) -> bool {
         !self.stamps.is_empty()
             && self

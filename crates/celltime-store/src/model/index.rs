@@ -5,7 +5,9 @@
 //! Lookup tables are built on first use, so loading a snapshot does no hashing.
 
 use super::entry::{Entry, PartKind, PartMask, PartRef};
-use super::keys::{CellKey, ContentHash, EntryId, ExecKey, ModuleHash, NotebookKey, Version};
+use super::keys::{
+    CellKey, ContentHash, EntryId, ExecKey, MarimoKey, ModuleHash, NotebookKey, Version,
+};
 use super::time::Timestamp;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -20,25 +22,69 @@ struct Interner {
 
 impl Interner {
     fn intern(&mut self, text: &str) -> u32 {
-        let strings = &self.strings;
-        let lookup = self.lookup.get_or_insert_with(|| {
-            strings
-                .iter()
-                .enumerate()
-                .map(|(i, s)| (s.clone(), i as u32))
-                .collect()
-        });
-        if let Some(&id) = lookup.get(text) {
+        if let Some(id) = self.find(text) {
             return id;
         }
         let id = self.strings.len() as u32;
         self.strings.push(text.into());
-        lookup.insert(text.into(), id);
+        if let Some(lookup) = &mut self.lookup {
+            lookup.insert(text.into(), id);
+        }
         id
     }
 
     fn get(&self, id: u32) -> &str {
         &self.strings[id as usize]
+    }
+
+    /// The id of a string already interned, without interning it.
+    fn find(&mut self, text: &str) -> Option<u32> {
+        self.intern_lookup().get(text).copied()
+    }
+
+    fn intern_lookup(&mut self) -> &HashMap<Box<str>, u32> {
+        let strings = &self.strings;
+        self.lookup.get_or_insert_with(|| {
+            strings
+                .iter()
+                .enumerate()
+                .map(|(i, s)| (s.clone(), i as u32))
+                .collect()
+        })
+    }
+}
+
+/// A row's retention and serving marks; merging keeps the pin and the latest times.
+#[derive(Debug, Clone, Copy)]
+struct Marks {
+    pinned: bool,
+    last_used: i64,
+    served: i64,
+}
+
+impl Marks {
+    fn of(entry: &Entry) -> Marks {
+        Marks {
+            pinned: entry.pinned,
+            last_used: entry.last_used.map_or(NEVER, |t| t.0),
+            served: entry.served.map_or(NEVER, |t| t.0),
+        }
+    }
+
+    fn of_row(row: &Row) -> Marks {
+        Marks {
+            pinned: row.pinned,
+            last_used: row.last_used,
+            served: row.served,
+        }
+    }
+}
+
+impl Row {
+    fn merge(&mut self, marks: Marks) {
+        self.pinned |= marks.pinned;
+        self.last_used = self.last_used.max(marks.last_used);
+        self.served = self.served.max(marks.served);
     }
 }
 
@@ -52,6 +98,10 @@ struct Row {
     created_at: i64,
     /// Milliseconds, or `i64::MIN` when never used.
     last_used: i64,
+    /// Milliseconds of the last `serve` choice, or `i64::MIN`.
+    served: i64,
+    /// Interned marimo cache key, or [`NO_STRING`].
+    marimo_key: u32,
     size: u64,
     parts_start: u32,
     parts_len: u16,
@@ -79,6 +129,11 @@ struct ParentRow {
 }
 
 const NEVER: i64 = i64::MIN;
+const NO_STRING: u32 = u32::MAX;
+
+fn time_of(millis: i64) -> Option<Timestamp> {
+    (millis != NEVER).then_some(Timestamp(millis))
+}
 
 /// Ids as a plain integer in binary snapshots (their text form is for people).
 mod raw_id {
@@ -137,7 +192,17 @@ pub struct EntryView<'a> {
     pub pinned: bool,
     pub size: u64,
     pub parts: PartMask,
+    pub served: Option<Timestamp>,
+    pub marimo_key: Option<&'a str>,
     pub(crate) row: u32,
+}
+
+impl EntryView<'_> {
+    /// When this run last became the one served: its creation, or a later explicit choice.
+    pub fn standing(&self) -> Timestamp {
+        self.served
+            .map_or(self.created_at, |s| s.max(self.created_at))
+    }
 }
 
 /// Totals of a notebook: what `ls --notebooks` shows.
@@ -196,6 +261,9 @@ pub struct NotebookIndex {
     by_id: OnceLock<HashMap<EntryId, u32>>,
     #[serde(skip)]
     content_ix: Option<HashMap<ContentHash, u32>>,
+    /// (cell, module) → rows, built on the first lookup of alternatives.
+    #[serde(skip)]
+    by_module: Option<HashMap<(u32, u32), Vec<u32>>>,
 }
 
 impl NotebookIndex {
@@ -210,6 +278,7 @@ impl NotebookIndex {
             sorted: true,
             by_id: OnceLock::new(),
             content_ix: None,
+            by_module: None,
         }
     }
 
@@ -274,25 +343,25 @@ impl NotebookIndex {
         let existing = self.by_id().get(&id).copied();
         if let Some(row) = existing {
             let current = self.entry_at(row);
-            if current.parts == sorted_parts(&entry.parts) && current.parents == entry.parents {
-                let r = &mut self.rows[row as usize];
-                r.pinned |= entry.pinned;
-                if let Some(used) = entry.last_used {
-                    r.last_used = r.last_used.max(used.0);
-                }
+            let marks = Marks::of(entry);
+            if current.parts == sorted_parts(&entry.parts)
+                && current.parents == entry.parents
+                && current.marimo_key == entry.marimo_key
+            {
+                self.rows[row as usize].merge(marks);
                 return InsertOutcome::Unchanged;
             }
-            let old = self.rows[row as usize];
+            let mut old = self.rows[row as usize];
             self.rows[row as usize].alive = false;
-            let last_used = old.last_used.max(entry.last_used.map_or(NEVER, |t| t.0));
-            self.push_row(entry, old.pinned || entry.pinned, last_used);
+            old.merge(marks);
+            self.push_row(entry, Marks::of_row(&old));
             return InsertOutcome::Replaced;
         }
-        self.push_row(entry, entry.pinned, entry.last_used.map_or(NEVER, |t| t.0));
+        self.push_row(entry, Marks::of(entry));
         InsertOutcome::New
     }
 
-    fn push_row(&mut self, entry: &Entry, pinned: bool, last_used: i64) {
+    fn push_row(&mut self, entry: &Entry, marks: Marks) {
         let key = &entry.key;
         let parts_start = self.parts.len() as u32;
         for part in sorted_parts(&entry.parts) {
@@ -317,19 +386,25 @@ impl NotebookIndex {
             };
             self.parents.push(row);
         }
+        let marimo_key = match &entry.marimo_key {
+            Some(k) => self.strings.intern(k.as_str()),
+            None => NO_STRING,
+        };
         let row = Row {
             id: key.id(),
             cell: self.strings.intern(key.cell.as_str()),
             module: self.strings.intern(key.module.as_str()),
             version: self.strings.intern(key.version.as_str()),
             created_at: key.created_at.0,
-            last_used,
+            last_used: marks.last_used,
+            served: marks.served,
+            marimo_key,
             size: entry.size(),
             parts_start,
             parts_len: (self.parts.len() as u32 - parts_start) as u16,
             parents_start,
             parents_len: entry.parents.len() as u16,
-            pinned,
+            pinned: marks.pinned,
             alive: true,
         };
         if let Some(last) = self.rows.iter().rev().find(|r| r.alive)
@@ -340,6 +415,12 @@ impl NotebookIndex {
         let index = self.rows.len() as u32;
         self.rows.push(row);
         self.by_id().insert(row.id, index);
+        if let Some(by_module) = &mut self.by_module {
+            by_module
+                .entry((row.cell, row.module))
+                .or_default()
+                .push(index);
+        }
     }
 
     fn row_order_key(&self, row: &Row) -> (&str, &str, &str, i64) {
@@ -380,6 +461,47 @@ impl NotebookIndex {
             }
             None => false,
         }
+    }
+
+    /// Records a `serve` choice made at `at` (the latest choice wins).
+    pub fn set_served(&mut self, id: EntryId, at: Timestamp) -> bool {
+        match self.by_id().get(&id).copied() {
+            Some(row) => {
+                let r = &mut self.rows[row as usize];
+                r.served = r.served.max(at.0);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Every live run of one module of one cell (the alternatives `serve` chooses among), in
+    /// no particular order.
+    pub fn alternatives(&mut self, cell: &str, module: &str) -> Vec<EntryId> {
+        if self.by_module.is_none() {
+            let mut map: HashMap<(u32, u32), Vec<u32>> = HashMap::new();
+            for (i, row) in self.rows.iter().enumerate() {
+                map.entry((row.cell, row.module))
+                    .or_default()
+                    .push(i as u32);
+            }
+            self.by_module = Some(map);
+        }
+        let (Some(cell), Some(module)) = (self.strings.find(cell), self.strings.find(module))
+        else {
+            return Vec::new();
+        };
+        let rows = self
+            .by_module
+            .as_ref()
+            .and_then(|m| m.get(&(cell, module)))
+            .cloned()
+            .unwrap_or_default();
+        rows.into_iter()
+            .map(|i| self.rows[i as usize])
+            .filter(|r| r.alive)
+            .map(|r| r.id)
+            .collect()
     }
 
     /// Drops dead rows and unreferenced contents, and restores key order.
@@ -428,6 +550,7 @@ impl NotebookIndex {
         self.sorted = true;
         self.by_id = OnceLock::new();
         self.content_ix = None;
+        self.by_module = None;
     }
 
     /// An entry's parts, borrowed: for writing them out without building an [`Entry`].
@@ -494,8 +617,14 @@ impl NotebookIndex {
             parts,
             parents,
             pinned: row.pinned,
-            last_used: (row.last_used != NEVER).then_some(Timestamp(row.last_used)),
+            last_used: time_of(row.last_used),
+            marimo_key: self.marimo_key_of(row).and_then(|k| MarimoKey::new(k).ok()),
+            served: time_of(row.served),
         }
+    }
+
+    fn marimo_key_of(&self, row: &Row) -> Option<&str> {
+        (row.marimo_key != NO_STRING).then(|| self.strings.get(row.marimo_key))
     }
 
     fn key_of(&self, row: &Row) -> ExecKey {
@@ -529,10 +658,12 @@ impl NotebookIndex {
             module: self.strings.get(row.module),
             version: self.strings.get(row.version),
             created_at: Timestamp(row.created_at),
-            last_used: (row.last_used != NEVER).then_some(Timestamp(row.last_used)),
+            last_used: time_of(row.last_used),
             pinned: row.pinned,
             size: row.size,
             parts: mask,
+            served: time_of(row.served),
+            marimo_key: self.marimo_key_of(row),
             row: index,
         }
     }
@@ -608,6 +739,14 @@ impl NotebookIndex {
             .iter()
             .map(|p| p.content)
             .collect()
+    }
+
+    /// The content hash of an entry's code snapshot, if it has one.
+    pub fn code_of(&self, view: &EntryView<'_>) -> Option<ContentHash> {
+        self.parts_of(&self.rows[view.row as usize])
+            .iter()
+            .find(|p| p.kind == PartKind::Code)
+            .map(|p| self.contents[p.content as usize].0)
     }
 
     /// Sizes of all contents by index (some may belong only to removed entries until compaction).
@@ -739,6 +878,8 @@ mod tests {
             parents: vec![],
             pinned: false,
             last_used: None,
+            marimo_key: None,
+            served: None,
         }
     }
 

@@ -16,12 +16,20 @@ pub struct KeyError {
     pub reason: String,
 }
 
+/// Most characters of a value an error message repeats.
+pub const ECHOED_CHARS: usize = 80;
+
 fn key_error(what: &'static str, value: &str, reason: impl Into<String>) -> KeyError {
-    let shown: String = value.chars().take(80).collect();
     KeyError {
         what,
-        value: shown,
+        value: celltime_text::excerpt(value, ECHOED_CHARS).into_owned(),
         reason: reason.into(),
+    }
+}
+
+impl KeyError {
+    pub fn new(what: &'static str, value: &str, reason: impl Into<String>) -> KeyError {
+        key_error(what, value, reason)
     }
 }
 
@@ -78,6 +86,30 @@ impl NotebookKey {
     pub fn components(&self) -> impl Iterator<Item = &str> {
         self.0.split('/')
     }
+}
+
+/// The first folder at which `a` and `b` are two spellings of one folder on file systems that
+/// ignore case or Unicode normalisation (macOS, Windows): `Café` and `cafe\u{301}`, `EDA` and
+/// `eda`. Returns that folder as `a` spells it; `None` when the keys name different folders
+/// there (or are equal).
+pub fn colliding_folder(a: &NotebookKey, b: &NotebookKey) -> Option<String> {
+    fn fold(component: &str) -> String {
+        use unicode_normalization::UnicodeNormalization;
+        component
+            .nfc()
+            .collect::<String>()
+            .to_lowercase()
+            .nfc()
+            .collect()
+    }
+    let mut folder = Vec::new();
+    for (x, y) in a.components().zip(b.components()) {
+        folder.push(x);
+        if x != y {
+            return (fold(x) == fold(y)).then(|| folder.join("/"));
+        }
+    }
+    None
 }
 
 fn check_component(key: &str, component: &str) -> Result<(), KeyError> {
@@ -270,6 +302,49 @@ string_key!(
     }
 );
 
+string_key!(
+    /// marimo's own key for a run, `<block>/<P>_<hash>.<pickle|json|jsonl>`: what marimo hands
+    /// its cache store, and the entry's path relative to `__marimo__/cache/`.
+    MarimoKey,
+    "marimo cache key",
+    |text| {
+        check_length(text, 1024)?;
+        let (block, file) = text
+            .split_once('/')
+            .ok_or_else(|| "expected <block>/<P>_<hash>.<ext>".to_string())?;
+        let block_ok = !block.is_empty()
+            && block
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b" _-".contains(&b));
+        if !block_ok {
+            return Err("the block is letters, digits, ' ', '_' and '-' (as marimo writes it)".into());
+        }
+        match crate::legacy::names::parse_entry_name(file) {
+            Some(_) => Ok(()),
+            None => Err("expected <P>_<hash>.pickle, .json or .jsonl after the block".into()),
+        }
+    }
+);
+
+impl MarimoKey {
+    /// The block: the `persistent_cache` name, the function's name, or `cell_cache`.
+    pub fn block(&self) -> &str {
+        self.0.split_once('/').map_or("", |(block, _)| block)
+    }
+
+    /// The hash without marimo's type prefix: the run's module hash.
+    pub fn hash(&self) -> &str {
+        let file = self.0.split_once('/').map_or("", |(_, file)| file);
+        let stem = file.split_once('.').map_or(file, |(stem, _)| stem);
+        stem.get(2..).unwrap_or("")
+    }
+
+    /// `pickle`, `json` or `jsonl` (a lazy manifest).
+    pub fn extension(&self) -> &str {
+        self.0.rsplit_once('.').map_or("", |(_, ext)| ext)
+    }
+}
+
 impl Default for Version {
     fn default() -> Self {
         Version("0".to_string())
@@ -365,9 +440,10 @@ impl EntryId {
         self.to_hex()[..SHORT_ID_LEN].to_string()
     }
 
-    /// Does this id start with the (lower-case hex) prefix?
+    /// Does this id start with the hex prefix (in either case)?
     pub fn has_prefix(self, prefix: &str) -> bool {
-        self.to_hex().starts_with(prefix)
+        let hex = self.to_hex();
+        hex.len() >= prefix.len() && hex[..prefix.len()].eq_ignore_ascii_case(prefix)
     }
 }
 
@@ -471,6 +547,27 @@ impl fmt::Debug for ContentHash {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn keys_that_one_folder_would_hold_on_macos_and_windows_collide() {
+        let key = |k: &str| NotebookKey::new(k).unwrap();
+        let collide = |a: &str, b: &str| colliding_folder(&key(a), &key(b));
+        assert_eq!(
+            collide("Analysis/x", "analysis/eda"),
+            Some("Analysis".into())
+        );
+        assert_eq!(
+            collide("analysis/EDA", "analysis/eda"),
+            Some("analysis/EDA".into())
+        );
+        assert_eq!(
+            collide("caf\u{e9}", "cafe\u{301}"),
+            Some("caf\u{e9}".into())
+        );
+        assert_eq!(collide("analysis/eda", "analysis/eda"), None);
+        assert_eq!(collide("analysis/eda", "analysis/eda2"), None);
+        assert_eq!(collide("a/eda", "b/eda"), None);
+    }
 
     #[test]
     fn notebook_keys_never_escape() {

@@ -2,22 +2,27 @@
 
 mod combined;
 mod entry;
+mod glob;
 mod history;
 mod index;
 mod keys;
+mod resolve;
 mod time;
 
-pub use combined::CombinedHistory;
+pub use combined::{CacheTie, LINK_TOLERANCE_MS, Merged, Owner, merge};
 pub use entry::{Entry, NewEntry, NewPart, PartKind, PartMask, PartRef, check_part_labels};
+pub use glob::{GlobError, NotebookGlobs};
 pub use history::{
-    Applied, BackendKind, ContentRef, Detail, History, HistoryError, HistoryResult, NotebookInfo,
-    ParentInfo, PartInfo, Row, Timeline, UndoToken,
+    Applied, BackendKind, Change, ContentRef, Copies, Detail, History, HistoryError, HistoryResult,
+    Journal, NotebookInfo, ParentInfo, PartInfo, PlanCheck, Removal, Row, Timeline,
+    previous_code_version,
 };
 pub use index::{
     CellSummary, EntryView, IndexSummary, InsertOutcome, NotebookIndex, ParentView, PartView,
 };
 pub use keys::{
-    CellKey, ContentHash, EntryId, ExecKey, KeyError, MIN_ID_PREFIX, ModuleHash, NotebookKey,
-    RESERVED_COMPONENTS, SHORT_ID_LEN, Version,
+    CellKey, ContentHash, EntryId, ExecKey, KeyError, MIN_ID_PREFIX, MarimoKey, ModuleHash,
+    NotebookKey, RESERVED_COMPONENTS, SHORT_ID_LEN, Version, colliding_folder,
 };
-pub use time::{Timestamp, TimestampError};
+pub use resolve::{ResolveError, id_prefix, resolve};
+pub use time::{Timestamp, TimestampError, Zone, ZoneOffset};

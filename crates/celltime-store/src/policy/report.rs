@@ -10,10 +10,11 @@ use super::keep::KeepReason;
 use super::plan::{Budget, BudgetStatus, GroupPlan, Plan, Totals};
 use super::rules::Policy;
 use super::{Candidate, PlanInput};
-use crate::units::{Size, human_bytes};
+use crate::units::{Size, human_bytes, plural};
 
-/// Bumped on any change a JSON consumer could notice.
-const SCHEMA: u32 = 1;
+/// The document's kind and version in celltime's JSON family (docs/JSON.md); the version is
+/// bumped on any change a JSON consumer could notice.
+pub const SCHEMA: &str = "celltime.prune.v1";
 
 /// How the caller wants an entry shown: its display id (a short hash, a file name) and the
 /// size to print (for example [`PlanInput::entry_size`], or bytes on disk).
@@ -37,7 +38,7 @@ pub struct ReportContext<'r, 'a, Tz: TimeZone> {
 /// The `--json` document. Serialize it; the fields are the schema.
 #[derive(Debug, Clone, Serialize)]
 pub struct JsonReport {
-    schema: u32,
+    schema: &'static str,
     now: String,
     time_zone: String,
     dry_run: bool,
@@ -60,8 +61,8 @@ struct JsonGroup {
 #[derive(Debug, Clone, Serialize)]
 struct JsonKept {
     id: String,
-    created: String,
-    last_used: String,
+    created_at: String,
+    last_used_at: String,
     size: u64,
     reasons: Vec<KeepReason>,
 }
@@ -69,8 +70,8 @@ struct JsonKept {
 #[derive(Debug, Clone, Serialize)]
 struct JsonRemoved {
     id: String,
-    created: String,
-    last_used: String,
+    created_at: String,
+    last_used_at: String,
     size: u64,
     removed_by: Option<Budget>,
 }
@@ -99,8 +100,8 @@ where
                         let (l, e) = (label(k.entry), &entries[k.entry]);
                         JsonKept {
                             id: l.id,
-                            created: rfc3339(e.created_at),
-                            last_used: rfc3339(e.last_used),
+                            created_at: rfc3339(e.created_at),
+                            last_used_at: rfc3339(e.last_used),
                             size: l.size,
                             reasons: k.reasons.clone(),
                         }
@@ -113,8 +114,8 @@ where
                         let (l, e) = (label(r.entry), &entries[r.entry]);
                         JsonRemoved {
                             id: l.id,
-                            created: rfc3339(e.created_at),
-                            last_used: rfc3339(e.last_used),
+                            created_at: rfc3339(e.created_at),
+                            last_used_at: rfc3339(e.last_used),
                             size: l.size,
                             removed_by: r.by,
                         }
@@ -204,7 +205,7 @@ where
             .unwrap_or(0)
             .max(4);
         let table = |out: &mut String, verb: &str, rows: &[Row], last_column: &str| {
-            let noun = if rows.len() == 1 { "entry" } else { "entries" };
+            let noun = plural(rows.len(), "entry", "entries");
             if rows.is_empty() {
                 let _ = writeln!(out, "{verb} 0 entries");
                 return;
@@ -315,8 +316,4 @@ fn join(reasons: &[KeepReason]) -> String {
         .map(|r| r.to_string())
         .collect::<Vec<_>>()
         .join(", ")
-}
-
-fn plural<'s>(n: usize, one: &'s str, many: &'s str) -> &'s str {
-    if n == 1 { one } else { many }
 }

@@ -6,6 +6,7 @@ use std::str::FromStr;
 
 use serde::{Serialize, Serializer};
 
+use crate::model::{GlobError, NotebookGlobs};
 use crate::units::{Count, Size, Span, ValueError};
 
 /// How candidates are grouped before the keep rules run (restic `--group-by`).
@@ -79,6 +80,12 @@ pub enum PolicyError {
     },
 }
 
+impl From<GlobError> for PolicyError {
+    fn from(e: GlobError) -> PolicyError {
+        PolicyError::Usage(e.to_string())
+    }
+}
+
 impl PolicyError {
     /// A mistake in what the user asked for (as opposed to inconsistent input data).
     pub fn is_usage(&self) -> bool {
@@ -136,7 +143,13 @@ impl Policy {
         if self.unsafe_allow_remove_all && self.notebook.is_empty() && self.cell.is_empty() {
             return Err(PolicyError::UnsafeWithoutScope);
         }
-        super::glob::compile(&self.notebook).map(|_| ())
+        NotebookGlobs::new(&self.notebook).map(|_| ())?;
+        Ok(())
+    }
+
+    /// Does the `--notebook` scope take in this notebook (any does when there is none)?
+    pub fn takes_notebook(&self, notebook: &str) -> bool {
+        NotebookGlobs::new(&self.notebook).is_ok_and(|globs| globs.matches(notebook))
     }
 
     pub fn has_keep_rules(&self) -> bool {

@@ -240,19 +240,40 @@ impl Core {
         path: &ObjectPath,
         range: Range<u64>,
     ) -> Result<bytes::Bytes> {
+        self.fetch_range(path, range)
+            .await
+            .map_err(|e| self.request_error(path, &e))
+    }
+
+    /// A range of an object, or `None` when the object is gone (a gc swept it since it was
+    /// listed): that says nothing about whether the remote can be reached.
+    pub(crate) async fn get_range_if_there(
+        &self,
+        path: &ObjectPath,
+        range: Range<u64>,
+    ) -> Result<Option<bytes::Bytes>> {
+        match self.fetch_range(path, range).await {
+            Ok(bytes) => Ok(Some(bytes)),
+            Err(object_store::Error::NotFound { .. }) => Ok(None),
+            Err(e) => Err(self.request_error(path, &e)),
+        }
+    }
+
+    async fn fetch_range(
+        &self,
+        path: &ObjectPath,
+        range: Range<u64>,
+    ) -> object_store::Result<bytes::Bytes> {
         let options = GetOptions {
             range: Some(GetRange::Bounded(range)),
             ..GetOptions::default()
         };
-        let result = async {
-            self.endpoint
-                .client
-                .get_opts(path, options)
-                .await?
-                .bytes()
-                .await
-        };
-        result.await.map_err(|e| self.request_error(path, &e))
+        self.endpoint
+            .client
+            .get_opts(path, options)
+            .await?
+            .bytes()
+            .await
     }
 
     pub(crate) async fn get_ranges(

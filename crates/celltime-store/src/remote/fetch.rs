@@ -4,11 +4,16 @@
 
 use super::catalog::Catalog;
 use super::connect::Patience;
-use super::{Remote, Result, activity};
+use super::{Remote, RemoteError, Result, activity};
 use crate::model::{ContentHash, NotebookKey};
 use crate::store::{Config, ContentSource, RemoteSettings};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// How long a remote that failed a read is left alone: a notebook opened offline, or with a
+/// server that does not answer, waits for it once, not at every cache lookup.
+pub const REST: Duration = Duration::from_secs(30);
 
 /// The content source of a store whose `persist.toml` names remotes to fetch from.
 pub fn read_through(config: &Config, writer: &str) -> Option<Arc<dyn ContentSource>> {
@@ -20,6 +25,7 @@ pub fn read_through(config: &Config, writer: &str) -> Option<Arc<dyn ContentSour
         remotes,
         writer: writer.to_string(),
         connected: Mutex::new(HashMap::new()),
+        resting: Mutex::new(HashMap::new()),
     }))
 }
 
@@ -28,6 +34,8 @@ pub struct ReadThrough {
     remotes: Vec<RemoteSettings>,
     writer: String,
     connected: Mutex<HashMap<String, Arc<Connected>>>,
+    /// Remotes whose last read failed (not a damaged content): since when, and why.
+    resting: Mutex<HashMap<String, (Instant, String)>>,
 }
 
 impl std::fmt::Debug for ReadThrough {
@@ -73,27 +81,39 @@ impl ReadThrough {
         Ok(made)
     }
 
+    /// The content from one remote; the error says whether the remote itself failed (it
+    /// could not be reached or listed) rather than one of its objects being damaged.
     fn fetch_from(
         &self,
         settings: &RemoteSettings,
         key: &NotebookKey,
         hash: ContentHash,
         size: u64,
-    ) -> Result<Option<Vec<u8>>> {
+    ) -> Result<Option<Vec<u8>>, (RemoteError, bool)> {
         let _busy = activity::begin(&settings.name, key.as_str(), size);
-        let connected = self.connect(settings)?;
-        let mut catalog = connected.catalog(key, false)?;
+        let failed = |e| (e, true);
+        let connected = self.connect(settings).map_err(failed)?;
+        let mut catalog = connected.catalog(key, false).map_err(failed)?;
         if !catalog.readable(hash) {
-            catalog = connected.catalog(key, true)?;
+            catalog = connected.catalog(key, true).map_err(failed)?;
         }
         let remote = &connected.remote;
         let mut last_error = None;
         for (bundle, range) in catalog.locations(hash) {
             let path = &bundle.listed.path;
-            match remote.block_on(remote.get_range(path, range)) {
-                Ok(bytes) if ContentHash::of(&bytes) == hash => return Ok(Some(bytes.to_vec())),
-                Ok(_) => last_error = Some(remote.tampered(path, hash)),
-                Err(e) => last_error = Some(e),
+            match remote.block_on(remote.get_range_if_there(path, range)) {
+                Ok(Some(bytes)) if ContentHash::of(&bytes) == hash => {
+                    return Ok(Some(bytes.to_vec()));
+                }
+                Ok(Some(_)) => last_error = Some((remote.tampered(path, hash), false)),
+                Ok(None) => {
+                    let gone = remote.object_error(
+                        path,
+                        "gone since it was listed (a gc on the remote removed it); try again",
+                    );
+                    last_error = Some((gone, false));
+                }
+                Err(e) => last_error = Some((e, true)),
             }
         }
         match last_error {
@@ -104,6 +124,18 @@ impl ReadThrough {
                 Err(error)
             }
         }
+    }
+
+    /// Why a remote that failed within [`REST`] is not asked now.
+    fn resting(&self, name: &str) -> Option<String> {
+        let resting = self.resting.lock().expect("resting remotes");
+        let (since, why) = resting.get(name)?;
+        (since.elapsed() < REST).then(|| {
+            format!(
+                "{why} (not asked again for {} s)",
+                REST.saturating_sub(since.elapsed()).as_secs().max(1)
+            )
+        })
     }
 }
 
@@ -116,10 +148,22 @@ impl ContentSource for ReadThrough {
     ) -> std::result::Result<Option<Vec<u8>>, String> {
         let mut errors = Vec::new();
         for settings in &self.remotes {
+            if let Some(why) = self.resting(&settings.name) {
+                errors.push(why);
+                continue;
+            }
             match self.fetch_from(settings, notebook, hash, size) {
                 Ok(Some(bytes)) => return Ok(Some(bytes)),
                 Ok(None) => {}
-                Err(e) => errors.push(e.to_string()),
+                Err((e, remote_failed)) => {
+                    if remote_failed {
+                        self.resting
+                            .lock()
+                            .expect("resting remotes")
+                            .insert(settings.name.clone(), (Instant::now(), e.to_string()));
+                    }
+                    errors.push(e.to_string());
+                }
             }
         }
         if errors.is_empty() {

@@ -1,5 +1,5 @@
 //! `gc --remote`: delete remote contents no map references, in two phases a grace period
-//! apart, so that no machine's push can lose a content it relies on (docs/FORMAT.md §15.5).
+//! apart, so that no machine's push can lose a content it relies on (docs/FORMAT.md §17.7).
 //!
 //! 1. Mark: bundles older than the grace period whose every content is dead (or has a copy
 //!    in another bundle) are listed in a new mark; mostly dead bundles are first repacked.
@@ -39,7 +39,7 @@ pub struct NotebookGc {
     /// Mostly dead bundles whose live contents were copied into a new bundle first.
     pub bundles_repacked: usize,
     pub bundles_deleted: usize,
-    pub bytes_freed: u64,
+    pub freed_bytes: u64,
     /// Condemned bundles kept because a push re-used one of their contents.
     pub bundles_rescued: usize,
     /// Condemned bundles whose mark is younger than the grace period.
@@ -52,15 +52,14 @@ pub struct NotebookGc {
     pub unknown: Vec<String>,
 }
 
-/// What `gc --remote` did (`--json`: schema `celltime.remote-gc.v1`).
+/// What `gc --remote` did (the CLI prints it as `celltime.remote-gc.v1`).
 #[derive(Debug, Clone, Serialize)]
 pub struct RemoteGcReport {
-    pub schema: &'static str,
     pub remote: String,
     pub url: String,
     pub notebooks: Vec<NotebookGc>,
     pub bundles_deleted: usize,
-    pub bytes_freed: u64,
+    pub freed_bytes: u64,
 }
 
 impl Remote {
@@ -72,12 +71,11 @@ impl Remote {
             ));
         }
         let mut report = RemoteGcReport {
-            schema: "celltime.remote-gc.v1",
             remote: self.name().to_string(),
             url: self.url().to_string(),
             notebooks: Vec::new(),
             bundles_deleted: 0,
-            bytes_freed: 0,
+            freed_bytes: 0,
         };
         let grace = chrono::Duration::from_std(options.grace).unwrap_or(chrono::Duration::MAX);
         for key in self.select(store, &options.notebooks)? {
@@ -89,7 +87,7 @@ impl Remote {
             self.mark(&mut notebook, grace, &mut done)?;
             self.sweep(&mut notebook, grace, &mut done)?;
             report.bundles_deleted += done.bundles_deleted;
-            report.bytes_freed += done.bytes_freed;
+            report.freed_bytes += done.freed_bytes;
             report.notebooks.push(done);
         }
         Ok(report)
@@ -234,7 +232,7 @@ impl Remote {
                 }
                 self.block_on(self.delete_object(&bundle.listed.path))?;
                 done.bundles_deleted += 1;
-                done.bytes_freed += bundle.listed.size;
+                done.freed_bytes += bundle.listed.size;
             }
             if due && remaining == 0 {
                 self.block_on(self.delete_object(&listed.path))?;

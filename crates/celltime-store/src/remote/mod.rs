@@ -3,7 +3,7 @@
 //!
 //! Maps and logs travel with git; contents travel here, in immutable bundles (`bundle`), with
 //! push roots and gc marks beside them (`records`). The layout and the rule that keeps gc safe
-//! while several machines push are in docs/FORMAT.md §15 and docs/RELIABILITY.md.
+//! while several machines push are in docs/FORMAT.md §17 and docs/RELIABILITY.md.
 //!
 //! `object_store` is async; the runtime is an internal detail: every public call blocks, so
 //! the CLI, the TUI and a Python binding call it as they call the rest of the store.
@@ -114,10 +114,9 @@ pub struct NotebookTransfer {
     pub unavailable: Vec<String>,
 }
 
-/// What a push or pull did (`--json`: schema `celltime.push.v1` / `celltime.pull.v1`).
+/// What a push or pull did (the CLI prints it as `celltime.push.v1` / `celltime.pull.v1`).
 #[derive(Debug, Clone, Serialize)]
 pub struct TransferReport {
-    pub schema: &'static str,
     pub remote: String,
     pub url: String,
     pub notebooks: Vec<NotebookTransfer>,
@@ -131,9 +130,8 @@ pub struct TransferReport {
 }
 
 impl TransferReport {
-    fn new(schema: &'static str, remote: &Remote) -> TransferReport {
+    fn new(remote: &Remote) -> TransferReport {
         TransferReport {
-            schema,
             remote: remote.settings.name.clone(),
             url: remote.settings.url.clone(),
             notebooks: Vec::new(),
@@ -239,12 +237,12 @@ impl Remote {
 
     /// The notebooks of `store` matching `globs` (all when empty).
     fn select(&self, store: &Store, globs: &[String]) -> Result<Vec<NotebookKey>> {
-        let set =
-            crate::policy::glob::compile(globs).map_err(|e| RemoteError::Usage(e.to_string()))?;
+        let globs = crate::model::NotebookGlobs::new(globs)
+            .map_err(|e| RemoteError::Usage(e.to_string()))?;
         Ok(store
             .notebook_keys()?
             .into_iter()
-            .filter(|k| globs.is_empty() || set.is_match(k.as_str()))
+            .filter(|k| globs.matches(k.as_str()))
             .collect())
     }
 }

@@ -47,7 +47,7 @@ impl Remote {
         progress: Arc<dyn Progress>,
     ) -> Result<TransferReport> {
         let started = Instant::now();
-        let mut report = TransferReport::new("celltime.pull.v1", self);
+        let mut report = TransferReport::new(self);
         let mut marker_checked = false;
         for key in self.select(store, &options.notebooks)? {
             let notebook = store.notebook(&key)?;

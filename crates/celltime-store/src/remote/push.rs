@@ -1,5 +1,5 @@
 //! `push`: upload every content the notebooks' maps reference that the remote lacks, in
-//! bundles, then commit a roots file and check the remote again (see docs/FORMAT.md §15.4).
+//! bundles, then commit a roots file and check the remote again (see docs/FORMAT.md §17.5).
 
 use super::bundle::{self, BundleBuilder};
 use super::catalog::{Catalog, ROOTS_TIME};
@@ -9,6 +9,7 @@ use super::{
     Remote, RemoteError, Result, TransferReport,
 };
 use crate::model::{ContentHash, NotebookKey};
+use crate::store::fs::{open_regular, read_regular};
 use crate::store::{Notebook, Store, failpoint};
 use object_store::path::Path as ObjectPath;
 use object_store::{ObjectStoreExt, WriteMultipart};
@@ -63,7 +64,7 @@ impl Remote {
         progress: Arc<dyn Progress>,
     ) -> Result<TransferReport> {
         let started = Instant::now();
-        let mut report = TransferReport::new("celltime.push.v1", self);
+        let mut report = TransferReport::new(self);
         let keys = self.select(store, &options.notebooks)?;
         self.ensure_marker()?;
         for key in keys {
@@ -189,7 +190,6 @@ impl Remote {
             .iter()
             .map(|(h, s)| (*h, *s))
             .partition(|(hash, size)| *size > SOLO_FROM && notebook.object_file(*hash).is_file());
-        let small_set: HashSet<ContentHash> = small.keys().copied().collect();
         let mut builder = BundleBuilder::default();
         let mut bundled = HashSet::new();
         let ship = |builder: &mut BundleBuilder, tasks: &mut Vec<Upload>| {
@@ -203,7 +203,7 @@ impl Remote {
                 .expect("open semaphore");
             tasks.push(self.spawn_put(&key, bytes, sizes, (permit, None), progress));
         };
-        notebook.read_packed(&small_set, |hash, bytes| {
+        notebook.read_packed(&small, |hash, bytes| {
             bundled.insert(hash);
             builder.push(hash, bytes);
             if builder.size() >= BUNDLE_TARGET {
@@ -211,9 +211,9 @@ impl Remote {
             }
             Ok(())
         })?;
-        for hash in small_set.difference(&bundled) {
+        for (hash, size) in small.iter().filter(|(h, _)| !bundled.contains(*h)) {
             let path = notebook.object_file(*hash);
-            let bytes = std::fs::read(&path).map_err(|e| local_error(&path, e))?;
+            let bytes = read_regular(&path, *size).map_err(|e| local_error(&path, e))?;
             if ContentHash::of(&bytes) != *hash {
                 return Err(local_damage(&path));
             }
@@ -238,9 +238,7 @@ impl Remote {
                     .expect("open semaphore");
                 let mut bytes = bundle::header(&[(hash, size)]);
                 let start = bytes.len();
-                std::fs::File::open(&file)
-                    .and_then(|mut f| f.read_to_end(&mut bytes))
-                    .map_err(|e| local_error(&file, e))?;
+                bytes.extend(read_regular(&file, size).map_err(|e| local_error(&file, e))?);
                 if ContentHash::of(&bytes[start..]) != hash {
                     return Err(local_damage(&file));
                 }
@@ -314,7 +312,12 @@ impl Core {
         progress: &dyn Progress,
     ) -> Result<()> {
         let request = |e: object_store::Error| self.request_error(path, &e);
-        let mut source = std::fs::File::open(file).map_err(|e| local_error(file, e))?;
+        // Never more than the map records: a longer object is damage, not uploaded.
+        let (source, len) = open_regular(file).map_err(|e| local_error(file, e))?;
+        if len != size {
+            return Err(local_damage(file));
+        }
+        let mut source = source.take(size);
         let upload = self
             .endpoint
             .client
@@ -356,8 +359,9 @@ fn local_error(path: &std::path::Path, e: std::io::Error) -> RemoteError {
 }
 
 fn local_damage(path: &std::path::Path) -> RemoteError {
-    RemoteError::Store(crate::store::StoreError::Corrupt {
-        path: path.to_path_buf(),
-        what: "this local content does not match its hash, so it was not uploaded".into(),
-    })
+    RemoteError::Store(crate::store::StoreError::Corrupt(crate::Located::new(
+        path,
+        None,
+        "this local content does not match its hash, so it was not uploaded",
+    )))
 }

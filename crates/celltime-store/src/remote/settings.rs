@@ -52,7 +52,7 @@ pub fn add_remote(store: &Store, settings: &RemoteSettings) -> Result<()> {
     }
     if first {
         table.decor_mut().set_prefix(
-            "\n# Where `celltime push` and `pull` share contents (docs/FORMAT.md §15). Credentials come\n# from each cloud's environment variables and profiles, never from this file.\n",
+            "\n# Where `celltime push` and `pull` share contents (docs/FORMAT.md §17). Credentials come\n# from each cloud's environment variables and profiles, never from this file.\n",
         );
     }
     remotes.insert(&settings.name, Item::Table(table));

@@ -2,20 +2,21 @@
 //! edits it with `toml_edit`, so comments and layout survive.
 
 use super::error::{IoContext, Result, StoreError};
-use super::fs::{Fs, write_atomic};
-use crate::units::{Size, Span};
+use super::fs::{Fs, read_limited, write_atomic};
+use super::layout::MAX_SETTINGS_BYTES;
+use crate::units::{size_from_toml, span_from_toml};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 use toml_edit::{Document, DocumentMut, Item};
 
 /// The store format this build reads and writes.
-pub const FORMAT_VERSION: i64 = 1;
+pub const FORMAT_VERSION: i64 = 2;
 
 pub const DEFAULT_INLINE_THRESHOLD: u64 = 64 * 1024;
 pub const DEFAULT_GC_GRACE: Duration = Duration::from_secs(24 * 3600);
 
 const DEFAULT_TEXT: &str = r#"# celltime store settings; see docs/FORMAT.md. Comments and layout survive celltime's edits.
-format = 1
+format = 2
 
 # Contents up to this size go into SQLite packs; larger ones become files under objects/.
 inline_threshold = "64KiB"
@@ -36,7 +37,7 @@ pub struct Config {
     doc: DocumentMut,
     pub inline_threshold: u64,
     pub gc_grace: Duration,
-    /// `[remote.<name>]` tables, in file order (docs/FORMAT.md §15).
+    /// `[remote.<name>]` tables, in file order (docs/FORMAT.md §17).
     pub remotes: Vec<RemoteSettings>,
 }
 
@@ -86,6 +87,20 @@ pub fn is_secret_option(key: &str) -> bool {
     .any(|word| key.contains(word))
 }
 
+/// The one "format too new" check: a file written in a newer format than this celltime reads
+/// (`persist.toml`, `notebook.toml`, `map.toml`, a pack's `user_version`) is refused, naming
+/// the file, before anything is read from it or written (docs/FORMAT.md §13).
+pub fn check_format(path: &Path, found: i64, supported: i64) -> Result<()> {
+    if found > supported {
+        return Err(StoreError::FormatTooNew {
+            path: path.to_path_buf(),
+            found,
+            supported,
+        });
+    }
+    Ok(())
+}
+
 /// 1-based line of a byte offset in `text`.
 pub fn line_of(text: &str, offset: usize) -> usize {
     text.as_bytes()[..offset.min(text.len())]
@@ -98,7 +113,7 @@ pub fn line_of(text: &str, offset: usize) -> usize {
 impl Config {
     /// Reads `persist.toml`, or the defaults when the file does not exist.
     pub fn load(fs: &dyn Fs, path: &Path) -> Result<Config> {
-        let text = match fs.read(path) {
+        let text = match read_limited(fs, path, MAX_SETTINGS_BYTES) {
             Ok(bytes) => String::from_utf8(bytes)
                 .map_err(|_| StoreError::invalid(path, None, "not UTF-8 text"))?,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => DEFAULT_TEXT.to_string(),
@@ -121,13 +136,7 @@ impl Config {
                 .as_integer()
                 .ok_or_else(|| StoreError::invalid(path, at(item), "format must be an integer"))?,
         };
-        if format > FORMAT_VERSION {
-            return Err(StoreError::FormatTooNew {
-                path: path.to_path_buf(),
-                found: format,
-                supported: FORMAT_VERSION,
-            });
-        }
+        check_format(path, format, FORMAT_VERSION)?;
         if format < 1 {
             return Err(StoreError::invalid(
                 path,
@@ -137,17 +146,18 @@ impl Config {
         }
         let inline_threshold = match table.get("inline_threshold") {
             None => DEFAULT_INLINE_THRESHOLD,
-            Some(item) => size_value(item).map_err(|m| {
-                StoreError::invalid(path, at(item), format!("inline_threshold: {m}"))
-            })?,
+            Some(item) => value_of(item)
+                .and_then(size_from_toml)
+                .map(|size| size.0)
+                .map_err(|m| {
+                    StoreError::invalid(path, at(item), format!("inline_threshold: {m}"))
+                })?,
         };
         let gc_grace = match table.get("gc_grace") {
             None => DEFAULT_GC_GRACE,
-            Some(item) => item
-                .as_str()
-                .ok_or_else(|| "expected a duration such as \"1d\"".to_string())
-                .and_then(|s| s.parse::<Span>().map_err(|e| e.to_string()))
-                .map(|span| span_duration(&span))
+            Some(item) => value_of(item)
+                .and_then(span_from_toml)
+                .map(|span| span.to_duration())
                 .map_err(|m| StoreError::invalid(path, at(item), format!("gc_grace: {m}")))?,
         };
         if let Some(item) = table.get("prune")
@@ -288,20 +298,9 @@ fn remote_options(item: &Item) -> Result<Vec<(String, String)>, String> {
     Ok(options)
 }
 
-/// A calendar span as a fixed duration measured back from now (months differ in length).
-pub fn span_duration(span: &Span) -> Duration {
-    let now = chrono::Utc::now();
-    (now - span.before(now)).to_std().unwrap_or(Duration::ZERO)
-}
-
-fn size_value(item: &Item) -> Result<u64, String> {
-    if let Some(n) = item.as_integer() {
-        return u64::try_from(n).map_err(|_| "must not be negative".to_string());
-    }
-    match item.as_str() {
-        Some(s) => s.parse::<Size>().map(|s| s.0).map_err(|e| e.to_string()),
-        None => Err("expected a size such as \"64KiB\"".into()),
-    }
+fn value_of(item: &Item) -> Result<&toml_edit::Value, String> {
+    item.as_value()
+        .ok_or_else(|| "expected a value, found a table".to_string())
 }
 
 #[cfg(test)]

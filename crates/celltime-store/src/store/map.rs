@@ -4,7 +4,7 @@
 //! reading both sides and merging them. Writing produces one canonical text, so unchanged
 //! entries never show up in a diff.
 
-use super::config::{FORMAT_VERSION, line_of};
+use super::config::{FORMAT_VERSION, check_format, line_of};
 use super::error::{Result, StoreError};
 use super::wire::{WireBody, exec_key};
 use crate::model::{
@@ -47,6 +47,9 @@ impl MapData {
                     }
                     if let Some(used) = entry.last_used {
                         self.index.touch(id, used);
+                    }
+                    if let Some(served) = entry.served {
+                        self.index.set_served(id, served);
                     }
                 }
                 None => {
@@ -119,26 +122,16 @@ fn parse_clean(path: &Path, text: &str, notebook: &NotebookKey) -> Result<MapDat
 
 fn syntax_error(path: &Path, text: &str, offset: usize, e: toml::de::Error) -> StoreError {
     if let Some(found) = declared_format(text)
-        && found > FORMAT_VERSION
+        && let Err(too_new) = check_format(path, found, FORMAT_VERSION)
     {
-        return StoreError::FormatTooNew {
-            path: path.to_path_buf(),
-            found,
-            supported: FORMAT_VERSION,
-        };
+        return too_new;
     }
     let line = e.span().map(|s| line_of(text, offset + s.start));
     StoreError::invalid(path, line, e.message().trim().to_string())
 }
 
 fn check_header(path: &Path, header: &MapHeader, notebook: &NotebookKey) -> Result<()> {
-    if header.format > FORMAT_VERSION {
-        return Err(StoreError::FormatTooNew {
-            path: path.to_path_buf(),
-            found: header.format,
-            supported: FORMAT_VERSION,
-        });
-    }
+    check_format(path, header.format, FORMAT_VERSION)?;
     if header.notebook != notebook.as_str() {
         return Err(StoreError::invalid(
             path,
@@ -432,6 +425,12 @@ fn render_entry(out: &mut String, index: &NotebookIndex, view: &EntryView<'_>) {
     if let Some(used) = view.last_used {
         let _ = writeln!(out, "last_used = {}", string(&used.to_rfc3339()));
     }
+    if let Some(served) = view.served {
+        let _ = writeln!(out, "served = {}", string(&served.to_rfc3339()));
+    }
+    if let Some(marimo_key) = view.marimo_key {
+        let _ = writeln!(out, "marimo_key = {}", string(marimo_key));
+    }
     let parts: Vec<PartView<'_>> = index.part_views(view).collect();
     let content = |p: &PartView<'_>| format!("content = \"{}\", size = {}", p.content, p.size);
     for part in parts.iter().filter(|p| p.kind == PartKind::Code) {
@@ -500,7 +499,9 @@ fn render_entry(out: &mut String, index: &NotebookIndex, view: &EntryView<'_>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{CellKey, ContentHash, ExecKey, ModuleHash, PartKind, PartRef, Version};
+    use crate::model::{
+        CellKey, ContentHash, ExecKey, MarimoKey, ModuleHash, PartKind, PartRef, Version,
+    };
 
     fn nb() -> NotebookKey {
         NotebookKey::new("analysis/eda").unwrap()
@@ -542,6 +543,8 @@ mod tests {
             parents: vec![],
             pinned: true,
             last_used: Some(Timestamp(created + 5)),
+            marimo_key: Some(MarimoKey::new("fit model/C_Hx3-_a.pickle").unwrap()),
+            served: Some(Timestamp(created + 7)),
         }
     }
 
@@ -634,10 +637,10 @@ mod tests {
 
     #[test]
     fn a_newer_format_is_refused_clearly() {
-        let text = "[map]\nformat = 2\nnotebook = \"analysis/eda\"\nshiny = true\n";
+        let text = "[map]\nformat = 3\nnotebook = \"analysis/eda\"\nshiny = true\n";
         let err = parse_map(Path::new("map.toml"), text, &nb()).unwrap_err();
         assert!(
-            matches!(err, StoreError::FormatTooNew { found: 2, .. }),
+            matches!(err, StoreError::FormatTooNew { found: 3, .. }),
             "{err}"
         );
     }

@@ -17,18 +17,18 @@ mod verify;
 pub mod wire;
 
 pub use config::{
-    Config, FORMAT_VERSION, RemoteSettings, check_remote_name, is_secret_option, line_of,
-    span_duration,
+    Config, FORMAT_VERSION, RemoteSettings, check_format, check_remote_name, is_secret_option,
+    line_of,
 };
 pub use error::{IoContext, Result, StoreError};
 pub use layout::{NotebookPaths, Workspace};
 pub use notebook::{
-    ContentReader, ContentSource, Fetched, GcReport, Importer, Issue, Notebook, NotebookFile,
-    ObjectWriter, Severity,
+    ContentReader, ContentSource, Fetched, GcReport, Importer, Issue, Locked, Notebook,
+    NotebookFile, ObjectWriter, Severity,
 };
-pub use verify::{Problem, VerifyReport};
+pub use verify::VerifyReport;
 
-use crate::model::{EntryId, MIN_ID_PREFIX, NotebookKey};
+use crate::model::{KeyError, NotebookKey, colliding_folder};
 use fs::{Fs, ItemKind, RealFs, random_hex, write_atomic};
 use layout::{INDEX_DIR, LOCK_FILE, LOG_DIR, NOTEBOOK_FILE, OBJECTS_DIR, PACKS_DIR};
 use lock::{LockMode, StoreLock};
@@ -62,6 +62,10 @@ pub struct Context {
 }
 
 impl Context {
+    pub fn persist_dir(&self) -> &Path {
+        &self.persist_dir
+    }
+
     /// Does a segment or pack file name belong to this machine?
     pub fn owns(&self, file_name: &str) -> bool {
         file_name
@@ -106,7 +110,7 @@ impl Context {
         self.config.ensure_written(self.fs.as_ref())?;
         let file = paths.notebook_file();
         if self.fs.metadata(&file).is_ok() {
-            return Ok(());
+            return self.upgrade_notebook_file(&file, key);
         }
         self.ensure_dir(&paths.dir)?;
         let gitignore = self.persist_dir.join(GITIGNORE);
@@ -115,6 +119,21 @@ impl Context {
                 .at(&gitignore)?;
         }
         write_notebook_file(self.fs.as_ref(), &file, key, None)
+    }
+}
+
+impl Context {
+    /// A folder an older celltime made says `format = 1`; records of this version would look
+    /// like corruption to that celltime, so the folder first says which version it now holds.
+    fn upgrade_notebook_file(&self, file: &Path, key: &NotebookKey) -> Result<()> {
+        let bytes = self.fs.read(file).at(file)?;
+        let Ok(current) = toml::from_str::<NotebookFile>(&String::from_utf8_lossy(&bytes)) else {
+            return Ok(());
+        };
+        if current.format >= FORMAT_VERSION {
+            return Ok(());
+        }
+        write_notebook_file(self.fs.as_ref(), file, key, current.source.as_deref())
     }
 }
 
@@ -137,7 +156,7 @@ fn write_notebook_file(
 }
 
 /// This machine's writer id: `CELLTIME_WRITER`, or the host name plus a hash of the machine id.
-fn writer_id() -> String {
+pub fn writer_id() -> String {
     if let Ok(id) = std::env::var("CELLTIME_WRITER") {
         let clean: String = id
             .chars()
@@ -200,13 +219,23 @@ impl Default for StoreOptions {
 }
 
 /// Totals of one notebook, for listings.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, Default, serde::Serialize)]
 pub struct NotebookSummary {
     pub notebook: String,
     pub cells: usize,
     pub entries: usize,
     pub bytes: u64,
     pub pinned: usize,
+    /// Why the notebook cannot be read (its entries are then not counted).
+    pub problem: Option<String>,
+}
+
+/// A notebook folder found under `persist/`: its path there, and its key or why it cannot
+/// be used.
+#[derive(Debug)]
+pub struct NotebookFolder {
+    pub name: String,
+    pub key: Result<NotebookKey>,
 }
 
 /// The `__marimo__/persist/` store of a workspace.
@@ -259,9 +288,12 @@ impl Store {
         &self.ctx.persist_dir
     }
 
-    /// Every notebook folder (a folder holding `notebook.toml`), found without following links.
-    pub fn notebook_keys(&self) -> Result<Vec<NotebookKey>> {
-        let mut keys = Vec::new();
+    /// Every notebook folder (a folder holding `notebook.toml`), found without following links,
+    /// sorted by name: its key, or why it cannot be used — a path that is not a valid key, a
+    /// `notebook.toml` that is not a regular file, is invalid or names another key, or a link
+    /// where a folder would be. One damaged folder never hides the others.
+    pub fn notebook_folders(&self) -> Result<Vec<NotebookFolder>> {
+        let mut found = Vec::new();
         let mut pending = vec![(self.ctx.persist_dir.clone(), Vec::<String>::new())];
         while let Some((dir, components)) = pending.pop() {
             let items = match self.ctx.fs.read_dir(&dir) {
@@ -269,43 +301,111 @@ impl Store {
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
                 Err(e) => return Err(e).at(&dir),
             };
-            if !components.is_empty()
-                && items
-                    .iter()
-                    .any(|i| i.name == NOTEBOOK_FILE && i.kind == ItemKind::File)
-            {
-                let key = NotebookKey::new(&components.join("/"))?;
-                self.check_notebook_file(&dir.join(NOTEBOOK_FILE), &key)?;
-                keys.push(key);
+            let marked = items
+                .iter()
+                .any(|i| i.name == NOTEBOOK_FILE && i.kind != ItemKind::Dir);
+            if !components.is_empty() && marked {
+                let name = components.join("/");
+                let file = dir.join(NOTEBOOK_FILE);
+                let key = NotebookKey::new(&name)
+                    .map_err(|e| {
+                        StoreError::invalid(
+                            &file,
+                            None,
+                            format!("the folder's path is not a notebook key: {}", e.reason),
+                        )
+                    })
+                    .and_then(|key| self.check_notebook_file(&file, &key).map(|()| key));
+                found.push(NotebookFolder { name, key });
             }
             for item in items {
                 let internal = [LOG_DIR, PACKS_DIR, OBJECTS_DIR].contains(&item.name.as_str());
-                if item.kind == ItemKind::Dir && !item.name.starts_with('.') && !internal {
-                    let mut next = components.clone();
-                    next.push(item.name.clone());
-                    pending.push((dir.join(&item.name), next));
+                if item.name.starts_with('.') || internal {
+                    continue;
+                }
+                let mut next = components.clone();
+                next.push(item.name.clone());
+                match item.kind {
+                    ItemKind::Dir => pending.push((dir.join(&item.name), next)),
+                    // A linked folder could be a notebook whose writes would land elsewhere:
+                    // reported, never entered. (Only its kind is looked up through the link.)
+                    ItemKind::Symlink
+                        if std::fs::metadata(dir.join(&item.name)).is_ok_and(|m| m.is_dir()) =>
+                    {
+                        found.push(NotebookFolder {
+                            name: next.join("/"),
+                            key: Err(StoreError::invalid(
+                                &dir.join(&item.name),
+                                None,
+                                fs::LINK_REFUSED,
+                            )),
+                        })
+                    }
+                    ItemKind::Symlink | ItemKind::File | ItemKind::Other => {}
                 }
             }
         }
-        keys.sort();
-        Ok(keys)
+        found.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(found)
+    }
+
+    /// The usable notebooks; damaged folders are left out (see [`Store::notebook_folders`]).
+    pub fn notebook_keys(&self) -> Result<Vec<NotebookKey>> {
+        Ok(self
+            .notebook_folders()?
+            .into_iter()
+            .filter_map(|f| f.key.ok())
+            .collect())
+    }
+
+    /// Refuses a new notebook key that an existing notebook's folder would hold on macOS or
+    /// Windows (another case or Unicode normalisation of a folder on its path): the two
+    /// notebooks would share files there.
+    fn check_no_collision(&self, key: &NotebookKey) -> Result<()> {
+        for other in self.notebook_keys()? {
+            if let Some(folder) = colliding_folder(key, &other) {
+                return Err(StoreError::Key(KeyError::new(
+                    "notebook key",
+                    key.as_str(),
+                    format!(
+                        "its folder {folder:?} is the folder of the existing notebook {:?} on macOS and Windows, which ignore case and Unicode normalisation; give the notebook another key",
+                        other.as_str()
+                    ),
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// Refuses a notebook whose folder, or a folder above it under `persist/`, is a link or
+    /// not a folder: writes there would land outside the store.
+    fn check_no_links(&self, key: &NotebookKey) -> Result<()> {
+        let mut dir = self.ctx.persist_dir.clone();
+        for component in key.components() {
+            dir.push(component);
+            match self.ctx.fs.metadata(&dir) {
+                Ok(item) if item.kind == ItemKind::Dir => {}
+                Ok(item) if item.kind == ItemKind::Symlink => {
+                    return Err(StoreError::invalid(&dir, None, fs::LINK_REFUSED));
+                }
+                Ok(_) => return Err(StoreError::invalid(&dir, None, "is not a folder")),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => break,
+                Err(e) => return Err(e).at(&dir),
+            }
+        }
+        Ok(())
     }
 
     fn check_notebook_file(&self, path: &Path, key: &NotebookKey) -> Result<()> {
-        let bytes = self.ctx.fs.read(path).at(path)?;
+        let bytes =
+            fs::read_limited(self.ctx.fs.as_ref(), path, layout::MAX_SETTINGS_BYTES).at(path)?;
         let text = String::from_utf8(bytes)
             .map_err(|_| StoreError::invalid(path, None, "not UTF-8 text"))?;
         let file: NotebookFile = toml::from_str(&text).map_err(|e| {
             let line = e.span().map(|s| line_of(&text, s.start));
             StoreError::invalid(path, line, e.message().trim().to_string())
         })?;
-        if file.format > FORMAT_VERSION {
-            return Err(StoreError::FormatTooNew {
-                path: path.to_path_buf(),
-                found: file.format,
-                supported: FORMAT_VERSION,
-            });
-        }
+        check_format(path, file.format, FORMAT_VERSION)?;
         if file.key != key.as_str() {
             return Err(StoreError::invalid(
                 path,
@@ -326,6 +426,7 @@ impl Store {
 
     /// Opens an existing notebook folder.
     pub fn notebook(&self, key: &NotebookKey) -> Result<Notebook> {
+        self.check_no_links(key)?;
         let paths = self.paths(key);
         if self.ctx.fs.metadata(&paths.notebook_file()).is_err() {
             return Err(StoreError::UnknownNotebook(key.to_string()));
@@ -336,15 +437,19 @@ impl Store {
 
     /// Opens a notebook folder for writing; it is created on its first write.
     pub fn notebook_for_write(&self, key: &NotebookKey) -> Result<Notebook> {
+        self.check_no_links(key)?;
         let paths = self.paths(key);
         if self.ctx.fs.metadata(&paths.notebook_file()).is_ok() {
             self.check_notebook_file(&paths.notebook_file(), key)?;
+        } else {
+            self.check_no_collision(key)?;
         }
         Notebook::open(self.ctx.clone(), key.clone(), paths)
     }
 
     /// Records where a notebook's source lives (`notebook.toml` `source`), creating the folder.
     pub fn set_notebook_source(&self, key: &NotebookKey, source: &str) -> Result<()> {
+        self.check_no_links(key)?;
         let paths = self.paths(key);
         self.ctx.ensure_dir(&paths.dir)?;
         let _lock = self.ctx.lock_exclusive(&paths)?;
@@ -357,16 +462,37 @@ impl Store {
         )
     }
 
-    /// Totals per notebook; read from snapshot headers where they are current, so listing a
-    /// large workspace reads neither maps nor entries.
+    /// Totals per notebook folder; read from snapshot headers where they are current, so
+    /// listing a large workspace reads neither maps nor entries. A damaged folder is listed
+    /// with no entries and its problem.
     pub fn summaries(&self) -> Result<Vec<NotebookSummary>> {
-        self.notebook_keys()?
+        self.notebook_folders()?
             .into_iter()
-            .map(|key| {
+            .map(|folder| {
+                let key = match folder.key {
+                    Ok(key) => key,
+                    Err(e) => {
+                        return Ok(NotebookSummary {
+                            notebook: folder.name,
+                            problem: Some(e.to_string()),
+                            ..NotebookSummary::default()
+                        });
+                    }
+                };
                 let paths = self.paths(&key);
                 let summary = match notebook::quick_summary(&self.ctx, &paths) {
                     Some(summary) => summary,
-                    None => self.notebook(&key)?.index().summary(),
+                    None => match self.notebook(&key) {
+                        Ok(notebook) => notebook.index().summary(),
+                        Err(e @ StoreError::Busy { .. }) => return Err(e),
+                        Err(e) => {
+                            return Ok(NotebookSummary {
+                                notebook: folder.name,
+                                problem: Some(e.to_string()),
+                                ..NotebookSummary::default()
+                            });
+                        }
+                    },
                 };
                 Ok(NotebookSummary {
                     notebook: key.to_string(),
@@ -374,33 +500,9 @@ impl Store {
                     entries: summary.entries as usize,
                     bytes: summary.bytes,
                     pinned: summary.pinned as usize,
+                    problem: None,
                 })
             })
             .collect()
-    }
-
-    /// Finds the entry whose id starts with `prefix` (at least 4 hex digits), in any notebook.
-    pub fn resolve(&self, prefix: &str) -> Result<(Notebook, EntryId)> {
-        let prefix = prefix.to_ascii_lowercase();
-        if prefix.len() < MIN_ID_PREFIX || !prefix.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return Err(StoreError::UnknownEntry(format!(
-                "{prefix} (ids are hex; give at least {MIN_ID_PREFIX} characters)"
-            )));
-        }
-        let mut found: Vec<(Notebook, EntryId)> = Vec::new();
-        let mut count = 0;
-        for key in self.notebook_keys()? {
-            let notebook = self.notebook(&key)?;
-            let ids = notebook.index().ids_with_prefix(&prefix);
-            count += ids.len();
-            if let Some(id) = ids.first().copied() {
-                found.push((notebook, id));
-            }
-        }
-        match count {
-            0 => Err(StoreError::UnknownEntry(prefix)),
-            1 => Ok(found.remove(0)),
-            count => Err(StoreError::AmbiguousId { prefix, count }),
-        }
     }
 }

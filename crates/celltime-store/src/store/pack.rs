@@ -3,9 +3,15 @@
 //! the process that created it, under the notebook lock; compaction writes a new pack and
 //! deletes old ones, never editing a pack in place. Rollback-journal mode keeps one file at
 //! rest, which sync tools and git handle safely.
+//!
+//! SQLite opens no path longer than 512 bytes (its unix VFS limit, after making the path
+//! absolute and resolving links); notebook keys may be 1,024 bytes and workspaces live deep.
+//! Packs beyond the limit are read into memory and written whole, atomically, through [`Fs`].
 
+use super::config::check_format;
 use super::error::{IoContext, Result, StoreError};
-use super::fs::{Fs, ItemKind};
+use super::fs::{Fs, ItemKind, open_regular, write_atomic};
+use crate::Located;
 use crate::model::ContentHash;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use std::collections::HashMap;
@@ -15,12 +21,64 @@ use std::sync::Mutex;
 pub const PACK_SUFFIX: &str = ".sqlite";
 /// `PRAGMA application_id`: "ctm1".
 const APPLICATION_ID: i32 = 0x6374_6d31;
+/// `PRAGMA user_version`: the pack layout this celltime reads and writes.
+const PACK_VERSION: i64 = 1;
+/// The longest path SQLite's unix VFS opens (`MAX_PATHNAME`), with room for `-journal`.
+const SQLITE_MAX_PATH: usize = 512 - "-journal".len();
 
 fn sql_error(path: &Path, e: rusqlite::Error) -> StoreError {
     StoreError::invalid(path, None, format!("SQLite: {e}"))
 }
 
+/// Is `path`, as SQLite would resolve it, too long for SQLite to open?
+fn beyond_sqlite(path: &Path) -> bool {
+    let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
+        return false;
+    };
+    let dir = std::fs::canonicalize(dir)
+        .or_else(|_| std::path::absolute(dir))
+        .unwrap_or_else(|_| dir.to_path_buf());
+    dir.join(name).as_os_str().len() > SQLITE_MAX_PATH
+}
+
+/// A pack too far down for SQLite, as an in-memory database; writable ones are written back
+/// with [`save_in_memory`].
+fn open_in_memory(path: &Path, writable: bool) -> Result<Connection> {
+    let mut conn = Connection::open_in_memory().map_err(|e| sql_error(path, e))?;
+    match open_regular(path) {
+        Ok((file, len)) => {
+            let len =
+                usize::try_from(len).map_err(|_| sql_error(path, rusqlite::Error::InvalidQuery))?;
+            conn.deserialize_read_exact(rusqlite::MAIN_DB, file, len, !writable)
+                .map_err(|e| sql_error(path, e))?;
+        }
+        Err(e) if writable && e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e).at(path),
+    }
+    Ok(conn)
+}
+
+fn save_in_memory(fs: &dyn Fs, path: &Path, conn: &mut Connection) -> Result<()> {
+    let image = conn
+        .serialize(rusqlite::MAIN_DB)
+        .map_err(|e| sql_error(path, e))?;
+    write_atomic(fs, path, &image).at(path)
+}
+
+/// Refuses a pack written in a newer layout than this celltime reads.
+fn check_version(path: &Path, conn: &Connection) -> Result<()> {
+    let version: i64 = conn
+        .query_row("PRAGMA user_version", [], |row| row.get(0))
+        .map_err(|e| sql_error(path, e))?;
+    check_format(path, version, PACK_VERSION)
+}
+
 fn open_read(path: &Path) -> Result<Connection> {
+    if beyond_sqlite(path) {
+        let conn = open_in_memory(path, false)?;
+        check_version(path, &conn)?;
+        return Ok(conn);
+    }
     // A pack whose writer died mid-commit keeps a hot journal next to it; only a read-write
     // connection may roll it back, and a read-only one would fail every query.
     let mut journal = path.as_os_str().to_owned();
@@ -35,6 +93,7 @@ fn open_read(path: &Path) -> Result<Connection> {
     // In rollback-journal mode a reader waits while a writer commits to the same pack.
     conn.busy_timeout(BUSY_TIMEOUT)
         .map_err(|e| sql_error(path, e))?;
+    check_version(path, &conn)?;
     Ok(conn)
 }
 
@@ -44,16 +103,24 @@ fn open_write(path: &Path) -> Result<Connection> {
     let conn = Connection::open(path).map_err(|e| sql_error(path, e))?;
     conn.busy_timeout(BUSY_TIMEOUT)
         .map_err(|e| sql_error(path, e))?;
-    conn.execute_batch(&format!(
+    conn.execute_batch(
         "PRAGMA journal_mode = DELETE;
-         PRAGMA synchronous = FULL;
-         PRAGMA application_id = {APPLICATION_ID};
-         PRAGMA user_version = 1;
+         PRAGMA synchronous = FULL;",
+    )
+    .map_err(|e| sql_error(path, e))?;
+    create_schema(path, &conn)?;
+    Ok(conn)
+}
+
+fn create_schema(path: &Path, conn: &Connection) -> Result<()> {
+    check_version(path, conn)?;
+    conn.execute_batch(&format!(
+        "PRAGMA application_id = {APPLICATION_ID};
+         PRAGMA user_version = {PACK_VERSION};
          CREATE TABLE IF NOT EXISTS contents(
              hash TEXT PRIMARY KEY, size INTEGER NOT NULL, content BLOB NOT NULL);"
     ))
-    .map_err(|e| sql_error(path, e))?;
-    Ok(conn)
+    .map_err(|e| sql_error(path, e))
 }
 
 /// Inserts contents in one durable transaction (FULL sync), creating the pack if needed.
@@ -63,6 +130,12 @@ fn open_write(path: &Path) -> Result<Connection> {
 pub fn insert(fs: &dyn Fs, path: &Path, items: &[(ContentHash, &[u8])]) -> Result<()> {
     if items.is_empty() {
         return Ok(());
+    }
+    if beyond_sqlite(path) {
+        let mut conn = open_in_memory(path, true)?;
+        create_schema(path, &conn)?;
+        insert_rows(fs, path, &mut conn, items)?;
+        return save_in_memory(fs, path, &mut conn);
     }
     if path.exists() {
         return insert_into(fs, path, items);
@@ -84,6 +157,15 @@ pub fn insert(fs: &dyn Fs, path: &Path, items: &[(ContentHash, &[u8])]) -> Resul
 
 fn insert_into(fs: &dyn Fs, path: &Path, items: &[(ContentHash, &[u8])]) -> Result<()> {
     let mut conn = open_write(path)?;
+    insert_rows(fs, path, &mut conn, items)
+}
+
+fn insert_rows(
+    fs: &dyn Fs,
+    path: &Path,
+    conn: &mut Connection,
+    items: &[(ContentHash, &[u8])],
+) -> Result<()> {
     let tx = conn
         .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
         .map_err(|e| sql_error(path, e))?;
@@ -103,21 +185,32 @@ fn insert_into(fs: &dyn Fs, path: &Path, items: &[(ContentHash, &[u8])]) -> Resu
     tx.commit().map_err(|e| sql_error(path, e))
 }
 
-/// Every row of a pack: (hash text as stored, size, content), streamed to `visit`.
+/// Every row of a pack: (hash text as stored, size, content), streamed to `visit`. A content
+/// longer than `max_len` is not read: `visit` gets `Err(its length)` instead.
 pub fn for_each_row(
     path: &Path,
-    mut visit: impl FnMut(&str, u64, &[u8]) -> Result<()>,
+    max_len: u64,
+    mut visit: impl FnMut(&str, u64, std::result::Result<&[u8], u64>) -> Result<()>,
 ) -> Result<()> {
     let conn = open_read(path)?;
     let mut query = conn
-        .prepare("SELECT hash, size, content FROM contents")
+        .prepare(
+            "SELECT hash, size, length(content),
+                    CASE WHEN length(content) <= ?1 THEN content END
+             FROM contents",
+        )
         .map_err(|e| sql_error(path, e))?;
-    let mut rows = query.query([]).map_err(|e| sql_error(path, e))?;
+    let max_len = i64::try_from(max_len).unwrap_or(i64::MAX);
+    let mut rows = query.query([max_len]).map_err(|e| sql_error(path, e))?;
     while let Some(row) = rows.next().map_err(|e| sql_error(path, e))? {
         let hash: String = row.get(0).map_err(|e| sql_error(path, e))?;
         let size: i64 = row.get(1).map_err(|e| sql_error(path, e))?;
-        let content = row.get_ref(2).map_err(|e| sql_error(path, e))?;
-        let bytes = content.as_blob().unwrap_or_default();
+        let len: i64 = row.get(2).map_err(|e| sql_error(path, e))?;
+        let content = row.get_ref(3).map_err(|e| sql_error(path, e))?;
+        let bytes = match content.as_blob_or_null() {
+            Ok(Some(bytes)) => Ok(bytes),
+            _ => Err(len.max(0) as u64),
+        };
         visit(&hash, size.max(0) as u64, bytes)?;
     }
     Ok(())
@@ -162,7 +255,21 @@ pub fn list(fs: &dyn Fs, dir: &Path) -> Result<Vec<String>> {
 #[derive(Debug)]
 pub struct PackReader {
     dir: PathBuf,
-    connections: Mutex<HashMap<String, Connection>>,
+    connections: Mutex<HashMap<String, Open>>,
+}
+
+/// An open pack. One read into memory (beyond SQLite's path limit) keeps the stamp of the
+/// file it was read from, and is read again once the file changed.
+#[derive(Debug)]
+struct Open {
+    conn: Connection,
+    in_memory: Option<Stamp>,
+}
+
+type Stamp = (u64, Option<std::time::SystemTime>, u64);
+
+fn stamp(fs: &dyn Fs, path: &Path) -> Option<Stamp> {
+    fs.metadata(path).ok().map(|m| (m.len, m.modified, m.inode))
 }
 
 impl PackReader {
@@ -173,20 +280,32 @@ impl PackReader {
         }
     }
 
-    pub fn read(&self, fs: &dyn Fs, hash: ContentHash) -> Result<Option<Vec<u8>>> {
-        let hex = hash.to_hex();
+    /// The content `hash` from whichever pack holds it. The packs already open (and still
+    /// there: a compacted pack is deleted, and what only it held is gone) are asked first; the
+    /// folder is listed again only when none has it, so a reader that hits costs one `stat`,
+    /// not a listing. A row holding more or fewer bytes than `size` (the length the map
+    /// records) is damage, reported without reading it.
+    pub fn read(&self, fs: &dyn Fs, hash: ContentHash, size: u64) -> Result<Option<Vec<u8>>> {
+        let mut connections = self.connections.lock().expect("pack connections");
+        connections.retain(|name, _| fs.metadata(&self.dir.join(name)).is_ok());
+        if let Some(found) = query_open(&self.dir, &connections, hash, size) {
+            return Ok(Some(found));
+        }
         // A pack may vanish under us when another process compacts; the listing is retried once.
         for _ in 0..2 {
             let names = list(fs, &self.dir)?;
-            let mut connections = self.connections.lock().expect("pack connections");
             connections.retain(|name, _| names.contains(name));
             let mut vanished = false;
             for name in &names {
                 let path = self.dir.join(name);
-                if !connections.contains_key(name) {
+                let stale = connections.get(name).is_some_and(|open| {
+                    open.in_memory.is_some_and(|s| Some(s) != stamp(fs, &path))
+                });
+                if stale || !connections.contains_key(name) {
+                    let in_memory = beyond_sqlite(&path).then(|| stamp(fs, &path)).flatten();
                     match open_read(&path) {
                         Ok(conn) => {
-                            connections.insert(name.clone(), conn);
+                            connections.insert(name.clone(), Open { conn, in_memory });
                         }
                         Err(_) if !path.exists() => {
                             vanished = true;
@@ -195,13 +314,8 @@ impl PackReader {
                         Err(e) => return Err(e),
                     }
                 }
-                let conn = &connections[name];
-                let found: Option<Vec<u8>> = conn
-                    .prepare_cached("SELECT content FROM contents WHERE hash = ?1")
-                    .and_then(|mut q| q.query_row([&hex], |row| row.get(0)).optional())
-                    .map_err(|e| sql_error(&path, e))?;
-                if found.is_some() {
-                    return Ok(found);
+                if let Some(found) = query(&path, &connections[name].conn, hash, size)? {
+                    return Ok(Some(found));
                 }
             }
             if !vanished {
@@ -212,10 +326,81 @@ impl PackReader {
     }
 }
 
+fn query(path: &Path, conn: &Connection, hash: ContentHash, size: u64) -> Result<Option<Vec<u8>>> {
+    let size = i64::try_from(size).unwrap_or(i64::MAX);
+    let found: Option<(i64, Option<Vec<u8>>)> = conn
+        .prepare_cached(
+            "SELECT length(content), CASE WHEN length(content) = ?2 THEN content END
+             FROM contents WHERE hash = ?1",
+        )
+        .and_then(|mut q| {
+            q.query_row(params![hash.to_hex(), size], |row| {
+                Ok((row.get(0)?, row.get(1)?))
+            })
+            .optional()
+        })
+        .map_err(|e| sql_error(path, e))?;
+    match found {
+        Some((_, Some(bytes))) => Ok(Some(bytes)),
+        Some((len, None)) => Err(StoreError::Corrupt(Located::new(
+            path,
+            None,
+            format!(
+                "content {} holds {len} bytes where the map records {size}; it was not read",
+                hash.short()
+            ),
+        ))),
+        None => Ok(None),
+    }
+}
+
+/// Asks the packs already open; a failing query counts as not found (the listing follows and
+/// reports it).
+fn query_open(
+    dir: &Path,
+    connections: &HashMap<String, Open>,
+    hash: ContentHash,
+    size: u64,
+) -> Option<Vec<u8>> {
+    connections.iter().find_map(|(name, open)| {
+        query(&dir.join(name), &open.conn, hash, size)
+            .ok()
+            .flatten()
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::store::fs::RealFs;
+
+    #[test]
+    fn a_pack_of_a_newer_layout_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let pack = dir.path().join(format!("w-1{PACK_SUFFIX}"));
+        let hash = ContentHash::of(b"alpha");
+        insert(&RealFs, &pack, &[(hash, b"alpha")]).unwrap();
+        Connection::open(&pack)
+            .unwrap()
+            .execute_batch("PRAGMA user_version = 2;")
+            .unwrap();
+        let reader = PackReader::new(dir.path().to_path_buf());
+        let err = reader.read(&RealFs, hash, 5).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                StoreError::FormatTooNew {
+                    found: 2,
+                    supported: 1,
+                    ..
+                }
+            ),
+            "{err}"
+        );
+        let err = insert(&RealFs, &pack, &[(ContentHash::of(b"b"), b"b")]).unwrap_err();
+        assert!(matches!(err, StoreError::FormatTooNew { .. }), "{err}");
+        assert!(for_each_row(&pack, u64::MAX, |_, _, _| Ok(())).is_err());
+    }
 
     #[test]
     fn insert_then_read_back() {
@@ -226,12 +411,18 @@ mod tests {
         insert(&RealFs, &pack, &[(hash, a)]).unwrap();
         insert(&RealFs, &pack, &[(hash, a)]).unwrap();
         let reader = PackReader::new(dir.path().to_path_buf());
-        assert_eq!(reader.read(&RealFs, hash).unwrap().unwrap(), a);
+        assert_eq!(reader.read(&RealFs, hash, 5).unwrap().unwrap(), a);
         assert!(
             reader
-                .read(&RealFs, ContentHash::of(b"other"))
+                .read(&RealFs, ContentHash::of(b"other"), 5)
                 .unwrap()
                 .is_none()
+        );
+        let err = reader.read(&RealFs, hash, 4).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("holds 5 bytes where the map records 4"),
+            "{err}"
         );
         assert_eq!(index(&pack).unwrap(), vec![(hash.to_hex(), 5)]);
         let names: Vec<String> = std::fs::read_dir(dir.path())

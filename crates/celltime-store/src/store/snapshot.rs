@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use std::time::UNIX_EPOCH;
 
 /// Bumped whenever the snapshot layout changes; older snapshots are then ignored.
-const SNAPSHOT_VERSION: u32 = 2;
+const SNAPSHOT_VERSION: u32 = 3;
 const MAGIC: &[u8; 8] = b"CTINDEX\0";
 /// Enough for the header of any realistic notebook (the log positions dominate).
 const HEAD_READ: usize = 64 * 1024;

@@ -3,6 +3,7 @@
 //! storing contents that came from elsewhere, each checked against its hash first.
 
 use super::Notebook;
+use crate::Located;
 use crate::model::ContentHash;
 use crate::store::Context;
 use crate::store::error::{IoContext, Result, StoreError};
@@ -11,7 +12,7 @@ use crate::store::layout::NotebookPaths;
 use crate::store::lock::{self, LockMode};
 use crate::store::objects;
 use crate::store::pack::{self, PACK_SUFFIX};
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::io::Write;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -40,10 +41,11 @@ impl Importer {
     pub fn store(&self, items: &[(ContentHash, &[u8])], lock_wait: Duration) -> Result<()> {
         for (hash, bytes) in items {
             if ContentHash::of(bytes) != *hash {
-                return Err(StoreError::Corrupt {
-                    path: self.paths.dir.clone(),
-                    what: format!("content {} does not match its hash", hash.short()),
-                });
+                return Err(StoreError::Corrupt(Located::new(
+                    &self.paths.dir,
+                    None,
+                    format!("content {} does not match its hash", hash.short()),
+                )));
             }
         }
         let threshold = self.ctx.config.inline_threshold;
@@ -117,10 +119,11 @@ impl ObjectWriter {
     pub fn commit(mut self) -> Result<()> {
         let file = self.file.take().expect("open until commit");
         if ContentHash(*self.hasher.finalize().as_bytes()) != self.hash {
-            return Err(StoreError::Corrupt {
-                path: self.path.clone(),
-                what: "the bytes received do not match the content's hash".into(),
-            });
+            return Err(StoreError::Corrupt(Located::new(
+                &self.path,
+                None,
+                "the bytes received do not match the content's hash",
+            )));
         }
         file.sync_all().at(&self.temp)?;
         drop(file);
@@ -160,20 +163,22 @@ impl Notebook {
         Ok(held)
     }
 
-    /// Streams the pack rows whose hash is in `wanted` to `visit`, each once and checked against
-    /// its hash. Contents held only as objects are not visited: read them with
+    /// Streams the pack rows whose hash is in `wanted` (with the size the map records) to
+    /// `visit`, each once and checked against its hash; a row longer than its recorded size is
+    /// not read. Contents held only as objects are not visited: read them with
     /// [`Notebook::object_file`].
     pub fn read_packed(
         &self,
-        wanted: &HashSet<ContentHash>,
+        wanted: &HashMap<ContentHash, u64>,
         mut visit: impl FnMut(ContentHash, &[u8]) -> Result<()>,
     ) -> Result<()> {
         let dir = self.paths.packs_dir();
+        let longest = wanted.values().copied().max().unwrap_or(0);
         let mut seen = HashSet::new();
         for name in pack::list(self.ctx.fs.as_ref(), &dir)? {
-            pack::for_each_row(&dir.join(name), |hash, _, bytes| {
-                if let Ok(h) = hash.parse::<ContentHash>()
-                    && wanted.contains(&h)
+            pack::for_each_row(&dir.join(name), longest, |hash, _, bytes| {
+                if let (Ok(h), Ok(bytes)) = (hash.parse::<ContentHash>(), bytes)
+                    && wanted.get(&h) == Some(&(bytes.len() as u64))
                     && !seen.contains(&h)
                     && ContentHash::of(bytes) == h
                 {

@@ -10,21 +10,45 @@ use super::layout::NotebookPaths;
 use super::map::MapData;
 use super::pack::PackReader;
 use super::snapshot::MapStamp;
+use crate::Located;
 use crate::model::{
-    ContentHash, Entry, EntryId, NotebookIndex, NotebookKey, PartMask, PartRef, Timestamp,
+    ContentHash, Entry, EntryId, EntryView, NotebookIndex, NotebookKey, PartMask, PartRef,
+    Timestamp,
 };
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::path::PathBuf;
 use std::sync::Arc;
 
-/// Something a reader noticed and tolerated (or, for errors, refused to write over).
+/// Something a reader noticed and tolerated (or, for errors, refused to write over), or
+/// `verify` found.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Issue {
     pub severity: Severity,
-    pub path: PathBuf,
-    pub line: Option<usize>,
-    pub message: String,
+    #[serde(flatten)]
+    pub at: Located,
+}
+
+impl Issue {
+    pub fn new(
+        severity: Severity,
+        path: &std::path::Path,
+        line: Option<usize>,
+        message: impl Into<String>,
+    ) -> Issue {
+        Issue {
+            severity,
+            at: Located::new(path, line, message),
+        }
+    }
+
+    pub fn error(path: &std::path::Path, line: Option<usize>, message: impl Into<String>) -> Issue {
+        Issue::new(Severity::Error, path, line, message)
+    }
+
+    pub fn warning(path: &std::path::Path, message: impl Into<String>) -> Issue {
+        Issue::new(Severity::Warning, path, None, message)
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -37,8 +61,7 @@ pub enum Severity {
 
 impl std::fmt::Display for Issue {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let line = self.line.map(|l| format!(":{l}")).unwrap_or_default();
-        write!(f, "{}{line}: {}", self.path.display(), self.message)
+        self.at.fmt(f)
     }
 }
 
@@ -103,6 +126,9 @@ pub struct GcReport {
     pub young_garbage_kept: usize,
     pub temp_files_removed: usize,
     pub unknown_files: Vec<PathBuf>,
+    /// Contents swept: removals that needed them can no longer be undone.
+    #[serde(skip)]
+    pub swept: Vec<ContentHash>,
 }
 
 /// What a `get` returns: the entry and the requested parts, each read or failed on its own.
@@ -176,21 +202,47 @@ impl ContentReader {
         }
     }
 
+    /// [`ContentReader::read`] for a caller that holds the notebook's lock: no compaction can
+    /// run, so a miss is final (and retrying under the shared lock would wait on ourselves).
+    pub(crate) fn read_locked(&self, hash: ContentHash, size: u64) -> Result<Vec<u8>> {
+        let bytes = self
+            .find(hash, size)?
+            .ok_or_else(|| StoreError::MissingContent {
+                hash: hash.to_hex(),
+                context: format!("notebook folder {}", self.paths.dir.display()),
+            })?;
+        check_hash(bytes, hash, &self.paths)
+    }
+
     fn find(&self, hash: ContentHash, size: u64) -> Result<Option<Vec<u8>>> {
         let fs = self.ctx.fs.as_ref();
         let object = self.paths.object(hash);
-        let from_object = || match fs.read(&object) {
-            Ok(bytes) => Ok(Some(bytes)),
+        // Never more than the map records: a longer object is damage, not read whole.
+        let limit = usize::try_from(size.saturating_add(1)).unwrap_or(usize::MAX);
+        let from_object = || match fs.read_head(&object, limit) {
+            Ok(bytes) if bytes.len() as u64 == size => Ok(Some(bytes)),
+            Ok(bytes) => Err(StoreError::Corrupt(Located::new(
+                &object,
+                None,
+                format!(
+                    "holds {} bytes where the map records {size}; it was not read",
+                    if bytes.len() as u64 > size {
+                        "more"
+                    } else {
+                        "fewer"
+                    }
+                ),
+            ))),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(e).at(&object),
         };
         let found = if size > self.ctx.config.inline_threshold {
             match from_object()? {
                 Some(bytes) => Some(bytes),
-                None => self.packs.read(fs, hash)?,
+                None => self.packs.read(fs, hash, size)?,
             }
         } else {
-            match self.packs.read(fs, hash)? {
+            match self.packs.read(fs, hash, size)? {
                 Some(bytes) => Some(bytes),
                 None => from_object()?,
             }
@@ -201,10 +253,11 @@ impl ContentReader {
 
 fn check_hash(bytes: Vec<u8>, hash: ContentHash, paths: &NotebookPaths) -> Result<Vec<u8>> {
     if ContentHash::of(&bytes) != hash {
-        return Err(StoreError::Corrupt {
-            path: paths.dir.clone(),
-            what: format!("content {} does not match its hash", hash.short()),
-        });
+        return Err(StoreError::Corrupt(Located::new(
+            &paths.dir,
+            None,
+            format!("content {} does not match its hash", hash.short()),
+        )));
     }
     Ok(bytes)
 }
@@ -282,6 +335,34 @@ impl Notebook {
         Ok(())
     }
 
+    /// Picks up what other processes appended to the log since the last read (a replaced map
+    /// means a full reload): cheap, for long-lived readers such as the marimo plugin.
+    pub fn refresh(&mut self) -> Result<()> {
+        let _lock = self.ctx.lock_shared(&self.paths)?;
+        load::refresh(&self.ctx, &self.key, &self.paths, &mut self.state)
+    }
+
+    /// The run marimo is served for one module of one cell, among the runs `accept` allows:
+    /// the one created or chosen (`serve`) last.
+    pub fn served(
+        &mut self,
+        cell: &str,
+        module: &str,
+        accept: impl Fn(&NotebookIndex, &EntryView<'_>) -> bool,
+    ) -> Option<EntryId> {
+        self.alternatives(cell, module)
+            .iter()
+            .filter_map(|id| self.index().view(*id))
+            .filter(|v| accept(self.index(), v))
+            .max_by_key(|v| (v.standing(), v.created_at, v.id))
+            .map(|v| v.id)
+    }
+
+    /// Every live run of one module of one cell, in no particular order.
+    pub fn alternatives(&mut self, cell: &str, module: &str) -> Vec<EntryId> {
+        self.state.data.index.alternatives(cell, module)
+    }
+
     /// The newest entry of (cell, module, version) created at or before `at`, or the newest.
     pub fn find(
         &self,
@@ -321,6 +402,7 @@ mod maintain;
 mod write;
 
 pub use contents::{Importer, ObjectWriter};
+pub use write::Locked;
 
 use load::load_state;
 pub(super) use load::quick_summary;
