@@ -109,7 +109,7 @@ class Workspace:
         return done
 
     def ls(self) -> list[dict[str, Any]]:
-        rows: list[dict[str, Any]] = json.loads(self.celltime("ls", "--json").stdout)
+        rows: list[dict[str, Any]] = json.loads(self.celltime("ls", "--json").stdout)["entries"]
         return rows
 
     def store_rows(self) -> list[dict[str, Any]]:
@@ -123,12 +123,13 @@ class Workspace:
             timeout=120,
         )
         assert done.returncode == 0, done.stderr
-        rows: list[dict[str, Any]] = json.loads(done.stdout)
-        return [r for r in rows if r.get("backend", "store") == "store"]
+        rows: list[dict[str, Any]] = json.loads(done.stdout)["entries"]
+        return [r for r in rows if "store" in r["copies"]]
 
     def facts(self, entry_id: str) -> dict[str, str]:
         shown = json.loads(self.celltime("show", entry_id, "--json").stdout)
-        return {name: value for name, value in shown["facts"]}
+        notes: list[dict[str, str]] = shown["notes"]
+        return {note["label"]: note["text"] for note in notes}
 
     def part(self, entry_id: str, part: str) -> bytes:
         done = subprocess.run(

@@ -20,7 +20,7 @@ def by_cell(rows: list[dict]) -> dict[str, list[dict]]:
 
 def verify_passes(ws: Workspace) -> None:
     """`celltime verify` exits 0 and reports no problem in any notebook."""
-    reports = json.loads(ws.celltime("verify", "--json").stdout)
+    reports = json.loads(ws.celltime("verify", "--json").stdout)["notebooks"]
     assert reports, "verify checked no notebook"
     assert all(r["problems"] == [] and r["entries"] > 0 for r in reports), reports
 
@@ -36,7 +36,7 @@ def test_pickle_and_json_runs_are_recorded_with_their_code_and_served(
     cells = by_cell(rows)
     assert set(cells) == BLOCK_CELLS
     assert all(len(runs) == 1 for runs in cells.values())
-    assert all(r["size"] > 0 and r["last_used"] is None for r in rows)
+    assert all(r["size"] > 0 and r["last_used_at"] is None for r in rows)
     assert workspace.cache_files() == [], "pickle and json never touch marimo's folder"
 
     ctx = cells["ctx_block"][0]
@@ -58,7 +58,7 @@ def test_pickle_and_json_runs_are_recorded_with_their_code_and_served(
     assert second == first, "every block was served from the store"
     rows = workspace.ls()
     assert len(rows) == 3
-    assert all(r["last_used"] is not None for r in rows), "each hit is recorded as a use"
+    assert all(r["last_used_at"] is not None for r in rows), "each hit is recorded as a use"
     assert workspace.cache_files() == []
     verify_passes(workspace)
 
@@ -122,7 +122,7 @@ def test_a_lazy_run_is_one_entry_with_its_blobs_and_its_code(workspace: Workspac
     assert second == first
     again = plugin_runs(workspace)
     assert {r["id"] for r in again} == {r["id"] for r in runs}, "a hit is a use, not a run"
-    assert all(r["last_used"] is not None for r in again)
+    assert all(r["last_used_at"] is not None for r in again)
     verify_passes(workspace)
 
 
@@ -164,7 +164,7 @@ def test_whole_cell_runs_are_recorded_under_their_cell(workspace: Workspace) -> 
     assert edited[0]["cell"] == "vblA", "an unnamed cell is known by marimo's id for it"
     draw_again = next(r for r in again if r["cell"] == "draw")
     assert draw_again["id"] == draw["id"], "a hit is no new run"
-    assert draw_again["last_used"] is not None, "the hit is recorded as a use"
+    assert draw_again["last_used_at"] is not None, "the hit is recorded as a use"
     token = first_html.split("CELLTOKEN")[1][:12]
     assert token in (workspace.root / "out2.html").read_text(), "the hit served the same value"
     verify_passes(workspace)
@@ -289,5 +289,5 @@ def test_a_lazy_loader_routed_through_the_store_is_one_entry_served_back(
 
     second = tokens(workspace.run("routed.py").stdout, "ROUTED")
     assert second == first, "manifest and blobs (read on marimo's threads) served back"
-    assert plugin_runs(workspace)[0]["last_used"] is not None
+    assert plugin_runs(workspace)[0]["last_used_at"] is not None
     verify_passes(workspace)
