@@ -39,6 +39,19 @@ const RUNS: &[(Ws, &str, Kind)] = &[
     (Ws::Cache, "prune --keep-last 1 --yes --json", Kind::Prune),
     (Ws::Cache, "trash --json", Kind::Trash),
     (Ws::Cache, "op log --json", Kind::OpLog),
+    (Ws::Shared, "remote ls --json", Kind::RemoteList),
+    (Ws::Shared, "push --json", Kind::Push),
+    (
+        Ws::Shared,
+        "verify --remote origin --read --json",
+        Kind::RemoteVerify,
+    ),
+    (
+        Ws::Shared,
+        "gc --remote origin --grace 0s --json",
+        Kind::RemoteGc,
+    ),
+    (Ws::Clone, "pull --json", Kind::Pull),
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,6 +60,10 @@ enum Ws {
     Demo,
     /// A real marimo cache folder (tests/fixtures/marimo/demo).
     Cache,
+    /// The demo sharing its contents on a `file://` remote named origin.
+    Shared,
+    /// A clone of `Shared`'s maps (what git carries), made at its first run.
+    Clone,
 }
 
 fn schema_dir() -> PathBuf {
@@ -156,10 +173,26 @@ pub fn check(kind: Kind, line: &str, document: &Value) {
 fn every_json_output_matches_its_schema() {
     let demo_ws = demo();
     let cache_ws = copy("demo");
+    let shared_ws = demo();
+    let remote = tempfile::tempdir().unwrap();
+    let url = format!("file://{}", remote.path().display());
+    let added = celltime(shared_ws.path())
+        .args(["remote", "add", "origin", &url])
+        .output()
+        .unwrap();
+    assert!(added.status.success(), "{added:?}");
+    let clone_ws = tempfile::tempdir().unwrap();
     for (ws, line, kind) in RUNS {
         let dir = match ws {
             Ws::Demo => demo_ws.path(),
             Ws::Cache => cache_ws.root.as_path(),
+            Ws::Shared => shared_ws.path(),
+            Ws::Clone => {
+                if !clone_ws.path().join("__marimo__").exists() {
+                    celltime_store::testing::clone_maps(shared_ws.path(), clone_ws.path());
+                }
+                clone_ws.path()
+            }
         };
         let line = if line.contains('{') {
             let (id, first) = ids(dir);

@@ -9,6 +9,7 @@ mod cli_help;
 mod cli_history;
 mod cli_marimo;
 mod cli_prune;
+mod cli_remote;
 mod json_schema;
 mod legacy;
 mod one_rule;

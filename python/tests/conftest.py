@@ -128,7 +128,8 @@ class Workspace:
 
     def facts(self, entry_id: str) -> dict[str, str]:
         shown = json.loads(self.celltime("show", entry_id, "--json").stdout)
-        return {note["label"]: note["text"] for note in shown["notes"]}
+        notes: list[dict[str, str]] = shown["notes"]
+        return {note["label"]: note["text"] for note in notes}
 
     def part(self, entry_id: str, part: str) -> bytes:
         done = subprocess.run(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fcntl
 import json
+import subprocess
 from pathlib import Path
 
 from conftest import Workspace, tokens
@@ -291,3 +292,35 @@ def test_a_lazy_loader_routed_through_the_store_is_one_entry_served_back(
     assert second == first, "manifest and blobs (read on marimo's threads) served back"
     assert plugin_runs(workspace)[0]["last_used_at"] is not None
     verify_passes(workspace)
+
+
+def test_a_teammates_pushed_run_is_a_cache_hit(workspace: Workspace, tmp_path: Path) -> None:
+    """Maps and logs travel with git, contents through a remote: on a fresh clone, marimo is
+    served the runs a teammate pushed, fetched from the remote on first use and kept."""
+    remote = tmp_path / "remote"
+    remote.mkdir()
+    workspace.add("blocks.py")
+    workspace.add("routed.py")
+    blocks = tokens(workspace.run("blocks.py").stdout, "TOKENS")
+    routed = tokens(workspace.run("routed.py").stdout, "ROUTED")
+    workspace.celltime("remote", "add", "origin", remote.as_uri(), "--gitignore-contents")
+    pushed = json.loads(workspace.celltime("push", "--json").stdout)
+    assert pushed["contents"] > 0 and pushed["unavailable"] == 0, pushed
+
+    git = ["git", "-c", "user.name=A", "-c", "user.email=a@example.com"]
+    for command in (["init", "-q"], ["add", "-A"], ["commit", "-qm", "runs"]):
+        subprocess.run([*git, *command], cwd=workspace.root, check=True, capture_output=True)
+    clone = tmp_path / "clone"
+    subprocess.run(
+        ["git", "clone", "-q", str(workspace.root), str(clone)], check=True, capture_output=True
+    )
+    persist = clone / "__marimo__" / "persist"
+    assert (persist / "blocks" / "notebook.toml").is_file(), "git carries the maps and logs"
+    assert not list(persist.rglob("*.sqlite")), "git carries no packs"
+    assert not list(persist.glob("*/objects/*")), "git carries no objects"
+
+    teammate = Workspace(clone, {**workspace.env, "CELLTIME_WRITER": "teammate"})
+    assert tokens(teammate.run("blocks.py").stdout, "TOKENS") == blocks, "served from the remote"
+    assert tokens(teammate.run("routed.py").stdout, "ROUTED") == routed, "blobs too"
+    assert list(persist.rglob("*.sqlite")), "fetched contents are kept"
+    assert teammate.cache_files() == []

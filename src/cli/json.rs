@@ -25,10 +25,15 @@ pub enum Kind {
     Import,
     Trash,
     MarimoStatus,
+    RemoteList,
+    Push,
+    Pull,
+    RemoteVerify,
+    RemoteGc,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 13] = [
+    pub const ALL: [Kind; 18] = [
         Kind::Ls,
         Kind::LsCells,
         Kind::LsNotebooks,
@@ -42,6 +47,11 @@ impl Kind {
         Kind::Import,
         Kind::Trash,
         Kind::MarimoStatus,
+        Kind::RemoteList,
+        Kind::Push,
+        Kind::Pull,
+        Kind::RemoteVerify,
+        Kind::RemoteGc,
     ];
 
     /// The `schema` value: `celltime.<kind>.v<version>`.
@@ -59,6 +69,11 @@ impl Kind {
             Kind::OpLog => "celltime.op-log.v1",
             Kind::Import => "celltime.import.v1",
             Kind::Trash => "celltime.trash.v1",
+            Kind::RemoteList => "celltime.remote-list.v1",
+            Kind::Push => "celltime.push.v1",
+            Kind::Pull => "celltime.pull.v1",
+            Kind::RemoteVerify => "celltime.remote-verify.v1",
+            Kind::RemoteGc => "celltime.remote-gc.v1",
             Kind::MarimoStatus => "celltime.marimo-status.v1",
         }
     }

@@ -126,6 +126,16 @@ pub struct VerifyArgs {
     /// Machine-readable report (schema celltime.verify.v1, docs/JSON.md).
     #[arg(long)]
     pub json: bool,
+    /// Check this remote instead: every content the maps reference is on it (--json: schema
+    /// celltime.remote-verify.v1).
+    #[arg(long, value_name = "NAME")]
+    pub remote: Option<String>,
+    /// With --remote: also download every content and check its hash.
+    #[arg(long, requires = "remote")]
+    pub read: bool,
+    /// With --remote: only notebooks matching this glob (repeatable).
+    #[arg(long, value_name = "GLOB", requires = "remote")]
+    pub notebook: Vec<String>,
 }
 
 #[derive(Serialize)]
@@ -154,7 +164,8 @@ struct ProblemJson {
     message: String,
 }
 
-fn severity(s: Severity) -> &'static str {
+/// A problem's severity as people and JSON documents name it.
+pub(super) fn severity(s: Severity) -> &'static str {
     match s {
         Severity::Error => "error",
         Severity::Warning => "warning",
@@ -191,6 +202,10 @@ fn verify_json(reports: &[VerifyReport], errors: usize) -> VerifyJson {
 }
 
 pub fn verify(args: VerifyArgs) -> CliResult {
+    if let Some(name) = &args.remote {
+        let store = existing_store(&args.workspace, "verify")?;
+        return super::remote::verify(&store, name, &args.notebook, args.read, args.json);
+    }
     let store = existing_store(&args.workspace, "verify")?;
     let folders = store.notebook_folders()?;
     let bar = progress(folders.len() as u64, "verify");
@@ -271,6 +286,13 @@ pub struct GcArgs {
     /// Machine-readable report (schema celltime.gc.v1, docs/JSON.md).
     #[arg(long)]
     pub json: bool,
+    /// Collect this remote's garbage instead (two runs a grace period apart free the space;
+    /// --json: schema celltime.remote-gc.v1).
+    #[arg(long, value_name = "NAME")]
+    pub remote: Option<String>,
+    /// With --remote: only notebooks matching this glob (repeatable).
+    #[arg(long, value_name = "GLOB", requires = "remote")]
+    pub notebook: Vec<String>,
 }
 
 #[derive(Serialize)]
@@ -338,6 +360,9 @@ pub fn gc(args: GcArgs) -> CliResult {
     let grace = args
         .grace
         .map_or(store.config().gc_grace, |span| span.to_duration());
+    if let Some(name) = &args.remote {
+        return super::remote::gc(&store, name, grace, &args.notebook, args.json);
+    }
     let oplog = OpLog::of(&store);
     let bar = progress(store.notebook_folders()?.len() as u64, "gc");
     let mut reports = Vec::new();

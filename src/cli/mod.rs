@@ -14,6 +14,7 @@ pub mod output;
 pub mod policy_args;
 mod prune;
 mod put;
+mod remote;
 mod serve;
 mod show;
 mod trash;
@@ -188,6 +189,12 @@ pub enum Command {
     Trash(trash::TrashArgs),
     /// Copy marimo's cache entries (__marimo__/cache) into the store; --watch keeps going.
     Import(import::ImportArgs),
+    /// Add, list or remove remotes: where contents are shared across machines.
+    Remote(remote::RemoteArgs),
+    /// Upload every content the remote lacks (in bundles), then record what the maps use.
+    Push(remote::PushArgs),
+    /// Download every content the maps reference that this machine lacks.
+    Pull(remote::PullArgs),
     /// The operation log: what every command changed (`celltime op log`).
     #[command(subcommand)]
     Op(op::OpCommand),
@@ -510,6 +517,9 @@ fn dispatch(cli: Cli) -> CliResult {
         Some(Command::Gc(args)) => maintenance::gc(args),
         Some(Command::Trash(args)) => trash::run(args),
         Some(Command::Import(args)) => import::run(args),
+        Some(Command::Remote(args)) => remote::run(args),
+        Some(Command::Push(args)) => remote::push(args),
+        Some(Command::Pull(args)) => remote::pull(args),
         Some(Command::Op(command)) => op::run(command),
         Some(Command::Undo(args)) => op::undo(args),
         Some(Command::Serve(args)) => serve::run(args),

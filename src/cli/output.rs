@@ -111,6 +111,25 @@ pub fn progress(len: u64, message: &str) -> ProgressBar {
     bar
 }
 
+/// A progress bar counting bytes (a transfer), on the same terms as [`progress`]; its length
+/// grows as work becomes known.
+pub fn byte_progress(message: &str) -> ProgressBar {
+    if !shows_progress() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr());
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{prefix} {msg:20!} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} {eta}",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
+        .progress_chars("=> "),
+    );
+    bar.set_prefix(message.to_string());
+    bar.enable_steady_tick(Duration::from_millis(200));
+    bar
+}
+
 fn shows_progress() -> bool {
     !quiet()
         && std::io::stderr().is_terminal()

@@ -272,7 +272,7 @@ fn closing_message(o: &Outcome, config: &Config, op: &str) -> String {
         text.push_str(&format!(
             "{} of the store's contents stay for undo until this operation is older than gc_grace ({}); then `celltime gc` frees them\n",
             size(store),
-            humantime(config.gc_grace)
+            celltime_store::units::duration_text(config.gc_grace)
         ));
     }
     if o.cache > 0 {
@@ -282,15 +282,6 @@ fn closing_message(o: &Outcome, config: &Config, op: &str) -> String {
         ));
     }
     text
-}
-
-fn humantime(d: std::time::Duration) -> String {
-    let secs = d.as_secs();
-    match secs {
-        s if s % 86_400 == 0 => format!("{}d", s / 86_400),
-        s if s % 3_600 == 0 => format!("{}h", s / 3_600),
-        s => format!("{s}s"),
-    }
 }
 
 /// What the plan relied on, to check it again right before applying.

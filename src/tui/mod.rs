@@ -21,6 +21,7 @@ pub mod theme;
 pub mod update;
 pub mod views;
 
+use crate::preview;
 use action::{Action, MouseAction};
 use celltime_store::model::Zone;
 use celltime_store::model::{History, Timestamp};
@@ -229,6 +230,25 @@ impl App {
     pub fn quit(&self) -> bool {
         self.state.quit
     }
+
+    /// Notes what the workers are waiting for that the state cannot know by itself: contents
+    /// being fetched from a remote. Called before every frame.
+    pub fn observe_fetches(&mut self) {
+        let fetches = celltime_store::remote::fetching();
+        self.state.fetching = fetches.first().map(|first| {
+            let bytes: u64 = fetches.iter().map(|f| f.bytes).sum();
+            let what = if fetches.len() == 1 {
+                "a content".to_string()
+            } else {
+                format!("{} contents", fetches.len())
+            };
+            format!(
+                "fetching {what} ({}) from remote {}",
+                celltime_store::units::human_bytes(bytes),
+                preview::sanitize(&first.remote)
+            )
+        });
+    }
 }
 
 /// What the event loop waits for.
@@ -408,6 +428,7 @@ fn event_loop(
         for request in app.take_requests() {
             runtime.serve(app, request)?;
         }
+        app.observe_fetches();
         draw(app, runtime)?;
     }
 }

@@ -376,6 +376,9 @@ pub struct AppState {
     pub writing: usize,
     /// Select this entry once its notebook is loaded (a parent jump).
     pub pending_jump: Option<(String, EntryId)>,
+    /// Contents a worker is fetching from a remote (a fresh clone reads through): what a
+    /// loading preview waits for.
+    pub fetching: Option<String>,
     pub timeline_gen: u64,
     pub quit: bool,
 }
@@ -427,8 +430,17 @@ impl AppState {
             undo: None,
             writing: 0,
             pending_jump: None,
+            fetching: None,
             timeline_gen: 0,
             quit: false,
+        }
+    }
+
+    /// What a preview that is not ready yet says: loading, or fetching from a remote.
+    pub fn loading_text(&self) -> String {
+        match &self.fetching {
+            Some(what) => format!("{what}…"),
+            None => "loading…".into(),
         }
     }
 

@@ -8,6 +8,7 @@
 //! - [`units`]: sizes, counts and durations as people write them;
 //! - [`combined`]: both backends as one history, a run held by both as one row;
 //! - [`ops`]: the operation log (what every command changed, and undo);
+//! - [`remote`] (feature `remote`): contents shared on S3, GCS, Azure or a folder;
 //! - [`follow`]: file-system notifications of changes to the store and marimo's cache;
 //! - [`workspace`]: which backends a workspace has, opened as one [`model::History`];
 //! - [`Located`]: `path:line: message`, the shape of every problem found in a file.
@@ -20,6 +21,8 @@ pub mod marimo;
 pub mod model;
 pub mod ops;
 pub mod policy;
+#[cfg(feature = "remote")]
+pub mod remote;
 pub mod store;
 #[cfg(feature = "testing")]
 pub mod testing;

@@ -2,6 +2,9 @@
 //! and fails operations, temporary workspaces, store handles and entries made from a seed, and
 //! the repository's shared fixtures. Shared by every crate's tests, so each helper is written once.
 
+#[cfg(feature = "remote")]
+pub mod s3;
+
 use std::collections::BTreeMap;
 use std::io;
 use std::path::{Path, PathBuf};
@@ -243,6 +246,25 @@ pub fn visible(dir: &Path, notebook: &str) -> BTreeMap<EntryId, bool> {
     match store.notebook(&nb(notebook)) {
         Ok(n) => n.index().views().iter().map(|v| (v.id, v.pinned)).collect(),
         Err(_) => BTreeMap::new(),
+    }
+}
+
+/// What a git clone of workspace `from` holds when the store leaves contents to a remote:
+/// everything but `packs/`, `objects/`, `.index/` and `.lock`.
+pub fn clone_maps(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("create the target");
+    for item in std::fs::read_dir(from).expect("read_dir") {
+        let item = item.expect("a folder item");
+        let name = item.file_name();
+        if ["packs", "objects", ".index", ".lock"].contains(&name.to_string_lossy().as_ref()) {
+            continue;
+        }
+        let target = to.join(&name);
+        if item.file_type().expect("a file type").is_dir() {
+            clone_maps(&item.path(), &target);
+        } else {
+            std::fs::copy(item.path(), &target).expect("copy");
+        }
     }
 }
 

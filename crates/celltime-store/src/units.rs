@@ -309,6 +309,17 @@ impl fmt::Display for Size {
     }
 }
 
+/// A fixed duration in the duration grammar, in its largest whole unit (`1d`, `36h`, `90s`),
+/// so that it reads back as the same duration.
+pub fn duration_text(duration: std::time::Duration) -> String {
+    let secs = duration.as_secs();
+    let (n, unit) = [(604_800, "w"), (86_400, "d"), (3_600, "h"), (60, "min")]
+        .into_iter()
+        .find(|(unit, _)| secs > 0 && secs.is_multiple_of(*unit))
+        .map_or((secs, "s"), |(size, unit)| (secs / size, unit));
+    format!("{n}{unit}")
+}
+
 /// Bytes for people: binary units, one decimal ("12.4 MiB"). Not meant to be parsed back.
 pub fn human_bytes(bytes: u64) -> String {
     const UNITS: [&str; 6] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
@@ -468,6 +479,24 @@ fn parse_u32(text: &str, input: &str, expected: &'static str) -> Result<u32, Val
 
 #[cfg(test)]
 mod tests {
+    use super::duration_text;
+
+    #[test]
+    fn durations_are_written_in_their_largest_whole_unit_and_read_back() {
+        for (secs, text) in [
+            (0, "0s"),
+            (90, "90s"),
+            (120, "2min"),
+            (129_600, "36h"),
+            (86_400, "1d"),
+            (1_209_600, "2w"),
+        ] {
+            let d = std::time::Duration::from_secs(secs);
+            assert_eq!(duration_text(d), text);
+            assert_eq!(text.parse::<Span>().unwrap().to_duration().as_secs(), secs);
+        }
+    }
+
     use super::*;
 
     #[test]

@@ -9,6 +9,8 @@ mod marimo_recorder;
 mod reliability_faults;
 mod reliability_soak;
 mod reliability_sync;
+#[cfg(feature = "remote")]
+mod remote;
 mod store_api;
 mod store_concurrency;
 #[cfg(feature = "failpoints")]

@@ -51,7 +51,10 @@ pub fn render(state: &AppState, area: Rect, buf: &mut Buffer) {
         );
     } else {
         put_lines(
-            vec![Line::styled("loading…", theme.style(ThemeRole::Dim))],
+            vec![Line::styled(
+                state.loading_text(),
+                theme.style(ThemeRole::Dim),
+            )],
             body,
             buf,
         );

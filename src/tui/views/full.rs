@@ -34,7 +34,7 @@ fn ready<'a>(state: &'a AppState, area: Rect, buf: &mut Buffer) -> Option<&'a Pr
             format!("could not load: {}", sanitize(e)),
             theme.style(ThemeRole::Error),
         ),
-        None => Line::styled("loading…", theme.style(ThemeRole::Dim)),
+        None => Line::styled(state.loading_text(), theme.style(ThemeRole::Dim)),
     };
     put_lines(vec![line], area, buf);
     None

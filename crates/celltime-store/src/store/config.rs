@@ -37,6 +37,54 @@ pub struct Config {
     doc: DocumentMut,
     pub inline_threshold: u64,
     pub gc_grace: Duration,
+    /// `[remote.<name>]` tables, in file order (docs/FORMAT.md §17).
+    pub remotes: Vec<RemoteSettings>,
+}
+
+/// One `[remote.<name>]` table: where contents are shared. Never holds a secret: credentials
+/// come from each cloud's environment variables and profiles.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RemoteSettings {
+    pub name: String,
+    pub url: String,
+    /// Fetch a content missing locally from this remote on first use (`fetch`, default true).
+    pub fetch: bool,
+    /// Client settings that are not secrets (`endpoint`, `region`, `allow_http`, …).
+    pub options: Vec<(String, String)>,
+    /// The line of the table in `persist.toml`, for messages.
+    pub line: Option<usize>,
+}
+
+/// A remote's name: 1–64 ASCII letters, digits, `-` and `_`.
+pub fn check_remote_name(name: &str) -> Result<(), String> {
+    let ok = !name.is_empty()
+        && name.len() <= 64
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "remote name {name:?}: use 1-64 letters, digits, '-' or '_'"
+        ))
+    }
+}
+
+/// Option names that would put a credential into a file people commit.
+pub fn is_secret_option(key: &str) -> bool {
+    let key = key.to_ascii_lowercase();
+    [
+        "secret",
+        "key",
+        "token",
+        "password",
+        "sas",
+        "credential",
+        "service_account",
+    ]
+    .iter()
+    .any(|word| key.contains(word))
 }
 
 /// The one "format too new" check: a file written in a newer format than this celltime reads
@@ -121,11 +169,17 @@ impl Config {
                 "[prune] must be a table of policy rules",
             ));
         }
+        let remotes = match table.get("remote") {
+            None => Vec::new(),
+            Some(item) => remote_settings(item, &at)
+                .map_err(|(line, m)| StoreError::invalid(path, line, m))?,
+        };
         Ok(Config {
             path: path.to_path_buf(),
             doc: parsed.into_mut(),
             inline_threshold,
             gc_grace,
+            remotes,
         })
     }
 
@@ -163,6 +217,87 @@ impl Config {
     }
 }
 
+type AtLine<'a> = dyn Fn(&Item) -> Option<usize> + 'a;
+
+fn remote_settings(
+    item: &Item,
+    at: &AtLine,
+) -> Result<Vec<RemoteSettings>, (Option<usize>, String)> {
+    let table = item.as_table().ok_or_else(|| {
+        (
+            at(item),
+            "[remote] must hold one table per remote: [remote.origin] url = \"s3://bucket/prefix\""
+                .into(),
+        )
+    })?;
+    let mut remotes = Vec::new();
+    for (name, entry) in table.iter() {
+        let line = at(entry);
+        check_remote_name(name).map_err(|m| (line, m))?;
+        let fail = |item: &Item, m: String| (at(item).or(line), format!("[remote.{name}] {m}"));
+        let remote = entry
+            .as_table()
+            .ok_or_else(|| fail(entry, "must be a table".into()))?;
+        let mut settings = RemoteSettings {
+            name: name.to_string(),
+            url: String::new(),
+            fetch: true,
+            options: Vec::new(),
+            line,
+        };
+        for (key, value) in remote.iter() {
+            match key {
+                "url" => {
+                    settings.url = value
+                        .as_str()
+                        .ok_or_else(|| fail(value, "url must be a string".into()))?
+                        .to_string();
+                }
+                "fetch" => {
+                    settings.fetch = value
+                        .as_bool()
+                        .ok_or_else(|| fail(value, "fetch must be true or false".into()))?;
+                }
+                "options" => {
+                    settings.options = remote_options(value).map_err(|m| fail(value, m))?
+                }
+                other => return Err(fail(value, format!("unknown key {other:?}"))),
+            }
+        }
+        if settings.url.is_empty() {
+            return Err(fail(entry, "needs a url".into()));
+        }
+        remotes.push(settings);
+    }
+    Ok(remotes)
+}
+
+fn remote_options(item: &Item) -> Result<Vec<(String, String)>, String> {
+    let table = item
+        .as_table_like()
+        .ok_or_else(|| "options must be a table of strings".to_string())?;
+    let mut options = Vec::new();
+    for (key, value) in table.iter() {
+        if is_secret_option(key) {
+            return Err(format!(
+                "option {key:?} looks like a credential: keep credentials in the environment or your cloud profile, not in persist.toml"
+            ));
+        }
+        let text = match value.as_value() {
+            Some(toml_edit::Value::String(s)) => s.value().clone(),
+            Some(toml_edit::Value::Boolean(b)) => b.value().to_string(),
+            Some(toml_edit::Value::Integer(i)) => i.value().to_string(),
+            _ => {
+                return Err(format!(
+                    "option {key:?} must be a string, boolean or integer"
+                ));
+            }
+        };
+        options.push((key.to_string(), text));
+    }
+    Ok(options)
+}
+
 fn value_of(item: &Item) -> Result<&toml_edit::Value, String> {
     item.as_value()
         .ok_or_else(|| "expected a value, found a table".to_string())
@@ -195,6 +330,32 @@ mod tests {
     fn newer_formats_are_refused() {
         let err = Config::parse(Path::new("persist.toml"), "format = 9\n").unwrap_err();
         assert!(matches!(err, StoreError::FormatTooNew { found: 9, .. }));
+    }
+
+    #[test]
+    fn remotes_are_read_in_order_and_refuse_credentials() {
+        let text = "[remote.origin]\nurl = \"s3://b/p\"\noptions = { endpoint = \"http://127.0.0.1:9000\", allow_http = true }\n\n[remote.nas]\nurl = \"file:///mnt/nas\"\nfetch = false\n";
+        let config = Config::parse(Path::new("persist.toml"), text).unwrap();
+        let names: Vec<&str> = config.remotes.iter().map(|r| r.name.as_str()).collect();
+        assert_eq!(names, ["origin", "nas"]);
+        assert_eq!(
+            config.remotes[0].options,
+            [
+                ("endpoint".to_string(), "http://127.0.0.1:9000".to_string()),
+                ("allow_http".to_string(), "true".to_string())
+            ]
+        );
+        assert!(!config.remotes[1].fetch);
+        let secret = "[remote.origin]\nurl = \"s3://b\"\noptions = { secret_access_key = \"x\" }\n";
+        let err = Config::parse(Path::new("persist.toml"), secret).unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("persist.toml:3: [remote.origin] option"),
+            "{err}"
+        );
+        let bad_name = "[remote.\"a b\"]\nurl = \"s3://b\"\n";
+        let err = Config::parse(Path::new("persist.toml"), bad_name).unwrap_err();
+        assert!(err.to_string().contains("remote name"), "{err}");
     }
 
     #[test]

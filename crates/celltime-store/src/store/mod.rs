@@ -10,17 +10,21 @@ mod layout;
 pub mod log;
 pub mod map;
 mod notebook;
-mod objects;
+pub(crate) mod objects;
 pub mod pack;
 mod snapshot;
 mod verify;
 pub mod wire;
 
-pub use config::{Config, FORMAT_VERSION, check_format, line_of};
+pub use config::{
+    Config, FORMAT_VERSION, RemoteSettings, check_format, check_remote_name, is_secret_option,
+    line_of,
+};
 pub use error::{IoContext, Result, StoreError};
 pub use layout::{NotebookPaths, Workspace};
 pub use notebook::{
-    ContentReader, Fetched, GcReport, Issue, Locked, Notebook, NotebookFile, Severity,
+    ContentReader, ContentSource, Fetched, GcReport, Importer, Issue, Locked, Notebook,
+    NotebookFile, ObjectWriter, Severity,
 };
 pub use verify::VerifyReport;
 
@@ -34,6 +38,14 @@ use std::time::Duration;
 
 mod lock;
 
+/// `persist/.gitignore`: what git should never carry.
+pub const GITIGNORE: &str = ".gitignore";
+
+/// The `.gitignore` a store starts with: derived and machine-local files.
+pub fn gitignore_text() -> String {
+    format!("# derived or machine-local files of the celltime store\n{INDEX_DIR}/\n{LOCK_FILE}\n")
+}
+
 pub const DEFAULT_LOCK_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// What every notebook of a store shares.
@@ -44,6 +56,8 @@ pub struct Context {
     /// This machine's writer id; its segments and packs are named `<writer>-…`.
     pub writer: String,
     pub lock_timeout: Duration,
+    /// Where contents this machine lacks are fetched from on first read (a remote).
+    pub content_source: Option<Arc<dyn ContentSource>>,
     persist_dir: PathBuf,
 }
 
@@ -60,7 +74,7 @@ impl Context {
     }
 
     /// `<writer>-<UTC time>-<random>`: unique, sortable by creation, owned by this machine.
-    fn new_file_stem(&self) -> String {
+    pub(crate) fn new_file_stem(&self) -> String {
         let now = chrono::Utc::now().format("%Y%m%dT%H%M%SZ");
         format!("{}-{now}-{}", self.writer, random_hex(6))
     }
@@ -99,12 +113,10 @@ impl Context {
             return self.upgrade_notebook_file(&file, key);
         }
         self.ensure_dir(&paths.dir)?;
-        let gitignore = self.persist_dir.join(".gitignore");
+        let gitignore = self.persist_dir.join(GITIGNORE);
         if self.fs.metadata(&gitignore).is_err() {
-            let text = format!(
-                "# derived or machine-local files of the celltime store\n{INDEX_DIR}/\n{LOCK_FILE}\n"
-            );
-            write_atomic(self.fs.as_ref(), &gitignore, text.as_bytes()).at(&gitignore)?;
+            write_atomic(self.fs.as_ref(), &gitignore, gitignore_text().as_bytes())
+                .at(&gitignore)?;
         }
         write_notebook_file(self.fs.as_ref(), &file, key, None)
     }
@@ -174,12 +186,25 @@ pub fn writer_id() -> String {
     )
 }
 
+#[cfg(feature = "remote")]
+fn remote_source(config: &Config, writer: &str) -> Option<Arc<dyn ContentSource>> {
+    crate::remote::read_through(config, writer)
+}
+
+#[cfg(not(feature = "remote"))]
+fn remote_source(_: &Config, _: &str) -> Option<Arc<dyn ContentSource>> {
+    None
+}
+
 /// How to open a store; the defaults suit normal use.
 #[derive(Debug, Clone)]
 pub struct StoreOptions {
     pub fs: Arc<dyn Fs>,
     pub writer: Option<String>,
     pub lock_timeout: Duration,
+    /// Fetch contents this machine lacks from the store's remotes on first read (when the
+    /// `remote` feature is built and `persist.toml` names a remote).
+    pub fetch_from_remotes: bool,
 }
 
 impl Default for StoreOptions {
@@ -188,6 +213,7 @@ impl Default for StoreOptions {
             fs: Arc::new(RealFs),
             writer: None,
             lock_timeout: DEFAULT_LOCK_TIMEOUT,
+            fetch_from_remotes: true,
         }
     }
 }
@@ -227,13 +253,20 @@ impl Store {
     pub fn open_with(workspace: &Workspace, options: StoreOptions) -> Result<Store> {
         let persist_dir = workspace.persist_dir();
         let config = Config::load(options.fs.as_ref(), &persist_dir.join(layout::CONFIG_FILE))?;
+        let writer = options.writer.unwrap_or_else(writer_id);
+        let content_source = if options.fetch_from_remotes {
+            remote_source(&config, &writer)
+        } else {
+            None
+        };
         Ok(Store {
             workspace: workspace.clone(),
             ctx: Arc::new(Context {
                 fs: options.fs,
                 config,
-                writer: options.writer.unwrap_or_else(writer_id),
+                writer,
                 lock_timeout: options.lock_timeout,
+                content_source,
                 persist_dir,
             }),
         })

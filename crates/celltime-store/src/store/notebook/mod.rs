@@ -138,31 +138,67 @@ pub struct Fetched {
     pub parts: Vec<(PartRef, Result<Vec<u8>>)>,
 }
 
+/// Where a content missing from a notebook folder can come from: a remote the store shares
+/// contents with (`[remote.*]` in `persist.toml`, with the `remote` feature).
+pub trait ContentSource: Send + Sync + std::fmt::Debug {
+    /// The bytes of `hash`, already checked against it; `Ok(None)` when no source has it, and
+    /// an error that names the remote and the object when one could not be read.
+    fn fetch(
+        &self,
+        notebook: &NotebookKey,
+        hash: ContentHash,
+        size: u64,
+    ) -> std::result::Result<Option<Vec<u8>>, String>;
+}
+
 /// Reads contents; cheap to clone and safe to use from other threads.
 #[derive(Debug, Clone)]
 pub struct ContentReader {
     ctx: Arc<Context>,
+    key: NotebookKey,
     paths: NotebookPaths,
     packs: Arc<PackReader>,
+    importer: Importer,
 }
 
 impl ContentReader {
     /// Reads a content and checks it against its hash. Reads take no lock, so a content moved
     /// by a compaction at that very moment can be missed; a miss is therefore retried once
-    /// under the shared lock, which no compaction holds.
+    /// under the shared lock, which no compaction holds. A content this machine does not hold
+    /// at all is fetched from the store's remote, when it has one, and kept.
     pub fn read(&self, hash: ContentHash, size: u64) -> Result<Vec<u8>> {
-        match self.find(hash, size)? {
-            Some(bytes) => check_hash(bytes, hash, &self.paths),
-            None => {
-                let _lock = self.ctx.lock_shared(&self.paths)?;
-                let bytes = self
-                    .find(hash, size)?
-                    .ok_or_else(|| StoreError::MissingContent {
-                        hash: hash.to_hex(),
-                        context: format!("notebook folder {}", self.paths.dir.display()),
-                    })?;
-                check_hash(bytes, hash, &self.paths)
+        if let Some(bytes) = self.find(hash, size)? {
+            return check_hash(bytes, hash, &self.paths);
+        }
+        {
+            let _lock = self.ctx.lock_shared(&self.paths)?;
+            if let Some(bytes) = self.find(hash, size)? {
+                return check_hash(bytes, hash, &self.paths);
             }
+        }
+        self.fetch_missing(hash, size)
+    }
+
+    fn fetch_missing(&self, hash: ContentHash, size: u64) -> Result<Vec<u8>> {
+        let missing = |why: String| StoreError::MissingContent {
+            hash: hash.to_hex(),
+            context: format!("notebook folder {}{why}", self.paths.dir.display()),
+        };
+        let Some(source) = &self.ctx.content_source else {
+            return Err(missing(String::new()));
+        };
+        match source.fetch(&self.key, hash, size) {
+            Ok(Some(bytes)) => {
+                let bytes = check_hash(bytes, hash, &self.paths)?;
+                // Kept when the lock is free at once; a writer holding it (or this very
+                // process, mid-write) must not be waited for by a read.
+                let _ = self
+                    .importer
+                    .store(&[(hash, &bytes)], std::time::Duration::ZERO);
+                Ok(bytes)
+            }
+            Ok(None) => Err(missing(", nor on the store's remotes".into())),
+            Err(message) => Err(missing(format!("; {message}"))),
         }
     }
 
@@ -233,6 +269,7 @@ pub struct Notebook {
     state: State,
     writer: WriterFiles,
     reader: ContentReader,
+    importer: Importer,
 }
 
 impl std::fmt::Debug for Notebook {
@@ -251,10 +288,13 @@ impl Notebook {
             let _lock = ctx.lock_shared(&paths)?;
             load_state(&ctx, &key, &paths)?
         };
+        let importer = Importer::new(ctx.clone(), paths.clone());
         let reader = ContentReader {
             ctx: ctx.clone(),
+            key: key.clone(),
             paths: paths.clone(),
             packs: Arc::new(PackReader::new(paths.packs_dir())),
+            importer: importer.clone(),
         };
         Ok(Notebook {
             key,
@@ -263,6 +303,7 @@ impl Notebook {
             state,
             writer: WriterFiles::default(),
             reader,
+            importer,
         })
     }
 
@@ -355,10 +396,12 @@ impl Notebook {
     }
 }
 
+mod contents;
 mod load;
 mod maintain;
 mod write;
 
+pub use contents::{Importer, ObjectWriter};
 pub use write::Locked;
 
 use load::load_state;
