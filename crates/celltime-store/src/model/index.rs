@@ -11,11 +11,16 @@ use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
+/// Lookup tables of the index are filled by the hundred thousand while a map or log is read:
+/// foldhash is several times faster than the standard SipHash there, and still seeded per
+/// process, so crafted keys cannot aim at one bucket.
+type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
+
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 struct Interner {
     strings: Vec<Box<str>>,
     #[serde(skip)]
-    lookup: Option<HashMap<Box<str>, u32>>,
+    lookup: Option<FastMap<Box<str>, u32>>,
 }
 
 impl Interner {
@@ -193,9 +198,9 @@ pub struct NotebookIndex {
     /// Built on the first lookup by id, also through `&self`: a listing that never looks an
     /// id up never pays for it, and a thousand lookups never scan the rows a thousand times.
     #[serde(skip)]
-    by_id: OnceLock<HashMap<EntryId, u32>>,
+    by_id: OnceLock<FastMap<EntryId, u32>>,
     #[serde(skip)]
-    content_ix: Option<HashMap<ContentHash, u32>>,
+    content_ix: Option<FastMap<ContentHash, u32>>,
 }
 
 impl NotebookIndex {
@@ -225,7 +230,7 @@ impl NotebookIndex {
         self.len() == 0
     }
 
-    fn id_index(&self) -> &HashMap<EntryId, u32> {
+    fn id_index(&self) -> &FastMap<EntryId, u32> {
         self.by_id.get_or_init(|| {
             self.rows
                 .iter()
@@ -236,7 +241,7 @@ impl NotebookIndex {
         })
     }
 
-    fn by_id(&mut self) -> &mut HashMap<EntryId, u32> {
+    fn by_id(&mut self) -> &mut FastMap<EntryId, u32> {
         self.id_index();
         self.by_id.get_mut().expect("built just above")
     }
@@ -269,12 +274,18 @@ impl NotebookIndex {
 
     /// Adds or replaces an entry. Pins and use times of a replaced entry are kept.
     pub fn insert(&mut self, entry: &Entry) -> InsertOutcome {
+        self.insert_with_id(entry, entry.key.id())
+    }
+
+    /// [`NotebookIndex::insert`] when the caller already knows the id (`entry.key.id()`).
+    pub fn insert_with_id(&mut self, entry: &Entry, id: EntryId) -> InsertOutcome {
         debug_assert_eq!(entry.key.notebook, self.notebook);
-        let id = entry.key.id();
+        debug_assert_eq!(entry.key.id(), id);
         let existing = self.by_id().get(&id).copied();
         if let Some(row) = existing {
             let current = self.entry_at(row);
-            if current.parts == sorted_parts(&entry.parts) && current.parents == entry.parents {
+            let parts: Vec<PartRef> = sorted_parts(&entry.parts).into_iter().cloned().collect();
+            if current.parts == parts && current.parents == entry.parents {
                 let r = &mut self.rows[row as usize];
                 r.pinned |= entry.pinned;
                 if let Some(used) = entry.last_used {
@@ -285,14 +296,19 @@ impl NotebookIndex {
             let old = self.rows[row as usize];
             self.rows[row as usize].alive = false;
             let last_used = old.last_used.max(entry.last_used.map_or(NEVER, |t| t.0));
-            self.push_row(entry, old.pinned || entry.pinned, last_used);
+            self.push_row(entry, id, old.pinned || entry.pinned, last_used);
             return InsertOutcome::Replaced;
         }
-        self.push_row(entry, entry.pinned, entry.last_used.map_or(NEVER, |t| t.0));
+        self.push_row(
+            entry,
+            id,
+            entry.pinned,
+            entry.last_used.map_or(NEVER, |t| t.0),
+        );
         InsertOutcome::New
     }
 
-    fn push_row(&mut self, entry: &Entry, pinned: bool, last_used: i64) {
+    fn push_row(&mut self, entry: &Entry, id: EntryId, pinned: bool, last_used: i64) {
         let key = &entry.key;
         let parts_start = self.parts.len() as u32;
         for part in sorted_parts(&entry.parts) {
@@ -318,7 +334,7 @@ impl NotebookIndex {
             self.parents.push(row);
         }
         let row = Row {
-            id: key.id(),
+            id,
             cell: self.strings.intern(key.cell.as_str()),
             module: self.strings.intern(key.module.as_str()),
             version: self.strings.intern(key.version.as_str()),
@@ -709,8 +725,8 @@ impl NotebookIndex {
     }
 }
 
-fn sorted_parts(parts: &[PartRef]) -> Vec<PartRef> {
-    let mut sorted = parts.to_vec();
+fn sorted_parts(parts: &[PartRef]) -> Vec<&PartRef> {
+    let mut sorted: Vec<&PartRef> = parts.iter().collect();
     sorted.sort();
     sorted
 }

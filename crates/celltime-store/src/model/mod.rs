@@ -16,6 +16,7 @@ pub use history::{
 pub use index::{
     CellSummary, EntryView, IndexSummary, InsertOutcome, NotebookIndex, ParentView, PartView,
 };
+pub(crate) use keys::decode_hex;
 pub use keys::{
     CellKey, ContentHash, EntryId, ExecKey, KeyError, MIN_ID_PREFIX, ModuleHash, NotebookKey,
     RESERVED_COMPONENTS, SHORT_ID_LEN, Version,

@@ -12,6 +12,7 @@ pub mod map;
 mod notebook;
 mod objects;
 pub mod pack;
+mod parallel;
 mod snapshot;
 mod verify;
 pub mod wire;

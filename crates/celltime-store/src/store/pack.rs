@@ -8,11 +8,15 @@ use super::error::{IoContext, Result, StoreError};
 use super::fs::{Fs, ItemKind};
 use crate::model::ContentHash;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 pub const PACK_SUFFIX: &str = ".sqlite";
+/// A writer continues the newest pack of its machine until the pack reaches this size, so
+/// processes that write one entry and exit do not leave a pack each, while a pack that git or
+/// a sync tool must copy again after a change stays small.
+pub const PACK_ROLLOVER: u64 = 8 << 20;
 /// `PRAGMA application_id`: "ctm1".
 const APPLICATION_ID: i32 = 0x6374_6d31;
 
@@ -40,19 +44,23 @@ fn open_read(path: &Path) -> Result<Connection> {
 
 const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 
-fn open_write(path: &Path) -> Result<Connection> {
+/// A connection for writing. Only a new pack gets its identity and table: on an existing one,
+/// each of those statements would be a write transaction of its own, with its own syncs.
+fn open_write(path: &Path, new: bool) -> Result<Connection> {
     let conn = Connection::open(path).map_err(|e| sql_error(path, e))?;
     conn.busy_timeout(BUSY_TIMEOUT)
         .map_err(|e| sql_error(path, e))?;
-    conn.execute_batch(&format!(
-        "PRAGMA journal_mode = DELETE;
-         PRAGMA synchronous = FULL;
-         PRAGMA application_id = {APPLICATION_ID};
-         PRAGMA user_version = 1;
-         CREATE TABLE IF NOT EXISTS contents(
-             hash TEXT PRIMARY KEY, size INTEGER NOT NULL, content BLOB NOT NULL);"
-    ))
-    .map_err(|e| sql_error(path, e))?;
+    conn.execute_batch("PRAGMA journal_mode = DELETE; PRAGMA synchronous = FULL;")
+        .map_err(|e| sql_error(path, e))?;
+    if new {
+        conn.execute_batch(&format!(
+            "PRAGMA application_id = {APPLICATION_ID};
+             PRAGMA user_version = 1;
+             CREATE TABLE IF NOT EXISTS contents(
+                 hash TEXT PRIMARY KEY, size INTEGER NOT NULL, content BLOB NOT NULL);"
+        ))
+        .map_err(|e| sql_error(path, e))?;
+    }
     Ok(conn)
 }
 
@@ -65,7 +73,7 @@ pub fn insert(fs: &dyn Fs, path: &Path, items: &[(ContentHash, &[u8])]) -> Resul
         return Ok(());
     }
     if path.exists() {
-        return insert_into(fs, path, items);
+        return insert_into(fs, path, false, items);
     }
     let dir = path.parent().unwrap_or(Path::new("."));
     let name = path
@@ -73,7 +81,7 @@ pub fn insert(fs: &dyn Fs, path: &Path, items: &[(ContentHash, &[u8])]) -> Resul
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     let temp = dir.join(format!(".tmp-{name}"));
-    let created = insert_into(fs, &temp, items)
+    let created = insert_into(fs, &temp, true, items)
         .and_then(|()| fs.rename(&temp, path).at(path))
         .and_then(|()| fs.sync_dir(dir).at(dir));
     if created.is_err() {
@@ -82,8 +90,8 @@ pub fn insert(fs: &dyn Fs, path: &Path, items: &[(ContentHash, &[u8])]) -> Resul
     created
 }
 
-fn insert_into(fs: &dyn Fs, path: &Path, items: &[(ContentHash, &[u8])]) -> Result<()> {
-    let mut conn = open_write(path)?;
+fn insert_into(fs: &dyn Fs, path: &Path, new: bool, items: &[(ContentHash, &[u8])]) -> Result<()> {
+    let mut conn = open_write(path, new)?;
     let tx = conn
         .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
         .map_err(|e| sql_error(path, e))?;
@@ -139,6 +147,24 @@ pub fn index(path: &Path) -> Result<Vec<(String, u64)>> {
             .map_err(|e| sql_error(path, e))
     })
     .collect()
+}
+
+/// Which of `hashes` the pack holds (primary-key lookups; no content is read).
+pub fn holding(path: &Path, hashes: &HashSet<ContentHash>) -> Result<Vec<ContentHash>> {
+    let conn = open_read(path)?;
+    let mut query = conn
+        .prepare("SELECT 1 FROM contents WHERE hash = ?1")
+        .map_err(|e| sql_error(path, e))?;
+    let mut held = Vec::new();
+    for hash in hashes {
+        if query
+            .exists([hash.to_hex()])
+            .map_err(|e| sql_error(path, e))?
+        {
+            held.push(*hash);
+        }
+    }
+    Ok(held)
 }
 
 /// Pack file names in `dir` (regular files only; symlinks and other files are not ours).

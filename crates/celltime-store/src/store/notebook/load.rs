@@ -2,13 +2,14 @@
 //! the positions the map records; refreshing that state when other processes write.
 
 use super::{Issue, Severity, State};
-use crate::model::{NotebookIndex, NotebookKey, Timestamp};
+use crate::model::{Entry, EntryId, NotebookIndex, NotebookKey, Timestamp};
 use crate::store::Context;
 use crate::store::error::{IoContext, Result, StoreError};
 use crate::store::fs::{DirItem, ItemKind};
 use crate::store::layout::{MAP_FILE, NotebookPaths};
 use crate::store::log::{self, Record, SEGMENT_SUFFIX};
 use crate::store::map::{self, MapData};
+use crate::store::parallel;
 use crate::store::snapshot::{self, MapStamp};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -45,59 +46,69 @@ pub(in crate::store) fn quick_summary(
 /// Segment file names in the log folder (regular files only).
 pub(super) fn segment_names(ctx: &Context, log_dir: &std::path::Path) -> Result<Vec<String>> {
     match ctx.fs.read_dir(log_dir) {
-        Ok(items) => Ok(items
-            .into_iter()
-            .filter(|i| {
-                i.kind == ItemKind::File
-                    && i.name.ends_with(SEGMENT_SUFFIX)
-                    && !i.name.starts_with('.')
-            })
-            .map(|i| i.name)
-            .collect()),
+        Ok(items) => {
+            let mut names: Vec<String> = items
+                .into_iter()
+                .filter(|i| {
+                    i.kind == ItemKind::File
+                        && i.name.ends_with(SEGMENT_SUFFIX)
+                        && !i.name.starts_with('.')
+                })
+                .map(|i| i.name)
+                .collect();
+            names.sort();
+            Ok(names)
+        }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
         Err(e) => Err(e).at(log_dir),
     }
 }
 
-/// Applies one record to the index.
-pub(super) fn apply(
-    index: &mut NotebookIndex,
-    notebook: &NotebookKey,
-    record: Record,
-) -> Option<String> {
-    match record {
-        Record::Put { entry, .. } => match (*entry).into_entry(notebook) {
-            Ok(entry) => {
-                index.insert(&entry);
-                None
-            }
-            Err(e) => Some(format!("invalid put record: {e}")),
-        },
-        Record::Remove { ids, .. } => {
-            ids.iter().for_each(|id| {
-                index.remove(*id);
-            });
-            None
-        }
-        Record::Pin { ids, .. } => {
-            ids.iter().for_each(|id| {
-                index.set_pinned(*id, true);
-            });
-            None
-        }
-        Record::Unpin { ids, .. } => {
-            ids.iter().for_each(|id| {
-                index.set_pinned(*id, false);
-            });
-            None
-        }
-        Record::Used { ids, used_at, .. } => {
-            ids.iter().for_each(|id| {
-                index.touch(*id, used_at);
-            });
-            None
+/// A record ready to apply: a put already validated into an entry with its id. Validation
+/// does not depend on the index, so it runs on all cores before records are applied in order.
+pub(super) enum Ready {
+    Put(Box<Entry>, EntryId),
+    Invalid(String),
+    Other(Record),
+}
+
+impl Ready {
+    pub(super) fn of(notebook: &NotebookKey, record: Record) -> Ready {
+        match record {
+            Record::Put { entry, .. } => match (*entry).into_entry(notebook) {
+                Ok(entry) => {
+                    let id = entry.key.id();
+                    Ready::Put(Box::new(entry), id)
+                }
+                Err(e) => Ready::Invalid(format!("invalid put record: {e}")),
+            },
+            other => Ready::Other(other),
         }
     }
+}
+
+/// Applies one record to the index; returns why it could not be applied, if it could not.
+pub(super) fn apply(index: &mut NotebookIndex, record: Ready) -> Option<String> {
+    match record {
+        Ready::Put(entry, id) => {
+            index.insert_with_id(&entry, id);
+        }
+        Ready::Invalid(message) => return Some(message),
+        Ready::Other(Record::Put { .. }) => unreachable!("puts are made ready"),
+        Ready::Other(Record::Remove { ids, .. }) => ids.iter().for_each(|id| {
+            index.remove(*id);
+        }),
+        Ready::Other(Record::Pin { ids, .. }) => ids.iter().for_each(|id| {
+            index.set_pinned(*id, true);
+        }),
+        Ready::Other(Record::Unpin { ids, .. }) => ids.iter().for_each(|id| {
+            index.set_pinned(*id, false);
+        }),
+        Ready::Other(Record::Used { ids, used_at, .. }) => ids.iter().for_each(|id| {
+            index.touch(*id, used_at);
+        }),
+    }
+    None
 }
 
 /// Reads the map (through its snapshot when one matches), merges conflicted copies, and
@@ -231,10 +242,11 @@ fn apply_segments(
     from: &BTreeMap<String, u64>,
 ) -> Result<()> {
     let log_dir = paths.log_dir();
-    let mut pending: Vec<(Timestamp, String, u64, Record)> = Vec::new();
-    for name in segment_names(ctx, &log_dir)? {
-        let path = log_dir.join(&name);
-        let start = from.get(&name).copied().unwrap_or(0);
+    let names = segment_names(ctx, &log_dir)?;
+    let mut pending: Vec<(Timestamp, usize, u64, Record)> = Vec::new();
+    for (segment, name) in names.iter().enumerate() {
+        let path = log_dir.join(name);
+        let start = from.get(name).copied().unwrap_or(0);
         let len = ctx.fs.metadata(&path).at(&path)?.len;
         if len < start {
             state.issues.push(Issue {
@@ -276,18 +288,25 @@ fn apply_segments(
         let mut clock = Timestamp(i64::MIN);
         pending.extend(read.records.into_iter().map(|(offset, r)| {
             clock = clock.max(r.at());
-            (clock, name.clone(), offset, r)
+            (clock, segment, offset, r)
         }));
     }
-    pending.sort_by(|a, b| (a.0, &a.1, a.2).cmp(&(b.0, &b.1, b.2)));
+    // Segment names are sorted, so their positions order records as their names would.
+    pending.sort_by_key(|(at, segment, offset, _)| (*at, *segment, *offset));
     if let Some((last, ..)) = pending.last() {
         state.latest_at = state.latest_at.max(*last);
     }
-    for (_, name, _, record) in pending {
-        if let Some(message) = apply(&mut state.data.index, key, record) {
+    let ready = parallel::map_owned_shares(pending, |share| {
+        share
+            .into_iter()
+            .map(|(_, segment, _, record)| (segment, Ready::of(key, record)))
+            .collect::<Vec<_>>()
+    });
+    for (segment, record) in ready.into_iter().flatten() {
+        if let Some(message) = apply(&mut state.data.index, record) {
             state.issues.push(Issue {
                 severity: Severity::Error,
-                path: log_dir.join(name),
+                path: log_dir.join(&names[segment]),
                 line: None,
                 message,
             });

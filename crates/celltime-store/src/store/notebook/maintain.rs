@@ -231,7 +231,6 @@ impl Notebook {
         failpoint::hit("gc.after_pack_delete");
         report.packs_compacted = settled.len();
         self.writer.pack = None;
-        self.writer.own_pack_hashes = None;
         Ok(())
     }
 }

@@ -14,7 +14,7 @@ use crate::model::{
     ContentHash, Entry, EntryId, NotebookIndex, NotebookKey, PartMask, PartRef, Timestamp,
 };
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -73,23 +73,13 @@ impl State {
     }
 }
 
-/// Files this process writes to; each is created on first use with a fresh random name.
+/// Files this process writes to: its own segment (created on first use with a fresh random
+/// name), and the pack it adds small contents to.
 #[derive(Debug, Default)]
 struct WriterFiles {
     /// The segment and the length this process expects it to have.
     segment: Option<(String, u64)>,
     pack: Option<String>,
-    /// Hashes held by this machine's packs (loaded on first write).
-    own_pack_hashes: Option<OwnPacks>,
-}
-
-/// The contents this machine's packs hold, and which packs they were read from. Another
-/// process of this machine may compact the packs (dropping rows nothing referenced), so the
-/// set is only trusted while every pack it was read from still exists.
-#[derive(Debug, Default)]
-struct OwnPacks {
-    packs: BTreeSet<String>,
-    hashes: HashSet<ContentHash>,
 }
 
 /// What `gc` did.

@@ -1,8 +1,8 @@
 //! Writing: put (contents durable, then one log record), remove, pin, unpin, touch, restore.
 //! Every change is one log append under the exclusive lock.
 
-use super::load::{apply, refresh};
-use super::{Notebook, OwnPacks};
+use super::Notebook;
+use super::load::{Ready, apply, refresh};
 use crate::model::{
     ContentHash, Entry, EntryId, ExecKey, NewEntry, PartRef, Timestamp, check_part_labels,
 };
@@ -11,9 +11,9 @@ use crate::store::failpoint;
 use crate::store::fs::ItemKind;
 use crate::store::log::{self, Record, SEGMENT_SUFFIX};
 use crate::store::objects;
-use crate::store::pack::{self, PACK_SUFFIX};
+use crate::store::pack::{self, PACK_ROLLOVER, PACK_SUFFIX};
 use crate::store::wire::WireEntry;
-use std::collections::{BTreeSet, HashSet};
+use std::collections::HashSet;
 use std::path::PathBuf;
 
 impl Notebook {
@@ -133,7 +133,6 @@ impl Notebook {
         let fs = self.ctx.fs.clone();
         let threshold = self.ctx.config.inline_threshold;
         let objects_dir = self.paths.objects_dir();
-        let own_hashes = self.own_pack_hashes()?;
         let mut small: Vec<(ContentHash, &[u8])> = Vec::new();
         let mut large: Vec<(ContentHash, &[u8])> = Vec::new();
         let mut seen = HashSet::new();
@@ -144,7 +143,7 @@ impl Notebook {
                 }
                 if part.size > threshold {
                     large.push((part.content, bytes));
-                } else if !own_hashes.contains(&part.content) {
+                } else {
                     small.push((part.content, bytes));
                 }
             }
@@ -152,57 +151,61 @@ impl Notebook {
         for (hash, bytes) in large {
             objects::write(fs.as_ref(), &objects_dir, hash, bytes)?;
         }
+        let small = self.not_in_own_packs(small)?;
         if small.is_empty() {
             return Ok(());
         }
         let pack_path = self.current_pack()?;
-        pack::insert(fs.as_ref(), &pack_path, &small)?;
-        let own = self
-            .writer
-            .own_pack_hashes
-            .get_or_insert_with(OwnPacks::default);
-        own.hashes.extend(small.iter().map(|(h, _)| *h));
-        if let Some(name) = pack_path.file_name() {
-            own.packs.insert(name.to_string_lossy().into_owned());
-        }
-        Ok(())
+        pack::insert(fs.as_ref(), &pack_path, &small)
     }
 
-    /// Under the lock: the contents of this machine's packs, re-read when a pack it was read
-    /// from has gone (compacted), extended when new packs appeared.
-    fn own_pack_hashes(&mut self) -> Result<&HashSet<ContentHash>> {
+    /// Under the lock: drops the contents this machine's packs already hold. Only this
+    /// machine's packs count: another machine's gc may drop a row before our record reaches it.
+    fn not_in_own_packs<'b>(
+        &self,
+        mut items: Vec<(ContentHash, &'b [u8])>,
+    ) -> Result<Vec<(ContentHash, &'b [u8])>> {
         let dir = self.paths.packs_dir();
-        let present: BTreeSet<String> = pack::list(self.ctx.fs.as_ref(), &dir)?
-            .into_iter()
-            .filter(|name| self.ctx.owns(name))
-            .collect();
-        let own = self
-            .writer
-            .own_pack_hashes
-            .get_or_insert_with(OwnPacks::default);
-        if !own.packs.is_subset(&present) {
-            *own = OwnPacks::default();
-        }
-        for name in present.difference(&own.packs.clone()) {
-            for (hash, _) in pack::index(&dir.join(name))? {
-                if let Ok(h) = hash.parse() {
-                    own.hashes.insert(h);
+        let mut wanted: HashSet<ContentHash> = items.iter().map(|(h, _)| *h).collect();
+        for name in pack::list(self.ctx.fs.as_ref(), &dir)? {
+            if wanted.is_empty() {
+                break;
+            }
+            if self.ctx.owns(&name) {
+                for held in pack::holding(&dir.join(name), &wanted)? {
+                    wanted.remove(&held);
                 }
             }
-            own.packs.insert(name.clone());
         }
-        Ok(&own.hashes)
+        items.retain(|(h, _)| wanted.contains(h));
+        Ok(items)
     }
 
+    /// The pack new small contents go to: this process's, else the newest of this machine's
+    /// packs, while under [`PACK_ROLLOVER`]; else a new one.
     fn current_pack(&mut self) -> Result<PathBuf> {
+        let fs = self.ctx.fs.clone();
         let dir = self.paths.packs_dir();
-        if let Some(name) = &self.writer.pack
-            && dir.join(name).exists()
-        {
-            return Ok(dir.join(name));
-        }
-        self.ctx.fs.create_dir_all(&dir).at(&dir)?;
-        let name = format!("{}{PACK_SUFFIX}", self.ctx.new_file_stem());
+        let fits = |name: &String| {
+            fs.metadata(&dir.join(name))
+                .is_ok_and(|m| m.kind == ItemKind::File && m.len < PACK_ROLLOVER)
+        };
+        let newest_own = || -> Result<Option<String>> {
+            Ok(pack::list(fs.as_ref(), &dir)?
+                .into_iter()
+                .filter(|name| self.ctx.owns(name))
+                .max())
+        };
+        let name = match self.writer.pack.clone().filter(fits) {
+            Some(name) => name,
+            None => match newest_own()?.filter(fits) {
+                Some(name) => name,
+                None => {
+                    fs.create_dir_all(&dir).at(&dir)?;
+                    format!("{}{PACK_SUFFIX}", self.ctx.new_file_stem())
+                }
+            },
+        };
         self.writer.pack = Some(name.clone());
         Ok(dir.join(name))
     }
@@ -272,7 +275,7 @@ impl Notebook {
         let record = make(self.record_time(), present.clone());
         self.append(std::slice::from_ref(&record))?;
         failpoint::hit(point);
-        apply(&mut self.state.data.index, &self.key, record);
+        apply(&mut self.state.data.index, Ready::of(&self.key, record));
         Ok(present.len())
     }
 
@@ -301,7 +304,7 @@ impl Notebook {
         self.append(&records)?;
         let count = records.len();
         for record in records {
-            apply(&mut self.state.data.index, &self.key, record);
+            apply(&mut self.state.data.index, Ready::of(&self.key, record));
         }
         Ok(count)
     }
