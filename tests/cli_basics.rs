@@ -111,6 +111,38 @@ fn put_show_raw_and_maintenance() {
     assert!(!dir.path().join("escape").exists());
 }
 
+/// `put` appends one log record and returns; listings fold the log in, so the entries show
+/// before anything is consolidated, and `consolidate` writes them into map.toml.
+#[test]
+fn puts_are_listed_before_consolidation() {
+    let dir = demo();
+    let map = dir.path().join("__marimo__/persist/analysis/eda/map.toml");
+    let map_before = std::fs::read(&map).unwrap();
+    std::fs::write(dir.path().join("cell.py"), "x = 2\n").unwrap();
+    let mut ids = Vec::new();
+    for module in ["m1", "m2"] {
+        let put = celltime(dir.path())
+            .args(["put", "--notebook", "analysis/eda", "--cell", "new"])
+            .args(["--module", module, "--code", "cell.py"])
+            .output()
+            .unwrap();
+        assert!(put.status.success(), "{put:?}");
+        ids.push(String::from_utf8(put.stdout).unwrap().trim().to_string());
+    }
+    assert_eq!(
+        std::fs::read(&map).unwrap(),
+        map_before,
+        "map.toml untouched"
+    );
+    let listed = stdout(celltime(dir.path()).args(["ls", "--json", "--cell", "new"]));
+    for id in &ids {
+        assert!(listed.contains(id.as_str()), "{id} not in {listed}");
+    }
+    stdout(celltime(dir.path()).arg("consolidate"));
+    let map_after = std::fs::read_to_string(&map).unwrap();
+    assert_eq!(map_after.matches("[entry.\"new\"").count(), 2);
+}
+
 #[test]
 fn outside_a_workspace_the_error_says_what_to_do() {
     let dir = tempfile::tempdir().unwrap();

@@ -8,6 +8,7 @@ mod reliability_faults;
 mod reliability_soak;
 mod reliability_sync;
 mod store_api;
+mod store_append;
 mod store_concurrency;
 #[cfg(feature = "failpoints")]
 mod store_crash;

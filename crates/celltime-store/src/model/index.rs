@@ -579,6 +579,11 @@ impl NotebookIndex {
         views
     }
 
+    /// Ids of live entries, in row order.
+    pub fn ids(&self) -> impl Iterator<Item = EntryId> + '_ {
+        self.rows.iter().filter(|r| r.alive).map(|r| r.id)
+    }
+
     /// Live entries as full values, in execution-key order.
     pub fn entries(&self) -> Vec<Entry> {
         self.views().iter().map(|v| self.entry_at(v.row)).collect()

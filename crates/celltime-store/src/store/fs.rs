@@ -46,6 +46,12 @@ pub trait Fs: Send + Sync + fmt::Debug {
     fn read_from(&self, path: &Path, offset: u64) -> io::Result<Vec<u8>>;
     /// Reads at most the first `max` bytes.
     fn read_head(&self, path: &Path, max: usize) -> io::Result<Vec<u8>>;
+    /// Reads at most `len` bytes from `offset`.
+    fn read_range(&self, path: &Path, offset: u64, len: usize) -> io::Result<Vec<u8>> {
+        let mut bytes = self.read_from(path, offset)?;
+        bytes.truncate(len);
+        Ok(bytes)
+    }
     /// Creates a file that must not exist yet and writes `bytes` to it (not synced).
     fn write_new(&self, path: &Path, bytes: &[u8]) -> io::Result<()>;
     /// Appends to a file, creating it if needed (not synced).
@@ -84,6 +90,14 @@ impl Fs for RealFs {
     fn read_head(&self, path: &Path, max: usize) -> io::Result<Vec<u8>> {
         let mut bytes = Vec::with_capacity(max.min(1 << 16));
         File::open(path)?.take(max as u64).read_to_end(&mut bytes)?;
+        Ok(bytes)
+    }
+
+    fn read_range(&self, path: &Path, offset: u64, len: usize) -> io::Result<Vec<u8>> {
+        let mut file = File::open(path)?;
+        file.seek(SeekFrom::Start(offset))?;
+        let mut bytes = Vec::with_capacity(len.min(1 << 24));
+        file.take(len as u64).read_to_end(&mut bytes)?;
         Ok(bytes)
     }
 

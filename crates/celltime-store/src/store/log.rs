@@ -16,6 +16,9 @@ use serde::{Deserialize, Serialize};
 use std::path::Path;
 
 pub const SEGMENT_SUFFIX: &str = ".jsonl";
+/// A writer continues its machine's newest segment until it reaches this size (consolidation
+/// normally retires segments long before).
+pub const SEGMENT_ROLLOVER: u64 = 8 << 20;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(

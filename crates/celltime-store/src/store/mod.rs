@@ -20,10 +20,12 @@ pub mod wire;
 pub use config::{Config, FORMAT_VERSION, line_of, span_duration};
 pub use error::{IoContext, Result, StoreError};
 pub use layout::{NotebookPaths, Workspace};
-pub use notebook::{ContentReader, Fetched, GcReport, Issue, Notebook, NotebookFile, Severity};
+pub use notebook::{
+    CONSOLIDATE_AFTER, ContentReader, Fetched, GcReport, Issue, Notebook, NotebookFile, Severity,
+};
 pub use verify::{Problem, VerifyReport};
 
-use crate::model::{EntryId, MIN_ID_PREFIX, NotebookKey};
+use crate::model::{EntryId, ExecKey, MIN_ID_PREFIX, NewEntry, NotebookKey};
 use fs::{Fs, ItemKind, RealFs, random_hex, write_atomic};
 use layout::{INDEX_DIR, LOCK_FILE, LOG_DIR, NOTEBOOK_FILE, OBJECTS_DIR, PACKS_DIR};
 use lock::{LockMode, StoreLock};
@@ -172,6 +174,17 @@ impl Default for StoreOptions {
     }
 }
 
+/// What [`Store::append`] did.
+#[derive(Debug)]
+pub struct Appended {
+    /// The entries' keys: they are written (or were already there), whatever `consolidated`
+    /// says.
+    pub keys: Vec<ExecKey>,
+    /// Whether the log had passed [`CONSOLIDATE_AFTER`] and was folded into the map. A
+    /// failure here leaves the entries written, in the log, for the next consolidation.
+    pub consolidated: Result<bool>,
+}
+
 /// Totals of one notebook, for listings.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct NotebookSummary {
@@ -307,6 +320,23 @@ impl Store {
             self.check_notebook_file(&paths.notebook_file(), key)?;
         }
         Notebook::open(self.ctx.clone(), key.clone(), paths)
+    }
+
+    /// Adds entries to a notebook (creating its folder on the first write), for a process that
+    /// writes and exits (`celltime put`): the map's entries are not read when its snapshot
+    /// lists their ids, and the log is folded into the map only once it has passed
+    /// [`CONSOLIDATE_AFTER`] bytes. A long-lived writer keeps a [`Notebook`] open instead and
+    /// consolidates when it exits.
+    pub fn append(&self, key: &NotebookKey, entries: Vec<NewEntry>) -> Result<Appended> {
+        let paths = self.paths(key);
+        if self.ctx.fs.metadata(&paths.notebook_file()).is_ok() {
+            self.check_notebook_file(&paths.notebook_file(), key)?;
+        }
+        let mut notebook = Notebook::open_for_append(self.ctx.clone(), key.clone(), paths)?;
+        let keys = notebook.put_batch(entries)?;
+        failpoint::hit("append.before_consolidate");
+        let consolidated = notebook.consolidate_if_due();
+        Ok(Appended { keys, consolidated })
     }
 
     /// Records where a notebook's source lives (`notebook.toml` `source`), creating the folder.

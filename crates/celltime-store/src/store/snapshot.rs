@@ -6,17 +6,21 @@
 //! different snapshots under one name. Its header also carries the map's file stamp (length,
 //! modification time, inode) as this machine saw it, and the notebook's totals: while the stamp
 //! still matches, neither the map nor the snapshot body needs reading to list the notebook.
+//! Between header and body, the sorted ids of the map's entries let a writer that only adds
+//! entries check its keys without reading the body.
 
 use super::fs::{DirItem, Fs, ItemKind, is_real_dir, write_atomic};
 use super::map::MapData;
-use crate::model::{IndexSummary, NotebookIndex};
+use crate::model::{EntryId, IndexSummary, NotebookIndex};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::time::UNIX_EPOCH;
 
 /// Bumped whenever the snapshot layout changes; older snapshots are then ignored.
-const SNAPSHOT_VERSION: u32 = 2;
+const SNAPSHOT_VERSION: u32 = 3;
+/// An id in the id section: 16 bytes, big-endian.
+const ID_BYTES: usize = 16;
 const MAGIC: &[u8; 8] = b"CTINDEX\0";
 /// Enough for the header of any realistic notebook (the log positions dominate).
 const HEAD_READ: usize = 64 * 1024;
@@ -48,6 +52,8 @@ pub struct Header {
     pub stamp: MapStamp,
     pub log_pos: BTreeMap<String, u64>,
     pub summary: IndexSummary,
+    /// How many ids the id section holds.
+    ids: u64,
 }
 
 #[derive(Deserialize)]
@@ -67,12 +73,17 @@ fn file_name(map_hash: &blake3::Hash) -> String {
     format!("map-{}.bin", &map_hash.to_hex()[..32])
 }
 
-/// Splits a snapshot file into its header and the offset of its body.
+/// Splits a snapshot file into its header and the offset of its id section.
 fn parse_header(bytes: &[u8]) -> Option<(Header, usize)> {
     let rest = bytes.strip_prefix(MAGIC.as_slice())?;
     let len = u32::from_le_bytes(rest.get(..4)?.try_into().ok()?) as usize;
     let header: Header = postcard::from_bytes(rest.get(4..4 + len)?).ok()?;
     (header.version == SNAPSHOT_VERSION).then_some((header, MAGIC.len() + 4 + len))
+}
+
+/// The byte length of a header's id section.
+fn ids_len(header: &Header) -> Option<usize> {
+    usize::try_from(header.ids).ok()?.checked_mul(ID_BYTES)
 }
 
 fn snapshot_files(fs: &dyn Fs, dir: &Path) -> Vec<PathBuf> {
@@ -97,8 +108,9 @@ pub fn header_for(fs: &dyn Fs, dir: &Path, stamp: MapStamp) -> Option<(PathBuf, 
 
 fn read_body(fs: &dyn Fs, path: &Path) -> Option<(Header, MapData)> {
     let bytes = fs.read(path).ok()?;
-    let (header, offset) = parse_header(&bytes)?;
-    let body: Body = postcard::from_bytes(&bytes[offset..]).ok()?;
+    let (header, ids_at) = parse_header(&bytes)?;
+    let body_at = ids_at.checked_add(ids_len(&header)?)?;
+    let body: Body = postcard::from_bytes(bytes.get(body_at..)?).ok()?;
     let data = MapData {
         index: body.index,
         log_pos: header.log_pos.clone(),
@@ -111,6 +123,24 @@ fn read_body(fs: &dyn Fs, path: &Path) -> Option<(Header, MapData)> {
 pub fn load_by_stamp(fs: &dyn Fs, dir: &Path, stamp: MapStamp) -> Option<MapData> {
     let (path, _) = header_for(fs, dir, stamp)?;
     read_body(fs, &path).map(|(_, data)| data)
+}
+
+/// The header and sorted entry ids of the snapshot of the map as it is now (found by stamp),
+/// without its body.
+pub fn ids_by_stamp(fs: &dyn Fs, dir: &Path, stamp: MapStamp) -> Option<(Header, Vec<EntryId>)> {
+    let (path, header) = header_for(fs, dir, stamp)?;
+    let head = fs.read_head(&path, HEAD_READ).ok()?;
+    let (_, ids_at) = parse_header(&head)?;
+    let len = ids_len(&header)?;
+    let bytes = fs.read_range(&path, ids_at as u64, len).ok()?;
+    if bytes.len() != len {
+        return None;
+    }
+    let ids: Vec<EntryId> = bytes
+        .chunks_exact(ID_BYTES)
+        .map(|b| EntryId(u128::from_be_bytes(b.try_into().expect("16 bytes"))))
+        .collect();
+    ids.is_sorted().then_some((header, ids))
 }
 
 /// The snapshot of a map with these contents (the map was read and hashed). A snapshot made
@@ -130,11 +160,14 @@ pub fn load_by_hash(
 
 /// Best effort: a failure only costs the next open a TOML parse.
 pub fn save(fs: &dyn Fs, dir: &Path, map_hash: &blake3::Hash, stamp: MapStamp, data: &MapData) {
+    let mut ids: Vec<EntryId> = data.index.ids().collect();
+    ids.sort_unstable();
     let header = Header {
         version: SNAPSHOT_VERSION,
         stamp,
         log_pos: data.log_pos.clone(),
         summary: data.index.summary(),
+        ids: ids.len() as u64,
     };
     let body = BodyRef {
         index: &data.index,
@@ -144,10 +177,14 @@ pub fn save(fs: &dyn Fs, dir: &Path, map_hash: &blake3::Hash, stamp: MapStamp, d
     else {
         return;
     };
-    let mut bytes = Vec::with_capacity(MAGIC.len() + 4 + head.len() + body.len());
+    let mut bytes =
+        Vec::with_capacity(MAGIC.len() + 4 + head.len() + ids.len() * ID_BYTES + body.len());
     bytes.extend_from_slice(MAGIC);
     bytes.extend_from_slice(&(head.len() as u32).to_le_bytes());
     bytes.extend_from_slice(&head);
+    for id in &ids {
+        bytes.extend_from_slice(&id.0.to_be_bytes());
+    }
     bytes.extend_from_slice(&body);
     if fs.create_dir_all(dir).is_err() {
         return;

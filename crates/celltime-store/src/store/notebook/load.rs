@@ -33,14 +33,20 @@ pub(in crate::store) fn quick_summary(
             return None;
         }
     }
-    let copies = ctx.fs.read_dir(&paths.dir).ok()?;
-    if copies
-        .iter()
-        .any(|i| i.name != MAP_FILE && i.name.starts_with("map") && i.name.ends_with(".toml"))
-    {
+    if has_conflicted_copies(ctx, paths)? {
         return None;
     }
     Some(header.summary)
+}
+
+/// Does the folder hold conflicted copies of the map (which must be merged on read)?
+fn has_conflicted_copies(ctx: &Context, paths: &NotebookPaths) -> Option<bool> {
+    let items = ctx.fs.read_dir(&paths.dir).ok()?;
+    Some(items.iter().any(|i| is_conflicted_copy(&i.name)))
+}
+
+fn is_conflicted_copy(name: &str) -> bool {
+    name != MAP_FILE && name.starts_with("map") && name.ends_with(".toml")
 }
 
 /// Segment file names in the log folder (regular files only).
@@ -130,6 +136,43 @@ pub(super) fn load_state(ctx: &Context, key: &NotebookKey, paths: &NotebookPaths
         issues,
         data,
         latest_at: Timestamp(i64::MIN),
+        map_ids: None,
+    };
+    let start: BTreeMap<String, u64> = state.data.log_pos.clone();
+    apply_segments(ctx, key, paths, &mut state, &start)?;
+    Ok(state)
+}
+
+/// The state a writer that only adds entries needs: the map's entries by id alone, from the
+/// snapshot that matches the map, and the log records after the map's positions in full.
+/// Without such a snapshot, or with conflicted copies to merge, this is [`load_state`].
+pub(super) fn load_for_append(
+    ctx: &Context,
+    key: &NotebookKey,
+    paths: &NotebookPaths,
+) -> Result<State> {
+    let fs = ctx.fs.as_ref();
+    let Some(map_stamp) = stamp(ctx, &paths.map()) else {
+        return load_state(ctx, key, paths);
+    };
+    let Some((header, ids)) = snapshot::ids_by_stamp(fs, &paths.index_dir(), map_stamp) else {
+        return load_state(ctx, key, paths);
+    };
+    if has_conflicted_copies(ctx, paths) != Some(false) {
+        return load_state(ctx, key, paths);
+    }
+    let mut state = State {
+        data: MapData {
+            index: NotebookIndex::new(key.clone()),
+            log_pos: header.log_pos,
+            merged: BTreeSet::new(),
+        },
+        map_stamp: Some(map_stamp),
+        read_pos: BTreeMap::new(),
+        merged_copies: BTreeSet::new(),
+        issues: Vec::new(),
+        latest_at: Timestamp(i64::MIN),
+        map_ids: Some(ids),
     };
     let start: BTreeMap<String, u64> = state.data.log_pos.clone();
     apply_segments(ctx, key, paths, &mut state, &start)?;
@@ -186,11 +229,7 @@ fn merge_conflicted_copies(
     let mut merged = BTreeSet::new();
     let items = ctx.fs.read_dir(&paths.dir).unwrap_or_default();
     for item in items {
-        let is_copy = item.kind == ItemKind::File
-            && item.name != MAP_FILE
-            && item.name.starts_with("map")
-            && item.name.ends_with(".toml");
-        if !is_copy {
+        if item.kind != ItemKind::File || !is_conflicted_copy(&item.name) {
             continue;
         }
         let path = paths.dir.join(&item.name);
@@ -331,8 +370,8 @@ fn line_in_file(
     Some(before + relative)
 }
 
-/// Brings `state` up to date: a replaced map means a full reload; otherwise only records
-/// appended since the last read are applied.
+/// Brings `state` up to date: a replaced map means a reload (as deep as the state was);
+/// otherwise only records appended since the last read are applied.
 pub(super) fn refresh(
     ctx: &Context,
     key: &NotebookKey,
@@ -340,7 +379,10 @@ pub(super) fn refresh(
     state: &mut State,
 ) -> Result<()> {
     if stamp(ctx, &paths.map()) != state.map_stamp {
-        *state = load_state(ctx, key, paths)?;
+        *state = match state.map_ids {
+            Some(_) => load_for_append(ctx, key, paths)?,
+            None => load_state(ctx, key, paths)?,
+        };
         return Ok(());
     }
     let from: BTreeMap<String, u64> = segment_names(ctx, &paths.log_dir())?

@@ -65,20 +65,32 @@ struct State {
     /// The latest record time applied: new records are stamped after it, so a fresh fold
     /// (which orders records by time) applies them in the order this process did.
     latest_at: Timestamp,
+    /// Set when only appending: the map's entries are known by their sorted ids alone (from
+    /// the snapshot), and `data.index` holds only what the log adds. Anything else a writer
+    /// needs makes it load the whole map first.
+    map_ids: Option<Vec<EntryId>>,
 }
 
 impl State {
     fn corruption(&self) -> Option<&Issue> {
         self.issues.iter().find(|i| i.severity == Severity::Error)
     }
+
+    /// Bytes of log records not yet folded into the map.
+    fn unfolded_log_bytes(&self) -> u64 {
+        self.read_pos
+            .iter()
+            .map(|(name, pos)| {
+                pos.saturating_sub(self.data.log_pos.get(name).copied().unwrap_or(0))
+            })
+            .sum()
+    }
 }
 
-/// Files this process writes to: its own segment (created on first use with a fresh random
-/// name), and the pack it adds small contents to.
+/// The segment and the pack this process last added to (both this machine's).
 #[derive(Debug, Default)]
 struct WriterFiles {
-    /// The segment and the length this process expects it to have.
-    segment: Option<(String, u64)>,
+    segment: Option<String>,
     pack: Option<String>,
 }
 
@@ -184,9 +196,28 @@ impl Notebook {
         key: NotebookKey,
         paths: NotebookPaths,
     ) -> Result<Notebook> {
+        Notebook::open_as(ctx, key, paths, load_state)
+    }
+
+    /// Opens a notebook to add entries only, without reading the map's entries when its
+    /// snapshot gives their ids (see `State::map_ids`). Never handed out: see `Store::append`.
+    pub(super) fn open_for_append(
+        ctx: Arc<Context>,
+        key: NotebookKey,
+        paths: NotebookPaths,
+    ) -> Result<Notebook> {
+        Notebook::open_as(ctx, key, paths, load_for_append)
+    }
+
+    fn open_as(
+        ctx: Arc<Context>,
+        key: NotebookKey,
+        paths: NotebookPaths,
+        load: fn(&Context, &NotebookKey, &NotebookPaths) -> Result<State>,
+    ) -> Result<Notebook> {
         let state = {
             let _lock = ctx.lock_shared(&paths)?;
-            load_state(&ctx, &key, &paths)?
+            load(&ctx, &key, &paths)?
         };
         let reader = ContentReader {
             ctx: ctx.clone(),
@@ -212,6 +243,10 @@ impl Notebook {
     }
 
     pub fn index(&self) -> &NotebookIndex {
+        debug_assert!(
+            self.state.map_ids.is_none(),
+            "an appending notebook is never handed out"
+        );
         &self.state.data.index
     }
 
@@ -268,5 +303,6 @@ mod load;
 mod maintain;
 mod write;
 
-use load::load_state;
 pub(super) use load::quick_summary;
+use load::{load_for_append, load_state};
+pub use maintain::CONSOLIDATE_AFTER;

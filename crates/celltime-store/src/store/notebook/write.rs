@@ -2,14 +2,14 @@
 //! Every change is one log append under the exclusive lock.
 
 use super::Notebook;
-use super::load::{Ready, apply, refresh};
+use super::load::{Ready, apply, load_state, refresh, segment_names};
 use crate::model::{
     ContentHash, Entry, EntryId, ExecKey, NewEntry, PartRef, Timestamp, check_part_labels,
 };
 use crate::store::error::{IoContext, Result, StoreError};
 use crate::store::failpoint;
 use crate::store::fs::ItemKind;
-use crate::store::log::{self, Record, SEGMENT_SUFFIX};
+use crate::store::log::{self, Record, SEGMENT_ROLLOVER, SEGMENT_SUFFIX};
 use crate::store::objects;
 use crate::store::pack::{self, PACK_ROLLOVER, PACK_SUFFIX};
 use crate::store::wire::WireEntry;
@@ -44,7 +44,10 @@ impl Notebook {
             }
         }
         let _lock = self.ctx.lock_exclusive(&self.paths)?;
-        self.refresh_for_write()?;
+        self.catch_up()?;
+        if self.names_a_mapped_entry(&entries) {
+            self.load_whole_map()?;
+        }
         let now = Timestamp::now();
         let mut batch_ids = HashSet::new();
         let mut accepted: Vec<(Entry, &NewEntry)> = Vec::new();
@@ -53,7 +56,7 @@ impl Notebook {
             let entry = self.prepare(new, now, &batch_ids)?;
             let id = entry.key.id();
             keys.push(entry.key.clone());
-            if batch_ids.insert(id) && !self.index().contains(id) {
+            if batch_ids.insert(id) && !self.state.data.index.contains(id) {
                 accepted.push((entry, new));
             }
         }
@@ -76,6 +79,36 @@ impl Notebook {
             self.state.data.index.insert(entry);
         }
         Ok(keys)
+    }
+
+    /// When only appending: does an entry with a given time name an entry of the map, whose
+    /// parts a re-put must be compared with?
+    fn names_a_mapped_entry(&self, entries: &[NewEntry]) -> bool {
+        let Some(map_ids) = &self.state.map_ids else {
+            return false;
+        };
+        entries.iter().any(|e| {
+            e.created_at.is_some_and(|created| {
+                let id = EntryId::of(
+                    e.notebook.as_str(),
+                    e.cell.as_str(),
+                    e.module.as_str(),
+                    e.version.as_str(),
+                    created,
+                );
+                map_ids.binary_search(&id).is_ok()
+            })
+        })
+    }
+
+    /// Is there an entry with this id, in the index or (when only appending) in the map?
+    fn known(&self, id: EntryId) -> bool {
+        self.state.data.index.contains(id)
+            || self
+                .state
+                .map_ids
+                .as_ref()
+                .is_some_and(|ids| ids.binary_search(&id).is_ok())
     }
 
     /// The entry a `NewEntry` becomes, checked against what the store holds.
@@ -112,12 +145,12 @@ impl Notebook {
         };
         // A defaulted created_at moves on by a millisecond rather than collide with another run.
         if new.created_at.is_none() {
-            while batch.contains(&entry.key.id()) || self.index().contains(entry.key.id()) {
+            while batch.contains(&entry.key.id()) || self.known(entry.key.id()) {
                 created = Timestamp(created.0 + 1);
                 entry.key = key_at(created);
             }
         }
-        if let Some(existing) = self.index().get(entry.key.id()) {
+        if let Some(existing) = self.state.data.index.get(entry.key.id()) {
             let mut mine = entry.parts.clone();
             let mut theirs = existing.parts.clone();
             mine.sort();
@@ -210,34 +243,61 @@ impl Notebook {
         Ok(dir.join(name))
     }
 
-    /// Appends to this process's segment, starting a new one if it was retired meanwhile.
+    /// Under the lock, after catching up: appends to a segment of this machine that ends
+    /// exactly where it was read to (a torn tail must never be followed by good lines): the
+    /// one this process used, else the machine's newest, while under [`SEGMENT_ROLLOVER`];
+    /// else to a new one. So processes that write once and exit do not leave a segment each.
     fn append(&mut self, records: &[Record]) -> Result<()> {
         let fs = self.ctx.fs.clone();
         let dir = self.paths.log_dir();
-        let still_ours = match &self.writer.segment {
-            Some((name, expected)) => fs
-                .metadata(&dir.join(name))
-                .is_ok_and(|m| m.kind == ItemKind::File && m.len == *expected),
-            None => false,
+        let continuable = |name: &String| {
+            fs.metadata(&dir.join(name)).ok().and_then(|m| {
+                let read_to = self.state.read_pos.get(name).copied();
+                (m.kind == ItemKind::File && Some(m.len) == read_to && m.len < SEGMENT_ROLLOVER)
+                    .then_some(m.len)
+            })
         };
-        if !still_ours {
-            fs.create_dir_all(&dir).at(&dir)?;
-            let name = format!("{}{SEGMENT_SUFFIX}", self.ctx.new_file_stem());
-            self.writer.segment = Some((name, 0));
-        }
-        let (name, expected) = self.writer.segment.clone().expect("segment chosen above");
+        let candidate = match self.writer.segment.clone() {
+            Some(name) => Some(name),
+            None => segment_names(&self.ctx, &dir)?
+                .into_iter()
+                .filter(|name| self.ctx.owns(name))
+                .max(),
+        };
+        let (name, len) = match candidate.and_then(|name| continuable(&name).map(|l| (name, l))) {
+            Some(found) => found,
+            None => {
+                fs.create_dir_all(&dir).at(&dir)?;
+                (format!("{}{SEGMENT_SUFFIX}", self.ctx.new_file_stem()), 0)
+            }
+        };
         let path = dir.join(&name);
         let written = log::append(fs.as_ref(), &path, records)?;
-        if expected == 0 {
+        if len == 0 {
             fs.sync_dir(&dir).at(&dir)?;
         }
-        self.writer.segment = Some((name.clone(), expected + written));
-        self.state.read_pos.insert(name, expected + written);
+        self.state.read_pos.insert(name.clone(), len + written);
+        self.writer.segment = Some(name);
+        Ok(())
+    }
+
+    /// Under the exclusive lock: picks up what others wrote (loading the whole map if only its
+    /// ids were known), and refuses to write over damage.
+    pub(super) fn refresh_for_write(&mut self) -> Result<()> {
+        self.load_whole_map()?;
+        self.catch_up()
+    }
+
+    /// Under the lock: reads the whole map when only its ids were known.
+    fn load_whole_map(&mut self) -> Result<()> {
+        if self.state.map_ids.is_some() {
+            self.state = load_state(&self.ctx, &self.key, &self.paths)?;
+        }
         Ok(())
     }
 
     /// Under the exclusive lock: picks up what others wrote, and refuses to write over damage.
-    pub(super) fn refresh_for_write(&mut self) -> Result<()> {
+    fn catch_up(&mut self) -> Result<()> {
         self.ctx.ensure_notebook_folder(&self.key, &self.paths)?;
         refresh(&self.ctx, &self.key, &self.paths, &mut self.state)?;
         if let Some(issue) = self.state.corruption() {
