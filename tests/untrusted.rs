@@ -29,14 +29,13 @@ fn two_runs_consolidated(ws: &Path) -> std::path::PathBuf {
     ws.join("__marimo__/persist/nb/map.toml")
 }
 
-/// The whole `[entry.…]` table whose header holds `created`.
-fn entry_table(map: &str, created: &str) -> String {
-    let start = map.find(&format!("\"{created}\"]")).unwrap();
-    let start = map[..start].rfind("[entry.").unwrap();
-    let end = map[start + 1..]
-        .find("\n[entry.")
-        .map_or(map.len(), |e| start + 1 + e + 1);
-    map[start..end].to_string()
+/// The line of the run created at `created` (a table per module version, a line per run).
+fn run_line(map: &str, created: &str) -> String {
+    let key = format!("\"{created}\" = ");
+    map.lines()
+        .find(|l| l.starts_with(&key))
+        .unwrap()
+        .to_string()
 }
 
 /// Runs consolidate, gc (no grace) and verify on a damaged map: each must fail naming the map
@@ -72,9 +71,9 @@ fn a_map_declaring_one_entry_table_twice_is_refused_and_nothing_is_swept() {
     let ws = workspace();
     let map = two_runs_consolidated(ws.path());
     let text = std::fs::read_to_string(&map).unwrap();
-    // The second table, replaced by a copy of the first: TOML forbids the repeat.
-    let first = entry_table(&text, "2026-01-01T00:00:00.000Z");
-    let second = entry_table(&text, "2026-01-02T00:00:00.000Z");
+    // The second run, replaced by a copy of the first: TOML forbids the repeated key.
+    let first = run_line(&text, "2026-01-01T00:00:00.000Z");
+    let second = run_line(&text, "2026-01-02T00:00:00.000Z");
     let hostile = text.replace(&second, &first);
     std::fs::write(&map, &hostile).unwrap();
     let line = hostile[..hostile.rfind(&first).unwrap()].lines().count() + 1;
@@ -86,8 +85,8 @@ fn a_map_spelling_one_instant_two_ways_is_refused_and_nothing_is_swept() {
     let ws = workspace();
     let map = two_runs_consolidated(ws.path());
     let text = std::fs::read_to_string(&map).unwrap();
-    let first = entry_table(&text, "2026-01-01T00:00:00.000Z");
-    let second = entry_table(&text, "2026-01-02T00:00:00.000Z");
+    let first = run_line(&text, "2026-01-01T00:00:00.000Z");
+    let second = run_line(&text, "2026-01-02T00:00:00.000Z");
     // Valid TOML: the same instant as the first entry, written with another offset.
     let respelled = first.replace("2026-01-01T00:00:00.000Z", "2026-01-01T01:00:00.000+01:00");
     let hostile = text.replace(&second, &respelled);

@@ -158,14 +158,18 @@ pub fn ls(args: LsArgs) -> CliResult {
         out("[")?;
         let mut first = true;
         for_each_timeline(history.as_ref(), &args.notebook, |timeline| {
+            // Printed a thousand rows at a time: a large notebook's listing is never held whole.
             let mut chunk = String::new();
-            for row in timeline.rows.iter().filter(|r| wanted_cell(r)) {
+            for (n, row) in timeline.rows.iter().filter(|r| wanted_cell(r)).enumerate() {
                 let entry = entry_json(&timeline.notebook, row);
                 chunk.push_str(if first { "\n  " } else { ",\n  " });
                 chunk.push_str(
                     &serde_json::to_string(&entry).map_err(|e| CliError::failure(e.to_string()))?,
                 );
                 first = false;
+                if n % 1000 == 999 {
+                    out(&std::mem::take(&mut chunk))?;
+                }
             }
             out(&chunk)
         })?;

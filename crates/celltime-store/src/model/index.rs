@@ -21,10 +21,33 @@ struct Interner {
     strings: Vec<Box<str>>,
     #[serde(skip)]
     lookup: Option<FastMap<Box<str>, u32>>,
+    /// The last few strings interned: a map's runs repeat their cell, module, labels and
+    /// formats, and comparing with these is cheaper than a lookup.
+    #[serde(skip)]
+    recent: [u32; RECENT],
+    #[serde(skip)]
+    next_recent: usize,
 }
+
+const RECENT: usize = 8;
 
 impl Interner {
     fn intern(&mut self, text: &str) -> u32 {
+        let recent = self.recent.iter().copied().find(|&id| {
+            self.strings
+                .get(id as usize)
+                .is_some_and(|s| s.len() == text.len() && **s == *text)
+        });
+        if let Some(id) = recent {
+            return id;
+        }
+        let id = self.lookup_or_add(text);
+        self.recent[self.next_recent] = id;
+        self.next_recent = (self.next_recent + 1) % RECENT;
+        id
+    }
+
+    fn lookup_or_add(&mut self, text: &str) -> u32 {
         let strings = &self.strings;
         let lookup = self.lookup.get_or_insert_with(|| {
             strings
@@ -164,6 +187,40 @@ pub struct PartView<'a> {
     pub size: u64,
 }
 
+impl PartView<'_> {
+    /// The order parts are kept in: that of [`PartRef`].
+    fn order_key(&self) -> (PartKind, &str, &str, ContentHash, u64) {
+        (self.kind, self.label, self.format, self.content, self.size)
+    }
+}
+
+impl PartRef {
+    pub fn view(&self) -> PartView<'_> {
+        PartView {
+            kind: self.kind,
+            label: &self.label,
+            format: &self.format,
+            content: self.content,
+            size: self.size,
+        }
+    }
+}
+
+/// An entry described by borrowed text, for [`NotebookIndex::push`]. Its strings are
+/// validated keys and labels, and `id` is the id of its key.
+#[derive(Debug, Clone)]
+pub struct BorrowedEntry<'a, 'p> {
+    pub id: EntryId,
+    pub cell: &'a str,
+    pub module: &'a str,
+    pub version: &'a str,
+    pub created_at: Timestamp,
+    pub pinned: bool,
+    pub last_used: Option<Timestamp>,
+    pub parts: Vec<PartView<'a>>,
+    pub parents: &'p [ParentView<'a>],
+}
+
 /// A parent key of an entry, borrowed from the index.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ParentView<'a> {
@@ -263,13 +320,15 @@ impl NotebookIndex {
                 .map(|(i, (h, _))| (*h, i as u32))
                 .collect()
         });
-        if let Some(&i) = index.get(&hash) {
-            return i;
+        match index.entry(hash) {
+            std::collections::hash_map::Entry::Occupied(found) => *found.get(),
+            std::collections::hash_map::Entry::Vacant(slot) => {
+                let i = self.contents.len() as u32;
+                self.contents.push((hash, size));
+                slot.insert(i);
+                i
+            }
         }
-        let i = self.contents.len() as u32;
-        self.contents.push((hash, size));
-        index.insert(hash, i);
-        i
     }
 
     /// Adds or replaces an entry. Pins and use times of a replaced entry are kept.
@@ -310,10 +369,39 @@ impl NotebookIndex {
 
     fn push_row(&mut self, entry: &Entry, id: EntryId, pinned: bool, last_used: i64) {
         let key = &entry.key;
+        let parents: Vec<ParentView<'_>> = entry
+            .parents
+            .iter()
+            .map(|p| ParentView {
+                notebook: p.notebook.as_str(),
+                cell: p.cell.as_str(),
+                module: p.module.as_str(),
+                version: p.version.as_str(),
+                created_at: p.created_at,
+            })
+            .collect();
+        self.push(&BorrowedEntry {
+            id,
+            cell: key.cell.as_str(),
+            module: key.module.as_str(),
+            version: key.version.as_str(),
+            created_at: key.created_at,
+            pinned,
+            last_used: (last_used != NEVER).then_some(Timestamp(last_used)),
+            parts: entry.parts.iter().map(PartRef::view).collect(),
+            parents: &parents,
+        });
+    }
+
+    /// Appends an entry the index does not hold (the caller knows: a map read in key order
+    /// cannot repeat one), from borrowed text: reading a large map builds no owned entries.
+    pub fn push(&mut self, entry: &BorrowedEntry<'_, '_>) {
         let parts_start = self.parts.len() as u32;
-        for part in sorted_parts(&entry.parts) {
-            let label = self.strings.intern(&part.label);
-            let format = self.strings.intern(&part.format);
+        let mut parts = entry.parts.clone();
+        parts.sort_by(|a, b| a.order_key().cmp(&b.order_key()));
+        for part in &parts {
+            let label = self.strings.intern(part.label);
+            let format = self.strings.intern(part.format);
             let content = self.content_index(part.content, part.size);
             self.parts.push(PartRow {
                 kind: part.kind,
@@ -323,29 +411,29 @@ impl NotebookIndex {
             });
         }
         let parents_start = self.parents.len() as u32;
-        for parent in &entry.parents {
+        for parent in entry.parents {
             let row = ParentRow {
-                notebook: self.strings.intern(parent.notebook.as_str()),
-                cell: self.strings.intern(parent.cell.as_str()),
-                module: self.strings.intern(parent.module.as_str()),
-                version: self.strings.intern(parent.version.as_str()),
+                notebook: self.strings.intern(parent.notebook),
+                cell: self.strings.intern(parent.cell),
+                module: self.strings.intern(parent.module),
+                version: self.strings.intern(parent.version),
                 created_at: parent.created_at.0,
             };
             self.parents.push(row);
         }
         let row = Row {
-            id,
-            cell: self.strings.intern(key.cell.as_str()),
-            module: self.strings.intern(key.module.as_str()),
-            version: self.strings.intern(key.version.as_str()),
-            created_at: key.created_at.0,
-            last_used,
-            size: entry.size(),
+            id: entry.id,
+            cell: self.strings.intern(entry.cell),
+            module: self.strings.intern(entry.module),
+            version: self.strings.intern(entry.version),
+            created_at: entry.created_at.0,
+            last_used: entry.last_used.map_or(NEVER, |t| t.0),
+            size: parts.iter().map(|p| p.size).sum(),
             parts_start,
             parts_len: (self.parts.len() as u32 - parts_start) as u16,
             parents_start,
             parents_len: entry.parents.len() as u16,
-            pinned,
+            pinned: entry.pinned,
             alive: true,
         };
         if let Some(last) = self.rows.iter().rev().find(|r| r.alive)
@@ -355,7 +443,94 @@ impl NotebookIndex {
         }
         let index = self.rows.len() as u32;
         self.rows.push(row);
-        self.by_id().insert(row.id, index);
+        if let Some(by_id) = self.by_id.get_mut() {
+            by_id.insert(row.id, index);
+        }
+    }
+
+    /// Makes room for about `contents` more distinct contents before a bulk load.
+    pub fn reserve_contents(&mut self, contents: usize) {
+        self.contents.reserve(contents);
+        let known = &self.contents;
+        self.content_ix
+            .get_or_insert_with(|| {
+                known
+                    .iter()
+                    .enumerate()
+                    .map(|(i, (h, _))| (*h, i as u32))
+                    .collect()
+            })
+            .reserve(contents);
+    }
+
+    /// Frees the lookup tables a bulk load filled (they are rebuilt if needed) and spare
+    /// capacity: what a reader keeps is only the rows.
+    pub fn trim(&mut self) {
+        self.content_ix = None;
+        self.strings.lookup = None;
+        self.rows.shrink_to_fit();
+        self.parts.shrink_to_fit();
+        self.parents.shrink_to_fit();
+        self.contents.shrink_to_fit();
+    }
+
+    /// Appends every entry of `other`, an index of the same notebook holding none of this
+    /// one's ids: how the pieces of a map read on several threads become one index.
+    pub fn append(&mut self, other: NotebookIndex) {
+        debug_assert_eq!(self.notebook, other.notebook);
+        let strings: Vec<u32> = other
+            .strings
+            .strings
+            .iter()
+            .map(|s| self.strings.intern(s))
+            .collect();
+        if let Some(lookup) = &mut self.content_ix {
+            lookup.reserve(other.contents.len());
+        }
+        self.contents.reserve(other.contents.len());
+        let contents: Vec<u32> = other
+            .contents
+            .iter()
+            .map(|(hash, size)| self.content_index(*hash, *size))
+            .collect();
+        let (parts_offset, parents_offset) = (self.parts.len() as u32, self.parents.len() as u32);
+        self.parts.extend(other.parts.iter().map(|p| PartRow {
+            kind: p.kind,
+            label: strings[p.label as usize],
+            format: strings[p.format as usize],
+            content: contents[p.content as usize],
+        }));
+        self.parents.extend(other.parents.iter().map(|p| ParentRow {
+            notebook: strings[p.notebook as usize],
+            cell: strings[p.cell as usize],
+            module: strings[p.module as usize],
+            version: strings[p.version as usize],
+            created_at: p.created_at,
+        }));
+        let first_new = self.rows.len();
+        let ordered = match (
+            self.rows.iter().rev().find(|r| r.alive),
+            other.rows.iter().find(|r| r.alive),
+        ) {
+            (Some(last), Some(first)) => self.row_order_key(last) <= other.row_order_key(first),
+            _ => true,
+        };
+        self.sorted &= other.sorted && ordered;
+        self.rows.extend(other.rows.iter().map(|r| Row {
+            cell: strings[r.cell as usize],
+            module: strings[r.module as usize],
+            version: strings[r.version as usize],
+            parts_start: r.parts_start + parts_offset,
+            parents_start: r.parents_start + parents_offset,
+            ..*r
+        }));
+        if let Some(by_id) = self.by_id.get_mut() {
+            for (i, row) in self.rows.iter().enumerate().skip(first_new) {
+                if row.alive {
+                    by_id.insert(row.id, i as u32);
+                }
+            }
+        }
     }
 
     fn row_order_key(&self, row: &Row) -> (&str, &str, &str, i64) {

@@ -202,9 +202,14 @@ macro_rules! string_key {
 
         impl $name {
             pub fn new(text: &str) -> Result<$name, KeyError> {
-                let check: fn(&str) -> Result<(), String> = $check;
-                check(text).map_err(|reason| key_error($what, text, reason))?;
+                $name::check(text)?;
                 Ok($name(text.to_string()))
+            }
+
+            /// Whether `text` is a valid key, without making one.
+            pub fn check(text: &str) -> Result<(), KeyError> {
+                let check: fn(&str) -> Result<(), String> = $check;
+                check(text).map_err(|reason| key_error($what, text, reason))
             }
 
             pub fn as_str(&self) -> &str {

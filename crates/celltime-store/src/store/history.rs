@@ -78,18 +78,25 @@ impl History for StoreHistory {
         self.store.persist_dir().display().to_string()
     }
 
+    /// Totals from snapshot headers where they are current; a notebook that must be read for
+    /// them stays open, so the timeline asked for next is not read twice.
     fn notebooks(&self) -> HistoryResult<Vec<NotebookInfo>> {
-        Ok(self
-            .store
-            .summaries()?
+        self.store
+            .notebook_keys()?
             .into_iter()
-            .map(|s| NotebookInfo {
-                notebook: s.notebook,
-                cells: s.cells,
-                entries: s.entries,
-                bytes: s.bytes,
+            .map(|key| {
+                let summary = match self.store.quick_summary(&key) {
+                    Some(summary) => summary,
+                    None => self.with(key.as_str(), true, |nb| Ok(nb.index().summary()))?,
+                };
+                Ok(NotebookInfo {
+                    notebook: key.to_string(),
+                    cells: summary.cells as usize,
+                    entries: summary.entries as usize,
+                    bytes: summary.bytes,
+                })
             })
-            .collect())
+            .collect()
     }
 
     fn timeline(&self, notebook: &str) -> HistoryResult<Timeline> {

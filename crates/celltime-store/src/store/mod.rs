@@ -353,14 +353,19 @@ impl Store {
         )
     }
 
+    /// A notebook's totals from its snapshot header, when that is current (the snapshot
+    /// matches the map, and nothing waits in the log or in conflicted copies).
+    pub fn quick_summary(&self, key: &NotebookKey) -> Option<crate::model::IndexSummary> {
+        notebook::quick_summary(&self.ctx, &self.paths(key))
+    }
+
     /// Totals per notebook; read from snapshot headers where they are current, so listing a
     /// large workspace reads neither maps nor entries.
     pub fn summaries(&self) -> Result<Vec<NotebookSummary>> {
         self.notebook_keys()?
             .into_iter()
             .map(|key| {
-                let paths = self.paths(&key);
-                let summary = match notebook::quick_summary(&self.ctx, &paths) {
+                let summary = match self.quick_summary(&key) {
                     Some(summary) => summary,
                     None => self.notebook(&key)?.index().summary(),
                 };

@@ -97,6 +97,11 @@ fn snapshot_files(fs: &dyn Fs, dir: &Path) -> Vec<PathBuf> {
         .collect()
 }
 
+/// Does the folder hold any snapshot?
+pub fn any(fs: &dyn Fs, dir: &Path) -> bool {
+    !snapshot_files(fs, dir).is_empty()
+}
+
 /// The header of a snapshot whose stamp matches the map as it is now.
 pub fn header_for(fs: &dyn Fs, dir: &Path, stamp: MapStamp) -> Option<(PathBuf, Header)> {
     snapshot_files(fs, dir).into_iter().find_map(|path| {
@@ -173,19 +178,22 @@ pub fn save(fs: &dyn Fs, dir: &Path, map_hash: &blake3::Hash, stamp: MapStamp, d
         index: &data.index,
         merged: &data.merged,
     };
-    let (Ok(head), Ok(body)) = (postcard::to_allocvec(&header), postcard::to_allocvec(&body))
-    else {
+    let Ok(head) = postcard::to_allocvec(&header) else {
         return;
     };
-    let mut bytes =
-        Vec::with_capacity(MAGIC.len() + 4 + head.len() + ids.len() * ID_BYTES + body.len());
+    let mut bytes = Vec::with_capacity(MAGIC.len() + 4 + head.len() + ids.len() * ID_BYTES);
     bytes.extend_from_slice(MAGIC);
     bytes.extend_from_slice(&(head.len() as u32).to_le_bytes());
     bytes.extend_from_slice(&head);
     for id in &ids {
         bytes.extend_from_slice(&id.0.to_be_bytes());
     }
-    bytes.extend_from_slice(&body);
+    drop(ids);
+    // The body is serialised straight after the header: an index of a million entries is
+    // never held twice.
+    let Ok(bytes) = postcard::to_extend(&body, bytes) else {
+        return;
+    };
     if fs.create_dir_all(dir).is_err() {
         return;
     }

@@ -40,7 +40,7 @@ pub(in crate::store) fn quick_summary(
 }
 
 /// Does the folder hold conflicted copies of the map (which must be merged on read)?
-fn has_conflicted_copies(ctx: &Context, paths: &NotebookPaths) -> Option<bool> {
+pub(super) fn has_conflicted_copies(ctx: &Context, paths: &NotebookPaths) -> Option<bool> {
     let items = ctx.fs.read_dir(&paths.dir).ok()?;
     Some(items.iter().any(|i| is_conflicted_copy(&i.name)))
 }
@@ -180,7 +180,7 @@ pub(super) fn load_for_append(
 }
 
 /// The map's state: from the snapshot that matches its stamp, else from the snapshot of its
-/// contents, else by parsing it (and saving a snapshot for next time).
+/// contents, else by reading it (and saving a snapshot for next time).
 fn read_map(
     ctx: &Context,
     key: &NotebookKey,
@@ -196,14 +196,27 @@ fn read_map(
         return Ok(data);
     }
     let map_path = paths.map();
-    let bytes = fs.read(&map_path).at(&map_path)?;
-    let hash = blake3::hash(&bytes);
-    if let Some(data) = snapshot::load_by_hash(fs, &index_dir, &hash, stamp).filter(valid) {
+    // A snapshot of the same contents under another stamp (a copy, a checkout) is found by
+    // the map's hash; without snapshots (a fresh clone) there is nothing to look for.
+    if snapshot::any(fs, &index_dir) {
+        let hash = hash_file(fs, &map_path)?;
+        if let Some(data) = snapshot::load_by_hash(fs, &index_dir, &hash, stamp).filter(valid) {
+            return Ok(data);
+        }
+    }
+    // The layout celltime writes is read block by block; anything else is read whole.
+    if let Some((data, hash)) = map::read_canonical_file(fs, &map_path, key)?
+        && self::stamp(ctx, &map_path) == Some(stamp)
+    {
+        snapshot::save(fs, &index_dir, &hash, stamp, &data);
         return Ok(data);
     }
+    let bytes = fs.read(&map_path).at(&map_path)?;
+    let hash = blake3::hash(&bytes);
     let text = String::from_utf8(bytes)
         .map_err(|_| StoreError::invalid(&map_path, None, "not UTF-8 text"))?;
     let (data, conflicted) = map::parse_map(&map_path, &text, key)?;
+    drop(text);
     if conflicted {
         issues.push(Issue {
             severity: Severity::Warning,
@@ -215,6 +228,21 @@ fn read_map(
         snapshot::save(fs, &index_dir, &hash, stamp, &data);
     }
     Ok(data)
+}
+
+/// BLAKE3 of a file, read a block at a time.
+fn hash_file(fs: &dyn crate::store::fs::Fs, path: &std::path::Path) -> Result<blake3::Hash> {
+    const BLOCK: usize = 1 << 20;
+    let mut hasher = blake3::Hasher::new();
+    let mut offset = 0u64;
+    loop {
+        let bytes = fs.read_range(path, offset, BLOCK).at(path)?;
+        hasher.update(&bytes);
+        offset += bytes.len() as u64;
+        if bytes.len() < BLOCK {
+            return Ok(hasher.finalize());
+        }
+    }
 }
 
 /// Sync tools keep both versions of a file edited on two machines (`map (… conflicted copy
@@ -378,14 +406,18 @@ pub(super) fn refresh(
     paths: &NotebookPaths,
     state: &mut State,
 ) -> Result<()> {
-    if stamp(ctx, &paths.map()) != state.map_stamp {
+    let names = segment_names(ctx, &paths.log_dir())?;
+    // A replaced map, or a segment gone whose records were applied (moved out to repair it),
+    // cannot be caught up with record by record.
+    let vanished = state.read_pos.keys().any(|name| !names.contains(name));
+    if stamp(ctx, &paths.map()) != state.map_stamp || vanished {
         *state = match state.map_ids {
             Some(_) => load_for_append(ctx, key, paths)?,
             None => load_state(ctx, key, paths)?,
         };
         return Ok(());
     }
-    let from: BTreeMap<String, u64> = segment_names(ctx, &paths.log_dir())?
+    let from: BTreeMap<String, u64> = names
         .into_iter()
         .map(|name| {
             let pos = state

@@ -259,11 +259,17 @@ impl Notebook {
         self.reader.clone()
     }
 
-    /// Re-reads the folder (another process may have written).
+    /// Picks up what other processes wrote: the records appended to the log since the last
+    /// read, or everything again when the map was replaced or conflicted copies are around.
     pub fn reload(&mut self) -> Result<()> {
         let _lock = self.ctx.lock_shared(&self.paths)?;
-        self.state = load_state(&self.ctx, &self.key, &self.paths)?;
-        Ok(())
+        let copies = load::has_conflicted_copies(&self.ctx, &self.paths);
+        if copies == Some(false) && self.state.merged_copies.is_empty() {
+            load::refresh(&self.ctx, &self.key, &self.paths, &mut self.state)
+        } else {
+            self.state = load_state(&self.ctx, &self.key, &self.paths)?;
+            Ok(())
+        }
     }
 
     /// The newest entry of (cell, module, version) created at or before `at`, or the newest.
