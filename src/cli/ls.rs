@@ -50,9 +50,14 @@ fn for_each_timeline(
         if globs.is_empty() || globs.iter().any(|g| g.is_match(&info.notebook)) {
             let mut timeline = history.timeline(&info.notebook)?;
             // People read histories cell by cell, newest run first.
+            // Rows of one cell share its name: comparing the pointers first skips the text.
+            let cell_order = |a: &Row, b: &Row| match std::sync::Arc::ptr_eq(&a.cell, &b.cell) {
+                true => std::cmp::Ordering::Equal,
+                false => a.cell.cmp(&b.cell),
+            };
             timeline
                 .rows
-                .sort_by(|a, b| a.cell.cmp(&b.cell).then(b.created_at.cmp(&a.created_at)));
+                .sort_by(|a, b| cell_order(a, b).then(b.created_at.cmp(&a.created_at)));
             visit(timeline)?;
         }
     }

@@ -11,21 +11,20 @@ use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
+mod codec;
+
 /// Lookup tables of the index are filled by the hundred thousand while a map or log is read:
 /// foldhash is several times faster than the standard SipHash there, and still seeded per
 /// process, so crafted keys cannot aim at one bucket.
 type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default)]
 struct Interner {
     strings: Vec<Box<str>>,
-    #[serde(skip)]
     lookup: Option<FastMap<Box<str>, u32>>,
     /// The last few strings interned: a map's runs repeat their cell, module, labels and
     /// formats, and comparing with these is cheaper than a lookup.
-    #[serde(skip)]
     recent: [u32; RECENT],
-    #[serde(skip)]
     next_recent: usize,
 }
 
@@ -70,9 +69,8 @@ impl Interner {
     }
 }
 
-#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy)]
 struct Row {
-    #[serde(with = "raw_id")]
     id: EntryId,
     cell: u32,
     module: u32,
@@ -89,7 +87,7 @@ struct Row {
     alive: bool,
 }
 
-#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy)]
 struct PartRow {
     kind: PartKind,
     label: u32,
@@ -97,7 +95,7 @@ struct PartRow {
     content: u32,
 }
 
-#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy)]
 struct ParentRow {
     notebook: u32,
     cell: u32,
@@ -107,41 +105,6 @@ struct ParentRow {
 }
 
 const NEVER: i64 = i64::MIN;
-
-/// Ids as a plain integer in binary snapshots (their text form is for people).
-mod raw_id {
-    use super::EntryId;
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    pub fn serialize<S: Serializer>(id: &EntryId, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_u128(id.0)
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<EntryId, D::Error> {
-        u128::deserialize(d).map(EntryId)
-    }
-}
-
-/// Content hashes as raw bytes in binary snapshots.
-mod raw_contents {
-    use super::ContentHash;
-    use serde::{Deserialize, Deserializer, Serialize, Serializer};
-
-    pub fn serialize<S: Serializer>(
-        contents: &[(ContentHash, u64)],
-        s: S,
-    ) -> Result<S::Ok, S::Error> {
-        let raw: Vec<(&[u8; 32], u64)> = contents.iter().map(|(h, n)| (&h.0, *n)).collect();
-        raw.serialize(s)
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(
-        d: D,
-    ) -> Result<Vec<(ContentHash, u64)>, D::Error> {
-        let raw = Vec::<([u8; 32], u64)>::deserialize(d)?;
-        Ok(raw.into_iter().map(|(h, n)| (ContentHash(h), n)).collect())
-    }
-}
 
 /// What an insert did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -241,11 +204,11 @@ pub struct CellSummary {
     pub pinned: usize,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// The entries of one notebook. Snapshots store it with [`NotebookIndex::encode`].
+#[derive(Debug, Clone)]
 pub struct NotebookIndex {
     notebook: NotebookKey,
     strings: Interner,
-    #[serde(with = "raw_contents")]
     contents: Vec<(ContentHash, u64)>,
     rows: Vec<Row>,
     parts: Vec<PartRow>,
@@ -254,9 +217,7 @@ pub struct NotebookIndex {
     sorted: bool,
     /// Built on the first lookup by id, also through `&self`: a listing that never looks an
     /// id up never pays for it, and a thousand lookups never scan the rows a thousand times.
-    #[serde(skip)]
     by_id: OnceLock<FastMap<EntryId, u32>>,
-    #[serde(skip)]
     content_ix: Option<FastMap<ContentHash, u32>>,
 }
 
@@ -619,6 +580,18 @@ impl NotebookIndex {
         self.sorted = true;
         self.by_id = OnceLock::new();
         self.content_ix = None;
+    }
+
+    /// The interned ids of an entry's cell, module and version (below
+    /// [`NotebookIndex::string_count`]): equal ids, equal strings.
+    pub fn key_string_ids(&self, view: &EntryView<'_>) -> [u32; 3] {
+        let row = &self.rows[view.row as usize];
+        [row.cell, row.module, row.version]
+    }
+
+    /// How many distinct strings the index holds.
+    pub fn string_count(&self) -> usize {
+        self.strings.strings.len()
     }
 
     /// An entry's parts, borrowed: for writing them out without building an [`Entry`].

@@ -402,7 +402,13 @@ impl EntryId {
     }
 
     pub fn to_hex(self) -> String {
-        format!("{:032x}", self.0)
+        const DIGITS: &[u8; 16] = b"0123456789abcdef";
+        let mut hex = [0u8; 32];
+        for (pair, byte) in hex.chunks_exact_mut(2).zip(self.0.to_be_bytes()) {
+            pair[0] = DIGITS[(byte >> 4) as usize];
+            pair[1] = DIGITS[(byte & 15) as usize];
+        }
+        String::from_utf8_lossy(&hex).into_owned()
     }
 
     pub fn short(self) -> String {

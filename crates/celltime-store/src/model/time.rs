@@ -36,8 +36,33 @@ impl Timestamp {
 
     /// RFC 3339 with exactly three fractional digits and `Z`: the only spelling the store writes.
     pub fn to_rfc3339(self) -> String {
-        self.to_datetime()
-            .to_rfc3339_opts(SecondsFormat::Millis, true)
+        if !self.is_writable() {
+            return self
+                .to_datetime()
+                .to_rfc3339_opts(SecondsFormat::Millis, true);
+        }
+        // Listings print these by the hundred thousand: written digit by digit.
+        let (days, millis) = (self.0.div_euclid(86_400_000), self.0.rem_euclid(86_400_000));
+        let (year, month, day) = civil_from_days(days);
+        let (hour, minute) = (millis / 3_600_000, millis / 60_000 % 60);
+        let (second, milli) = (millis / 1000 % 60, millis % 1000);
+        let mut out = String::with_capacity(24);
+        for (value, width, after) in [
+            (year, 4, '-'),
+            (month, 2, '-'),
+            (day, 2, 'T'),
+            (hour, 2, ':'),
+            (minute, 2, ':'),
+            (second, 2, '.'),
+            (milli, 3, 'Z'),
+        ] {
+            for place in (0..width).rev() {
+                let digit = value / 10i64.pow(place) % 10;
+                out.push(char::from(b'0' + digit as u8));
+            }
+            out.push(after);
+        }
+        out
     }
 }
 
@@ -57,6 +82,26 @@ fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
     let day_of_year = (153 * (month + if month > 2 { -3 } else { 9 }) + 2) / 5 + day - 1;
     let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
     era * 146_097 + day_of_era - 719_468
+}
+
+/// The proleptic Gregorian date of a day counted from 1970-01-01 (H. Hinnant's
+/// `civil_from_days`, the inverse of [`days_from_civil`]).
+fn civil_from_days(days: i64) -> (i64, i64, i64) {
+    let days = days + 719_468;
+    let era = days.div_euclid(146_097);
+    let day_of_era = days - era * 146_097;
+    let year_of_era =
+        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let shifted_month = (5 * day_of_year + 2) / 153;
+    let day = day_of_year - (153 * shifted_month + 2) / 5 + 1;
+    let month = if shifted_month < 10 {
+        shifted_month + 3
+    } else {
+        shifted_month - 9
+    };
+    let year = year_of_era + era * 400 + i64::from(month <= 2);
+    (year, month, day)
 }
 
 /// The canonical spelling `YYYY-MM-DDTHH:MM:SS.mmmZ` without a general parser: maps and logs
@@ -213,6 +258,22 @@ mod tests {
             Timestamp(0),
         ] {
             assert_eq!(parse_canonical(&time.to_rfc3339()), Some(time));
+        }
+    }
+
+    #[test]
+    fn times_are_written_as_chrono_writes_them() {
+        let chrono = |t: Timestamp| t.to_datetime().to_rfc3339_opts(SecondsFormat::Millis, true);
+        let step = (Timestamp::LATEST.0 - Timestamp::EARLIEST.0) / 200_003;
+        let samples = (0..=200_003).map(|n| Timestamp(Timestamp::EARLIEST.0 + n * step + n % 1000));
+        let edges = [
+            Timestamp::EARLIEST,
+            Timestamp::LATEST,
+            Timestamp(-1),
+            Timestamp(0),
+        ];
+        for time in samples.chain(edges) {
+            assert_eq!(time.to_rfc3339(), chrono(time), "{}", time.0);
         }
     }
 

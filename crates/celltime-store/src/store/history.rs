@@ -5,7 +5,7 @@ use crate::model::{
     Applied, BackendKind, ContentRef, Detail, EntryId, History, HistoryError, HistoryResult,
     NotebookInfo, NotebookKey, ParentInfo, PartInfo, Row, Timeline, UndoToken,
 };
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 
 impl From<StoreError> for HistoryError {
@@ -219,15 +219,24 @@ impl History for StoreHistory {
 pub fn timeline_of(nb: &Notebook) -> Timeline {
     let index = nb.index();
     let views = index.views();
-    let mut strings: HashMap<&str, Arc<str>> = HashMap::new();
-    let mut share = |s| -> Arc<str> { strings.entry(s).or_insert_with(|| Arc::from(s)).clone() };
+    // One `Arc` per distinct string, found by the index's own string ids.
+    let mut shared: Vec<Option<Arc<str>>> = vec![None; index.string_count()];
+    let mut share = |id: u32, text: &str| -> Arc<str> {
+        shared[id as usize]
+            .get_or_insert_with(|| Arc::from(text))
+            .clone()
+    };
     let rows = views
         .iter()
-        .map(|view| Row {
+        .map(|view| {
+            let [cell, module, version] = index.key_string_ids(view);
+            (view, cell, module, version)
+        })
+        .map(|(view, cell, module, version)| Row {
             id: view.id,
-            cell: share(view.cell),
-            module: share(view.module),
-            version: share(view.version),
+            cell: share(cell, view.cell),
+            module: share(module, view.module),
+            version: share(version, view.version),
             created_at: view.created_at,
             approximate_time: false,
             last_used: view.last_used,

@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use std::time::UNIX_EPOCH;
 
 /// Bumped whenever the snapshot layout changes; older snapshots are then ignored.
-const SNAPSHOT_VERSION: u32 = 3;
+const SNAPSHOT_VERSION: u32 = 4;
 /// An id in the id section: 16 bytes, big-endian.
 const ID_BYTES: usize = 16;
 const MAGIC: &[u8; 8] = b"CTINDEX\0";
@@ -54,19 +54,6 @@ pub struct Header {
     pub summary: IndexSummary,
     /// How many ids the id section holds.
     ids: u64,
-}
-
-#[derive(Deserialize)]
-struct Body {
-    index: NotebookIndex,
-    merged: BTreeSet<String>,
-}
-
-/// The same layout as [`Body`], borrowed, so saving does not copy the index.
-#[derive(Serialize)]
-struct BodyRef<'a> {
-    index: &'a NotebookIndex,
-    merged: &'a BTreeSet<String>,
 }
 
 fn file_name(map_hash: &blake3::Hash) -> String {
@@ -115,13 +102,26 @@ fn read_body(fs: &dyn Fs, path: &Path) -> Option<(Header, MapData)> {
     let bytes = fs.read(path).ok()?;
     let (header, ids_at) = parse_header(&bytes)?;
     let body_at = ids_at.checked_add(ids_len(&header)?)?;
-    let body: Body = postcard::from_bytes(bytes.get(body_at..)?).ok()?;
+    let (index, mut rest) = NotebookIndex::decode(bytes.get(body_at..)?)?;
+    let mut merged = BTreeSet::new();
+    for _ in 0..take_u32(&mut rest)? {
+        let len = take_u32(&mut rest)? as usize;
+        let (text, after) = rest.split_at_checked(len)?;
+        merged.insert(std::str::from_utf8(text).ok()?.to_string());
+        rest = after;
+    }
     let data = MapData {
-        index: body.index,
+        index,
         log_pos: header.log_pos.clone(),
-        merged: body.merged,
+        merged,
     };
-    Some((header, data))
+    rest.is_empty().then_some((header, data))
+}
+
+fn take_u32(bytes: &mut &[u8]) -> Option<u32> {
+    let (head, rest) = bytes.split_at_checked(4)?;
+    *bytes = rest;
+    Some(u32::from_le_bytes(head.try_into().ok()?))
 }
 
 /// The snapshot of the map as it is now, found by stamp without reading the map.
@@ -174,10 +174,6 @@ pub fn save(fs: &dyn Fs, dir: &Path, map_hash: &blake3::Hash, stamp: MapStamp, d
         summary: data.index.summary(),
         ids: ids.len() as u64,
     };
-    let body = BodyRef {
-        index: &data.index,
-        merged: &data.merged,
-    };
     let Ok(head) = postcard::to_allocvec(&header) else {
         return;
     };
@@ -189,11 +185,12 @@ pub fn save(fs: &dyn Fs, dir: &Path, map_hash: &blake3::Hash, stamp: MapStamp, d
         bytes.extend_from_slice(&id.0.to_be_bytes());
     }
     drop(ids);
-    // The body is serialised straight after the header: an index of a million entries is
-    // never held twice.
-    let Ok(bytes) = postcard::to_extend(&body, bytes) else {
-        return;
-    };
+    data.index.encode(&mut bytes);
+    bytes.extend_from_slice(&(data.merged.len() as u32).to_le_bytes());
+    for copy in &data.merged {
+        bytes.extend_from_slice(&(copy.len() as u32).to_le_bytes());
+        bytes.extend_from_slice(copy.as_bytes());
+    }
     if fs.create_dir_all(dir).is_err() {
         return;
     }
