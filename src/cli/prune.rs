@@ -3,16 +3,17 @@
 
 use super::format::size;
 use super::policy_args::{PolicyArgs, policy_from_args};
-use super::{CliError, CliResult, WorkspaceArgs, confirm, exit, json, out};
+use super::{CliError, CliResult, WorkspaceArgs, confirm, exit, out};
 use celltime_store::model::{EntryId, History, Timeline};
 use celltime_store::policy::{
-    EntryLabel, Plan, Policy, PolicyError, ReportContext, TimelineInput, plan,
+    EntryLabel, Plan, PlanInput, Policy, PolicyError, ReportFormat, ReportWriter, TimelineInput,
+    plan,
 };
 use celltime_store::store::Config;
 use chrono::{Local, Utc};
 use clap::Args;
 use std::collections::BTreeMap;
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 
 #[derive(Debug, Args)]
 pub struct PruneArgs {
@@ -23,9 +24,13 @@ pub struct PruneArgs {
     /// Print the plan and change nothing.
     #[arg(short = 'n', long)]
     pub dry_run: bool,
-    /// Machine-readable plan (schema in docs/PRUNE.md).
+    /// Machine-readable plan (schema in docs/PRUNE.md): what is removed, and per group a
+    /// summary of what is kept.
     #[arg(long)]
     pub json: bool,
+    /// With --json, also list every kept entry with its reasons.
+    #[arg(short, long, requires = "json")]
+    pub verbose: bool,
     /// Apply without asking; required when stdin is not a terminal.
     #[arg(short, long)]
     pub yes: bool,
@@ -107,23 +112,118 @@ pub fn run(args: PruneArgs) -> CliResult {
     }
     let policy = choose_policy(&args.policy, &config)?;
     let history = args.workspace.history()?;
-    let timelines: Vec<Timeline> = history
-        .notebooks()?
-        .iter()
-        .map(|n| history.timeline(&n.notebook))
-        .collect::<Result<_, _>>()?;
-    let input = TimelineInput::new(&timelines);
+    let tz_name = time_zone_name();
+    let now = Utc::now();
+    let format = if args.json {
+        ReportFormat::Json {
+            dry_run: args.dry_run,
+            verbose: args.verbose,
+        }
+    } else {
+        ReportFormat::Text
+    };
+    // A dry run prints the report while it plans; a real run keeps it until the removals
+    // are done (and shows the text first when it asks).
+    let asking = !args.dry_run && !args.yes;
+    let mut reports = vec![Report::new(&policy, now, &tz_name, format, args.dry_run)];
+    if asking && args.json {
+        reports.push(Report::new(
+            &policy,
+            now,
+            &tz_name,
+            ReportFormat::Text,
+            false,
+        ));
+    }
+    let planned = plan_all(history.as_ref(), &policy, now, &mut reports)?;
+    if args.dry_run || planned.removed == 0 {
+        reports[0].finish()?;
+        return Ok(exit_code(planned.budget_met));
+    }
+    if asking && !ask(reports.last().expect("a text report"), planned.removed)? {
+        out("nothing removed\n")?;
+        return Ok(exit::OK);
+    }
+    let outcome = apply(history.as_ref(), &planned.by_notebook);
+    reports[0].finish()?;
+    let (removed, unreferenced, freed_now) = outcome?;
+    if !args.json {
+        let pending = unreferenced.saturating_sub(freed_now);
+        let later = if pending > 0 {
+            format!(
+                "; {} more once older than the grace period of persist.toml (`celltime gc` sweeps it)",
+                size(pending)
+            )
+        } else {
+            String::new()
+        };
+        out(&format!(
+            "removed {removed} entries; freed {} now{later}\n",
+            size(freed_now)
+        ))?;
+    }
+    Ok(exit_code(planned.budget_met))
+}
+
+/// What the plans decided, kept for applying them: the ids to remove, by notebook.
+struct Planned {
+    by_notebook: BTreeMap<String, Vec<EntryId>>,
+    removed: usize,
+    budget_met: bool,
+}
+
+/// Plans notebook by notebook when the policy allows it (see
+/// `Policy::plans_notebooks_apart`), holding one notebook at a time; else all at once. Every
+/// report is written as each plan comes.
+fn plan_all(
+    history: &dyn History,
+    policy: &Policy,
+    now: chrono::DateTime<Utc>,
+    reports: &mut [Report<'_>],
+) -> Result<Planned, CliError> {
+    let mut notebooks: Vec<String> = Vec::new();
+    for info in history.notebooks()? {
+        if policy.covers_notebook(&info.notebook)? {
+            notebooks.push(info.notebook);
+        }
+    }
+    // Plans list their groups by notebook: so must the plans of each notebook.
+    notebooks.sort();
+    let mut planned = Planned {
+        by_notebook: BTreeMap::new(),
+        removed: 0,
+        budget_met: true,
+    };
+    for report in reports.iter_mut() {
+        report.begin()?;
+    }
+    if policy.plans_notebooks_apart() {
+        for notebook in &notebooks {
+            let timeline = history.timeline(notebook)?;
+            plan_timelines(&[&timeline], policy, now, reports, &mut planned)?;
+        }
+    } else {
+        let timelines: Vec<Timeline> = notebooks
+            .iter()
+            .map(|n| history.timeline(n))
+            .collect::<Result<_, _>>()?;
+        let all: Vec<&Timeline> = timelines.iter().collect();
+        plan_timelines(&all, policy, now, reports, &mut planned)?;
+    }
+    Ok(planned)
+}
+
+fn plan_timelines(
+    timelines: &[&Timeline],
+    policy: &Policy,
+    now: chrono::DateTime<Utc>,
+    reports: &mut [Report<'_>],
+    planned: &mut Planned,
+) -> Result<(), CliError> {
+    let input = TimelineInput::new(timelines.iter().copied());
     let candidates = input.candidates();
     let plan_input = input.plan_input(&candidates);
-    let plan = plan(&plan_input, &policy, Utc::now(), &Local)?;
-    let tz_name = time_zone_name();
-    let report = ReportContext {
-        input: &plan_input,
-        policy: &policy,
-        plan: &plan,
-        tz: &Local,
-        tz_name: &tz_name,
-    };
+    let plan = plan(&plan_input, policy, now, &Local)?;
     let label = |entry: usize| {
         let (_, row) = input.row(entry);
         EntryLabel {
@@ -131,53 +231,107 @@ pub fn run(args: PruneArgs) -> CliResult {
             size: row.size,
         }
     };
-    let removals = plan.removed();
-    if args.dry_run || removals.is_empty() {
-        print_report(&report, args.json, true, label)?;
-        return Ok(plan_exit_code(&plan));
+    for report in reports.iter_mut() {
+        report.plan(&plan_input, &plan, label)?;
     }
-    if !args.yes && !ask(&report, removals.len(), &label)? {
-        out("nothing removed\n")?;
-        return Ok(exit::OK);
-    }
-    let mut by_notebook: BTreeMap<&str, Vec<EntryId>> = BTreeMap::new();
-    for entry in removals {
+    for entry in plan.removed() {
         let (notebook, row) = input.row(entry);
-        by_notebook.entry(notebook).or_default().push(row.id);
+        planned
+            .by_notebook
+            .entry(notebook.to_string())
+            .or_default()
+            .push(row.id);
+        planned.removed += 1;
     }
-    let outcome = apply(history.as_ref(), &by_notebook);
-    print_report(&report, args.json, false, label)?;
-    match outcome {
-        Ok((removed, unreferenced, freed_now)) => {
-            if !args.json {
-                let pending = unreferenced.saturating_sub(freed_now);
-                let later = if pending > 0 {
-                    format!(
-                        "; {} more once older than the grace period of persist.toml (`celltime gc` sweeps it)",
-                        size(pending)
-                    )
-                } else {
-                    String::new()
-                };
-                out(&format!(
-                    "removed {removed} entries; freed {} now{later}\n",
-                    size(freed_now)
-                ))?;
-            }
-            Ok(plan_exit_code(&plan))
+    planned.budget_met &= plan.budget_met();
+    Ok(())
+}
+
+/// One report being written: straight to the terminal for a dry run, else into memory until
+/// the removals are done.
+struct Report<'r> {
+    writer: ReportWriter<'r, Local>,
+    sink: Sink,
+}
+
+enum Sink {
+    Terminal(std::io::BufWriter<std::io::Stdout>),
+    Memory(Vec<u8>),
+}
+
+impl Sink {
+    fn write(&mut self) -> &mut dyn Write {
+        match self {
+            Sink::Terminal(terminal) => terminal,
+            Sink::Memory(buffer) => buffer,
         }
-        Err(e) => Err(e),
+    }
+}
+
+impl<'r> Report<'r> {
+    fn new(
+        policy: &'r Policy,
+        now: chrono::DateTime<Utc>,
+        tz_name: &'r str,
+        format: ReportFormat,
+        to_terminal: bool,
+    ) -> Report<'r> {
+        Report {
+            writer: ReportWriter::new(policy, &Local, tz_name, now, format),
+            sink: match to_terminal {
+                true => Sink::Terminal(std::io::BufWriter::new(std::io::stdout())),
+                false => Sink::Memory(Vec::new()),
+            },
+        }
+    }
+
+    fn begin(&mut self) -> Result<(), CliError> {
+        printed(self.writer.begin(self.sink.write()))
+    }
+
+    fn plan(
+        &mut self,
+        input: &PlanInput<'_>,
+        plan: &Plan,
+        label: impl Fn(usize) -> EntryLabel,
+    ) -> Result<(), CliError> {
+        printed(self.writer.plan(self.sink.write(), input, plan, label))
+    }
+
+    /// The whole report as it stands, from memory.
+    fn text(&self) -> String {
+        let mut text = match &self.sink {
+            Sink::Memory(buffer) => buffer.clone(),
+            Sink::Terminal(_) => Vec::new(),
+        };
+        // Writing into memory cannot fail.
+        let _ = self.writer.end(&mut text);
+        String::from_utf8_lossy(&text).into_owned()
+    }
+
+    /// Ends the report and shows it.
+    fn finish(&mut self) -> Result<(), CliError> {
+        match &mut self.sink {
+            Sink::Terminal(terminal) => {
+                printed(self.writer.end(terminal).and_then(|()| terminal.flush()))
+            }
+            Sink::Memory(_) => out(&self.text()),
+        }
+    }
+}
+
+/// A report that cannot be written: a reader that went away (`| head`) is no error.
+fn printed(result: std::io::Result<()>) -> Result<(), CliError> {
+    match result {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => Ok(other?),
     }
 }
 
 /// Shows the plan and asks; refuses when nobody can answer.
-fn ask(
-    report: &ReportContext<'_, '_, Local>,
-    count: usize,
-    label: &impl Fn(usize) -> EntryLabel,
-) -> Result<bool, CliError> {
+fn ask(text: &Report<'_>, count: usize) -> Result<bool, CliError> {
     if std::io::stdin().is_terminal() {
-        out(&report.text(label))?;
+        out(&text.text())?;
     }
     confirm(
         &format!("prune would remove {count} entries. Remove them?"),
@@ -185,25 +339,12 @@ fn ask(
     )
 }
 
-fn print_report(
-    report: &ReportContext<'_, '_, Local>,
-    as_json: bool,
-    dry_run: bool,
-    label: impl Fn(usize) -> EntryLabel,
-) -> Result<(), CliError> {
-    if as_json {
-        json(&report.json(dry_run, label))
-    } else {
-        out(&report.text(label))
-    }
-}
-
 /// Removes notebook by notebook, then frees the space; stops at the first failure, which
 /// leaves every notebook before it pruned and the rest untouched. Returns the entries removed,
 /// the bytes they alone referenced, and the bytes freed now.
 fn apply(
     history: &dyn History,
-    by_notebook: &BTreeMap<&str, Vec<EntryId>>,
+    by_notebook: &BTreeMap<String, Vec<EntryId>>,
 ) -> Result<(usize, u64, u64), CliError> {
     let mut removed = 0;
     let mut unreferenced = 0;
@@ -224,8 +365,8 @@ fn apply(
 }
 
 /// 0, or 3 when a budget could not be met (see docs/PRUNE.md).
-fn plan_exit_code(plan: &Plan) -> u8 {
-    if plan.budget_met() {
+fn exit_code(budget_met: bool) -> u8 {
+    if budget_met {
         exit::OK
     } else {
         exit::BUDGET_NOT_MET
