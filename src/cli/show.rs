@@ -57,9 +57,10 @@ pub fn show(args: ShowArgs) -> CliResult {
                 selected.len()
             )));
         };
-        let bytes = history.read(&timeline.notebook, part)?;
-        let mut stdout = std::io::stdout().lock();
-        std::io::Write::write_all(&mut stdout, &bytes)?;
+        // Streamed: a part of any size costs the memory of one block.
+        let mut stdout = UntilClosed(std::io::BufWriter::new(std::io::stdout().lock()), false);
+        history.copy_to(&timeline.notebook, part, &mut stdout)?;
+        std::io::Write::flush(&mut stdout)?;
         return Ok(exit::OK);
     }
     if args.json {
@@ -135,4 +136,30 @@ pub fn show(args: ShowArgs) -> CliResult {
     }
     out(&text)?;
     Ok(exit::OK)
+}
+
+/// Standard output for `--raw`: once the reader has gone (`| head`), the rest is dropped
+/// quietly instead of failing the command.
+struct UntilClosed<W>(W, bool);
+
+impl<W: std::io::Write> std::io::Write for UntilClosed<W> {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        if self.1 {
+            return Ok(bytes.len());
+        }
+        match self.0.write(bytes) {
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {
+                self.1 = true;
+                Ok(bytes.len())
+            }
+            other => other,
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        match self.0.flush() {
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+            other => other,
+        }
+    }
 }

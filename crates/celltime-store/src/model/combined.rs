@@ -129,11 +129,16 @@ impl History for CombinedHistory {
     }
 
     fn read(&self, notebook: &str, part: &PartInfo) -> HistoryResult<Vec<u8>> {
-        let at = match part.content {
-            ContentRef::Hash(_) => 0,
-            ContentRef::File { .. } => 1,
-        };
-        self.backends[at].read(notebook, part)
+        self.backends[backend_of(part)].read(notebook, part)
+    }
+
+    fn copy_to(
+        &self,
+        notebook: &str,
+        part: &PartInfo,
+        out: &mut dyn std::io::Write,
+    ) -> HistoryResult<u64> {
+        self.backends[backend_of(part)].copy_to(notebook, part, out)
     }
 
     fn remove(&self, notebook: &str, ids: &[EntryId]) -> HistoryResult<Applied> {
@@ -184,5 +189,13 @@ impl History for CombinedHistory {
                 self.backends[self.owner(notebook, *id)?].set_pinned(notebook, &[*id], pinned)?;
         }
         Ok(changed)
+    }
+}
+
+/// Which backend holds a part: hashes are the store's, files marimo's cache.
+fn backend_of(part: &PartInfo) -> usize {
+    match part.content {
+        ContentRef::Hash(_) => 0,
+        ContentRef::File { .. } => 1,
     }
 }

@@ -52,6 +52,10 @@ pub trait Fs: Send + Sync + fmt::Debug {
         bytes.truncate(len);
         Ok(bytes)
     }
+    /// A file to read as a stream, for contents of any size.
+    fn open(&self, path: &Path) -> io::Result<Box<dyn Read + Send>> {
+        Ok(Box::new(io::Cursor::new(self.read(path)?)))
+    }
     /// Creates a file that must not exist yet and writes `bytes` to it (not synced).
     fn write_new(&self, path: &Path, bytes: &[u8]) -> io::Result<()>;
     /// Appends to a file, creating it if needed (not synced).
@@ -99,6 +103,10 @@ impl Fs for RealFs {
         let mut bytes = Vec::with_capacity(len.min(1 << 24));
         file.take(len as u64).read_to_end(&mut bytes)?;
         Ok(bytes)
+    }
+
+    fn open(&self, path: &Path) -> io::Result<Box<dyn Read + Send>> {
+        Ok(Box::new(File::open(path)?))
     }
 
     fn write_new(&self, path: &Path, bytes: &[u8]) -> io::Result<()> {
@@ -205,6 +213,49 @@ pub fn write_atomic(fs: &dyn Fs, path: &Path, bytes: &[u8]) -> io::Result<()> {
         let _ = fs.remove_file(&temp);
     }
     result
+}
+
+/// Bytes read at a time when a file is streamed: memory stays at this, whatever the file's
+/// size, while each block is still large enough to hash on every core.
+pub const STREAM_BLOCK: usize = 4 << 20;
+
+/// Reads `reader` to its end a block at a time, handing each block to `visit`.
+pub fn for_each_block(
+    reader: &mut dyn Read,
+    mut visit: impl FnMut(&[u8]) -> io::Result<()>,
+) -> io::Result<u64> {
+    let mut block = vec![0u8; STREAM_BLOCK];
+    let mut total = 0u64;
+    loop {
+        let mut filled = 0;
+        while filled < block.len() {
+            match reader.read(&mut block[filled..]) {
+                Ok(0) => break,
+                Ok(n) => filled += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        if filled == 0 {
+            return Ok(total);
+        }
+        visit(&block[..filled])?;
+        total += filled as u64;
+        if filled < block.len() {
+            return Ok(total);
+        }
+    }
+}
+
+/// BLAKE3 of a file and its length, through a fixed buffer and on every core (as `b3sum`
+/// hashes, without mapping the file: a mapped file counts whole in a process's memory).
+pub fn hash_file(fs: &dyn Fs, path: &Path) -> io::Result<(blake3::Hash, u64)> {
+    let mut hasher = blake3::Hasher::new();
+    let len = for_each_block(&mut *fs.open(path)?, |block| {
+        hasher.update_rayon(block);
+        Ok(())
+    })?;
+    Ok((hasher.finalize(), len))
 }
 
 /// `n` random lower-case hex digits, for unique file names.

@@ -170,6 +170,19 @@ impl History for StoreHistory {
         Ok(reader.read(*hash, part.size)?)
     }
 
+    fn copy_to(
+        &self,
+        notebook: &str,
+        part: &PartInfo,
+        out: &mut dyn std::io::Write,
+    ) -> HistoryResult<u64> {
+        let ContentRef::Hash(hash) = &part.content else {
+            return Err(HistoryError::new("not a store content"));
+        };
+        let reader = self.with(notebook, false, |nb| Ok(nb.reader()))?;
+        Ok(reader.copy_to(*hash, part.size, out)?)
+    }
+
     fn remove(&self, notebook: &str, ids: &[EntryId]) -> HistoryResult<Applied> {
         self.with(notebook, true, |nb| {
             let wanted: HashSet<EntryId> = ids.iter().copied().collect();

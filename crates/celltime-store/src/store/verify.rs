@@ -2,7 +2,7 @@
 //! cleanly. Garbage (contents nothing references) is reported apart from errors.
 
 use super::error::Result;
-use super::fs::ItemKind;
+use super::fs::{ItemKind, hash_file};
 use super::notebook::{Notebook, Severity};
 use super::objects;
 use super::pack;
@@ -103,8 +103,9 @@ impl Notebook {
         for object in objects::list(fs, &paths.objects_dir())? {
             match (object.hash, object.kind) {
                 (Some(hash), ItemKind::File) => {
-                    let bytes = match fs.read(&object.path) {
-                        Ok(bytes) => bytes,
+                    // Streamed: memory does not grow with the object.
+                    let (actual, len) = match hash_file(fs, &object.path) {
+                        Ok(hashed) => hashed,
                         Err(e) => {
                             report
                                 .problems
@@ -113,14 +114,9 @@ impl Notebook {
                         }
                     };
                     report.contents_checked += 1;
-                    report.bytes_hashed += bytes.len() as u64;
-                    if ContentHash::of(&bytes) == hash {
-                        found.insert(
-                            hash,
-                            Found {
-                                size: bytes.len() as u64,
-                            },
-                        );
+                    report.bytes_hashed += len;
+                    if ContentHash(*actual.as_bytes()) == hash {
+                        found.insert(hash, Found { size: len });
                     } else {
                         damaged.insert(hash);
                         report

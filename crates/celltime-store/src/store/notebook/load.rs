@@ -199,7 +199,7 @@ fn read_map(
     // A snapshot of the same contents under another stamp (a copy, a checkout) is found by
     // the map's hash; without snapshots (a fresh clone) there is nothing to look for.
     if snapshot::any(fs, &index_dir) {
-        let hash = hash_file(fs, &map_path)?;
+        let (hash, _) = crate::store::fs::hash_file(fs, &map_path).at(&map_path)?;
         if let Some(data) = snapshot::load_by_hash(fs, &index_dir, &hash, stamp).filter(valid) {
             return Ok(data);
         }
@@ -228,21 +228,6 @@ fn read_map(
         snapshot::save(fs, &index_dir, &hash, stamp, &data);
     }
     Ok(data)
-}
-
-/// BLAKE3 of a file, read a block at a time.
-fn hash_file(fs: &dyn crate::store::fs::Fs, path: &std::path::Path) -> Result<blake3::Hash> {
-    const BLOCK: usize = 1 << 20;
-    let mut hasher = blake3::Hasher::new();
-    let mut offset = 0u64;
-    loop {
-        let bytes = fs.read_range(path, offset, BLOCK).at(path)?;
-        hasher.update(&bytes);
-        offset += bytes.len() as u64;
-        if bytes.len() < BLOCK {
-            return Ok(hasher.finalize());
-        }
-    }
 }
 
 /// Sync tools keep both versions of a file edited on two machines (`map (… conflicted copy

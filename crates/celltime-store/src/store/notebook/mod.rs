@@ -6,6 +6,7 @@
 
 use super::Context;
 use super::error::{IoContext, Result, StoreError};
+use super::fs::{for_each_block, hash_file};
 use super::layout::NotebookPaths;
 use super::map::MapData;
 use super::pack::PackReader;
@@ -15,6 +16,7 @@ use crate::model::{
 };
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
+use std::io::Write;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -142,6 +144,26 @@ impl ContentReader {
         }
     }
 
+    /// Writes a content to `out` after checking it against its hash, streaming large
+    /// contents (objects) through a fixed buffer — checked in a first pass, copied in a
+    /// second — so memory does not grow with the content. Returns the bytes written.
+    pub fn copy_to(&self, hash: ContentHash, size: u64, out: &mut dyn Write) -> Result<u64> {
+        let fs = self.ctx.fs.as_ref();
+        let object = self.paths.object(hash);
+        if size > self.ctx.config.inline_threshold
+            && let Ok((actual, _)) = hash_file(fs, &object)
+        {
+            if ContentHash(*actual.as_bytes()) != hash {
+                return Err(corrupt(hash, &self.paths));
+            }
+            let mut reader = fs.open(&object).at(&object)?;
+            return for_each_block(&mut *reader, |block| out.write_all(block)).at(&object);
+        }
+        let bytes = self.read(hash, size)?;
+        out.write_all(&bytes).at(&self.paths.dir)?;
+        Ok(bytes.len() as u64)
+    }
+
     fn find(&self, hash: ContentHash, size: u64) -> Result<Option<Vec<u8>>> {
         let fs = self.ctx.fs.as_ref();
         let object = self.paths.object(hash);
@@ -167,12 +189,16 @@ impl ContentReader {
 
 fn check_hash(bytes: Vec<u8>, hash: ContentHash, paths: &NotebookPaths) -> Result<Vec<u8>> {
     if ContentHash::of(&bytes) != hash {
-        return Err(StoreError::Corrupt {
-            path: paths.dir.clone(),
-            what: format!("content {} does not match its hash", hash.short()),
-        });
+        return Err(corrupt(hash, paths));
     }
     Ok(bytes)
+}
+
+fn corrupt(hash: ContentHash, paths: &NotebookPaths) -> StoreError {
+    StoreError::Corrupt {
+        path: paths.dir.clone(),
+        what: format!("content {} does not match its hash", hash.short()),
+    }
 }
 
 pub struct Notebook {
