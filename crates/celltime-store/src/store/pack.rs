@@ -91,7 +91,52 @@ pub fn insert(fs: &dyn Fs, path: &Path, items: &[(ContentHash, &[u8])]) -> Resul
 }
 
 fn insert_into(fs: &dyn Fs, path: &Path, new: bool, items: &[(ContentHash, &[u8])]) -> Result<()> {
-    let mut conn = open_write(path, new)?;
+    commit_rows(fs, &mut open_write(path, new)?, path, items)
+}
+
+/// A write connection kept open between commits to one existing pack, so a long-lived
+/// writer pays for opening it (and reading its schema) once, not at every put.
+pub struct PackWriter {
+    path: PathBuf,
+    inode: u64,
+    conn: Connection,
+}
+
+impl std::fmt::Debug for PackWriter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PackWriter")
+            .field("path", &self.path)
+            .finish()
+    }
+}
+
+impl PackWriter {
+    pub fn open(fs: &dyn Fs, path: &Path) -> Result<PackWriter> {
+        Ok(PackWriter {
+            inode: fs.metadata(path).at(path)?.inode,
+            path: path.to_path_buf(),
+            conn: open_write(path, false)?,
+        })
+    }
+
+    /// Is this the connection to the pack at `path` as it is now (not to a file another
+    /// process replaced or deleted meanwhile)?
+    pub fn is_for(&self, fs: &dyn Fs, path: &Path) -> bool {
+        self.path == path && fs.metadata(path).is_ok_and(|m| m.inode == self.inode)
+    }
+
+    /// Inserts contents in one durable transaction.
+    pub fn insert(&mut self, fs: &dyn Fs, items: &[(ContentHash, &[u8])]) -> Result<()> {
+        commit_rows(fs, &mut self.conn, &self.path, items)
+    }
+}
+
+fn commit_rows(
+    fs: &dyn Fs,
+    conn: &mut Connection,
+    path: &Path,
+    items: &[(ContentHash, &[u8])],
+) -> Result<()> {
     let tx = conn
         .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
         .map_err(|e| sql_error(path, e))?;
@@ -149,24 +194,6 @@ pub fn index(path: &Path) -> Result<Vec<(String, u64)>> {
     .collect()
 }
 
-/// Which of `hashes` the pack holds (primary-key lookups; no content is read).
-pub fn holding(path: &Path, hashes: &HashSet<ContentHash>) -> Result<Vec<ContentHash>> {
-    let conn = open_read(path)?;
-    let mut query = conn
-        .prepare("SELECT 1 FROM contents WHERE hash = ?1")
-        .map_err(|e| sql_error(path, e))?;
-    let mut held = Vec::new();
-    for hash in hashes {
-        if query
-            .exists([hash.to_hex()])
-            .map_err(|e| sql_error(path, e))?
-        {
-            held.push(*hash);
-        }
-    }
-    Ok(held)
-}
-
 /// Pack file names in `dir` (regular files only; symlinks and other files are not ours).
 pub fn list(fs: &dyn Fs, dir: &Path) -> Result<Vec<String>> {
     match fs.read_dir(dir) {
@@ -197,6 +224,36 @@ impl PackReader {
             dir,
             connections: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// Which of `hashes` the packs named `names` hold (primary-key lookups through the
+    /// connections kept open; no content is read).
+    pub fn holding(
+        &self,
+        names: &[String],
+        hashes: &HashSet<ContentHash>,
+    ) -> Result<HashSet<ContentHash>> {
+        let mut connections = self.connections.lock().expect("pack connections");
+        let mut held = HashSet::new();
+        for name in names {
+            let path = self.dir.join(name);
+            if !connections.contains_key(name) {
+                connections.insert(name.clone(), open_read(&path)?);
+            }
+            let mut query = connections[name]
+                .prepare_cached("SELECT 1 FROM contents WHERE hash = ?1")
+                .map_err(|e| sql_error(&path, e))?;
+            for hash in hashes {
+                if !held.contains(hash)
+                    && query
+                        .exists([hash.to_hex()])
+                        .map_err(|e| sql_error(&path, e))?
+                {
+                    held.insert(*hash);
+                }
+            }
+        }
+        Ok(held)
     }
 
     pub fn read(&self, fs: &dyn Fs, hash: ContentHash) -> Result<Option<Vec<u8>>> {

@@ -1,11 +1,14 @@
 //! Splitting CPU-bound reading (maps, logs) over the cores, with scoped threads: the inputs
 //! are borrowed, and results come back in input order.
 
-/// How many threads a large read uses.
+/// How many threads a large read uses (asked once: finding out reads cgroup files).
 pub fn workers() -> usize {
-    std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(8)
+    static WORKERS: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *WORKERS.get_or_init(|| {
+        std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .min(8)
+    })
 }
 
 /// `f` over each share of `items` (one share per worker), results in order. A worker that

@@ -247,6 +247,7 @@ impl Notebook {
         failpoint::hit("gc.after_pack_delete");
         report.packs_compacted = settled.len();
         self.writer.pack = None;
+        self.writer.pack_writer = None;
         Ok(())
     }
 }

@@ -9,7 +9,7 @@ use super::error::{IoContext, Result, StoreError};
 use super::fs::{for_each_block, hash_file};
 use super::layout::NotebookPaths;
 use super::map::MapData;
-use super::pack::PackReader;
+use super::pack::{PackReader, PackWriter};
 use super::snapshot::MapStamp;
 use crate::model::{
     ContentHash, Entry, EntryId, NotebookIndex, NotebookKey, PartMask, PartRef, Timestamp,
@@ -89,11 +89,13 @@ impl State {
     }
 }
 
-/// The segment and the pack this process last added to (both this machine's).
+/// The segment and the pack this process last added to (both this machine's), and its
+/// connection to that pack.
 #[derive(Debug, Default)]
 struct WriterFiles {
     segment: Option<String>,
     pack: Option<String>,
+    pack_writer: Option<PackWriter>,
 }
 
 /// What `gc` did.

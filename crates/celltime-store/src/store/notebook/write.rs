@@ -11,7 +11,7 @@ use crate::store::failpoint;
 use crate::store::fs::ItemKind;
 use crate::store::log::{self, Record, SEGMENT_ROLLOVER, SEGMENT_SUFFIX};
 use crate::store::objects;
-use crate::store::pack::{self, PACK_ROLLOVER, PACK_SUFFIX};
+use crate::store::pack::{self, PACK_ROLLOVER, PACK_SUFFIX, PackWriter};
 use crate::store::wire::WireEntry;
 use std::collections::HashSet;
 use std::path::PathBuf;
@@ -189,7 +189,16 @@ impl Notebook {
             return Ok(());
         }
         let pack_path = self.current_pack()?;
-        pack::insert(fs.as_ref(), &pack_path, &small)
+        if fs.metadata(&pack_path).is_err() {
+            return pack::insert(fs.as_ref(), &pack_path, &small);
+        }
+        // The pack exists: keep one connection to it for this writer's later puts.
+        let writer = match self.writer.pack_writer.take() {
+            Some(writer) if writer.is_for(fs.as_ref(), &pack_path) => writer,
+            _ => PackWriter::open(fs.as_ref(), &pack_path)?,
+        };
+        let writer = self.writer.pack_writer.insert(writer);
+        writer.insert(fs.as_ref(), &small)
     }
 
     /// Under the lock: drops the contents this machine's packs already hold. Only this
@@ -199,18 +208,13 @@ impl Notebook {
         mut items: Vec<(ContentHash, &'b [u8])>,
     ) -> Result<Vec<(ContentHash, &'b [u8])>> {
         let dir = self.paths.packs_dir();
-        let mut wanted: HashSet<ContentHash> = items.iter().map(|(h, _)| *h).collect();
-        for name in pack::list(self.ctx.fs.as_ref(), &dir)? {
-            if wanted.is_empty() {
-                break;
-            }
-            if self.ctx.owns(&name) {
-                for held in pack::holding(&dir.join(name), &wanted)? {
-                    wanted.remove(&held);
-                }
-            }
-        }
-        items.retain(|(h, _)| wanted.contains(h));
+        let wanted: HashSet<ContentHash> = items.iter().map(|(h, _)| *h).collect();
+        let own: Vec<String> = pack::list(self.ctx.fs.as_ref(), &dir)?
+            .into_iter()
+            .filter(|name| self.ctx.owns(name))
+            .collect();
+        let held = self.reader.packs.holding(&own, &wanted)?;
+        items.retain(|(h, _)| !held.contains(h));
         Ok(items)
     }
 
