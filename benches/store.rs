@@ -427,7 +427,7 @@ fn objects_workspace(name: &str, count: usize, size: usize) -> PathBuf {
     }
     std::fs::create_dir_all(dir.join("__marimo__")).unwrap();
     let store = Store::open(&Workspace::at(&dir)).unwrap();
-    let key = NotebookKey::new("bench/objects").unwrap();
+    let key = NotebookKey::new("bench/large").unwrap();
     let mut notebook = store.notebook_for_write(&key).unwrap();
     for i in 0..count {
         let mut entry = small_entry(&key, i);
@@ -443,7 +443,7 @@ fn objects_workspace(name: &str, count: usize, size: usize) -> PathBuf {
 }
 
 fn object_files(workspace: &Path) -> Vec<PathBuf> {
-    let objects = workspace.join("__marimo__/persist/bench/objects/objects");
+    let objects = workspace.join("__marimo__/persist/bench/large/objects");
     let mut files = Vec::new();
     for fanout in std::fs::read_dir(objects).unwrap() {
         for item in std::fs::read_dir(fanout.unwrap().path()).unwrap() {
@@ -501,7 +501,14 @@ fn verify_rows(count: usize) {
     let id = rows[0]["id"].as_str().unwrap().to_string();
     let (_, show_rss) = run(
         &celltime(),
-        &["show", &id, &big_ws, "--part", "outputs", "--raw"],
+        &[
+            "show",
+            &id,
+            &big_ws,
+            "--part",
+            "outputs:application/octet-stream",
+            "--raw",
+        ],
         &mut || {},
     );
     println!(

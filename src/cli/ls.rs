@@ -50,18 +50,24 @@ fn for_each_timeline(
         if globs.is_empty() || globs.iter().any(|g| g.is_match(&info.notebook)) {
             let mut timeline = history.timeline(&info.notebook)?;
             // People read histories cell by cell, newest run first.
-            // Rows of one cell share its name: comparing the pointers first skips the text.
-            let cell_order = |a: &Row, b: &Row| match std::sync::Arc::ptr_eq(&a.cell, &b.cell) {
-                true => std::cmp::Ordering::Equal,
-                false => a.cell.cmp(&b.cell),
-            };
-            timeline
-                .rows
-                .sort_by(|a, b| cell_order(a, b).then(b.created_at.cmp(&a.created_at)));
+            newest_first_by_cell(&mut timeline.rows);
             visit(timeline)?;
         }
     }
     Ok(())
+}
+
+/// Sorts rows by cell, each cell's newest run first. Timelines come in key order, so a cell's
+/// rows are usually together already: then only each cell's rows are sorted, by time.
+fn newest_first_by_cell(rows: &mut [Row]) {
+    let newest_first = |a: &Row, b: &Row| b.created_at.cmp(&a.created_at);
+    if rows.is_sorted_by(|a, b| a.cell <= b.cell) {
+        for cell in rows.chunk_by_mut(|a, b| a.cell == b.cell) {
+            cell.sort_by(newest_first);
+        }
+    } else {
+        rows.sort_by(|a, b| a.cell.cmp(&b.cell).then(newest_first(a, b)));
+    }
 }
 
 #[derive(Serialize)]

@@ -22,31 +22,44 @@ type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
 struct Interner {
     strings: Vec<Box<str>>,
     lookup: Option<FastMap<Box<str>, u32>>,
-    /// The last few strings interned: a map's runs repeat their cell, module, labels and
-    /// formats, and comparing with these is cheaper than a lookup.
-    recent: [u32; RECENT],
-    next_recent: usize,
+    /// For each role a string plays (a cell, a module, an outputs label, …), the last one
+    /// interned in it: consecutive runs repeat their cell, module, labels and formats, and
+    /// one comparison is cheaper than a lookup.
+    last: [u32; ROLES],
 }
 
-const RECENT: usize = 8;
+/// Roles: cell, module, version, parent keys, then a label and a format for each part kind.
+const ROLES: usize = 4 + 2 * PartKind::ALL.len();
+const CELL: usize = 0;
+const MODULE: usize = 1;
+const VERSION: usize = 2;
+const PARENT: usize = 3;
+
+fn label_role(kind: PartKind) -> usize {
+    4 + 2 * kind as usize
+}
+
+fn format_role(kind: PartKind) -> usize {
+    label_role(kind) + 1
+}
 
 impl Interner {
-    fn intern(&mut self, text: &str) -> u32 {
-        let recent = self.recent.iter().copied().find(|&id| {
-            self.strings
-                .get(id as usize)
-                .is_some_and(|s| s.len() == text.len() && **s == *text)
-        });
-        if let Some(id) = recent {
-            return id;
+    /// The id of `text`, which plays `role` (see [`ROLES`]).
+    fn intern_as(&mut self, role: usize, text: &str) -> u32 {
+        let last = self.last[role];
+        if self
+            .strings
+            .get(last as usize)
+            .is_some_and(|s| **s == *text)
+        {
+            return last;
         }
-        let id = self.lookup_or_add(text);
-        self.recent[self.next_recent] = id;
-        self.next_recent = (self.next_recent + 1) % RECENT;
+        let id = self.intern(text);
+        self.last[role] = id;
         id
     }
 
-    fn lookup_or_add(&mut self, text: &str) -> u32 {
+    fn intern(&mut self, text: &str) -> u32 {
         let strings = &self.strings;
         let lookup = self.lookup.get_or_insert_with(|| {
             strings
@@ -361,8 +374,8 @@ impl NotebookIndex {
         let mut parts = entry.parts.clone();
         parts.sort_by(|a, b| a.order_key().cmp(&b.order_key()));
         for part in &parts {
-            let label = self.strings.intern(part.label);
-            let format = self.strings.intern(part.format);
+            let label = self.strings.intern_as(label_role(part.kind), part.label);
+            let format = self.strings.intern_as(format_role(part.kind), part.format);
             let content = self.content_index(part.content, part.size);
             self.parts.push(PartRow {
                 kind: part.kind,
@@ -374,19 +387,19 @@ impl NotebookIndex {
         let parents_start = self.parents.len() as u32;
         for parent in entry.parents {
             let row = ParentRow {
-                notebook: self.strings.intern(parent.notebook),
+                notebook: self.strings.intern_as(PARENT, parent.notebook),
                 cell: self.strings.intern(parent.cell),
                 module: self.strings.intern(parent.module),
-                version: self.strings.intern(parent.version),
+                version: self.strings.intern_as(VERSION, parent.version),
                 created_at: parent.created_at.0,
             };
             self.parents.push(row);
         }
         let row = Row {
             id: entry.id,
-            cell: self.strings.intern(entry.cell),
-            module: self.strings.intern(entry.module),
-            version: self.strings.intern(entry.version),
+            cell: self.strings.intern_as(CELL, entry.cell),
+            module: self.strings.intern_as(MODULE, entry.module),
+            version: self.strings.intern_as(VERSION, entry.version),
             created_at: entry.created_at.0,
             last_used: entry.last_used.map_or(NEVER, |t| t.0),
             size: parts.iter().map(|p| p.size).sum(),
@@ -707,24 +720,22 @@ impl NotebookIndex {
 
     /// Live entries in execution-key order.
     pub fn views(&self) -> Vec<EntryView<'_>> {
-        let mut views: Vec<EntryView<'_>> = self
-            .rows
-            .iter()
-            .enumerate()
-            .filter(|(_, r)| r.alive)
-            .map(|(i, _)| self.view_of(i as u32))
+        self.views_in_order().collect()
+    }
+
+    /// Live entries in execution-key order, one at a time (a listing of a large notebook
+    /// never holds them all as views).
+    pub fn views_in_order(&self) -> impl Iterator<Item = EntryView<'_>> {
+        let mut order: Vec<u32> = (0..self.rows.len() as u32)
+            .filter(|&i| self.rows[i as usize].alive)
             .collect();
         if !self.sorted {
-            views.sort_by(|a, b| {
-                (a.cell, a.module, a.version, a.created_at).cmp(&(
-                    b.cell,
-                    b.module,
-                    b.version,
-                    b.created_at,
-                ))
+            order.sort_by(|&a, &b| {
+                let (a, b) = (&self.rows[a as usize], &self.rows[b as usize]);
+                self.row_order_key(a).cmp(&self.row_order_key(b))
             });
         }
-        views
+        order.into_iter().map(|i| self.view_of(i))
     }
 
     /// Ids of live entries, in row order.

@@ -46,23 +46,23 @@ impl Timestamp {
         let (year, month, day) = civil_from_days(days);
         let (hour, minute) = (millis / 3_600_000, millis / 60_000 % 60);
         let (second, milli) = (millis / 1000 % 60, millis % 1000);
-        let mut out = String::with_capacity(24);
-        for (value, width, after) in [
-            (year, 4, '-'),
-            (month, 2, '-'),
-            (day, 2, 'T'),
-            (hour, 2, ':'),
-            (minute, 2, ':'),
-            (second, 2, '.'),
-            (milli, 3, 'Z'),
+        let mut out = *b"0000-00-00T00:00:00.000Z";
+        for (value, end, width) in [
+            (year, 4, 4),
+            (month, 7, 2),
+            (day, 10, 2),
+            (hour, 13, 2),
+            (minute, 16, 2),
+            (second, 19, 2),
+            (milli, 23, 3),
         ] {
-            for place in (0..width).rev() {
-                let digit = value / 10i64.pow(place) % 10;
-                out.push(char::from(b'0' + digit as u8));
+            let mut value = value;
+            for digit in out[end - width..end].iter_mut().rev() {
+                *digit = b'0' + (value % 10) as u8;
+                value /= 10;
             }
-            out.push(after);
         }
-        out
+        String::from_utf8_lossy(&out).into_owned()
     }
 }
 

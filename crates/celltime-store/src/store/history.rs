@@ -231,7 +231,6 @@ impl History for StoreHistory {
 /// Rows of a notebook; strings are shared between rows of one cell or module.
 pub fn timeline_of(nb: &Notebook) -> Timeline {
     let index = nb.index();
-    let views = index.views();
     // One `Arc` per distinct string, found by the index's own string ids.
     let mut shared: Vec<Option<Arc<str>>> = vec![None; index.string_count()];
     let mut share = |id: u32, text: &str| -> Arc<str> {
@@ -239,10 +238,10 @@ pub fn timeline_of(nb: &Notebook) -> Timeline {
             .get_or_insert_with(|| Arc::from(text))
             .clone()
     };
-    let rows = views
-        .iter()
+    let rows = index
+        .views_in_order()
         .map(|view| {
-            let [cell, module, version] = index.key_string_ids(view);
+            let [cell, module, version] = index.key_string_ids(&view);
             (view, cell, module, version)
         })
         .map(|(view, cell, module, version)| Row {
@@ -256,7 +255,7 @@ pub fn timeline_of(nb: &Notebook) -> Timeline {
             pinned: view.pinned,
             size: view.size,
             parts: view.parts,
-            contents: index.content_ids(view),
+            contents: index.content_ids(&view),
         })
         .collect();
     Timeline {

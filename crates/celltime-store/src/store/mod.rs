@@ -46,9 +46,28 @@ pub struct Context {
     pub writer: String,
     pub lock_timeout: Duration,
     persist_dir: PathBuf,
+    /// Writes of derived files (snapshots) that run while the command goes on.
+    background: std::sync::Mutex<Vec<std::thread::JoinHandle<()>>>,
+}
+
+impl Drop for Context {
+    fn drop(&mut self) {
+        let pending = std::mem::take(self.background.get_mut().unwrap_or_else(|e| e.into_inner()));
+        for write in pending {
+            let _ = write.join();
+        }
+    }
 }
 
 impl Context {
+    /// Keeps a background write to wait for before the store goes away.
+    fn in_background(&self, write: std::thread::JoinHandle<()>) {
+        self.background
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(write);
+    }
+
     /// Does a segment or pack file name belong to this machine?
     pub fn owns(&self, file_name: &str) -> bool {
         file_name
@@ -218,6 +237,7 @@ impl Store {
                 writer: options.writer.unwrap_or_else(writer_id),
                 lock_timeout: options.lock_timeout,
                 persist_dir,
+                background: std::sync::Mutex::default(),
             }),
         })
     }

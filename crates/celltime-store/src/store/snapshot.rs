@@ -9,11 +9,13 @@
 //! Between header and body, the sorted ids of the map's entries let a writer that only adds
 //! entries check its keys without reading the body.
 
+use super::Context;
 use super::fs::{DirItem, Fs, ItemKind, is_real_dir, write_atomic};
 use super::map::MapData;
 use crate::model::{EntryId, IndexSummary, NotebookIndex};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::time::UNIX_EPOCH;
 
@@ -99,10 +101,20 @@ pub fn header_for(fs: &dyn Fs, dir: &Path, stamp: MapStamp) -> Option<(PathBuf, 
 }
 
 fn read_body(fs: &dyn Fs, path: &Path) -> Option<(Header, MapData)> {
-    let bytes = fs.read(path).ok()?;
-    let (header, ids_at) = parse_header(&bytes)?;
+    let head = fs.read_head(path, HEAD_READ).ok()?;
+    let (header, ids_at) = parse_header(&head)?;
     let body_at = ids_at.checked_add(ids_len(&header)?)?;
-    let (index, mut rest) = NotebookIndex::decode(bytes.get(body_at..)?)?;
+    // Decoded as it is read: a snapshot is never held whole beside the index it becomes.
+    let mut reader = std::io::BufReader::with_capacity(256 << 10, fs.open(path).ok()?);
+    std::io::copy(
+        &mut (&mut reader).take(body_at as u64),
+        &mut std::io::sink(),
+    )
+    .ok()?;
+    let index = NotebookIndex::read_from(&mut reader)?;
+    let mut rest = Vec::new();
+    reader.read_to_end(&mut rest).ok()?;
+    let mut rest = rest.as_slice();
     let mut merged = BTreeSet::new();
     for _ in 0..take_u32(&mut rest)? {
         let len = take_u32(&mut rest)? as usize;
@@ -165,6 +177,35 @@ pub fn load_by_hash(
 
 /// Best effort: a failure only costs the next open a TOML parse.
 pub fn save(fs: &dyn Fs, dir: &Path, map_hash: &blake3::Hash, stamp: MapStamp, data: &MapData) {
+    if let Some(bytes) = encode(stamp, data) {
+        write(fs, dir, map_hash, &bytes);
+    }
+}
+
+/// Like [`save`], but a large snapshot is written on a thread of its own (it is encoded
+/// here): a command that had to read a map does not also wait for the snapshot to reach the
+/// disk. The store waits for such writes before it goes away (`Context`'s drop).
+pub fn save_soon(
+    ctx: &Context,
+    dir: &Path,
+    map_hash: &blake3::Hash,
+    stamp: MapStamp,
+    data: &MapData,
+) {
+    const IN_BACKGROUND: usize = 1 << 20;
+    let Some(bytes) = encode(stamp, data) else {
+        return;
+    };
+    if bytes.len() < IN_BACKGROUND {
+        return write(ctx.fs.as_ref(), dir, map_hash, &bytes);
+    }
+    let (fs, dir, map_hash) = (ctx.fs.clone(), dir.to_path_buf(), *map_hash);
+    ctx.in_background(std::thread::spawn(move || {
+        write(fs.as_ref(), &dir, &map_hash, &bytes);
+    }));
+}
+
+fn encode(stamp: MapStamp, data: &MapData) -> Option<Vec<u8>> {
     let mut ids: Vec<EntryId> = data.index.ids().collect();
     ids.sort_unstable();
     let header = Header {
@@ -174,9 +215,7 @@ pub fn save(fs: &dyn Fs, dir: &Path, map_hash: &blake3::Hash, stamp: MapStamp, d
         summary: data.index.summary(),
         ids: ids.len() as u64,
     };
-    let Ok(head) = postcard::to_allocvec(&header) else {
-        return;
-    };
+    let head = postcard::to_allocvec(&header).ok()?;
     let mut bytes = Vec::with_capacity(MAGIC.len() + 4 + head.len() + ids.len() * ID_BYTES);
     bytes.extend_from_slice(MAGIC);
     bytes.extend_from_slice(&(head.len() as u32).to_le_bytes());
@@ -191,11 +230,16 @@ pub fn save(fs: &dyn Fs, dir: &Path, map_hash: &blake3::Hash, stamp: MapStamp, d
         bytes.extend_from_slice(&(copy.len() as u32).to_le_bytes());
         bytes.extend_from_slice(copy.as_bytes());
     }
+    Some(bytes)
+}
+
+/// Writes a snapshot and deletes the folder's older ones.
+fn write(fs: &dyn Fs, dir: &Path, map_hash: &blake3::Hash, bytes: &[u8]) {
     if fs.create_dir_all(dir).is_err() {
         return;
     }
     let keep = dir.join(file_name(map_hash));
-    if !is_real_dir(fs, dir) || write_atomic(fs, &keep, &bytes).is_err() {
+    if !is_real_dir(fs, dir) || write_atomic(fs, &keep, bytes).is_err() {
         return;
     }
     for old in snapshot_files(fs, dir) {

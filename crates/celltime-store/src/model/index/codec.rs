@@ -5,6 +5,7 @@
 
 use super::{Interner, NotebookIndex, ParentRow, PartRow, Row};
 use crate::model::{CellKey, ContentHash, EntryId, ModuleHash, NotebookKey, PartKind, Version};
+use std::io::Read;
 use std::sync::OnceLock;
 
 const ROW: usize = 16 + 4 * 3 + 8 * 3 + 4 + 2 + 2 + 4 + 1;
@@ -70,15 +71,23 @@ impl NotebookIndex {
     /// An index from [`NotebookIndex::encode`]'s bytes, and the bytes after it; `None` if
     /// they are not such bytes.
     pub fn decode(bytes: &[u8]) -> Option<(NotebookIndex, &[u8])> {
-        let mut at = Bytes(bytes);
-        let notebook = NotebookKey::new(at.text()?).ok()?;
+        let mut reader = bytes;
+        let index = NotebookIndex::read_from(&mut reader)?;
+        Some((index, reader))
+    }
+
+    /// An index read from a stream of [`NotebookIndex::encode`]'s bytes, a block at a time: a
+    /// snapshot is decoded without first being copied whole into memory.
+    pub fn read_from(reader: &mut dyn Read) -> Option<NotebookIndex> {
+        let mut at = Bytes::new(reader);
+        let notebook = NotebookKey::new(&at.text()?).ok()?;
         let sorted = match at.u8()? {
             0 => false,
             1 => true,
             _ => return None,
         };
         let strings: Vec<Box<str>> = (0..at.u32()?)
-            .map(|_| at.text().map(Box::from))
+            .map(|_| at.text().map(String::into_boxed_str))
             .collect::<Option<_>>()?;
         let contents = at.table(CONTENT, |r| {
             Some((ContentHash(r[..32].try_into().ok()?), u64_at(r, 32)))
@@ -132,7 +141,7 @@ impl NotebookIndex {
             by_id: OnceLock::new(),
             content_ix: None,
         };
-        index.is_consistent().then_some((index, at.0))
+        index.is_consistent().then_some(index)
     }
 
     /// Every reference points inside its table, and the strings rows use as keys are valid
@@ -196,14 +205,31 @@ fn i64_at(r: &[u8], at: usize) -> i64 {
     i64::from_le_bytes(r[at..at + 8].try_into().expect("8 bytes"))
 }
 
-/// What is left to read.
-struct Bytes<'a>(&'a [u8]);
+/// Reads the encoded tables from a stream, through one reused block.
+struct Bytes<'r> {
+    reader: &'r mut dyn Read,
+    block: Vec<u8>,
+}
 
-impl<'a> Bytes<'a> {
-    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
-        let (head, rest) = self.0.split_at_checked(n)?;
-        self.0 = rest;
-        Some(head)
+/// Records decoded per read: a block of at most this many bytes.
+const BLOCK: usize = 256 << 10;
+
+impl<'r> Bytes<'r> {
+    fn new(reader: &'r mut dyn Read) -> Bytes<'r> {
+        Bytes {
+            reader,
+            block: Vec::new(),
+        }
+    }
+
+    /// The next `n` bytes, or `None` if the stream ends first.
+    fn take(&mut self, n: usize) -> Option<&[u8]> {
+        self.block.clear();
+        let read = (&mut *self.reader)
+            .take(n as u64)
+            .read_to_end(&mut self.block)
+            .ok()?;
+        (read == n).then_some(&self.block[..])
     }
 
     fn u8(&mut self) -> Option<u8> {
@@ -214,16 +240,28 @@ impl<'a> Bytes<'a> {
         Some(u32_at(self.take(4)?, 0))
     }
 
-    fn text(&mut self) -> Option<&'a str> {
+    fn text(&mut self) -> Option<String> {
         let len = self.u32()? as usize;
-        std::str::from_utf8(self.take(len)?).ok()
+        String::from_utf8(self.take(len)?.to_vec()).ok()
     }
 
-    /// A count, then that many records of `width` bytes.
+    /// A count, then that many records of `width` bytes, read a block at a time.
     fn table<T>(&mut self, width: usize, read: impl Fn(&[u8]) -> Option<T>) -> Option<Vec<T>> {
         let count = self.u32()? as usize;
-        let records = self.take(count.checked_mul(width)?)?;
-        records.chunks_exact(width).map(read).collect()
+        let per_block = (BLOCK / width).max(1);
+        // The count is checked against the bytes as they come: a damaged count cannot make
+        // room for more than one block of records ahead of them.
+        let mut records = Vec::with_capacity(count.min(per_block));
+        let mut left = count;
+        while left > 0 {
+            let batch = left.min(per_block);
+            let bytes = self.take(batch.checked_mul(width)?)?;
+            for record in bytes.chunks_exact(width) {
+                records.push(read(record)?);
+            }
+            left -= batch;
+        }
+        Some(records)
     }
 }
 

@@ -208,7 +208,7 @@ fn read_map(
     if let Some((data, hash)) = map::read_canonical_file(fs, &map_path, key)?
         && self::stamp(ctx, &map_path) == Some(stamp)
     {
-        snapshot::save(fs, &index_dir, &hash, stamp, &data);
+        snapshot::save_soon(ctx, &index_dir, &hash, stamp, &data);
         return Ok(data);
     }
     let bytes = fs.read(&map_path).at(&map_path)?;
@@ -225,7 +225,7 @@ fn read_map(
             message: "git conflict markers: both sides were read and merged; `celltime consolidate` writes a clean map".into(),
         });
     } else {
-        snapshot::save(fs, &index_dir, &hash, stamp, &data);
+        snapshot::save_soon(ctx, &index_dir, &hash, stamp, &data);
     }
     Ok(data)
 }
