@@ -182,14 +182,22 @@ impl PartRef {
     }
 }
 
+/// The cell, module and version of a key as the strings of one index
+/// ([`NotebookIndex::intern_key`]): a map's runs of one module share it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InternedKey {
+    cell: u32,
+    module: u32,
+    version: u32,
+}
+
 /// An entry described by borrowed text, for [`NotebookIndex::push`]. Its strings are
-/// validated keys and labels, and `id` is the id of its key.
+/// validated keys and labels, `key` comes from the index it is pushed to, and `id` is the id
+/// of its key.
 #[derive(Debug, Clone)]
 pub struct BorrowedEntry<'a, 'p> {
     pub id: EntryId,
-    pub cell: &'a str,
-    pub module: &'a str,
-    pub version: &'a str,
+    pub key: InternedKey,
     pub created_at: Timestamp,
     pub pinned: bool,
     pub last_used: Option<Timestamp>,
@@ -232,9 +240,70 @@ pub struct NotebookIndex {
     /// id up never pays for it, and a thousand lookups never scan the rows a thousand times.
     by_id: OnceLock<FastMap<EntryId, u32>>,
     content_ix: Option<FastMap<ContentHash, u32>>,
+    /// While a map is read in bulk, contents are listed once per part and shared only at the
+    /// end ([`NotebookIndex::finish_bulk`]): one pass over them then, instead of a lookup in
+    /// a large table for every part.
+    bulk: bool,
 }
 
 impl NotebookIndex {
+    /// An empty index to fill in bulk with [`NotebookIndex::push`] and
+    /// [`NotebookIndex::append`], then [`NotebookIndex::finish_bulk`]; nothing else may be
+    /// asked of it in between.
+    pub fn new_bulk(notebook: NotebookKey) -> NotebookIndex {
+        NotebookIndex {
+            bulk: true,
+            ..NotebookIndex::new(notebook)
+        }
+    }
+
+    /// Shares the contents a bulk load listed once per part: they are dealt into buckets by
+    /// their first byte (hashes are uniform), each bucket deduplicated on its own with a
+    /// table small enough to stay in cache.
+    pub fn finish_bulk(&mut self) {
+        if !self.bulk {
+            return;
+        }
+        self.bulk = false;
+        self.content_ix = None;
+        let mut buckets: Vec<Vec<u32>> = vec![Vec::new(); 256];
+        for (i, (hash, _)) in self.contents.iter().enumerate() {
+            buckets[hash.0[0] as usize].push(i as u32);
+        }
+        let contents = &self.contents;
+        // Per bucket: its distinct contents, and for each listed one its place among them.
+        let shared: Vec<(Vec<u32>, Vec<u32>)> = buckets
+            .iter()
+            .map(|bucket| {
+                let mut first: FastMap<ContentHash, u32> = FastMap::default();
+                let mut distinct = Vec::new();
+                let places = bucket
+                    .iter()
+                    .map(|&i| {
+                        *first.entry(contents[i as usize].0).or_insert_with(|| {
+                            distinct.push(i);
+                            distinct.len() as u32 - 1
+                        })
+                    })
+                    .collect();
+                (distinct, places)
+            })
+            .collect();
+        let mut renumbered = vec![0u32; self.contents.len()];
+        let mut deduplicated = Vec::with_capacity(self.contents.len());
+        for (bucket, (distinct, places)) in buckets.iter().zip(&shared) {
+            let offset = deduplicated.len() as u32;
+            deduplicated.extend(distinct.iter().map(|&i| self.contents[i as usize]));
+            for (&listed, &place) in bucket.iter().zip(places) {
+                renumbered[listed as usize] = offset + place;
+            }
+        }
+        for part in &mut self.parts {
+            part.content = renumbered[part.content as usize];
+        }
+        self.contents = deduplicated;
+    }
+
     pub fn new(notebook: NotebookKey) -> NotebookIndex {
         NotebookIndex {
             notebook,
@@ -246,6 +315,7 @@ impl NotebookIndex {
             sorted: true,
             by_id: OnceLock::new(),
             content_ix: None,
+            bulk: false,
         }
     }
 
@@ -286,6 +356,10 @@ impl NotebookIndex {
     }
 
     fn content_index(&mut self, hash: ContentHash, size: u64) -> u32 {
+        if self.bulk {
+            self.contents.push((hash, size));
+            return self.contents.len() as u32 - 1;
+        }
         let contents = &self.contents;
         let index = self.content_ix.get_or_insert_with(|| {
             contents
@@ -354,17 +428,33 @@ impl NotebookIndex {
                 created_at: p.created_at,
             })
             .collect();
+        let interned =
+            self.intern_key(key.cell.as_str(), key.module.as_str(), key.version.as_str());
         self.push(&BorrowedEntry {
             id,
-            cell: key.cell.as_str(),
-            module: key.module.as_str(),
-            version: key.version.as_str(),
+            key: interned,
             created_at: key.created_at,
             pinned,
             last_used: (last_used != NEVER).then_some(Timestamp(last_used)),
             parts: entry.parts.iter().map(PartRef::view).collect(),
             parents: &parents,
         });
+    }
+
+    /// The strings of a key, interned once for every run that shares them.
+    pub fn intern_key(&mut self, cell: &str, module: &str, version: &str) -> InternedKey {
+        InternedKey {
+            cell: self.strings.intern_as(CELL, cell),
+            module: self.strings.intern_as(MODULE, module),
+            version: self.strings.intern_as(VERSION, version),
+        }
+    }
+
+    /// Room for about `entries` more entries before a bulk load (a map's `entries` count).
+    pub fn reserve_entries(&mut self, entries: usize) {
+        self.rows.reserve(entries);
+        self.parts.reserve(entries * 4);
+        self.reserve_contents(entries * 3);
     }
 
     /// Appends an entry the index does not hold (the caller knows: a map read in key order
@@ -397,9 +487,9 @@ impl NotebookIndex {
         }
         let row = Row {
             id: entry.id,
-            cell: self.strings.intern_as(CELL, entry.cell),
-            module: self.strings.intern_as(MODULE, entry.module),
-            version: self.strings.intern_as(VERSION, entry.version),
+            cell: entry.key.cell,
+            module: entry.key.module,
+            version: entry.key.version,
             created_at: entry.created_at.0,
             last_used: entry.last_used.map_or(NEVER, |t| t.0),
             size: parts.iter().map(|p| p.size).sum(),
@@ -411,7 +501,7 @@ impl NotebookIndex {
             alive: true,
         };
         if let Some(last) = self.rows.iter().rev().find(|r| r.alive)
-            && self.row_order_key(last) > self.row_order_key(&row)
+            && self.row_order(last, &row).is_gt()
         {
             self.sorted = false;
         }
@@ -425,6 +515,9 @@ impl NotebookIndex {
     /// Makes room for about `contents` more distinct contents before a bulk load.
     pub fn reserve_contents(&mut self, contents: usize) {
         self.contents.reserve(contents);
+        if self.bulk {
+            return;
+        }
         let known = &self.contents;
         self.content_ix
             .get_or_insert_with(|| {
@@ -458,6 +551,7 @@ impl NotebookIndex {
             .iter()
             .map(|s| self.strings.intern(s))
             .collect();
+        debug_assert_eq!(self.bulk, other.bulk);
         if let Some(lookup) = &mut self.content_ix {
             lookup.reserve(other.contents.len());
         }
@@ -516,6 +610,19 @@ impl NotebookIndex {
         )
     }
 
+    /// The key order of two rows of this index: equal string ids are equal strings, so
+    /// consecutive runs of one module compare without reading their strings.
+    fn row_order(&self, a: &Row, b: &Row) -> std::cmp::Ordering {
+        let text = |x: u32, y: u32| match x == y {
+            true => std::cmp::Ordering::Equal,
+            false => self.strings.get(x).cmp(self.strings.get(y)),
+        };
+        text(a.cell, b.cell)
+            .then_with(|| text(a.module, b.module))
+            .then_with(|| text(a.version, b.version))
+            .then(a.created_at.cmp(&b.created_at))
+    }
+
     pub fn remove(&mut self, id: EntryId) -> bool {
         match self.by_id().remove(&id) {
             Some(row) => {
@@ -557,7 +664,7 @@ impl NotebookIndex {
         }
         let mut live: Vec<Row> = self.rows.iter().filter(|r| r.alive).copied().collect();
         if !self.sorted {
-            live.sort_by(|a, b| self.row_order_key(a).cmp(&self.row_order_key(b)));
+            live.sort_by(|a, b| self.row_order(a, b));
         }
         // Rows keep their interned strings; parts, parents and contents are copied in row
         // order with contents renumbered, so nothing is re-hashed or re-allocated per entry.
@@ -732,7 +839,7 @@ impl NotebookIndex {
         if !self.sorted {
             order.sort_by(|&a, &b| {
                 let (a, b) = (&self.rows[a as usize], &self.rows[b as usize]);
-                self.row_order_key(a).cmp(&self.row_order_key(b))
+                self.row_order(a, b)
             });
         }
         order.into_iter().map(|i| self.view_of(i))

@@ -14,8 +14,8 @@ pub use history::{
     ParentInfo, PartInfo, Row, Timeline, UndoToken,
 };
 pub use index::{
-    BorrowedEntry, CellSummary, EntryView, IndexSummary, InsertOutcome, NotebookIndex, ParentView,
-    PartView,
+    BorrowedEntry, CellSummary, EntryView, IndexSummary, InsertOutcome, InternedKey, NotebookIndex,
+    ParentView, PartView,
 };
 pub(crate) use keys::decode_hex;
 pub use keys::{

@@ -140,6 +140,7 @@ impl NotebookIndex {
             sorted,
             by_id: OnceLock::new(),
             content_ix: None,
+            bulk: false,
         };
         index.is_consistent().then_some(index)
     }

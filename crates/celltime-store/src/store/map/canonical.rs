@@ -24,7 +24,7 @@ const PARALLEL_PIECE: usize = 1 << 20;
 
 /// The map's data if `text` is in the canonical layout, else `None`.
 pub(super) fn read(text: &str, notebook: &NotebookKey) -> Option<MapData> {
-    let mut reader = Reader::new(notebook);
+    let mut reader = Reader::new(notebook, text.len() as u64);
     reader.feed(text.as_bytes())?;
     reader.finish()
 }
@@ -39,16 +39,23 @@ pub(in crate::store) struct Reader<'n> {
     index: Option<NotebookIndex>,
     /// The last table read, to check the next one comes after it.
     last: Option<(String, String, String)>,
+    /// The text's length: no map of that length holds more than a hundredth as many entries.
+    len: u64,
+    /// How many entries `[map]` says there are (within what `len` allows), to make room.
+    expected: usize,
 }
 
 impl<'n> Reader<'n> {
-    pub(in crate::store) fn new(notebook: &'n NotebookKey) -> Reader<'n> {
+    /// A reader for a map text of `len` bytes.
+    pub(in crate::store) fn new(notebook: &'n NotebookKey, len: u64) -> Reader<'n> {
         Reader {
             notebook,
             head: None,
             pending: Vec::new(),
             index: None,
             last: None,
+            len,
+            expected: 0,
         }
     }
 
@@ -78,6 +85,7 @@ impl<'n> Reader<'n> {
         let mut index = self
             .index
             .unwrap_or_else(|| NotebookIndex::new(self.notebook.clone()));
+        index.finish_bulk();
         index.trim();
         Some(MapData {
             index,
@@ -94,6 +102,8 @@ impl<'n> Reader<'n> {
             return None;
         }
         check_header(Path::new("map.toml"), &file.map, self.notebook).ok()?;
+        let said = file.map.entries.as_ref().and_then(toml::Value::as_integer);
+        self.expected = said.map_or(0, |n| n.clamp(0, (self.len / 100) as i64) as usize);
         self.head = Some(file.map);
         self.pending.drain(..end);
         Some(())
@@ -121,7 +131,11 @@ impl<'n> Reader<'n> {
             }
             match &mut self.index {
                 Some(index) => index.append(piece.index),
-                None => self.index = Some(piece.index),
+                None => {
+                    let mut index = piece.index;
+                    index.reserve_entries(self.expected.saturating_sub(index.len()));
+                    self.index = Some(index);
+                }
             }
         }
         self.pending.drain(..end);
@@ -167,14 +181,14 @@ struct Piece<'a> {
 
 fn read_piece<'a>(text: &'a str, notebook: &'a NotebookKey) -> Option<Piece<'a>> {
     let mut piece = Piece {
-        index: NotebookIndex::new(notebook.clone()),
+        index: NotebookIndex::new_bulk(notebook.clone()),
         first: None,
         last: None,
     };
-    // A content reference takes at least a hundred bytes of text: room for all of them, so
-    // the table of contents is never grown and rehashed while reading.
+    // A content reference takes at least a hundred bytes of text: room for all of them.
     piece.index.reserve_contents(text.len() / 100);
     let mut previous_run: Option<Timestamp> = None;
+    let mut key = None;
     for line in text.split('\n') {
         if line.is_empty() {
             continue;
@@ -184,6 +198,7 @@ fn read_piece<'a>(text: &'a str, notebook: &'a NotebookKey) -> Option<Piece<'a>>
             if piece.last.as_ref().is_some_and(|last| *last >= group) {
                 return None;
             }
+            key = Some(piece.index.intern_key(&group.0, &group.1, &group.2));
             piece.first.get_or_insert_with(|| group.clone());
             piece.last = Some(group);
             previous_run = None;
@@ -208,9 +223,7 @@ fn read_piece<'a>(text: &'a str, notebook: &'a NotebookKey) -> Option<Piece<'a>>
             .collect();
         piece.index.push(&BorrowedEntry {
             id: EntryId::of(notebook.as_str(), cell, module, version, run.created_at),
-            cell,
-            module,
-            version,
+            key: key?,
             created_at: run.created_at,
             pinned: run.pinned,
             last_used: run.last_used,

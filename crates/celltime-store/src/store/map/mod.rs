@@ -92,9 +92,10 @@ struct MapFile {
 struct MapHeader {
     format: i64,
     notebook: String,
-    /// Written for readers that only want a count; celltime derives it from the tables.
-    #[serde(default, rename = "entries")]
-    _entries: serde::de::IgnoredAny,
+    /// Written for readers that only want a count; celltime derives it from the tables and
+    /// takes it only as a hint of how much room to make (any value is accepted).
+    #[serde(default)]
+    entries: Option<toml::Value>,
     #[serde(default)]
     log_pos: BTreeMap<String, u64>,
     #[serde(default)]
@@ -142,7 +143,8 @@ pub fn read_canonical_file(
     path: &Path,
     notebook: &NotebookKey,
 ) -> Result<Option<(MapData, blake3::Hash)>> {
-    let mut reader = canonical::Reader::new(notebook);
+    let len = fs.metadata(path).at(path)?.len;
+    let mut reader = canonical::Reader::new(notebook, len);
     let mut hasher = blake3::Hasher::new();
     let mut offset = 0u64;
     let batch = BLOCK * super::parallel::workers();
