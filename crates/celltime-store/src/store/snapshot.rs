@@ -142,22 +142,30 @@ pub fn load_by_stamp(fs: &dyn Fs, dir: &Path, stamp: MapStamp) -> Option<MapData
     read_body(fs, &path).map(|(_, data)| data)
 }
 
+/// The sorted ids of a map's entries as the snapshot stores them: 16 bytes each, big-endian,
+/// so byte order is numeric order and they are searched where they lie, never decoded.
+#[derive(Debug, Clone)]
+pub struct MapIds(Vec<u8>);
+
+impl MapIds {
+    fn ids(&self) -> &[[u8; ID_BYTES]] {
+        self.0.as_chunks().0
+    }
+
+    pub fn contains(&self, id: EntryId) -> bool {
+        self.ids().binary_search(&id.0.to_be_bytes()).is_ok()
+    }
+}
+
 /// The header and sorted entry ids of the snapshot of the map as it is now (found by stamp),
 /// without its body.
-pub fn ids_by_stamp(fs: &dyn Fs, dir: &Path, stamp: MapStamp) -> Option<(Header, Vec<EntryId>)> {
+pub fn ids_by_stamp(fs: &dyn Fs, dir: &Path, stamp: MapStamp) -> Option<(Header, MapIds)> {
     let (path, header) = header_for(fs, dir, stamp)?;
     let head = fs.read_head(&path, HEAD_READ).ok()?;
     let (_, ids_at) = parse_header(&head)?;
     let len = ids_len(&header)?;
-    let bytes = fs.read_range(&path, ids_at as u64, len).ok()?;
-    if bytes.len() != len {
-        return None;
-    }
-    let ids: Vec<EntryId> = bytes
-        .chunks_exact(ID_BYTES)
-        .map(|b| EntryId(u128::from_be_bytes(b.try_into().expect("16 bytes"))))
-        .collect();
-    ids.is_sorted().then_some((header, ids))
+    let ids = MapIds(fs.read_range(&path, ids_at as u64, len).ok()?);
+    (ids.0.len() == len && ids.ids().is_sorted()).then_some((header, ids))
 }
 
 /// The snapshot of a map with these contents (the map was read and hashed). A snapshot made

@@ -10,7 +10,7 @@ use super::fs::{for_each_block, hash_file};
 use super::layout::NotebookPaths;
 use super::map::MapData;
 use super::pack::{PackReader, PackWriter};
-use super::snapshot::MapStamp;
+use super::snapshot::{MapIds, MapStamp};
 use crate::model::{
     ContentHash, Entry, EntryId, NotebookIndex, NotebookKey, PartMask, PartRef, Timestamp,
 };
@@ -70,7 +70,7 @@ struct State {
     /// Set when only appending: the map's entries are known by their sorted ids alone (from
     /// the snapshot), and `data.index` holds only what the log adds. Anything else a writer
     /// needs makes it load the whole map first.
-    map_ids: Option<Vec<EntryId>>,
+    map_ids: Option<MapIds>,
 }
 
 impl State {

@@ -96,7 +96,7 @@ impl Notebook {
                     e.version.as_str(),
                     created,
                 );
-                map_ids.binary_search(&id).is_ok()
+                map_ids.contains(id)
             })
         })
     }
@@ -108,7 +108,7 @@ impl Notebook {
                 .state
                 .map_ids
                 .as_ref()
-                .is_some_and(|ids| ids.binary_search(&id).is_ok())
+                .is_some_and(|ids| ids.contains(id))
     }
 
     /// The entry a `NewEntry` becomes, checked against what the store holds.
