@@ -1,6 +1,6 @@
 //! Store figures (issue 16's table): each row is measured next to its peer or floor in the same
-//! run — `cat`, `ls --json`, an `fsync`, blake3's own multi-threaded hashing (b3sum's path) —
-//! as medians, with the ratio. Whole commands run the release binary as a user would; memory
+//! run — `cat`, `ls --json`, the process start and an `fsync`, blake3's own multi-threaded
+//! hashing (b3sum's path) — as medians, with the ratio. Whole commands run the release binary as a user would; memory
 //! is the peak resident size reported by `/usr/bin/time` (rows without it say so).
 //!
 //! Run: `cargo bench --bench store [-- ROW]`, ROW one of put, open, prune, million, verify,
@@ -223,21 +223,24 @@ fn put_rows(count: usize) {
     put(&empty);
     let mut into_big = Vec::new();
     let mut into_empty = Vec::new();
+    let mut starts = Vec::new();
     let mut rss = Vec::new();
     for _ in 0..count.max(15) {
         let (t, r) = put(&dir);
         into_big.push(t);
         rss.extend(r);
         into_empty.push(put(&empty).0);
+        starts.push(run(&celltime(), &["--version"], &mut || {}).0);
     }
-    let (big, small) = (median(into_big), median(into_empty));
+    let (big, small, start) = (median(into_big), median(into_empty), median(starts));
     println!(
-        "one `celltime put` into 100,000 entries: {} ({}) | into an empty notebook {} | one fsync {} (a put makes 5: SQLite's journal 4, the log 1) | put / fsync {} (target < 10 ms)",
+        "one `celltime put` into 100,000 entries: {} ({}) | into an empty notebook {} | the process alone (`celltime --version`) {} | put / process {} | one fsync {} (a put makes 5: SQLite's journal 4, the log 1) (target < 10 ms)",
         ms(big),
         mib(rss.iter().copied().max()),
         ms(small),
+        ms(start),
+        ratio(big, start),
         ms(floor),
-        ratio(big, floor)
     );
     let store = Store::open(&Workspace::at(&dir)).unwrap();
     let key = NotebookKey::new("scale/nb000").unwrap();
@@ -523,10 +526,23 @@ fn size_rows() {
     let workspace = scale_workspace(100_000);
     let map = notebook_dir(&workspace, 0).join("map.toml");
     let len = std::fs::metadata(&map).unwrap().len();
+    // git stores a file zlib-compressed (before any delta): gzip -6 is the same deflate.
+    let packed = Command::new("gzip")
+        .args(["-6", "-c"])
+        .arg(&map)
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| o.stdout.len());
     println!(
-        "map size: {:.0} B per entry ({:.1} MB for 100,000 entries)",
+        "map size: {:.0} B per entry ({:.1} MB for 100,000 entries) | compressed as git stores it (gzip -6): {}",
         len as f64 / 100_000.0,
-        len as f64 / 1e6
+        len as f64 / 1e6,
+        packed.map_or("n/a (no gzip)".into(), |p| format!(
+            "{:.0} B per entry ({:.1} MiB)",
+            p as f64 / 100_000.0,
+            p as f64 / f64::from(1u32 << 20)
+        ))
     );
 }
 
