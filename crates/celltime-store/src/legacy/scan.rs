@@ -179,13 +179,16 @@ pub fn scan(root: &Path) -> Result<Scan> {
                 .push((name, "symbolic link (not followed)".into())),
         }
     }
+    // Entries are sorted by path within their block (on the block's thread); blocks in the
+    // order of "<block>/", their paths' common start, so the whole listing is in path order.
+    blocks.sort_by_cached_key(|b| format!("{b}/"));
     for part in scan_blocks(root, &blocks)? {
         scan.entries.extend(part.entries);
         scan.incomplete.extend(part.incomplete);
         scan.skipped.extend(part.skipped);
         scan.stamps.extend(part.stamps);
     }
-    scan.entries.sort_by(|a, b| a.rel_path.cmp(&b.rel_path));
+    debug_assert!(scan.entries.is_sorted_by(|a, b| a.rel_path < b.rel_path));
     scan.incomplete.sort();
     scan.skipped.sort();
     scan.notebook_manifests.sort();
@@ -322,6 +325,8 @@ fn scan_block(root: &Path, block: &str) -> Result<Scan> {
     }
     scan.incomplete
         .extend(blob_dirs.into_iter().map(|d| format!("{block}/{d}")));
+    scan.entries
+        .sort_unstable_by(|a, b| a.rel_path.cmp(&b.rel_path));
     Ok(scan)
 }
 
