@@ -5,10 +5,14 @@
 //! (tests/fixtures/marimo/demo), copied under fresh keys of the same length (the key inside
 //! each file is replaced too), as `make_big_cache.py` does.
 //!
+//! The `ls` row then lists the same cache after `celltime import`: `ls --json` over both
+//! backends (every run one row, merged with its store copy) next to `--backend cache` and
+//! `--backend store` in the same run.
+//!
 //! Run: `cargo bench --bench legacy [-- ls|prune]`. marimo is looked up in
-//! `CELLTIME_BENCH_MARIMO`, then `/work/scratch/marimo-demo/.venv/bin/marimo`, then `PATH`.
-//! `CELLTIME_BENCH_ENTRIES` and `CELLTIME_BENCH_RUNS` change the listing's size and the
-//! repetitions.
+//! `CELLTIME_BENCH_MARIMO`, then `/work/scratch/marimo-demo/.venv/bin/marimo`, then `PATH`;
+//! without it, only celltime runs. `CELLTIME_BENCH_ENTRIES` and `CELLTIME_BENCH_RUNS` change
+//! the listing's size and the repetitions.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -234,6 +238,63 @@ fn listing(entries: usize, runs: usize) {
             theirs.as_secs_f64() / ours.as_secs_f64()
         );
     }
+    one_row_per_run(celltime, &workspace, entries, runs);
+}
+
+/// The cost of one row per run: listing both backends after an import (each run merged with
+/// its store copy) against listing the cache alone, alternating, medians.
+fn one_row_per_run(celltime: &str, workspace: &Path, entries: usize, runs: usize) {
+    let start = Instant::now();
+    let out = Command::new(celltime)
+        .arg("import")
+        .arg(workspace)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    println!("imported into the store in {:.1?}", start.elapsed());
+    let mut both = Command::new(celltime);
+    both.args(["ls", "--json"]).arg(workspace);
+    let check_both = |out: &[u8]| {
+        let rows: Vec<serde_json::Value> = serde_json::from_slice(out).unwrap();
+        assert_eq!(rows.len(), entries, "one row per run");
+        assert!(
+            rows.iter()
+                .all(|r| r["copies"] == serde_json::json!(["store", "cache"]))
+        );
+    };
+    let mut cache = Command::new(celltime);
+    cache
+        .args(["ls", "--json", "--backend", "cache"])
+        .arg(workspace);
+    let check_cache = |out: &[u8]| {
+        let rows: Vec<serde_json::Value> = serde_json::from_slice(out).unwrap();
+        assert_eq!(rows.len(), entries);
+    };
+    let mut store = Command::new(celltime);
+    store
+        .args(["ls", "--json", "--backend", "store"])
+        .arg(workspace);
+    time(&mut both, check_both);
+    time(&mut cache, check_cache);
+    time(&mut store, check_cache);
+    let (mut merged, mut alone, mut stored) = (Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..runs {
+        merged.push(time(&mut both, check_both));
+        alone.push(time(&mut cache, check_cache));
+        stored.push(time(&mut store, check_cache));
+    }
+    let (merged, alone, stored) = (median(merged), median(alone), median(stored));
+    println!("ls --json, both backends  median {merged:>9.1?} over {runs} runs (one row per run)");
+    println!("ls --json --backend cache median {alone:>9.1?} over {runs} runs");
+    println!("ls --json --backend store median {stored:>9.1?} over {runs} runs");
+    println!(
+        "ratio both / (cache + store) {:.2}x",
+        merged.as_secs_f64() / (alone + stored).as_secs_f64()
+    );
 }
 
 /// Copies a folder with `cp -a` (outside the measured time).

@@ -5,10 +5,13 @@
 mod common;
 
 mod cli_basics;
+mod cli_history;
+mod cli_marimo;
 mod cli_prune;
 mod legacy;
 mod policy;
 mod python_writer;
+mod results_diff;
 mod security;
 mod tui;
 mod untrusted;

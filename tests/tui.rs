@@ -24,6 +24,12 @@ impl Fixture {
         Fixture { dir, app, w, h }
     }
 
+    /// The UI started again on the same workspace (nothing kept in memory).
+    fn restart(self) -> Fixture {
+        let app = app(history(open_store(self.dir.path())), self.w, self.h);
+        Fixture { app, ..self }
+    }
+
     fn press(&mut self, keys: &str) -> &mut Fixture {
         self.app.press(keys);
         self
@@ -122,16 +128,102 @@ fn delete_then_undo_changes_the_disk() {
     assert!(f.screen().contains("deleted 2 entries"), "{}", f.screen());
     assert!(f.app.state.marks.is_empty());
 
+    // Quit and start again: the undo comes from the operation log, not from memory.
+    f.press("q");
+    let mut f = f.restart();
     f.press("u");
     assert!(
-        f.screen()
-            .contains("Restore 2 entries deleted by the last apply"),
-        "{}",
+        f.screen().contains("Undo delete"),
+        "the confirmation names the operation: {}",
         f.screen()
     );
     f.press("y");
     assert_eq!(f.ids_on_disk("analysis/eda"), before);
-    assert!(f.screen().contains("restored 2 entries"), "{}", f.screen());
+    assert!(
+        f.screen().contains("undone: 2 entries back"),
+        "{}",
+        f.screen()
+    );
+    f.press("u");
+    assert!(f.screen().contains("nothing to undo"), "{}", f.screen());
+}
+
+#[test]
+fn a_plan_made_stale_by_a_concurrent_prune_deletes_nothing_and_shows_the_new_plan() {
+    let mut f = Fixture::new(120, 40);
+    // Mark the two newest runs of load_data and open the plan.
+    f.press("<tab><space><space>D");
+    assert!(f.screen().contains("Delete 2 entries?"), "{}", f.screen());
+    // Meanwhile another process prunes the cell down to its newest run.
+    crate::common::celltime(f.dir.path())
+        .args([
+            "prune",
+            "--notebook",
+            "analysis/eda",
+            "--cell",
+            "load_data",
+            "--keep-last",
+            "2",
+            "--yes",
+        ])
+        .assert()
+        .success();
+    let after_prune = f.ids_on_disk("analysis/eda");
+    f.press("y");
+    assert_eq!(
+        f.ids_on_disk("analysis/eda"),
+        after_prune,
+        "the stale plan deleted nothing"
+    );
+    let Mode::Plan { plan, .. } = &f.app.state.mode else {
+        panic!("the new plan is shown: {}", f.screen())
+    };
+    assert_eq!(plan.entries, 2, "both marked runs still exist");
+    assert!(f.screen().contains("nothing was deleted"), "{}", f.screen());
+    // Confirming the new plan (made on what is there now) deletes.
+    f.press("y");
+    assert_eq!(f.ids_on_disk("analysis/eda").len(), after_prune.len() - 2);
+}
+
+#[test]
+fn runs_written_or_removed_by_another_process_show_while_the_ui_is_open() {
+    let mut f = Fixture::new(120, 40);
+    // Cursor on the middle load_data run, the newest marked.
+    f.press("<tab><space>");
+    let selected = f.app.state.selected_row().unwrap().1.id;
+    assert_eq!(selected, middle_load());
+    let rows = |f: &Fixture| f.app.state.current_cell().unwrap().0.cells[0].runs;
+    let before = rows(&f);
+    // Another process records a new run of load_data.
+    let store = open_store(f.dir.path());
+    let mut nb = store
+        .notebook_for_write(&NotebookKey::new("analysis/eda").unwrap())
+        .unwrap();
+    let mut run = celltime_store::model::NewEntry::new(
+        NotebookKey::new("analysis/eda").unwrap(),
+        celltime_store::model::CellKey::new("load_data").unwrap(),
+        celltime_store::model::ModuleHash::new("m3load").unwrap(),
+    );
+    run.created_at = Some(Timestamp(NOW - HOUR));
+    run.parts = vec![celltime_store::model::NewPart::code("df = 3\n")];
+    nb.put(run).unwrap();
+    // The follower's event arrives through the same path as keys and job results.
+    f.app.act(Action::DiskChanged);
+    f.app.settle();
+    assert_eq!(rows(&f), before + 1, "the new run appears");
+    assert_eq!(
+        f.app.state.selected_row().unwrap().1.id,
+        selected,
+        "the cursor stays on its run"
+    );
+    assert!(f.app.state.marks.contains("analysis/eda", newest_load()));
+    // Another process removes the marked run: the mark goes, with a message.
+    nb.remove(&[newest_load()]).unwrap();
+    f.app.act(Action::DiskChanged);
+    f.app.settle();
+    assert!(f.app.state.marks.is_empty());
+    assert!(f.screen().contains("vanished"), "{}", f.screen());
+    assert_eq!(f.app.state.selected_row().unwrap().1.id, selected);
 }
 
 #[test]
@@ -318,7 +410,10 @@ fn compare_versions_160x48() {
     let mut f = Fixture::new(160, 48);
     f.press("jj<tab>c");
     let text = f.screen();
-    assert!(text.contains("Compare 3 versions of sample"), "{text}");
+    assert!(
+        text.contains("Results of the 3 versions of sample, each against the first"),
+        "{text}"
+    );
     insta::assert_snapshot!("compare_160x48", text);
     f.press("<esc>");
     assert_eq!(f.app.state.mode, Mode::Normal);
@@ -339,15 +434,13 @@ fn compare_emphasises_what_differs_from_the_first_version() {
             .map(|(x, y)| buffer[(x, y)].symbol().to_string())
             .collect()
     };
-    // The second column (x 54..106) shows v1; its draws and seed differ from v2's.
-    let emphasised = styled_text(54, 106, &|c| c.bg == emph.unwrap());
+    // v1 against v2: its draws and seed differ, word by word.
+    let emphasised = styled_text(0, 160, &|c| c.bg == emph.unwrap());
     assert!(
         emphasised.contains("0.4") && emphasised.contains('1'),
         "{emphasised:?}"
     );
-    let changed = styled_text(54, 106, &|c| {
-        c.fg == added.unwrap() || c.bg == emph.unwrap()
-    });
+    let changed = styled_text(0, 160, &|c| c.fg == added.unwrap() || c.bg == emph.unwrap());
     assert!(
         !changed.contains("draws"),
         "unchanged lines stay plain: {changed:?}"
@@ -518,19 +611,23 @@ impl History for Busy {
     }
     fn remove(
         &self,
-        _: &str,
-        _: &[EntryId],
+        _: &celltime_store::model::Removal<'_>,
     ) -> celltime_store::model::HistoryResult<celltime_store::model::Applied> {
         Err(celltime_store::model::HistoryError {
             busy: true,
+            stale: false,
             message: "the writer lock is held by pid 4242".into(),
         })
     }
-    fn undo(
+    fn reverse(
         &self,
-        applied: &celltime_store::model::Applied,
+        change: &celltime_store::model::Change,
+        journal: &dyn celltime_store::model::Journal,
     ) -> celltime_store::model::HistoryResult<usize> {
-        self.0.undo(applied)
+        self.0.reverse(change, journal)
+    }
+    fn ops_dir(&self) -> Option<std::path::PathBuf> {
+        self.0.ops_dir()
     }
     fn reclaim(&self, notebook: &str) -> celltime_store::model::HistoryResult<u64> {
         self.0.reclaim(notebook)
@@ -540,8 +637,9 @@ impl History for Busy {
         notebook: &str,
         ids: &[EntryId],
         pinned: bool,
+        journal: &dyn celltime_store::model::Journal,
     ) -> celltime_store::model::HistoryResult<usize> {
-        self.0.set_pinned(notebook, ids, pinned)
+        self.0.set_pinned(notebook, ids, pinned, journal)
     }
 }
 

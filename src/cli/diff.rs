@@ -1,7 +1,9 @@
-//! `diff`: how an entry's code differs from its previous code version or a chosen base.
+//! `diff`: how an entry differs from its previous code version or a chosen base: its code
+//! (the default), or with `--parts` its results: variables, outputs, console.
 
 use super::format::sanitise;
-use super::{CliError, CliResult, WorkspaceArgs, exit, out, resolve};
+use super::{CliError, CliResult, WorkspaceArgs, exit, json, out, resolve};
+use crate::preview::results::{self, PartData, ResultsDiff, RunRef};
 use celltime_store::model::{EntryId, History, PartKind, Row, Timeline};
 use clap::Args;
 
@@ -16,6 +18,19 @@ pub struct DiffArgs {
     /// Lines of context around each change.
     #[arg(long, default_value_t = 3)]
     pub context: usize,
+    /// What to compare, comma-separated: code, variables, outputs, console. Without it, the
+    /// code (as a unified diff); results without a BASE are compared with the cell's run
+    /// before this one.
+    #[arg(long, value_delimiter = ',', value_parser = parse_kind, default_value = "code")]
+    pub parts: Vec<PartKind>,
+    /// The comparison as JSON (`celltime.results-diff.v1`).
+    #[arg(long)]
+    pub json: bool,
+}
+
+fn parse_kind(text: &str) -> Result<PartKind, String> {
+    text.parse()
+        .map_err(|e: celltime_store::model::KeyError| e.to_string())
 }
 
 fn code_of(history: &dyn History, notebook: &str, id: EntryId) -> Result<Option<String>, CliError> {
@@ -29,6 +44,9 @@ fn code_of(history: &dyn History, notebook: &str, id: EntryId) -> Result<Option<
 }
 
 pub fn diff(args: DiffArgs) -> CliResult {
+    if args.json || args.parts != [PartKind::Code] {
+        return results_diff(args);
+    }
     let history = args.workspace.history()?;
     let (timeline, index) = resolve(history.as_ref(), &args.id)?;
     let row = &timeline.rows[index];
@@ -92,4 +110,83 @@ fn previous_code_version(
         }
     }
     Ok(None)
+}
+
+/// Results (and code, when asked for) compared part by part.
+fn results_diff(args: DiffArgs) -> CliResult {
+    let history = args.workspace.history()?;
+    let (timeline, index) = resolve(history.as_ref(), &args.id)?;
+    let row = &timeline.rows[index];
+    let (base_notebook, base_row) = match &args.base {
+        Some(base) => {
+            let (t, i) = resolve(history.as_ref(), base)?;
+            let row = t.rows[i].clone();
+            (t.notebook.clone(), row)
+        }
+        None => match previous_run(&timeline, index) {
+            Some(r) => (timeline.notebook.clone(), r.clone()),
+            None => {
+                out(&format!(
+                    "{}: first run of cell {}; nothing to compare\n",
+                    row.id.short(),
+                    sanitise(&row.cell)
+                ))?;
+                return Ok(exit::OK);
+            }
+        },
+    };
+    let base_parts = parts_of(history.as_ref(), &base_notebook, base_row.id)?;
+    let parts = parts_of(history.as_ref(), &timeline.notebook, row.id)?;
+    let diff = ResultsDiff {
+        schema: "celltime.results-diff.v1",
+        base: run_ref(&base_notebook, &base_row),
+        other: run_ref(&timeline.notebook, row),
+        parts: results::diff_parts(&base_parts, &parts, &args.parts),
+    };
+    if args.json {
+        return json(&diff).map(|()| exit::OK);
+    }
+    let doc = results::render(&diff, &crate::preview::Limits::default());
+    out(&format!("{}\n", doc.to_text()))?;
+    Ok(exit::OK)
+}
+
+pub fn run_ref(notebook: &str, row: &Row) -> RunRef {
+    RunRef {
+        id: row.id.to_hex(),
+        notebook: notebook.to_string(),
+        cell: row.cell.to_string(),
+        created_at: row.created_at.to_rfc3339(),
+    }
+}
+
+/// Every part of a run with its bytes.
+pub fn parts_of(
+    history: &dyn History,
+    notebook: &str,
+    id: EntryId,
+) -> Result<Vec<PartData>, CliError> {
+    let detail = history.detail(notebook, id)?;
+    detail
+        .parts
+        .iter()
+        .map(|p| {
+            Ok(PartData {
+                kind: p.kind,
+                label: p.label.clone(),
+                format: p.format.clone(),
+                bytes: history.read(notebook, p)?,
+            })
+        })
+        .collect()
+}
+
+/// The newest earlier run of the same cell.
+fn previous_run(timeline: &Timeline, index: usize) -> Option<&Row> {
+    let row = &timeline.rows[index];
+    timeline
+        .rows
+        .iter()
+        .filter(|r| r.cell == row.cell && r.created_at < row.created_at)
+        .max_by_key(|r| r.created_at)
 }

@@ -1,7 +1,7 @@
 //! `ls`: entries, cells or notebooks, without reading any content.
 
 use super::format::{part_names, parts, sanitise, size, table, time};
-use super::{CliError, CliResult, WorkspaceArgs, exit, json, out};
+use super::{Backend, CliError, CliResult, WorkspaceArgs, exit, json, out};
 use celltime_store::model::{History, Row, Timeline};
 use clap::Args;
 use globset::{Glob, GlobMatcher};
@@ -26,6 +26,9 @@ pub struct LsArgs {
     /// Machine-readable output (stable field names; times in RFC 3339 UTC).
     #[arg(long)]
     pub json: bool,
+    /// Only runs of one backend (default: both; a run held by both is one row).
+    #[arg(long, value_enum)]
+    pub backend: Option<Backend>,
 }
 
 fn matchers(globs: &[String]) -> Result<Vec<GlobMatcher>, CliError> {
@@ -46,7 +49,9 @@ fn for_each_timeline(
     mut visit: impl FnMut(Timeline) -> Result<(), CliError>,
 ) -> Result<(), CliError> {
     let globs = matchers(notebook_globs)?;
-    for info in history.notebooks()? {
+    let notebooks = history.notebooks()?;
+    no_match(&notebooks, notebook_globs, &globs)?;
+    for info in notebooks {
         if globs.is_empty() || globs.iter().any(|g| g.is_match(&info.notebook)) {
             let mut timeline = history.timeline(&info.notebook)?;
             // People read histories cell by cell, newest run first.
@@ -70,6 +75,32 @@ fn newest_first_by_cell(rows: &mut [Row]) {
     }
 }
 
+/// `--notebook` globs that match no notebook are a mistake worth saying (exit 1, as `rg`
+/// exits when nothing matches).
+fn no_match(
+    notebooks: &[celltime_store::model::NotebookInfo],
+    texts: &[String],
+    globs: &[GlobMatcher],
+) -> Result<(), CliError> {
+    if globs.is_empty()
+        || notebooks
+            .iter()
+            .any(|i| globs.iter().any(|g| g.is_match(&i.notebook)))
+    {
+        return Ok(());
+    }
+    let names: Vec<String> = notebooks.iter().map(|i| sanitise(&i.notebook)).collect();
+    Err(CliError::failure(format!(
+        "no notebook matches --notebook {} (notebooks: {})",
+        sanitise(&texts.join(" --notebook ")),
+        if names.is_empty() {
+            "none".to_string()
+        } else {
+            names.join(", ")
+        }
+    )))
+}
+
 #[derive(Serialize)]
 pub(super) struct EntryJson<'a> {
     id: String,
@@ -83,6 +114,8 @@ pub(super) struct EntryJson<'a> {
     pinned: bool,
     size: u64,
     parts: Vec<&'static str>,
+    /// Where the run's copies live: `store`, `cache` or both.
+    copies: Vec<&'static str>,
 }
 
 #[derive(Serialize)]
@@ -104,11 +137,12 @@ fn rfc3339<S: serde::Serializer>(
 }
 
 pub fn ls(args: LsArgs) -> CliResult {
-    let history = args.workspace.history()?;
+    let history = args.workspace.history_of(args.backend)?;
     if args.notebooks {
         let globs = matchers(&args.notebook)?;
-        let infos: Vec<_> = history
-            .notebooks()?
+        let notebooks = history.notebooks()?;
+        no_match(&notebooks, &args.notebook, &globs)?;
+        let infos: Vec<_> = notebooks
             .into_iter()
             .filter(|i| globs.is_empty() || globs.iter().any(|g| g.is_match(&i.notebook)))
             .collect();
@@ -200,7 +234,7 @@ pub fn ls(args: LsArgs) -> CliResult {
                 return Ok(());
             }
             let header = [
-                "ID", "NOTEBOOK", "CELL", "VERSION", "CREATED", "SIZE", "PARTS", "PIN",
+                "ID", "NOTEBOOK", "CELL", "VERSION", "CREATED", "SIZE", "PARTS", "COPIES", "PIN",
             ];
             let separator = if first { "" } else { "\n" };
             first = false;
@@ -223,7 +257,19 @@ pub(super) fn entry_json<'a>(notebook: &'a str, row: &'a Row) -> EntryJson<'a> {
         pinned: row.pinned,
         size: row.size,
         parts: part_names(row.parts),
+        copies: copies(row.copies),
     }
+}
+
+fn copies(copies: celltime_store::model::Copies) -> Vec<&'static str> {
+    let mut out = Vec::new();
+    if copies.store {
+        out.push("store");
+    }
+    if copies.cache {
+        out.push("cache");
+    }
+    out
 }
 
 fn entry_line(notebook: &str, row: &Row) -> Vec<String> {
@@ -236,6 +282,7 @@ fn entry_line(notebook: &str, row: &Row) -> Vec<String> {
         format!("{approx}{}", time(row.created_at)),
         size(row.size),
         parts(row.parts),
+        row.copies.label().to_string(),
         if row.pinned {
             "pinned".into()
         } else {

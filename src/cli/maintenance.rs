@@ -1,9 +1,12 @@
 //! `pin`, `unpin`, `consolidate`, `verify` and `gc`: keeping the store healthy.
 
-use super::format::size;
-use super::{CliError, CliResult, WorkspaceArgs, exit, json, out};
-use celltime_store::store::{Severity, VerifyReport};
+use super::format::{sanitise, size};
+use super::{CliError, CliResult, WorkspaceArgs, command_line, exit, json, out};
+use celltime_store::model::{Change, EntryId};
+use celltime_store::ops::{self, OpKind, OpLog};
+use celltime_store::store::{GcReport, Severity, Store, VerifyReport};
 use clap::Args;
+use std::collections::BTreeMap;
 
 #[derive(Debug, Args)]
 pub struct IdsArgs {
@@ -25,29 +28,78 @@ pub fn pin(args: IdsArgs, pinned: bool) -> CliResult {
         cache_dir: None,
     };
     let history = workspace.history()?;
-    let mut changed = 0;
+    // Every id is resolved before anything changes: one bad id changes nothing.
+    let mut by_notebook: BTreeMap<String, Vec<EntryId>> = BTreeMap::new();
     for prefix in &args.ids {
         let (timeline, index) = super::resolve(history.as_ref(), prefix)?;
-        changed += history.set_pinned(&timeline.notebook, &[timeline.rows[index].id], pinned)?;
+        by_notebook
+            .entry(timeline.notebook.clone())
+            .or_default()
+            .push(timeline.rows[index].id);
     }
+    let oplog = workspace.oplog()?;
+    let kind = if pinned { OpKind::Pin } else { OpKind::Unpin };
     let verb = if pinned { "pinned" } else { "unpinned" };
-    out(&format!(
-        "{verb} {changed} entr{}\n",
+    let changed = ops::journaled(
+        &oplog,
+        kind,
+        &command_line(),
+        |journal| {
+            let mut changed = 0;
+            for (notebook, ids) in &by_notebook {
+                changed += history.set_pinned(notebook, ids, pinned, journal)?;
+            }
+            Ok(changed)
+        },
+        |&changed| {
+            format!(
+                "{verb} {changed} entr{}",
+                if changed == 1 { "y" } else { "ies" }
+            )
+        },
+    )?;
+    let text = format!(
+        "{verb} {changed} entr{}",
         if changed == 1 { "y" } else { "ies" }
-    ))?;
+    );
+    out(&format!("{text}\n"))?;
     Ok(exit::OK)
 }
 
-pub fn consolidate(args: WorkspaceArgs) -> CliResult {
+/// The store, or a clear error when the workspace has none (a command about the store must
+/// not report "ok" on nothing).
+fn existing_store(args: &WorkspaceArgs, command: &str) -> Result<Store, CliError> {
     let store = args.store()?;
+    if store.notebook_keys()?.is_empty() {
+        let ws = args.workspace()?;
+        return Err(CliError::failure(format!(
+            "{command}: {} has no celltime store with notebooks (__marimo__/persist); nothing to {command} (`celltime import` copies marimo's cache into one)",
+            ws.root().display()
+        )));
+    }
+    Ok(store)
+}
+
+pub fn consolidate(args: WorkspaceArgs) -> CliResult {
+    let store = existing_store(&args, "consolidate")?;
+    let mut text = String::new();
     for key in store.notebook_keys()? {
         let mut notebook = store.notebook(&key)?;
         notebook.consolidate()?;
-        out(&format!(
-            "{key}: {} entries in map.toml\n",
+        text.push_str(&format!(
+            "{}: {} entries in map.toml\n",
+            sanitise(key.as_str()),
             notebook.index().len()
-        ))?;
+        ));
     }
+    // Nothing to undo, so recorded once done: a refused consolidation leaves no trace.
+    OpLog::of(&store)
+        .begin(OpKind::Consolidate, &command_line(), None)?
+        .finish(
+            &format!("folded the logs of {} notebooks", text.lines().count()),
+            true,
+        )?;
+    out(&text)?;
     Ok(exit::OK)
 }
 
@@ -61,7 +113,7 @@ pub struct VerifyArgs {
 }
 
 pub fn verify(args: VerifyArgs) -> CliResult {
-    let store = args.workspace.store()?;
+    let store = existing_store(&args.workspace, "verify")?;
     let mut reports: Vec<VerifyReport> = Vec::new();
     for key in store.notebook_keys()? {
         reports.push(store.notebook(&key)?.verify()?);
@@ -117,7 +169,7 @@ pub struct GcArgs {
 }
 
 pub fn gc(args: GcArgs) -> CliResult {
-    let store = args.workspace.store()?;
+    let store = existing_store(&args.workspace, "gc")?;
     let grace = match &args.grace {
         Some(text) => text
             .parse::<celltime_store::units::Span>()
@@ -125,17 +177,32 @@ pub fn gc(args: GcArgs) -> CliResult {
             .map_err(|e| CliError::usage(format!("--grace: {e}")))?,
         None => store.config().gc_grace,
     };
+    let oplog = OpLog::of(&store);
     let mut reports = Vec::new();
     for key in store.notebook_keys()? {
         let report = store.notebook(&key)?.gc(grace)?;
         reports.push((key.to_string(), report));
     }
+    let lost = no_longer_undoable(&oplog, &reports)?;
+    let freed: u64 = reports
+        .iter()
+        .map(|(_, r)| r.object_bytes_freed + r.pack_bytes_dropped)
+        .sum();
+    oplog.begin(OpKind::Gc, &command_line(), None)?.finish(
+        &format!(
+            "freed {}; {} operations no longer undoable",
+            size(freed),
+            lost.len()
+        ),
+        true,
+    )?;
     if args.json {
         json(&reports)?;
     } else {
         for (notebook, r) in &reports {
             out(&format!(
-                "{notebook}: freed {} in {} objects and {} in {} pack rows; {} packs compacted; {} young unreferenced contents kept\n",
+                "{}: freed {} in {} objects and {} in {} pack rows; {} packs compacted; {} young unreferenced contents kept\n",
+                sanitise(notebook),
                 size(r.object_bytes_freed),
                 r.objects_removed,
                 size(r.pack_bytes_dropped),
@@ -150,6 +217,42 @@ pub fn gc(args: GcArgs) -> CliResult {
                 ))?;
             }
         }
+        for op in &lost {
+            out(&format!(
+                "no longer undoable: operation {} ({} at {}): contents it removed are swept\n",
+                op.short_id(),
+                op.header.kind.name(),
+                op.header.at.to_rfc3339()
+            ))?;
+        }
     }
     Ok(exit::OK)
+}
+
+/// Operations whose removed entries needed a content this gc swept.
+fn no_longer_undoable(
+    oplog: &OpLog,
+    reports: &[(String, GcReport)],
+) -> Result<Vec<ops::Operation>, CliError> {
+    let operations = oplog.list()?;
+    let done = ops::undone_ids(&operations);
+    Ok(operations
+        .iter()
+        .filter(|op| !done.contains(&*op.header.id))
+        .filter(|op| {
+            op.changes.iter().any(|change| {
+                let Change::StoreRemoved { notebook, entries } = change else {
+                    return false;
+                };
+                let Some((_, report)) = reports.iter().find(|(n, _)| n == notebook) else {
+                    return false;
+                };
+                entries
+                    .iter()
+                    .flat_map(|e| e.parts.iter())
+                    .any(|p| report.swept.contains(&p.content))
+            })
+        })
+        .cloned()
+        .collect())
 }

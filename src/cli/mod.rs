@@ -6,16 +6,20 @@ pub mod format;
 mod import;
 mod ls;
 mod maintenance;
+mod marimo;
+mod op;
 pub mod policy_args;
 mod prune;
 mod put;
+mod serve;
 mod show;
 mod trash;
 
-use celltime_store::model::{History, MIN_ID_PREFIX, Timeline};
+use celltime_store::model::{BackendKind, History, MIN_ID_PREFIX, Timeline};
+use celltime_store::ops::OpLog;
 use celltime_store::store::{Store, StoreError, StoreOptions, Workspace};
 use celltime_store::units::Span;
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -61,6 +65,33 @@ pub struct UiArgs {
     /// marimo's cache folder when it is not __marimo__/cache (a `save_path`).
     #[arg(long, value_name = "DIR")]
     pub cache_dir: Option<PathBuf>,
+    /// Only runs of one backend: celltime's store or marimo's cache folder (default: both,
+    /// a run held by both as one row).
+    #[arg(long, value_enum)]
+    pub backend: Option<Backend>,
+}
+
+/// One backend, as `--backend` names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Backend {
+    /// celltime's store, __marimo__/persist
+    Store,
+    /// marimo's cache folder, __marimo__/cache (or --cache-dir)
+    Cache,
+}
+
+impl Backend {
+    pub fn kind(self) -> BackendKind {
+        match self {
+            Backend::Store => BackendKind::Store,
+            Backend::Cache => BackendKind::Legacy,
+        }
+    }
+}
+
+/// The command line as the operation log records it.
+pub fn command_line() -> String {
+    std::env::args().collect::<Vec<_>>().join(" ")
 }
 
 impl UiArgs {
@@ -70,12 +101,17 @@ impl UiArgs {
             cache_dir: self.cache_dir.clone(),
             ..WorkspaceArgs::at(path)
         };
-        let history = workspace.history()?;
+        let history = workspace.history_of(self.backend)?;
         let options = crate::tui::TuiOptions {
             config: self.config.clone(),
             mouse: self.no_mouse.then_some(false),
         };
-        crate::tui::run(std::sync::Arc::from(history), options)
+        let ws = workspace.workspace()?;
+        let follow = celltime_store::follow::Targets {
+            store: ws.persist_dir(),
+            cache: celltime_store::legacy::scan::cache_root(ws.root(), self.cache_dir.as_deref()),
+        };
+        crate::tui::run(std::sync::Arc::from(history), Some(follow), options)
             .map_err(|e| CliError::failure(e.to_string()))?;
         Ok(exit::OK)
     }
@@ -110,6 +146,15 @@ pub enum Command {
     Trash(trash::TrashArgs),
     /// Copy marimo's cache entries (__marimo__/cache) into the store; --watch keeps going.
     Import(import::ImportArgs),
+    /// The operation log: what every command changed (`celltime op log`).
+    #[command(subcommand)]
+    Op(op::OpCommand),
+    /// Undo the last operation (or OP): put back what it removed, unpin what it pinned, …
+    Undo(op::UndoArgs),
+    /// Serve marimo this run for its cell and module from now on (roll back to a run you liked).
+    Serve(serve::ServeArgs),
+    /// Make celltime marimo's cache store (enable, disable) or say which store marimo uses.
+    Marimo(marimo::MarimoArgs),
 }
 
 #[derive(Debug, Args, Clone)]
@@ -154,11 +199,22 @@ impl WorkspaceArgs {
     /// The history a command works on: the store if `__marimo__/persist` exists, marimo's
     /// cache folder if `__marimo__/cache` (or `--cache-dir`) exists, both together when both do.
     pub fn history(&self) -> Result<Box<dyn History>, CliError> {
+        self.history_of(None)
+    }
+
+    /// The history limited to one backend (`--backend`), or both.
+    pub fn history_of(&self, backend: Option<Backend>) -> Result<Box<dyn History>, CliError> {
         Ok(celltime_store::workspace::open_history(
             &self.workspace()?,
             self.cache_dir.as_deref(),
             self.store_options(),
+            backend.map(Backend::kind),
         )?)
+    }
+
+    /// The workspace's operation log.
+    pub fn oplog(&self) -> Result<OpLog, CliError> {
+        Ok(OpLog::at(&self.workspace()?))
     }
 
     pub fn store(&self) -> Result<Store, CliError> {
@@ -228,6 +284,9 @@ impl From<celltime_store::workspace::OpenError> for CliError {
         match e {
             celltime_store::workspace::OpenError::Store(e) => e.into(),
             celltime_store::workspace::OpenError::Legacy(e) => e.into(),
+            e @ celltime_store::workspace::OpenError::NoStore(_) => {
+                CliError::failure(e.to_string())
+            }
         }
     }
 }
@@ -320,6 +379,10 @@ pub fn run(cli: Cli) -> ExitCode {
         Some(Command::Gc(args)) => maintenance::gc(args),
         Some(Command::Trash(args)) => trash::run(args),
         Some(Command::Import(args)) => import::run(args),
+        Some(Command::Op(command)) => op::run(command),
+        Some(Command::Undo(args)) => op::undo(args),
+        Some(Command::Serve(args)) => serve::run(args),
+        Some(Command::Marimo(args)) => marimo::run(args),
     };
     match result {
         Ok(code) => ExitCode::from(code),

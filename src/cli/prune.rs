@@ -1,18 +1,19 @@
 //! `prune`: plan with a retention policy, show why each entry stays, then remove the rest
 //! through the backend. `--dry-run` is the same code path, stopped before the first write.
 
-use super::format::size;
+use super::format::{sanitise, size};
 use super::policy_args::{PolicyArgs, policy_from_args};
-use super::{CliError, CliResult, WorkspaceArgs, confirm, exit, out};
-use celltime_store::model::{EntryId, History, Timeline};
+use super::{Backend, CliError, CliResult, WorkspaceArgs, command_line, confirm, exit, out};
+use celltime_store::model::{Applied, EntryId, History, Journal, Removal, Timeline};
+use celltime_store::ops::{self, Lazy, OpKind, OpLog};
 use celltime_store::policy::{
     EntryLabel, Plan, PlanInput, Policy, PolicyError, ReportFormat, ReportWriter, TimelineInput,
     plan,
 };
 use celltime_store::store::Config;
-use chrono::{Local, Utc};
+use chrono::{DateTime, Local, Utc};
 use clap::Args;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::io::{IsTerminal, Write};
 
 #[derive(Debug, Args)]
@@ -21,6 +22,10 @@ pub struct PruneArgs {
     pub workspace: WorkspaceArgs,
     #[command(flatten)]
     pub policy: PolicyArgs,
+    /// Only runs of one backend (default: both; a run held by both is one run, and pruning it
+    /// removes both copies).
+    #[arg(long, value_enum)]
+    pub backend: Option<Backend>,
     /// Print the plan and change nothing.
     #[arg(short = 'n', long)]
     pub dry_run: bool,
@@ -105,13 +110,62 @@ fn time_zone_name() -> String {
     std::env::var("TZ").unwrap_or_else(|_| "local time".to_string())
 }
 
+/// Every notebook's timeline, as the plan (and its re-check) sees them.
+fn load_timelines(history: &dyn History) -> Result<Vec<Timeline>, CliError> {
+    Ok(history
+        .notebooks()?
+        .iter()
+        .map(|n| history.timeline(&n.notebook))
+        .collect::<Result<_, _>>()?)
+}
+
+/// The runs a policy removes, by notebook.
+fn removals<'t>(
+    timelines: impl IntoIterator<Item = &'t Timeline>,
+    policy: &Policy,
+    now: DateTime<Utc>,
+) -> Result<BTreeMap<String, Vec<EntryId>>, PolicyError> {
+    let input = TimelineInput::new(timelines);
+    let candidates = input.candidates();
+    let plan = plan(&input.plan_input(&candidates), policy, now, &Local)?;
+    let mut by_notebook: BTreeMap<String, Vec<EntryId>> = BTreeMap::new();
+    for entry in plan.removed() {
+        let (notebook, row) = input.row(entry);
+        by_notebook
+            .entry(notebook.to_string())
+            .or_default()
+            .push(row.id);
+    }
+    Ok(by_notebook)
+}
+
 pub fn run(args: PruneArgs) -> CliResult {
     let mut config = args.workspace.store()?.config().clone();
     if args.save_default {
         return save_default(&args.policy, &mut config);
     }
     let policy = choose_policy(&args.policy, &config)?;
-    let history = args.workspace.history()?;
+    let history = args.workspace.history_of(args.backend)?;
+    let all: Vec<String> = history
+        .notebooks()?
+        .into_iter()
+        .map(|n| n.notebook)
+        .collect();
+    let mut notebooks: Vec<String> = all
+        .iter()
+        .filter(|n| policy.takes_notebook(n))
+        .cloned()
+        .collect();
+    if notebooks.is_empty() && !policy.notebook.is_empty() {
+        eprintln!(
+            "celltime: no notebook matches --notebook {}; nothing to prune (notebooks: {})",
+            sanitise(&policy.notebook.join(" --notebook ")),
+            sanitise(&all.join(", "))
+        );
+        return Ok(exit::OK);
+    }
+    // Plans list their groups by notebook: so must the plans of each notebook.
+    notebooks.sort();
     let tz_name = time_zone_name();
     let now = Utc::now();
     let format = if args.json {
@@ -135,7 +189,14 @@ pub fn run(args: PruneArgs) -> CliResult {
             false,
         ));
     }
-    let planned = plan_all(history.as_ref(), &policy, now, &mut reports)?;
+    let planned = plan_all(
+        history.as_ref(),
+        &notebooks,
+        &policy,
+        now,
+        &mut reports,
+        !args.dry_run,
+    )?;
     if args.dry_run || planned.removed == 0 {
         reports[0].finish()?;
         return Ok(exit_code(planned.budget_met));
@@ -144,53 +205,57 @@ pub fn run(args: PruneArgs) -> CliResult {
         out("nothing removed\n")?;
         return Ok(exit::OK);
     }
-    let outcome = apply(history.as_ref(), &planned.by_notebook);
+    let fresh = Fresh {
+        timelines: &planned.timelines,
+        policy: &policy,
+        now,
+        planned: &planned.by_notebook,
+    };
+    // A first look without the lock, so a plan that no longer holds changes nothing at all;
+    // each notebook is checked again under its lock right before its removal.
+    fresh.check_all(&load_timelines(history.as_ref())?)?;
+    let oplog = args.workspace.oplog()?;
+    let recorder = Lazy::new(&oplog, OpKind::Prune, &command_line());
+    let outcome = apply(history.as_ref(), &oplog, &recorder, &fresh);
     reports[0].finish()?;
-    let (removed, unreferenced, freed_now) = outcome?;
+    let applied = match outcome {
+        Ok(applied) => applied,
+        Err(e) => {
+            recorder.finish(&format!("failed: {}", e.message), false)?;
+            return Err(e);
+        }
+    };
+    let summary = closing_message(&applied, &config, &recorder.op_id());
+    recorder.finish(summary.lines().next().unwrap_or_default(), true)?;
     if !args.json {
-        let pending = unreferenced.saturating_sub(freed_now);
-        let later = if pending > 0 {
-            format!(
-                "; {} more once older than the grace period of persist.toml (`celltime gc` sweeps it)",
-                size(pending)
-            )
-        } else {
-            String::new()
-        };
-        out(&format!(
-            "removed {removed} entries; freed {} now{later}\n",
-            size(freed_now)
-        ))?;
+        out(&summary)?;
     }
     Ok(exit_code(planned.budget_met))
 }
 
-/// What the plans decided, kept for applying them: the ids to remove, by notebook.
+/// What the plans decided, kept for applying them: the ids to remove, by notebook, and (for a
+/// real run, to check the plan again before applying it) the timelines planned on.
 struct Planned {
     by_notebook: BTreeMap<String, Vec<EntryId>>,
+    timelines: Vec<Timeline>,
     removed: usize,
     budget_met: bool,
 }
 
 /// Plans notebook by notebook when the policy allows it (see
-/// `Policy::plans_notebooks_apart`), holding one notebook at a time; else all at once. Every
-/// report is written as each plan comes.
+/// `Policy::plans_notebooks_apart`), holding one notebook at a time unless `keep` asks for
+/// the timelines; else all at once. Every report is written as each plan comes.
 fn plan_all(
     history: &dyn History,
+    notebooks: &[String],
     policy: &Policy,
-    now: chrono::DateTime<Utc>,
+    now: DateTime<Utc>,
     reports: &mut [Report<'_>],
+    keep: bool,
 ) -> Result<Planned, CliError> {
-    let mut notebooks: Vec<String> = Vec::new();
-    for info in history.notebooks()? {
-        if policy.covers_notebook(&info.notebook)? {
-            notebooks.push(info.notebook);
-        }
-    }
-    // Plans list their groups by notebook: so must the plans of each notebook.
-    notebooks.sort();
     let mut planned = Planned {
         by_notebook: BTreeMap::new(),
+        timelines: Vec::new(),
         removed: 0,
         budget_met: true,
     };
@@ -198,9 +263,12 @@ fn plan_all(
         report.begin()?;
     }
     if policy.plans_notebooks_apart() {
-        for notebook in &notebooks {
+        for notebook in notebooks {
             let timeline = history.timeline(notebook)?;
             plan_timelines(&[&timeline], policy, now, reports, &mut planned)?;
+            if keep {
+                planned.timelines.push(timeline);
+            }
         }
     } else {
         let timelines: Vec<Timeline> = notebooks
@@ -209,6 +277,9 @@ fn plan_all(
             .collect::<Result<_, _>>()?;
         let all: Vec<&Timeline> = timelines.iter().collect();
         plan_timelines(&all, policy, now, reports, &mut planned)?;
+        if keep {
+            planned.timelines = timelines;
+        }
     }
     Ok(planned)
 }
@@ -216,7 +287,7 @@ fn plan_all(
 fn plan_timelines(
     timelines: &[&Timeline],
     policy: &Policy,
-    now: chrono::DateTime<Utc>,
+    now: DateTime<Utc>,
     reports: &mut [Report<'_>],
     planned: &mut Planned,
 ) -> Result<(), CliError> {
@@ -271,7 +342,7 @@ impl Sink {
 impl<'r> Report<'r> {
     fn new(
         policy: &'r Policy,
-        now: chrono::DateTime<Utc>,
+        now: DateTime<Utc>,
         tz_name: &'r str,
         format: ReportFormat,
         to_terminal: bool,
@@ -328,6 +399,155 @@ fn printed(result: std::io::Result<()>) -> Result<(), CliError> {
     }
 }
 
+/// What one apply did across notebooks.
+#[derive(Default)]
+struct Outcome {
+    removed: usize,
+    /// Bytes only removed runs referenced, of which `cache` in marimo's cache trash.
+    unreferenced: u64,
+    cache: u64,
+    freed_now: u64,
+}
+
+/// Says what was removed, how to undo it, and which command really frees the space.
+fn closing_message(o: &Outcome, config: &Config, op: &str) -> String {
+    let short = &op[..ops::SHORT_OP_LEN];
+    let mut text = format!(
+        "removed {} runs (operation {short}; `celltime undo` puts them back)",
+        o.removed
+    );
+    if o.freed_now > 0 {
+        text.push_str(&format!(
+            "; freed {} of older removals now",
+            size(o.freed_now)
+        ));
+    }
+    text.push('\n');
+    let store = o.unreferenced.saturating_sub(o.cache);
+    if store > 0 {
+        text.push_str(&format!(
+            "{} of the store's contents stay for undo until this operation is older than gc_grace ({}); then `celltime gc` frees them\n",
+            size(store),
+            humantime(config.gc_grace)
+        ));
+    }
+    if o.cache > 0 {
+        text.push_str(&format!(
+            "{} moved to marimo's cache trash; `celltime trash --empty` frees it now (the prune can then no longer be undone)\n",
+            size(o.cache)
+        ));
+    }
+    text
+}
+
+fn humantime(d: std::time::Duration) -> String {
+    let secs = d.as_secs();
+    match secs {
+        s if s % 86_400 == 0 => format!("{}d", s / 86_400),
+        s if s % 3_600 == 0 => format!("{}h", s / 3_600),
+        s => format!("{s}s"),
+    }
+}
+
+/// What the plan relied on, to check it again right before applying.
+struct Fresh<'a> {
+    timelines: &'a [Timeline],
+    policy: &'a Policy,
+    now: DateTime<Utc>,
+    planned: &'a BTreeMap<String, Vec<EntryId>>,
+}
+
+impl Fresh<'_> {
+    /// Plans again on `current` (every notebook as it is now) and refuses if the removals
+    /// differ anywhere.
+    fn check_all(&self, current: &[Timeline]) -> Result<(), CliError> {
+        for timeline in current {
+            self.check(timeline).map_err(stale)?;
+        }
+        for notebook in self.planned.keys() {
+            if !current.iter().any(|t| &t.notebook == notebook) {
+                return Err(stale(format!("notebook {notebook} is gone")));
+            }
+        }
+        Ok(())
+    }
+
+    /// Plans again with `fresh` in place of its notebook's timeline; the notebook's removals
+    /// must be exactly the planned ones.
+    fn check(&self, fresh: &Timeline) -> Result<(), String> {
+        // A notebook planned apart is planned again alone.
+        let apart = self.policy.plans_notebooks_apart();
+        let others = self
+            .timelines
+            .iter()
+            .filter(|t| !apart && t.notebook != fresh.notebook);
+        let now_removed =
+            removals(others.chain([fresh]), self.policy, self.now).map_err(|e| e.to_string())?;
+        let empty = Vec::new();
+        let planned = self.planned.get(&fresh.notebook).unwrap_or(&empty);
+        let now = now_removed.get(&fresh.notebook).unwrap_or(&empty);
+        if planned.iter().collect::<BTreeSet<_>>() == now.iter().collect::<BTreeSet<_>>() {
+            return Ok(());
+        }
+        let before = self.timelines.iter().find(|t| t.notebook == fresh.notebook);
+        Err(what_changed(&fresh.notebook, planned, now, before, fresh))
+    }
+}
+
+/// Names what changed between the plan and now.
+fn what_changed(
+    notebook: &str,
+    planned: &[EntryId],
+    now: &[EntryId],
+    before: Option<&Timeline>,
+    fresh: &Timeline,
+) -> String {
+    let present: HashSet<EntryId> = fresh.rows.iter().map(|r| r.id).collect();
+    let pinned: HashSet<EntryId> = fresh
+        .rows
+        .iter()
+        .filter(|r| r.pinned)
+        .map(|r| r.id)
+        .collect();
+    let known: HashSet<EntryId> = before
+        .map(|t| t.rows.iter().map(|r| r.id).collect())
+        .unwrap_or_default();
+    let short = |ids: Vec<&EntryId>| ids.iter().map(|i| i.short()).collect::<Vec<_>>().join(", ");
+    let mut what = Vec::new();
+    let gone: Vec<&EntryId> = planned.iter().filter(|i| !present.contains(i)).collect();
+    if !gone.is_empty() {
+        what.push(format!("removed by another process: {}", short(gone)));
+    }
+    let now_pinned: Vec<&EntryId> = planned.iter().filter(|i| pinned.contains(i)).collect();
+    if !now_pinned.is_empty() {
+        what.push(format!("pinned meanwhile: {}", short(now_pinned)));
+    }
+    let new: Vec<EntryId> = fresh
+        .rows
+        .iter()
+        .map(|r| r.id)
+        .filter(|i| !known.contains(i))
+        .collect();
+    if !new.is_empty() {
+        what.push(format!("new runs: {}", short(new.iter().collect())));
+    }
+    let more: Vec<&EntryId> = now.iter().filter(|i| !planned.contains(i)).collect();
+    if !more.is_empty() {
+        what.push(format!("the policy now also removes {}", short(more)));
+    }
+    if what.is_empty() {
+        what.push("the policy now keeps other runs".into());
+    }
+    format!(
+        "notebook {notebook} changed since the plan was made ({}); nothing was removed — run prune again to see the new plan",
+        what.join("; ")
+    )
+}
+
+fn stale(message: String) -> CliError {
+    CliError::failure(message)
+}
+
 /// Shows the plan and asks; refuses when nobody can answer.
 fn ask(text: &Report<'_>, count: usize) -> Result<bool, CliError> {
     if std::io::stdin().is_terminal() {
@@ -339,29 +559,58 @@ fn ask(text: &Report<'_>, count: usize) -> Result<bool, CliError> {
     )
 }
 
-/// Removes notebook by notebook, then frees the space; stops at the first failure, which
-/// leaves every notebook before it pruned and the rest untouched. Returns the entries removed,
-/// the bytes they alone referenced, and the bytes freed now.
+/// Removes notebook by notebook, each checked against the plan under its lock and recorded
+/// in the operation; then frees what older removals left. If a later notebook no longer
+/// matches the plan (or fails), the notebooks already pruned are put back: nothing is removed.
 fn apply(
     history: &dyn History,
-    by_notebook: &BTreeMap<String, Vec<EntryId>>,
-) -> Result<(usize, u64, u64), CliError> {
-    let mut removed = 0;
-    let mut unreferenced = 0;
-    let mut freed = 0;
-    for (notebook, ids) in by_notebook {
-        let applied = history.remove(notebook, ids)?;
-        if let Some(failure) = applied.failures.first() {
-            return Err(CliError::failure(format!(
-                "{notebook}: {failure} ({} more failures)",
-                applied.failures.len() - 1
-            )));
-        }
-        removed += applied.removed;
-        unreferenced += applied.bytes;
-        freed += history.reclaim(notebook)?;
+    oplog: &OpLog,
+    recorder: &Lazy<'_>,
+    fresh: &Fresh<'_>,
+) -> Result<Outcome, CliError> {
+    let mut outcome = Outcome::default();
+    for (notebook, ids) in fresh.planned {
+        let check = |timeline: &Timeline| fresh.check(timeline);
+        let removal = Removal {
+            notebook,
+            ids,
+            check: &check,
+            journal: recorder as &dyn Journal,
+        };
+        let applied: Applied = match history.remove(&removal) {
+            Ok(applied) if applied.failures.is_empty() => applied,
+            Ok(applied) => {
+                roll_back(history, oplog, recorder)?;
+                return Err(CliError::failure(format!(
+                    "{notebook}: {} ({} more failures); nothing was removed",
+                    applied.failures[0],
+                    applied.failures.len() - 1
+                )));
+            }
+            Err(e) => {
+                roll_back(history, oplog, recorder)?;
+                return Err(e.into());
+            }
+        };
+        outcome.removed += applied.removed;
+        outcome.unreferenced += applied.bytes;
+        outcome.cache += applied.cache_bytes;
     }
-    Ok((removed, unreferenced, freed))
+    for notebook in fresh.planned.keys() {
+        outcome.freed_now += history.reclaim(notebook)?;
+    }
+    Ok(outcome)
+}
+
+/// Reverses what the operation changed so far.
+fn roll_back(history: &dyn History, oplog: &OpLog, recorder: &Lazy<'_>) -> Result<(), CliError> {
+    let Ok(op) = oplog.find(&recorder.op_id()) else {
+        return Ok(()); // nothing was recorded, so nothing changed
+    };
+    if op.reversible() {
+        ops::undo(history, oplog, &op, "celltime prune (rolling back)")?;
+    }
+    Ok(())
 }
 
 /// 0, or 3 when a budget could not be met (see docs/PRUNE.md).
@@ -370,5 +619,85 @@ fn exit_code(budget_met: bool) -> u8 {
         exit::OK
     } else {
         exit::BUDGET_NOT_MET
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use celltime_store::model::{Copies, PartMask, Row, Timestamp};
+    use std::sync::Arc;
+
+    fn row(cell: &str, t: i64) -> Row {
+        Row {
+            id: EntryId::of("nb", cell, "m", "0", Timestamp(t)),
+            cell: Arc::from(cell),
+            module: Arc::from("m"),
+            version: Arc::from("0"),
+            created_at: Timestamp(t),
+            approximate_time: false,
+            last_used: None,
+            pinned: false,
+            size: 10,
+            parts: PartMask(1),
+            contents: vec![t as u32],
+            copies: Copies::STORE,
+        }
+    }
+
+    fn timeline(rows: Vec<Row>) -> Timeline {
+        Timeline {
+            notebook: "nb".into(),
+            content_sizes: vec![10; 10],
+            rows,
+        }
+    }
+
+    /// Plans `--keep-last 1` on three runs of one cell, and checks fresh timelines against it.
+    fn check(fresh: Timeline) -> Result<(), String> {
+        let planned_on = vec![timeline(vec![row("a", 1), row("a", 2), row("a", 3)])];
+        let policy = crate::cli::policy_args::policy_from_text("--keep-last 1").unwrap();
+        let now = DateTime::from_timestamp(1_000, 0).unwrap();
+        let planned = removals(&planned_on, &policy, now).unwrap();
+        assert_eq!(planned["nb"].len(), 2);
+        let fresh_check = Fresh {
+            timelines: &planned_on,
+            policy: &policy,
+            now,
+            planned: &planned,
+        };
+        fresh_check.check(&fresh)
+    }
+
+    #[test]
+    fn an_unchanged_notebook_passes_the_check() {
+        check(timeline(vec![row("a", 1), row("a", 2), row("a", 3)])).unwrap();
+    }
+
+    #[test]
+    fn a_pin_made_while_the_plan_waited_is_named() {
+        let mut pinned = row("a", 1);
+        pinned.pinned = true;
+        let err = check(timeline(vec![pinned, row("a", 2), row("a", 3)])).unwrap_err();
+        assert!(err.contains("pinned meanwhile"), "{err}");
+        assert!(err.contains("nothing was removed"), "{err}");
+    }
+
+    #[test]
+    fn a_new_run_in_a_counted_group_is_named() {
+        let err = check(timeline(vec![
+            row("a", 1),
+            row("a", 2),
+            row("a", 3),
+            row("a", 4),
+        ]))
+        .unwrap_err();
+        assert!(err.contains("new runs"), "{err}");
+    }
+
+    #[test]
+    fn entries_removed_by_another_process_are_named() {
+        let err = check(timeline(vec![row("a", 2), row("a", 3)])).unwrap_err();
+        assert!(err.contains("removed by another process"), "{err}");
     }
 }

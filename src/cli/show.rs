@@ -6,6 +6,7 @@ use super::{CliError, CliResult, WorkspaceArgs, exit, json, out, resolve};
 use celltime_store::model::{PartInfo, PartKind, SHORT_ID_LEN};
 use clap::Args;
 use serde::Serialize;
+use std::io::IsTerminal;
 
 #[derive(Debug, Args)]
 pub struct ShowArgs {
@@ -50,6 +51,28 @@ pub fn show(args: ShowArgs) -> CliResult {
     let row = &timeline.rows[index];
     let detail = history.detail(&timeline.notebook, row.id)?;
     let selected = select_parts(&detail.parts, args.part.as_deref())?;
+    if let Some(filter) = &args.part
+        && selected.is_empty()
+    {
+        let has: Vec<String> = detail
+            .parts
+            .iter()
+            .map(|p| match p.label.as_str() {
+                "" => p.kind.name().to_string(),
+                label => format!("{}:{}", p.kind.name(), sanitise(label)),
+            })
+            .collect();
+        return Err(CliError::failure(format!(
+            "entry {} has no part {} (it has: {})",
+            row.id.short(),
+            sanitise(filter),
+            if has.is_empty() {
+                "none".to_string()
+            } else {
+                has.join(", ")
+            }
+        )));
+    }
     if args.raw {
         let [part] = selected.as_slice() else {
             return Err(CliError::usage(format!(
@@ -114,6 +137,8 @@ pub fn show(args: ShowArgs) -> CliResult {
         colour: false,
         ..Default::default()
     };
+    let mut unavailable = 0;
+    let terminal = std::io::stdout().is_terminal();
     for part in selected {
         let title = crate::preview::part_title(part.kind, &part.label, &part.format, part.size);
         text.push_str(&format!("\n── {title} ──\n"));
@@ -130,11 +155,29 @@ pub fn show(args: ShowArgs) -> CliResult {
                 if !text.ends_with('\n') {
                     text.push('\n');
                 }
+                if terminal
+                    && part.kind == PartKind::Outputs
+                    && let Some(picture) = crate::preview::image::decode(&part.label, &bytes)
+                {
+                    out(&std::mem::take(&mut text))?;
+                    draw_picture(&picture)?;
+                }
             }
-            Err(e) => text.push_str(&format!("(unavailable: {e})\n")),
+            Err(e) => {
+                unavailable += 1;
+                text.push_str(&format!("(unavailable: {})\n", sanitise(&e.to_string())));
+            }
         }
     }
     out(&text)?;
+    if unavailable > 0 {
+        // What could be read is shown; the exit status says the rest could not be.
+        return Err(CliError::failure(format!(
+            "{unavailable} part{} of entry {} could not be read (missing or corrupt content; `celltime verify` says more)",
+            if unavailable == 1 { "" } else { "s" },
+            row.id.short()
+        )));
+    }
     Ok(exit::OK)
 }
 
@@ -162,4 +205,31 @@ impl<W: std::io::Write> std::io::Write for UntilClosed<W> {
             other => other,
         }
     }
+}
+
+/// Rows an image takes when `show` draws it on a terminal.
+const PICTURE_ROWS: u16 = 20;
+
+/// Draws an image below the text, with kitty, iTerm2 or sixel graphics where the terminal
+/// answers for them and half blocks elsewhere.
+fn draw_picture(picture: &crate::preview::image::Picture) -> Result<(), CliError> {
+    use ratatui::backend::CrosstermBackend;
+    use ratatui::{Terminal, TerminalOptions, Viewport};
+    use ratatui_image::picker::Picker;
+    use ratatui_image::{Image, Resize};
+    let picker = Picker::from_query_stdio().unwrap_or_else(|_| Picker::halfblocks());
+    let mut terminal = Terminal::with_options(
+        CrosstermBackend::new(std::io::stdout()),
+        TerminalOptions {
+            viewport: Viewport::Inline(PICTURE_ROWS),
+        },
+    )?;
+    terminal.draw(|frame| {
+        let area = frame.area();
+        let size = ratatui::layout::Size::new(area.width, area.height);
+        if let Ok(protocol) = picker.new_protocol((*picture.0).clone(), size, Resize::Fit(None)) {
+            frame.render_widget(Image::new(&protocol), area);
+        }
+    })?;
+    out("\n")
 }

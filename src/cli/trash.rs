@@ -1,11 +1,15 @@
 //! `trash`: what prune moved out of marimo's cache folder — list it, put the last batch back,
 //! or empty it (the only way the entries really go).
 
-use super::format::size;
-use super::{CliResult, WorkspaceArgs, confirm, exit, out};
+use super::format::{sanitise, size};
+use super::{CliResult, WorkspaceArgs, command_line, confirm, exit, out};
+use celltime_store::legacy::LegacyHistory;
 use celltime_store::legacy::scan::cache_root;
 use celltime_store::legacy::trash;
+use celltime_store::model::Change;
+use celltime_store::ops::{self, OpKind, Operation};
 use clap::Args;
+use std::path::Path;
 
 #[derive(Debug, Args)]
 pub struct TrashArgs {
@@ -31,16 +35,52 @@ pub fn run(args: TrashArgs) -> CliResult {
             out("the trash is empty; nothing to restore\n")?;
             return Ok(exit::OK);
         };
-        let restored = trash::restore(&root, newest)?;
-        out(&format!(
-            "restored {} entries from {}\n",
-            restored.restored,
-            newest.display()
-        ))?;
-        for failure in &restored.failures {
-            eprintln!("celltime: {failure}");
+        // The operation that filled the batch is undone whole: its store copies come back
+        // with the cache files.
+        let oplog = args.workspace.oplog()?;
+        let operations = oplog.list()?;
+        if let Some(op) = made_batch(&operations, newest) {
+            let history = args.workspace.history()?;
+            let done = ops::undo(history.as_ref(), &oplog, op, &command_line())?;
+            out(&format!(
+                "undid {} {}: {} entries back (cache files from {} and their store copies)\n",
+                op.header.kind.name(),
+                op.short_id(),
+                done.restored,
+                newest.display()
+            ))?;
+            for failure in &done.failures {
+                eprintln!("celltime: {}", sanitise(failure));
+            }
+            return Ok(if done.failures.is_empty() {
+                exit::OK
+            } else {
+                exit::FAILURE
+            });
         }
-        return Ok(if restored.failures.is_empty() {
+        // A batch no operation names (an older celltime made it): moved back as an
+        // operation of its own, so it too can be undone.
+        let name = newest
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let journal = ops::Lazy::new(&oplog, OpKind::TrashRestore, &command_line());
+        let cache = LegacyHistory::at(workspace.root(), root.clone());
+        let restored = cache.reverse_cache(
+            &Change::CacheTrashed {
+                cache_dir: root.clone(),
+                batch: name,
+                ids: Vec::new(),
+            },
+            &journal,
+        );
+        let summary = match &restored {
+            Ok(n) => format!("restored {n} entries from {}", newest.display()),
+            Err(e) => format!("failed: {}", e.message),
+        };
+        journal.finish(&summary, restored.is_ok())?;
+        out(&format!("{summary}\n"))?;
+        return Ok(if restored.is_ok() {
             exit::OK
         } else {
             exit::FAILURE
@@ -52,11 +92,31 @@ pub fn run(args: TrashArgs) -> CliResult {
             out("nothing deleted\n")?;
             return Ok(exit::OK);
         }
+        let oplog = args.workspace.oplog()?;
+        let operations = oplog.list()?;
+        let lost: Vec<&Operation> = batches
+            .iter()
+            .filter_map(|b| made_batch(&operations, b))
+            .collect();
+        let recorder = oplog.begin(OpKind::TrashEmpty, &command_line(), None)?;
         let count = trash::empty_trash(&root)?;
-        out(&format!(
-            "deleted {count} trash batches from {}\n",
-            root.display()
-        ))?;
+        recorder.finish(
+            &format!(
+                "deleted {count} trash batches; {} operations no longer undoable",
+                lost.len()
+            ),
+            true,
+        )?;
+        let mut text = format!("deleted {count} trash batches from {}\n", root.display());
+        for op in lost {
+            text.push_str(&format!(
+                "no longer undoable: operation {} ({} at {})\n",
+                op.short_id(),
+                op.header.kind.name(),
+                op.header.at.to_rfc3339()
+            ));
+        }
+        out(&text)?;
         return Ok(exit::OK);
     }
     let mut text = String::new();
@@ -69,4 +129,17 @@ pub fn run(args: TrashArgs) -> CliResult {
     }
     out(&text)?;
     Ok(exit::OK)
+}
+
+/// The operation (not undone yet) that moved entries into `batch`.
+fn made_batch<'o>(operations: &'o [Operation], batch: &Path) -> Option<&'o Operation> {
+    let name = batch.file_name()?.to_str()?;
+    let undone = ops::undone_ids(operations);
+    operations.iter().rev().find(|op| {
+        !undone.contains(&*op.header.id)
+            && op
+                .changes
+                .iter()
+                .any(|c| matches!(c, Change::CacheTrashed { batch: b, .. } if b == name))
+    })
 }

@@ -49,6 +49,8 @@ pub struct Span {
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Line {
     pub spans: Vec<Span>,
+    /// A row of a table: never wrapped (views scroll it sideways instead).
+    pub grid: bool,
 }
 
 impl Line {

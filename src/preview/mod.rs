@@ -5,8 +5,13 @@ pub mod code;
 pub mod console;
 pub mod diff;
 mod doc;
+pub mod html;
 pub mod image;
+mod json;
+mod markdown;
 pub mod output;
+pub mod results;
+pub mod table;
 
 pub use diff::{CodeDiff, DiffKind, DiffLine, DiffOptions, diff_code};
 pub use doc::{AnsiStyle, Doc, DocBuilder, Limits, Line, Role, Span, sanitize};

@@ -2,6 +2,7 @@
 
 use super::doc::{DocBuilder, Limits, Line, Role};
 use super::{Doc, console, human_bytes, image};
+use celltime_pyvalue::table::{Table, read_ipc};
 use celltime_pyvalue::value::{PyValue, RenderOptions, render};
 use celltime_pyvalue::{npy, pickle, pyjson};
 
@@ -9,7 +10,7 @@ use celltime_pyvalue::{npy, pickle, pyjson};
 pub fn output(mime: &str, bytes: &[u8], limits: &Limits, colour: bool) -> Doc {
     let essence = mime.split(';').next().unwrap_or("").trim();
     match essence {
-        "text/html" => html(bytes, limits),
+        "text/html" => super::html::render(bytes, limits),
         "application/json" => json(bytes, limits),
         "text/markdown" => markdown(bytes, limits),
         "image/svg+xml" => text(bytes, Role::Text, limits, colour),
@@ -23,30 +24,112 @@ pub fn output(mime: &str, bytes: &[u8], limits: &Limits, colour: bool) -> Doc {
 
 /// Renders a variables part by its serialisation format.
 pub fn variable(format: &str, bytes: &[u8], limits: &Limits, colour: bool) -> Doc {
+    if format == "json" {
+        return json(bytes, limits);
+    }
+    match decode_variable(format, bytes) {
+        Decoded::Table(table) => super::table::render(&table, limits),
+        Decoded::Value { value, cut } => {
+            let mut doc = python_value(&value, limits);
+            if let Some(cut) = cut {
+                let note = format!("cut short: {cut}; … marks what is left out");
+                doc.lines.insert(0, Line::plain(&note, Role::Warning));
+            }
+            doc
+        }
+        Decoded::Text(_) => text(bytes, Role::Text, limits, colour),
+        Decoded::Binary => binary_summary(format, bytes),
+        Decoded::Error { what, why } => undecodable(what, bytes, &why),
+    }
+}
+
+/// A variable decoded as data: a pickle is never executed.
+pub enum Decoded {
+    Table(Box<Table>),
+    Value {
+        value: PyValue,
+        /// Why part of the value was left out (a decoder limit), if it was.
+        cut: Option<String>,
+    },
+    Text(String),
+    Binary,
+    Error {
+        what: &'static str,
+        why: String,
+    },
+}
+
+impl Decoded {
+    /// A one-line text form, for comparing values of different kinds.
+    pub fn text(&self) -> String {
+        match self {
+            Decoded::Table(t) => super::table::heading(t),
+            Decoded::Value { value, .. } => {
+                celltime_pyvalue::value::render_inline(value, &RenderOptions::default())
+            }
+            Decoded::Text(t) => t.clone(),
+            Decoded::Binary => "(binary)".into(),
+            Decoded::Error { why, .. } => format!("(undecodable: {why})"),
+        }
+    }
+}
+
+/// Decodes a variables part by its format: pickles, npy, Python's JSON and Arrow IPC as
+/// values or tables, text formats as text.
+pub fn decode_variable(format: &str, bytes: &[u8]) -> Decoded {
     match format {
-        "json" => json(bytes, limits),
-        // Decoded as data by the legacy readers: a pickle is never executed.
-        "pickle" => match pickle::decode(bytes, &pickle_limits()) {
-            Ok(value) => python_value(&value, limits),
-            Err(e) => undecodable("pickle", bytes, &e.to_string()),
+        "pickle" => match pickle::decode_partial(bytes, &pickle_limits()) {
+            Ok(partial) => match (Table::from_value(partial.value), partial.cut) {
+                (Ok(table), None) => Decoded::Table(Box::new(table)),
+                (Ok(table), Some(cut)) => Decoded::Value {
+                    value: PyValue::Str(super::table::heading(&table)),
+                    cut: Some(cut.to_string()),
+                },
+                (Err(value), cut) => Decoded::Value {
+                    value,
+                    cut: cut.map(|c| c.to_string()),
+                },
+            },
+            Err(e) => Decoded::Error {
+                what: "pickle",
+                why: e.to_string(),
+            },
+        },
+        "json" => match pyjson::parse(bytes, JSON_MAX_DEPTH) {
+            Ok(value) => Decoded::Value { value, cut: None },
+            Err(_) => Decoded::Text(String::from_utf8_lossy(bytes).into_owned()),
+        },
+        "arrow" | "arrows" | "feather" | "ipc" => match read_ipc(bytes) {
+            Ok(table) => Decoded::Table(Box::new(table)),
+            Err(why) => Decoded::Error {
+                what: "Arrow IPC file",
+                why,
+            },
         },
         "npy" => match npy::parse(bytes, NPY_PREVIEW_BYTES) {
-            Ok(array) => python_value(&PyValue::NdArray(Box::new(array)), limits),
-            Err(e) => undecodable("npy", bytes, &e.to_string()),
+            Ok(array) => Decoded::Value {
+                value: PyValue::NdArray(Box::new(array)),
+                cut: None,
+            },
+            Err(e) => Decoded::Error {
+                what: "npy",
+                why: e.to_string(),
+            },
         },
-        "txt" | "text" | "repr" | "str" | "csv" => text(bytes, Role::Text, limits, colour),
-        other => text_or_binary(other, bytes, limits, colour),
+        _ if is_binary(bytes) => Decoded::Binary,
+        _ => Decoded::Text(String::from_utf8_lossy(bytes).into_owned()),
     }
 }
 
 /// Array data decoded for a preview; the rest of a large array is only counted.
 const NPY_PREVIEW_BYTES: usize = 1 << 20;
 
-/// Tighter than the decoder's defaults: a preview needs the shape of a value, not all of it.
+/// Fewer nodes than the decoder's defaults: a preview needs the shape of a value, not all of
+/// it. Bytes are not tighter: a data frame's columns are its bytes, and a table preview needs
+/// them whole (1,000,000 rows × 20 float columns are 160 MB).
 fn pickle_limits() -> pickle::Limits {
     pickle::Limits {
         max_nodes: 200_000,
-        max_bytes_alloc: 64 << 20,
         ..pickle::Limits::default()
     }
 }
@@ -130,27 +213,10 @@ fn image_summary(mime: &str, bytes: &[u8]) -> Doc {
     Doc::message(&text, Role::Dim)
 }
 
-fn html(bytes: &[u8], limits: &Limits) -> Doc {
-    match html2text::from_read(bytes, limits.width.max(20)) {
-        Ok(rendered) => {
-            let mut out = DocBuilder::new(*limits);
-            out.push_text(&rendered, Role::Text);
-            out.finish()
-        }
-        Err(e) => {
-            let mut doc = Doc::message(&format!("HTML could not be rendered: {e}"), Role::Warning);
-            doc.append(text(bytes, Role::Text, limits, false));
-            doc
-        }
-    }
-}
-
-/// Pretty JSON; Python's own JSON (NaN, Infinity) through the legacy reader; else text.
+/// Pretty JSON with numbers exactly as written; Python's own JSON (NaN, Infinity) through the
+/// Python-value reader; else text.
 fn json(bytes: &[u8], limits: &Limits) -> Doc {
-    let pretty = serde_json::from_slice::<serde_json::Value>(bytes)
-        .ok()
-        .and_then(|v| serde_json::to_string_pretty(&v).ok());
-    if let Some(p) = pretty {
+    if let Some(p) = super::json::pretty(bytes) {
         let mut out = DocBuilder::new(*limits);
         out.push_text(&p, Role::Text);
         return out.finish();
@@ -163,26 +229,13 @@ fn json(bytes: &[u8], limits: &Limits) -> Doc {
 
 const JSON_MAX_DEPTH: usize = 200;
 
-/// Markdown as text, with headings and code fences set apart.
+/// Markdown rendered as formatted text; marimo's markdown outputs are already HTML.
 fn markdown(bytes: &[u8], limits: &Limits) -> Doc {
     let source = String::from_utf8_lossy(bytes);
-    let mut out = DocBuilder::new(*limits);
-    let mut in_fence = false;
-    for line in source.lines() {
-        let fence = line.trim_start().starts_with("```");
-        let role = if fence || in_fence {
-            Role::String
-        } else if line.starts_with('#') {
-            Role::Header
-        } else {
-            Role::Text
-        };
-        if fence {
-            in_fence = !in_fence;
-        }
-        out.push_line(Line::plain(line, role));
+    if source.trim_start().starts_with('<') {
+        return super::html::render(bytes, limits);
     }
-    out.finish()
+    super::markdown::render(&source, limits)
 }
 
 #[cfg(test)]
@@ -222,10 +275,15 @@ mod tests {
     }
 
     #[test]
-    fn markdown_headings_are_headers() {
-        let doc = output("text/markdown", b"# Hi\ntext", &Limits::default(), true);
+    fn markdown_is_rendered() {
+        let doc = output(
+            "text/markdown",
+            b"## Hi\n**text**",
+            &Limits::default(),
+            true,
+        );
         assert_eq!(doc.lines[0].spans[0].role, Role::Header);
-        assert_eq!(doc.to_text(), "# Hi\ntext");
+        assert_eq!(doc.to_text(), "Hi\n\ntext");
     }
 
     #[test]
@@ -257,6 +315,44 @@ mod tests {
         npy.extend([1, 0, 2, 0, 3, 0]);
         let doc = variable("npy", &npy, &Limits::default(), true);
         assert!(doc.to_text().contains("[1, 2, 3]"), "{}", doc.to_text());
+    }
+
+    #[test]
+    fn json_numbers_print_exactly_as_stored() {
+        let doc = render(
+            "application/json",
+            b"[0.20065631450172938, 1180591620717411303424]",
+        );
+        assert_eq!(
+            doc,
+            "[\n  0.20065631450172938,\n  1180591620717411303424\n]"
+        );
+        let doc = variable(
+            "json",
+            b"[0.20065631450172938, 1180591620717411303424]",
+            &Limits::default(),
+            true,
+        );
+        assert!(
+            doc.to_text().contains("1180591620717411303424"),
+            "{}",
+            doc.to_text()
+        );
+    }
+
+    #[test]
+    fn pickles_past_the_limits_show_the_part_that_fits() {
+        // A 250-deep list.
+        let mut p = b"\x80\x04".to_vec();
+        p.extend(std::iter::repeat_n(b']', 250));
+        p.extend(std::iter::repeat_n(b'a', 249));
+        p.push(b'.');
+        let text = variable("pickle", &p, &Limits::default(), true).to_text();
+        assert!(
+            text.starts_with("cut short: nesting deeper than 200"),
+            "{text}"
+        );
+        assert!(text.contains("[[[["), "{text}");
     }
 
     #[test]

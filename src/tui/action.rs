@@ -14,6 +14,8 @@ macro_rules! bindable {
             Resize { width: u16, height: u16 },
             Tick(Timestamp),
             Mouse(MouseAction),
+            /// The store or marimo's cache changed on disk (the file-system follower).
+            DiskChanged,
         }
 
         impl Action {
@@ -28,6 +30,7 @@ macro_rules! bindable {
                     Action::Resize { .. } => "resize",
                     Action::Tick(_) => "tick",
                     Action::Mouse(_) => "mouse",
+                    Action::DiskChanged => "disk-changed",
                 }
             }
 
@@ -63,14 +66,15 @@ bindable! {
     ToggleMark => "toggle-mark", "mark or unmark for deletion";
     Visual => "visual", "select a range of runs";
     Pin => "pin", "pin or unpin (pinned runs are kept by policies)";
-    SetBase => "set-base", "diff against this run (again: back to the previous code)";
+    Serve => "serve", "serve marimo this run for its cell and module from now on";
+    SetBase => "set-base", "mark this run as the base of diffs and compare (again: unmark)";
     MarksPane => "marks-pane", "show or hide the marked entries";
     OpenPlan => "delete-plan", "review the deletion plan of the marked entries";
     Confirm => "confirm", "yes";
     Cancel => "cancel", "no";
-    Undo => "undo", "undo the last deletion (asks first)";
+    Undo => "undo", "undo the last operation: a deletion, prune, pin or import (asks first)";
     TimeMachine => "time-machine", "the notebook as it was at a time";
-    Compare => "compare", "compare the versions of this code side by side";
+    Compare => "compare", "compare results with the base run (b), or the versions of this code";
     MarkAllButNewest => "mark-all-but-newest", "mark all but the newest N runs of this cell";
     MarkAllButNewestEverywhere => "mark-all-but-newest-everywhere", "mark all but the newest N runs of every cell";
     MarkByPolicy => "mark-by-policy", "mark what a retention policy would remove";
@@ -86,6 +90,8 @@ bindable! {
     TabMeta => "tab-meta", "meta tab";
     DiffLayout => "diff-layout", "unified or side-by-side diff";
     Wrap => "wrap", "wrap long lines of outputs, variables and console text (or not)";
+    ScrollLeft => "scroll-left", "scroll tables left";
+    ScrollRight => "scroll-right", "scroll tables right";
     Earlier => "earlier", "one run earlier";
     Later => "later", "one run later";
     Earliest => "earliest", "the first run";

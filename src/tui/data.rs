@@ -326,10 +326,11 @@ impl Marks {
         self.by_notebook.clear();
     }
 
-    /// After a reload: keep the marks whose entries still exist, recount the bytes.
-    pub fn rebase(&mut self, view: &NotebookView) {
+    /// After a reload: keep the marks whose entries still exist, recount the bytes. Returns
+    /// how many marks were dropped because their entries vanished.
+    pub fn rebase(&mut self, view: &NotebookView) -> usize {
         let Some(old) = self.by_notebook.remove(view.name()) else {
-            return;
+            return 0;
         };
         self.version += 1;
         let rows: Vec<usize> = old
@@ -341,6 +342,7 @@ impl Marks {
             })
             .collect();
         self.set(view, &rows, true);
+        old.ids.len() - rows.len()
     }
 }
 
@@ -362,6 +364,7 @@ pub(crate) mod tests {
             size: 10 * contents.len() as u64,
             parts: PartMask(1),
             contents: contents.to_vec(),
+            copies: celltime_store::model::Copies::STORE,
         }
     }
 

@@ -11,8 +11,10 @@ use super::policy::PolicyMarks;
 use super::previews;
 use super::state::{Preview, ViewKey};
 use celltime_store::model::{
-    Applied, EntryId, History, HistoryError, HistoryResult, NotebookInfo, Timestamp,
+    Applied, EntryId, History, HistoryError, HistoryResult, Journal, NotebookInfo, Removal,
+    Timeline, Timestamp,
 };
+use celltime_store::ops::{self, OpKind, OpLog, Operation};
 use celltime_store::policy::Policy;
 use chrono::FixedOffset;
 use std::collections::VecDeque;
@@ -40,17 +42,27 @@ pub enum Job {
     /// `gens` has one timeline generation per group, for the reloads that follow.
     Remove {
         groups: Vec<(String, Vec<EntryId>)>,
+        /// What the plan relied on, per group: checked under the lock before removing.
+        expect: Vec<Expected>,
         gens: Vec<u64>,
     },
-    /// `gens` has one timeline generation per apply.
+    /// Finds the operation `u` would undo.
+    LastOp,
+    /// `gens` has one timeline generation per notebook the operation touched.
     Undo {
-        applied: Vec<Applied>,
+        op: Box<Operation>,
+        notebooks: Vec<String>,
         gens: Vec<u64>,
     },
     SetPinned {
         notebook: String,
         ids: Vec<EntryId>,
         pinned: bool,
+        generation: u64,
+    },
+    Serve {
+        notebook: String,
+        id: EntryId,
         generation: u64,
     },
     Policy {
@@ -86,21 +98,27 @@ pub enum JobOutput {
     Preview {
         key: ViewKey,
         /// None when the job was skipped because something newer was asked for.
-        result: Option<Result<Preview, String>>,
+        result: Option<Result<Box<Preview>, String>>,
     },
     Removed {
         results: Vec<(String, HistoryResult<Applied>)>,
+        /// The plan no longer held (something it relied on changed): nothing was removed.
+        stale: Option<String>,
         timelines: Vec<Loaded>,
     },
+    LastOp(Result<Option<Box<Operation>>, String>),
     Restored {
-        results: Vec<(String, HistoryResult<usize>)>,
-        /// Applies whose undo failed, kept so the user can try again.
-        retry: Vec<Applied>,
+        result: Result<ops::Undone, String>,
         timelines: Vec<Loaded>,
     },
     Pinned {
         pinned: bool,
         result: HistoryResult<usize>,
+        timeline: Loaded,
+    },
+    Served {
+        id: EntryId,
+        result: HistoryResult<()>,
         timeline: Loaded,
     },
     Policy(Result<PolicyMarks, String>),
@@ -120,37 +138,37 @@ pub fn run(history: &dyn History, job: Job) -> JobOutput {
         Job::Preview {
             key, view, context, ..
         } => {
-            let result = previews::build(history, &key, view.as_deref(), context);
+            let result = previews::build(history, &key, view.as_deref(), context).map(Box::new);
             JobOutput::Preview {
                 key,
                 result: Some(result),
             }
         }
-        Job::Remove { groups, gens } => {
-            let results = groups
-                .iter()
-                .map(|(nb, ids)| (nb.clone(), history.remove(nb, ids)))
-                .collect();
+        Job::Remove {
+            groups,
+            expect,
+            gens,
+        } => {
+            let (results, stale) = remove(history, &groups, &expect);
             let timelines = reload(history, groups.into_iter().map(|(nb, _)| nb), gens);
-            JobOutput::Removed { results, timelines }
-        }
-        Job::Undo { applied, gens } => {
-            let notebooks: Vec<String> = applied.iter().map(|a| a.notebook.clone()).collect();
-            let mut results = Vec::new();
-            let mut retry = Vec::new();
-            for a in applied {
-                let result = history.undo(&a);
-                if result.is_err() {
-                    retry.push(a.clone());
-                }
-                results.push((a.notebook, result));
-            }
-            let timelines = reload(history, notebooks.into_iter(), gens);
-            JobOutput::Restored {
+            JobOutput::Removed {
                 results,
-                retry,
+                stale,
                 timelines,
             }
+        }
+        Job::LastOp => JobOutput::LastOp(last_op(history)),
+        Job::Undo {
+            op,
+            notebooks,
+            gens,
+        } => {
+            let result = match OpLog::of_history(history) {
+                Some(log) => ops::undo(history, &log, &op, UI_COMMAND).map_err(|e| e.message),
+                None => Err("this history has no operation log".into()),
+            };
+            let timelines = reload(history, notebooks.into_iter(), gens);
+            JobOutput::Restored { result, timelines }
         }
         Job::Policy {
             views,
@@ -164,14 +182,188 @@ pub fn run(history: &dyn History, job: Job) -> JobOutput {
             pinned,
             generation,
         } => {
-            let result = history.set_pinned(&notebook, &ids, pinned);
+            let result = pin(history, &notebook, &ids, pinned);
             JobOutput::Pinned {
                 pinned,
                 result,
                 timeline: load(history, notebook, generation),
             }
         }
+        Job::Serve {
+            notebook,
+            id,
+            generation,
+        } => JobOutput::Served {
+            id,
+            result: serve(history, &notebook, id),
+            timeline: load(history, notebook, generation),
+        },
     }
+}
+
+/// How the operation log names what the UI did.
+const UI_COMMAND: &str = "celltime (terminal UI)";
+
+/// A cell's runs and whether each is pinned, sorted by id.
+pub type CellRuns = (Arc<str>, Vec<(EntryId, bool)>);
+
+/// What a deletion plan relied on in one notebook: each touched cell's runs and their pins,
+/// as the plan saw them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Expected {
+    pub cells: Vec<CellRuns>,
+}
+
+impl Expected {
+    /// The fingerprint of `cells` in `timeline`.
+    pub fn of(timeline: &Timeline, cells: &[Arc<str>]) -> Expected {
+        Expected {
+            cells: cells
+                .iter()
+                .map(|cell| {
+                    let mut runs: Vec<(EntryId, bool)> = timeline
+                        .rows
+                        .iter()
+                        .filter(|r| r.cell == *cell)
+                        .map(|r| (r.id, r.pinned))
+                        .collect();
+                    runs.sort();
+                    (cell.clone(), runs)
+                })
+                .collect(),
+        }
+    }
+
+    /// Refuses when a touched cell gained, lost or (un)pinned a run since the plan.
+    pub fn check(&self, timeline: &Timeline) -> Result<(), String> {
+        let names: Vec<Arc<str>> = self.cells.iter().map(|(c, _)| c.clone()).collect();
+        let now = Expected::of(timeline, &names);
+        let changed: Vec<&str> = self
+            .cells
+            .iter()
+            .zip(&now.cells)
+            .filter(|(a, b)| a != b)
+            .map(|((cell, _), _)| &**cell)
+            .collect();
+        if changed.is_empty() {
+            Ok(())
+        } else {
+            Err(format!(
+                "{} changed since the plan (runs added, removed or pinned by another process)",
+                changed
+                    .iter()
+                    .map(|c| format!("{} · {c}", timeline.notebook))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))
+        }
+    }
+}
+
+/// Removes group by group, each checked and recorded in one `delete` operation; when a group
+/// no longer matches its plan, the groups already removed are put back.
+fn remove(
+    history: &dyn History,
+    groups: &[(String, Vec<EntryId>)],
+    expect: &[Expected],
+) -> (Vec<(String, HistoryResult<Applied>)>, Option<String>) {
+    let Some(log) = OpLog::of_history(history) else {
+        let err = HistoryError::new("this history has no operation log; nothing was removed");
+        return (
+            groups
+                .iter()
+                .map(|(nb, _)| (nb.clone(), Err(err.clone())))
+                .collect(),
+            None,
+        );
+    };
+    let count: usize = groups.iter().map(|(_, ids)| ids.len()).sum();
+    let recorder = match log.begin(
+        OpKind::Delete,
+        &format!("{UI_COMMAND}: delete {count} runs"),
+        None,
+    ) {
+        Ok(r) => r,
+        Err(e) => {
+            let err = HistoryError::from(e);
+            return (
+                groups
+                    .iter()
+                    .map(|(nb, _)| (nb.clone(), Err(err.clone())))
+                    .collect(),
+                None,
+            );
+        }
+    };
+    let mut results = Vec::new();
+    for ((notebook, ids), expected) in groups.iter().zip(expect) {
+        let check = |t: &Timeline| expected.check(t);
+        let result = history.remove(&Removal {
+            notebook,
+            ids,
+            check: &check,
+            journal: &recorder as &dyn Journal,
+        });
+        if let Err(e) = &result
+            && e.stale
+        {
+            let message = e.message.clone();
+            let id = recorder.op_id();
+            let _ = recorder.finish(&format!("stale plan: {message}"), false);
+            if let Ok(op) = log.find(&id)
+                && op.reversible()
+            {
+                let _ = ops::undo(history, &log, &op, UI_COMMAND);
+            }
+            return (Vec::new(), Some(message));
+        }
+        results.push((notebook.clone(), result));
+    }
+    let removed: usize = results
+        .iter()
+        .filter_map(|(_, r)| r.as_ref().ok())
+        .map(|a| a.removed)
+        .sum();
+    let _ = recorder.finish(&format!("deleted {removed} runs"), true);
+    (results, None)
+}
+
+fn last_op(history: &dyn History) -> Result<Option<Box<Operation>>, String> {
+    let Some(log) = OpLog::of_history(history) else {
+        return Ok(None);
+    };
+    let operations = log.list().map_err(|e| e.to_string())?;
+    Ok(ops::last_undoable(&operations).cloned().map(Box::new))
+}
+
+fn pin(
+    history: &dyn History,
+    notebook: &str,
+    ids: &[EntryId],
+    pinned: bool,
+) -> HistoryResult<usize> {
+    let log = OpLog::of_history(history)
+        .ok_or_else(|| HistoryError::new("this history has no operation log"))?;
+    let kind = if pinned { OpKind::Pin } else { OpKind::Unpin };
+    ops::journaled(
+        &log,
+        kind,
+        UI_COMMAND,
+        |journal| history.set_pinned(notebook, ids, pinned, journal),
+        |n| format!("{} {n} entries", kind.name()),
+    )
+}
+
+fn serve(history: &dyn History, notebook: &str, id: EntryId) -> HistoryResult<()> {
+    let log = OpLog::of_history(history)
+        .ok_or_else(|| HistoryError::new("this history has no operation log"))?;
+    ops::journaled(
+        &log,
+        OpKind::Serve,
+        UI_COMMAND,
+        |journal| history.serve(notebook, id, journal),
+        |()| format!("serve {} in {notebook}", id.short()),
+    )
 }
 
 fn load(history: &dyn History, notebook: String, generation: u64) -> Loaded {
@@ -323,7 +515,7 @@ impl<E: From<JobOutput>> Worker<E> {
     fn is_write(job: &Job) -> bool {
         matches!(
             job,
-            Job::Remove { .. } | Job::Undo { .. } | Job::SetPinned { .. }
+            Job::Remove { .. } | Job::Undo { .. } | Job::SetPinned { .. } | Job::Serve { .. }
         )
     }
 
@@ -374,7 +566,8 @@ enum Tag {
     Timeline(String, u64),
     Preview(ViewKey),
     Remove(Vec<String>),
-    Undo(Vec<String>),
+    Undo,
+    LastOp,
     Policy,
 }
 
@@ -390,14 +583,18 @@ impl Tag {
                 notebook,
                 generation,
                 ..
+            }
+            | Job::Serve {
+                notebook,
+                generation,
+                ..
             } => Tag::Timeline(notebook.clone(), *generation),
             Job::Preview { key, .. } => Tag::Preview(key.clone()),
             Job::Remove { groups, .. } => {
                 Tag::Remove(groups.iter().map(|(nb, _)| nb.clone()).collect())
             }
-            Job::Undo { applied, .. } => {
-                Tag::Undo(applied.iter().map(|a| a.notebook.clone()).collect())
-            }
+            Job::Undo { .. } => Tag::Undo,
+            Job::LastOp => Tag::LastOp,
             Job::Policy { .. } => Tag::Policy,
         }
     }
@@ -427,14 +624,15 @@ impl Tag {
             },
             Tag::Remove(notebooks) => JobOutput::Removed {
                 results: notebooks.into_iter().map(|nb| (nb, Err(err()))).collect(),
+                stale: None,
                 timelines: Vec::new(),
             },
             Tag::Policy => JobOutput::Policy(Err(err().message)),
-            Tag::Undo(notebooks) => JobOutput::Restored {
-                results: notebooks.into_iter().map(|nb| (nb, Err(err()))).collect(),
-                retry: Vec::new(),
+            Tag::Undo => JobOutput::Restored {
+                result: Err(err().message),
                 timelines: Vec::new(),
             },
+            Tag::LastOp => JobOutput::LastOp(Err(err().message)),
         }
     }
 }

@@ -11,6 +11,7 @@ pub mod data;
 pub mod format;
 pub mod jobs;
 pub mod keymap;
+mod pictures;
 pub mod policy;
 mod previews;
 pub mod state;
@@ -76,6 +77,7 @@ pub fn load_ui(options: &TuiOptions) -> Result<(Ui, Vec<String>), config::Config
         theme: Arc::new(theme),
         mouse: options.mouse.unwrap_or(config.mouse),
         tz: local_offset(),
+        pictures: Arc::default(),
     };
     Ok((ui, conflicts))
 }
@@ -199,6 +201,8 @@ impl App {
 pub enum Event {
     Term(TermEvent),
     Job(JobOutput),
+    /// The follower saw the store or marimo's cache change.
+    Changed,
     InputFailed(String),
 }
 
@@ -213,18 +217,44 @@ const TICK: Duration = Duration::from_secs(1);
 const INPUT_POLL: Duration = Duration::from_millis(100);
 const INPUT_STOP_WAIT: Duration = Duration::from_millis(500);
 
-/// Runs the UI until the user quits. The terminal is restored on every way out.
-pub fn run(history: Arc<dyn History>, options: TuiOptions) -> Result<(), TuiError> {
+/// Runs the UI until the user quits, following `follow` (the store and marimo's cache) so
+/// that runs written by other processes show as they happen. The terminal is restored on
+/// every way out.
+pub fn run(
+    history: Arc<dyn History>,
+    follow: Option<celltime_store::follow::Targets>,
+    options: TuiOptions,
+) -> Result<(), TuiError> {
     let (ui, conflicts) = load_ui(&options)?;
     let mouse = ui.mouse;
     let (tx, rx) = channel::<Event>();
+    let changes = tx.clone();
+    let follower = follow.map(|targets| {
+        celltime_store::follow::Follow::start(targets, move |changed| {
+            if changed.any() {
+                let _ = changes.send(Event::Changed);
+            }
+        })
+    });
     let pool = Pool::new(history.clone(), tx.clone());
     let mut app = App::new(history.as_ref(), ui, Timestamp::now(), Executor::Pool(pool));
     if !conflicts.is_empty() {
         app.state
             .set_status(Level::Warning, format!("config: {}", conflicts.join("; ")));
     }
+    let _follower = match follower {
+        Some(Ok(follower)) => Some(follower),
+        Some(Err(e)) => {
+            app.state.set_status(
+                Level::Warning,
+                format!("not following changes on disk ({e}); R reloads"),
+            );
+            None
+        }
+        None => None,
+    };
     let mut session = term::Session::start(mouse)?;
+    app.state.ui.pictures = Arc::new(pictures::Pictures::query());
     let stop = Arc::new(AtomicBool::new(false));
     let (input_done, input_ended) = channel::<()>();
     spawn_input(tx, stop.clone(), session.signalled.clone(), input_done);
@@ -274,6 +304,7 @@ fn handle(app: &mut App, event: Event) -> Result<(), TuiError> {
         Event::Term(TermEvent::Resize(width, height)) => app.act(Action::Resize { width, height }),
         Event::Term(_) => {}
         Event::Job(output) => app.job_done(output),
+        Event::Changed => app.act(Action::DiskChanged),
         Event::InputFailed(e) => return Err(TuiError::Terminal(std::io::Error::other(e))),
     }
     Ok(())

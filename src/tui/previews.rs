@@ -4,10 +4,9 @@
 use super::data::NotebookView;
 use super::format::{absolute, relative, short_hash};
 use super::jobs::PreviewContext;
-use super::state::{Body, Column, Preview, Tab, ViewKey};
-use crate::preview::{
-    self, DiffKind, DiffOptions, Doc, DocBuilder, Limits, Line, RenderOptions, Role,
-};
+use super::state::{Body, Preview, Tab, ViewKey};
+use crate::preview::results::{self, PartData, ResultsDiff, RunRef};
+use crate::preview::{self, DiffOptions, Doc, DocBuilder, Limits, Line, RenderOptions, Role};
 use celltime_store::model::{Detail, EntryId, History, PartInfo, PartKind, Row};
 
 /// Builds the preview a key names.
@@ -25,7 +24,11 @@ pub fn build(
             base,
             width,
         } => detail(history, notebook, *id, *tab, *base, *width),
-        ViewKey::Compare { notebook, ids } => compare(history, notebook, ids, view, ctx),
+        ViewKey::Compare {
+            notebook,
+            ids,
+            base,
+        } => compare(history, notebook, ids, base.as_ref(), view, ctx),
         ViewKey::TimeMachine { notebook, at } => {
             let view = view.ok_or("the notebook is not loaded")?;
             Ok(time_machine(history, notebook, view, *at, ctx))
@@ -154,6 +157,7 @@ fn diff(
     Ok(Preview {
         title: format!("{title} · +{} −{}", diff.added, diff.removed),
         body: Body::Diff(diff),
+        picture: None,
         parents: Vec::new(),
         parents_at: 0,
     })
@@ -174,10 +178,21 @@ fn parts(
         .filter(|p| p.kind == kind)
         .fold((0, 0), |(n, b), p| (n + 1, b + p.size));
     let title = format!("{what}: {count} parts · {}", preview::human_bytes(bytes));
-    Preview::doc(
+    let mut preview = Preview::doc(
         title,
         parts_doc(history, notebook, detail, &[kind], what, opts),
-    )
+    );
+    if kind == PartKind::Outputs {
+        preview.picture = detail
+            .parts
+            .iter()
+            .filter(|p| p.kind == kind && preview::image::is_drawable(&p.label))
+            .find_map(|p| {
+                let bytes = history.read(notebook, p).ok()?;
+                preview::image::decode(&p.label, &bytes)
+            });
+    }
+    preview
 }
 
 fn parts_doc(
@@ -202,7 +217,14 @@ fn parts_doc(
         doc.append(body);
     }
     if doc.lines.is_empty() {
-        return Doc::message(&format!("this run has no {what}"), Role::Dim);
+        // A backend that knows outputs exist but not whether they are this run's says so.
+        let note = detail.facts.iter().find(|(k, _)| k == "outputs");
+        return match note {
+            Some((_, note)) if !kinds.contains(&PartKind::Variables) => {
+                Doc::message(&format!("outputs and console text {note}"), Role::Dim)
+            }
+            _ => Doc::message(&format!("this run has no {what}"), Role::Dim),
+        };
     }
     doc
 }
@@ -246,76 +268,72 @@ fn meta(detail: &Detail) -> Preview {
     Preview {
         title: "meta".into(),
         body: Body::Doc(doc),
+        picture: None,
         parents: detail.parents.clone(),
         parents_at: facts,
     }
 }
 
-/// Outputs and variables of several versions side by side; each column's differences from
-/// the first column are emphasised (and the first column's from the second).
+/// Results compared: each run against the marked base, or each non-deterministic alternative
+/// against the first (the same comparison as `celltime diff --parts`).
 fn compare(
     history: &dyn History,
     notebook: &str,
     ids: &[EntryId],
+    base: Option<&(String, EntryId)>,
     view: Option<&NotebookView>,
     ctx: PreviewContext,
 ) -> Result<Preview, String> {
-    let opts = options(60);
-    let mut columns = Vec::new();
-    for &id in ids {
-        let detail = history.detail(notebook, id).map_err(|e| e.message)?;
-        let doc = parts_doc(
-            history,
-            notebook,
-            &detail,
-            &[PartKind::Outputs, PartKind::Variables],
-            "outputs or variables",
-            &opts,
-        );
-        let title = match view.and_then(|v| v.row(id)) {
-            Some(row) => format!(
-                "v{} · {} · {}",
-                row.version,
-                relative(ctx.now, row.created_at),
-                id.short()
-            ),
-            None => id.short(),
-        };
-        columns.push(Column { title, doc });
-    }
-    emphasise_differences(&mut columns);
-    Ok(Preview {
-        title: format!("compare {} versions", columns.len()),
-        body: Body::Columns(columns),
-        parents: Vec::new(),
-        parents_at: 0,
-    })
-}
-
-fn emphasise_differences(columns: &mut [Column]) {
-    let Some(first) = columns.first().map(|c| c.doc.to_text()) else {
-        return;
+    let (base_notebook, base_id, others) = match (base, ids.split_first()) {
+        (Some((nb, id)), _) => (nb.as_str(), *id, ids),
+        (None, Some((first, rest))) => (notebook, *first, rest),
+        (None, None) => return Err("nothing to compare".into()),
     };
-    for k in 1..columns.len() {
-        let other = columns[k].doc.to_text();
-        let diff = preview::diff_code(&first, &other, &DiffOptions::default());
-        for line in &diff.lines {
-            match (line.kind, line.new_no, line.old_no) {
-                (DiffKind::Added, Some(n), _) => replace_line(&mut columns[k].doc, n, &line.line),
-                (DiffKind::Removed, _, Some(n)) if k == 1 => {
-                    replace_line(&mut columns[0].doc, n, &line.line)
-                }
-                _ => {}
-            }
+    let parts_of = |nb: &str, id: EntryId| -> Result<Vec<PartData>, String> {
+        let detail = history.detail(nb, id).map_err(|e| e.message)?;
+        detail
+            .parts
+            .iter()
+            .map(|p| {
+                Ok(PartData {
+                    kind: p.kind,
+                    label: p.label.clone(),
+                    format: p.format.clone(),
+                    bytes: history.read(nb, p).map_err(|e| e.message)?,
+                })
+            })
+            .collect()
+    };
+    let run = |nb: &str, id: EntryId| RunRef {
+        id: id.to_hex(),
+        notebook: nb.to_string(),
+        cell: String::new(),
+        created_at: String::new(),
+    };
+    let base_parts = parts_of(base_notebook, base_id)?;
+    let mut doc = Doc::default();
+    for &id in others {
+        let diff = ResultsDiff {
+            schema: "celltime.results-diff.v1",
+            base: run(base_notebook, base_id),
+            other: run(notebook, id),
+            parts: results::diff_parts(&base_parts, &parts_of(notebook, id)?, RESULT_KINDS),
+        };
+        if let Some(row) = view.and_then(|v| v.row(id)) {
+            let when = format!("v{} · {}", row.version, relative(ctx.now, row.created_at));
+            doc.lines.push(Line::plain(&when, Role::Dim));
         }
+        doc.append(results::render(&diff, &Limits::default()));
+        doc.lines.push(Line::default());
     }
+    Ok(Preview::doc(
+        format!("results against {}", base_id.short()),
+        doc,
+    ))
 }
 
-fn replace_line(doc: &mut Doc, number: u32, line: &Line) {
-    if let Some(slot) = doc.lines.get_mut(number as usize - 1) {
-        *slot = line.clone();
-    }
-}
+/// The parts a results comparison covers.
+const RESULT_KINDS: &[PartKind] = &[PartKind::Variables, PartKind::Outputs, PartKind::Console];
 
 const TM_CODE_LINES: usize = 12;
 const TM_OUTPUT_LINES: usize = 8;

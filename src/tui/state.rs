@@ -4,9 +4,8 @@ use super::data::{Item, Marks, NotebookView};
 use super::keymap::{Keymap, Scope};
 use super::theme::Theme;
 use crate::preview::{CodeDiff, Doc};
-use celltime_store::model::{
-    Applied, BackendKind, EntryId, NotebookInfo, ParentInfo, Row, Timestamp,
-};
+use celltime_store::model::{BackendKind, EntryId, NotebookInfo, ParentInfo, Row, Timestamp};
+use celltime_store::ops::Operation;
 use chrono::FixedOffset;
 use std::cell::RefCell;
 use std::collections::{HashMap, HashSet, VecDeque};
@@ -94,9 +93,11 @@ pub enum ViewKey {
         /// Wrap width of rendered HTML (the Outputs tab only).
         width: u16,
     },
+    /// Results compared: each of `ids` against `base`, or against the first of `ids`.
     Compare {
         notebook: String,
         ids: Vec<EntryId>,
+        base: Option<(String, EntryId)>,
     },
     TimeMachine {
         notebook: String,
@@ -105,22 +106,17 @@ pub enum ViewKey {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Column {
-    pub title: String,
-    pub doc: Doc,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Body {
     Doc(Doc),
     Diff(CodeDiff),
-    Columns(Vec<Column>),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Preview {
     pub title: String,
     pub body: Body,
+    /// The first drawable image among the parts shown (the Outputs tab).
+    pub picture: Option<crate::preview::image::Picture>,
     pub parents: Vec<ParentInfo>,
     /// The line of the first parent (Meta tab).
     pub parents_at: usize,
@@ -131,6 +127,7 @@ impl Preview {
         Preview {
             title: title.into(),
             body: Body::Doc(doc),
+            picture: None,
             parents: Vec::new(),
             parents_at: 0,
         }
@@ -202,6 +199,9 @@ pub struct PlanTarget {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Plan {
     pub groups: Vec<(String, Vec<EntryId>)>,
+    /// What the plan relies on in each group's notebook (checked again right before
+    /// anything is removed).
+    pub expect: Vec<crate::tui::jobs::Expected>,
     pub entries: usize,
     pub bytes: u64,
     pub warnings: Vec<String>,
@@ -213,7 +213,7 @@ pub const PLAN_LIST_MAX: usize = 100;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Confirm {
-    /// Undo the last apply; the text names what comes back.
+    /// Undo an operation of the log; the text names it and what comes back.
     Undo(String),
     Quit,
 }
@@ -234,9 +234,12 @@ pub enum Mode {
     Help {
         scroll: usize,
     },
+    /// Results compared: the runs `ids` of `notebook` against the marked `base`, or the
+    /// non-deterministic alternatives `ids` against the first.
     Compare {
         notebook: String,
         ids: Vec<EntryId>,
+        base: Option<(String, EntryId)>,
         scroll: usize,
     },
     TimeMachine {
@@ -288,6 +291,8 @@ pub struct DetailsState {
     pub layout: DiffLayout,
     /// Wrap long lines of outputs, variables, console and the time machine.
     pub wrap: bool,
+    /// Columns scrolled sideways in tables (which never wrap).
+    pub hscroll: usize,
     /// An entry every diff is taken against, instead of the previous code version.
     pub base: Option<(String, EntryId)>,
     pub parent_cursor: usize,
@@ -301,6 +306,8 @@ pub struct Ui {
     pub mouse: bool,
     /// Local time for absolute times (injected in tests).
     pub tz: FixedOffset,
+    /// How images are drawn on this terminal.
+    pub pictures: Arc<super::pictures::Pictures>,
 }
 
 #[derive(Debug, Clone)]
@@ -336,8 +343,8 @@ pub struct AppState {
     pub last_policy: String,
     pub mode: Mode,
     pub status: Option<Status>,
-    /// The last apply, for undo.
-    pub undo: Option<Vec<Applied>>,
+    /// The operation `u` offers to undo, once the log was read and until confirmed.
+    pub undo: Option<Box<Operation>>,
     /// Writes in flight (apply, undo, pin).
     pub writing: usize,
     /// Select this entry once its notebook is loaded (a parent jump).
@@ -372,6 +379,7 @@ impl AppState {
                 scroll: 0,
                 layout: DiffLayout::Auto,
                 wrap: true,
+                hscroll: 0,
                 base: None,
                 parent_cursor: 0,
             },

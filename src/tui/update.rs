@@ -12,6 +12,7 @@ use super::state::{
 use super::views::{details::tab_at, layout};
 use crate::preview::human_bytes;
 use celltime_store::model::{Applied, EntryId, HistoryError, HistoryResult, NotebookInfo};
+use celltime_store::ops::Undone;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -50,6 +51,7 @@ pub fn update(state: &mut AppState, action: Action) -> Vec<Effect> {
     match action {
         Action::Resize { width, height } => state.size = (width, height),
         Action::Tick(now) => state.now = now,
+        Action::DiskChanged => follow(state, &mut fx),
         Action::Mouse(m) => mouse(state, m),
         _ => match state.mode {
             Mode::Prompt(_) => prompt(state, action, &mut fx),
@@ -104,10 +106,11 @@ fn normal(state: &mut AppState, action: Action, fx: &mut Vec<Effect>) {
             };
         }
         Pin => pin(state, fx, selected_rows(state)),
+        Serve => serve(state, fx),
         SetBase => set_base(state),
         MarksPane => toggle_marks_pane(state),
         OpenPlan => open_plan(state),
-        Undo => ask_undo(state),
+        Undo => ask_undo(state, fx),
         TimeMachine => open_time_machine(state),
         Compare => open_compare(state),
         MarkAllButNewest | MarkAllButNewestEverywhere => ask_keep_newest(state, action),
@@ -139,6 +142,8 @@ fn normal(state: &mut AppState, action: Action, fx: &mut Vec<Effect>) {
         TabConsole => set_tab(state, Tab::Console),
         TabMeta => set_tab(state, Tab::Meta),
         Wrap => state.details.wrap = !state.details.wrap,
+        ScrollLeft => state.details.hscroll = state.details.hscroll.saturating_sub(HSCROLL_STEP),
+        ScrollRight => state.details.hscroll += HSCROLL_STEP,
         DiffLayout => {
             state.details.layout = if state.split_diff() {
                 super::state::DiffLayout::Unified
@@ -149,6 +154,9 @@ fn normal(state: &mut AppState, action: Action, fx: &mut Vec<Effect>) {
         _ => {}
     }
 }
+
+/// Columns a table moves per sideways scroll.
+const HSCROLL_STEP: usize = 8;
 
 fn quit(state: &mut AppState, fx: &mut Vec<Effect>) {
     if state.marks.is_empty() {

@@ -212,6 +212,7 @@ pub fn ui() -> Ui {
         theme: Arc::new(Theme::new(true)),
         mouse: true,
         tz: FixedOffset::east_opt(0).unwrap(),
+        pictures: Arc::default(),
     }
 }
 

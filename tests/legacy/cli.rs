@@ -23,8 +23,23 @@ fn ls_json(root: &std::path::Path, extra: &[&str]) -> Vec<serde_json::Value> {
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
+/// Rows of `ls --json` whose copies are exactly `copies`.
+fn with_copies(rows: &[serde_json::Value], copies: &[&str]) -> usize {
+    rows.iter()
+        .filter(|r| r["copies"] == serde_json::json!(copies))
+        .count()
+}
+
+fn store_entries(root: &std::path::Path) -> usize {
+    ls_json(root, &["--backend", "store"]).len()
+}
+
+fn cache_entries(root: &std::path::Path) -> usize {
+    ls_json(root, &["--backend", "cache"]).len()
+}
+
 #[test]
-fn ls_reads_the_legacy_cache_then_both_after_import() {
+fn ls_reads_the_legacy_cache_then_one_row_per_run_after_import() {
     let c = copy("demo");
     let rows = ls_json(&c.root, &[]);
     assert_eq!(rows.len(), 12);
@@ -32,6 +47,7 @@ fn ls_reads_the_legacy_cache_then_both_after_import() {
         rows.iter()
             .all(|r| r["approximate_time"] == true && r["notebook"] == "notebook")
     );
+    assert_eq!(with_copies(&rows, &["cache"]), 12);
     let out = celltime()
         .arg("import")
         .arg(&c.root)
@@ -42,13 +58,10 @@ fn ls_reads_the_legacy_cache_then_both_after_import() {
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(report["imported"], 12);
     let rows = ls_json(&c.root, &[]);
-    assert_eq!(rows.len(), 24);
-    assert_eq!(
-        rows.iter()
-            .filter(|r| r["approximate_time"] == false)
-            .count(),
-        12
-    );
+    assert_eq!(rows.len(), 12, "12 runs, one row each");
+    assert_eq!(with_copies(&rows, &["store", "cache"]), 12);
+    assert!(rows.iter().all(|r| r["approximate_time"] == false));
+    assert_eq!((store_entries(&c.root), cache_entries(&c.root)), (12, 12));
     let out = celltime().arg("import").arg(&c.root).output().unwrap();
     assert_eq!(
         String::from_utf8(out.stdout)
@@ -61,6 +74,77 @@ fn ls_reads_the_legacy_cache_then_both_after_import() {
             c.root.join("__marimo__/cache").display()
         )
     );
+}
+
+#[test]
+fn prune_after_import_counts_each_run_once_and_keeps_the_kept_runs_store_copies() {
+    let c = copy("demo");
+    celltime().arg("import").arg(&c.root).assert().success();
+    assert_eq!((store_entries(&c.root), cache_entries(&c.root)), (12, 12));
+    let out = celltime()
+        .arg("prune")
+        .arg(&c.root)
+        .args(["--keep-last", "1", "--yes"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("removed 5 runs"), "{text}");
+    assert!(text.contains("celltime trash --empty"), "{text}");
+    // Seven cells, the newest run of each kept with both its copies.
+    let rows = ls_json(&c.root, &[]);
+    assert_eq!(rows.len(), 7);
+    assert_eq!(with_copies(&rows, &["store", "cache"]), 7);
+    assert_eq!((store_entries(&c.root), cache_entries(&c.root)), (7, 7));
+
+    // One undo brings back both copies of every removed run.
+    celltime()
+        .arg("undo")
+        .arg("-C")
+        .arg(&c.root)
+        .assert()
+        .success();
+    assert_eq!((store_entries(&c.root), cache_entries(&c.root)), (12, 12));
+    assert_eq!(with_copies(&ls_json(&c.root, &[]), &["store", "cache"]), 12);
+}
+
+#[test]
+fn trash_restore_brings_back_the_store_copies_too() {
+    let c = copy("demo");
+    celltime().arg("import").arg(&c.root).assert().success();
+    celltime()
+        .arg("prune")
+        .arg(&c.root)
+        .args(["--keep-last", "1", "--yes"])
+        .assert()
+        .success();
+    celltime()
+        .arg("trash")
+        .arg(&c.root)
+        .arg("--restore")
+        .assert()
+        .success();
+    assert_eq!((store_entries(&c.root), cache_entries(&c.root)), (12, 12));
+}
+
+#[test]
+fn backend_limits_prune_to_one_backend() {
+    let c = copy("demo");
+    celltime().arg("import").arg(&c.root).assert().success();
+    celltime()
+        .arg("prune")
+        .arg(&c.root)
+        .args(["--keep-last", "1", "--backend", "cache", "--yes"])
+        .assert()
+        .success();
+    assert_eq!((store_entries(&c.root), cache_entries(&c.root)), (12, 7));
+    let rows = ls_json(&c.root, &[]);
+    assert_eq!(rows.len(), 12);
+    assert_eq!(with_copies(&rows, &["store"]), 5);
 }
 
 #[test]

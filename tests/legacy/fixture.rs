@@ -76,9 +76,12 @@ pub fn files(root: &Path) -> Vec<String> {
 }
 
 /// Path → (content hash, mtime) of every file under `root`.
+/// Every file under `root` with its hash and time, except the operation log (which every
+/// change writes to by design).
 pub fn tree(root: &Path) -> BTreeMap<String, (String, SystemTime)> {
     files(root)
         .into_iter()
+        .filter(|rel| !rel.starts_with("__marimo__/persist/.ops/"))
         .map(|rel| {
             let path = root.join(&rel);
             let hash = blake3::hash(&std::fs::read(&path).unwrap())
@@ -122,4 +125,57 @@ pub fn all_previews(history: &dyn History) -> String {
         }
     }
     text
+}
+
+/// The operation log of the workspace at `root`.
+pub fn oplog(root: &Path) -> celltime_store::ops::OpLog {
+    celltime_store::ops::OpLog::at(&celltime_store::store::Workspace::at(root))
+}
+
+/// Removes runs through the history as one recorded operation (no plan to check).
+pub fn remove(
+    history: &dyn History,
+    root: &Path,
+    ids: &[celltime_store::model::EntryId],
+) -> (
+    celltime_store::model::Applied,
+    celltime_store::ops::Operation,
+) {
+    let log = oplog(root);
+    let recorder = log
+        .begin(celltime_store::ops::OpKind::Delete, "test", None)
+        .unwrap();
+    let id = recorder.id().to_string();
+    let applied = history
+        .remove(&celltime_store::model::Removal {
+            notebook: "notebook",
+            ids,
+            check: &|_| Ok(()),
+            journal: &recorder,
+        })
+        .unwrap();
+    recorder.finish("removed", true).unwrap();
+    (applied, log.find(&id).unwrap())
+}
+
+/// Undoes an operation through the history.
+pub fn undo(
+    history: &dyn History,
+    root: &Path,
+    op: &celltime_store::ops::Operation,
+) -> celltime_store::ops::Undone {
+    celltime_store::ops::undo(history, &oplog(root), op, "test undo").unwrap()
+}
+
+/// The trash batch an operation filled.
+pub fn batch_of(root: &Path, op: &celltime_store::ops::Operation) -> PathBuf {
+    op.changes
+        .iter()
+        .find_map(|c| match c {
+            celltime_store::model::Change::CacheTrashed { batch, .. } => Some(
+                celltime_store::legacy::trash::batch_path(&root.join("__marimo__/cache"), batch),
+            ),
+            _ => None,
+        })
+        .expect("the operation trashed cache entries")
 }

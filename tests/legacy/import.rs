@@ -1,8 +1,10 @@
 //! Import into the store: idempotent, faithful, touching nothing but the store; and watch.
 
-use super::fixture::{copy, set_mtime, tree};
-use celltime_store::legacy::{Watcher, import};
-use celltime_store::model::{CombinedHistory, History, NotebookKey, PartKind};
+use super::fixture::{copy, oplog, remove, set_mtime, tree, undo};
+use celltime_store::combined::CombinedHistory;
+use celltime_store::legacy::{LegacyHistory, Watcher, import};
+use celltime_store::model::{Copies, History, NotebookKey, PartKind};
+use celltime_store::ops::Unrecorded;
 use celltime_store::store::history::StoreHistory;
 use celltime_store::store::{Store, Workspace};
 use std::time::{Duration, SystemTime};
@@ -22,11 +24,11 @@ fn outside_store(root: &std::path::Path) -> Vec<(String, (String, SystemTime))> 
 fn import_is_idempotent_and_touches_nothing_but_the_store() {
     let c = copy("demo");
     let before = outside_store(&c.root);
-    let first = import(&c.root, &store(&c.root), None).unwrap();
+    let first = import(&c.root, &store(&c.root), None, &Unrecorded).unwrap();
     assert_eq!((first.imported, first.already_imported), (12, 0));
     assert!(first.failures.is_empty(), "{:?}", first.failures);
     let persisted = tree(&c.root.join("__marimo__/persist"));
-    let second = import(&c.root, &store(&c.root), None).unwrap();
+    let second = import(&c.root, &store(&c.root), None, &Unrecorded).unwrap();
     assert_eq!((second.imported, second.already_imported), (0, 12));
     assert_eq!(
         tree(&c.root.join("__marimo__/persist")),
@@ -39,8 +41,8 @@ fn import_is_idempotent_and_touches_nothing_but_the_store() {
 #[test]
 fn import_keeps_bytes_formats_sizes_times_and_code() {
     let c = copy("demo");
-    import(&c.root, &store(&c.root), None).unwrap();
-    let legacy = celltime_store::legacy::LegacyHistory::open(&c.root, None).unwrap();
+    import(&c.root, &store(&c.root), None, &Unrecorded).unwrap();
+    let legacy = LegacyHistory::open(&c.root, None).unwrap();
     let loaded = legacy.load().unwrap();
     let nb = store(&c.root)
         .notebook(&NotebookKey::new("notebook").unwrap())
@@ -104,9 +106,9 @@ fn import_keeps_bytes_formats_sizes_times_and_code() {
 #[test]
 fn watch_picks_up_entries_written_after_it_started() {
     let c = copy("demo");
-    let mut watcher = Watcher::new(&c.root, store(&c.root), None).unwrap();
-    assert_eq!(watcher.poll_once().unwrap().imported, 12);
-    assert_eq!(watcher.poll_once().unwrap().imported, 0);
+    let mut watcher = Watcher::new(&c.root, store(&c.root), None);
+    assert_eq!(watcher.pass(&Unrecorded).unwrap().imported, 12);
+    assert_eq!(watcher.pass(&Unrecorded).unwrap().imported, 0);
     // marimo rewrites a block: a new key, a new file (and a new time for the same key).
     let cache = c.root.join("__marimo__/cache");
     let src = cache.join("pure_block/P_TLCXXznqVSvkMXatdzO3gS8ANq5gjGF-fyjDgOvKHj8.pickle");
@@ -118,11 +120,11 @@ fn watch_picks_up_entries_written_after_it_started() {
     );
     // A lazy entry in mid-write (blobs, no manifest yet) waits for its manifest.
     std::fs::create_dir(cache.join("lazy_block/halfway")).unwrap();
-    let report = watcher.poll_once().unwrap();
+    let report = watcher.pass(&Unrecorded).unwrap();
     assert_eq!((report.imported, report.incomplete), (1, 1));
     std::fs::remove_file(&src).unwrap();
     assert_eq!(
-        watcher.poll_once().unwrap().imported,
+        watcher.pass(&Unrecorded).unwrap().imported,
         0,
         "removals in marimo's folder remove nothing"
     );
@@ -141,57 +143,150 @@ fn watch_picks_up_entries_written_after_it_started() {
 #[test]
 fn watch_stops_when_asked() {
     let c = copy("cellcache");
-    let mut watcher = Watcher::new(&c.root, store(&c.root), None).unwrap();
+    let mut watcher = Watcher::new(&c.root, store(&c.root), None);
     let stop = std::sync::atomic::AtomicBool::new(true);
     let mut passes = 0;
-    celltime_store::legacy::watch(&mut watcher, Duration::from_secs(3600), &stop, |_| {
-        passes += 1
+    celltime_store::legacy::watch(&mut watcher, &stop, |_| {
+        passes += 1;
+        Ok(())
     })
     .unwrap();
-    assert_eq!(passes, 0);
+    assert_eq!(
+        passes, 1,
+        "one pass at the start, then it sees the stop flag"
+    );
+}
+
+fn combined(root: &std::path::Path) -> CombinedHistory {
+    CombinedHistory::new(
+        StoreHistory::new(store(root)),
+        LegacyHistory::open(root, None).unwrap(),
+    )
 }
 
 #[test]
-fn both_backends_show_together_and_dispatch_by_id() {
+fn an_imported_run_is_one_row_with_both_copies() {
     let c = copy("demo");
-    import(&c.root, &store(&c.root), None).unwrap();
-    let combined = CombinedHistory::new(
-        Box::new(StoreHistory::new(store(&c.root))),
-        Box::new(celltime_store::legacy::LegacyHistory::open(&c.root, None).unwrap()),
-    );
+    import(&c.root, &store(&c.root), None, &Unrecorded).unwrap();
+    let combined = combined(&c.root);
     let notebooks = combined.notebooks().unwrap();
     assert_eq!(notebooks.len(), 1);
-    assert_eq!(notebooks[0].entries, 24);
+    assert_eq!(notebooks[0].entries, 12, "12 runs, not 24 rows");
     assert_eq!(notebooks[0].cells, 7, "imported blocks are the same cells");
     let rows = combined.timeline("notebook").unwrap().rows;
-    assert_eq!(rows.len(), 24);
-    let legacy_row = rows.iter().find(|r| r.approximate_time).unwrap();
-    let store_row = rows
-        .iter()
-        .find(|r| !r.approximate_time && r.module == legacy_row.module)
-        .unwrap();
-    for row in [legacy_row, store_row] {
-        let detail = combined.detail("notebook", row.id).unwrap();
-        for part in &detail.parts {
-            combined.read("notebook", part).unwrap();
-        }
-    }
+    assert_eq!(rows.len(), 12);
     assert!(
-        combined
-            .set_pinned("notebook", &[legacy_row.id], true)
-            .is_err()
+        rows.iter().all(|r| r.copies
+            == Copies {
+                store: true,
+                cache: true
+            }
+            && !r.approximate_time),
+        "each row stands for both copies, with the store's exact time"
     );
+    // The row's id is the store entry's; details and every part read through it.
+    let row = &rows[0];
+    let detail = combined.detail("notebook", row.id).unwrap();
+    assert!(
+        detail
+            .facts
+            .iter()
+            .any(|(k, v)| k == "copies" && v == "store+cache"),
+        "{:?}",
+        detail.facts
+    );
+    for part in &detail.parts {
+        combined.read("notebook", part).unwrap();
+    }
+    // Pins belong to the store copy, so a merged run can be pinned.
     assert_eq!(
         combined
-            .set_pinned("notebook", &[store_row.id], true)
+            .set_pinned("notebook", &[row.id], true, &Unrecorded)
             .unwrap(),
         1
     );
-    let applied = combined
-        .remove("notebook", &[legacy_row.id, store_row.id])
-        .unwrap();
-    assert_eq!(applied.removed, 2);
-    assert_eq!(combined.timeline("notebook").unwrap().rows.len(), 22);
-    assert_eq!(combined.undo(&applied).unwrap(), 2);
-    assert_eq!(combined.timeline("notebook").unwrap().rows.len(), 24);
+}
+
+#[test]
+fn deleting_a_merged_run_removes_both_copies_and_undo_brings_both_back() {
+    let c = copy("demo");
+    import(&c.root, &store(&c.root), None, &Unrecorded).unwrap();
+    let combined = combined(&c.root);
+    let rows = combined.timeline("notebook").unwrap().rows;
+    let lazy = rows.iter().find(|r| &*r.cell == "lazy_block").unwrap();
+    let (applied, op) = remove(&combined, &c.root, &[lazy.id]);
+    assert_eq!(applied.removed, 1, "one run, two copies");
+    assert!(applied.cache_bytes > 0);
+    assert_eq!(combined.timeline("notebook").unwrap().rows.len(), 11);
+    let in_store = |root: &std::path::Path| {
+        store(root)
+            .notebook(&NotebookKey::new("notebook").unwrap())
+            .unwrap()
+            .index()
+            .len()
+    };
+    assert_eq!(in_store(&c.root), 11, "the store copy went");
+    let cache = LegacyHistory::open(&c.root, None).unwrap();
+    assert_eq!(
+        cache.timeline("notebook").unwrap().rows.len(),
+        11,
+        "the cache copy went"
+    );
+    assert!(
+        oplog(&c.root)
+            .list()
+            .unwrap()
+            .iter()
+            .any(|o| o.header.id == op.header.id)
+    );
+
+    let done = undo(&combined, &c.root, &op);
+    assert!(done.failures.is_empty(), "{:?}", done.failures);
+    assert_eq!(in_store(&c.root), 12);
+    assert_eq!(cache.timeline("notebook").unwrap().rows.len(), 12);
+    let rows = combined.timeline("notebook").unwrap().rows;
+    assert_eq!(rows.len(), 12);
+    assert!(rows.iter().all(|r| r.copies.store && r.copies.cache));
+}
+
+#[test]
+fn a_run_whose_cache_copy_cannot_move_keeps_its_store_copy() {
+    let c = copy("demo");
+    import(&c.root, &store(&c.root), None, &Unrecorded).unwrap();
+    let combined = combined(&c.root);
+    let rows = combined.timeline("notebook").unwrap().rows;
+    let pure = rows.iter().find(|r| &*r.cell == "pure_block").unwrap();
+    let file = c
+        .root
+        .join("__marimo__/cache/pure_block/P_TLCXXznqVSvkMXatdzO3gS8ANq5gjGF-fyjDgOvKHj8.pickle");
+    let applied = {
+        let log = oplog(&c.root);
+        let recorder = log
+            .begin(celltime_store::ops::OpKind::Delete, "test", None)
+            .unwrap();
+        let check = |_: &celltime_store::model::Timeline| {
+            // Between the check and the move marimo rewrites the file.
+            std::fs::write(&file, b"rewritten by marimo").unwrap();
+            Ok(())
+        };
+        combined
+            .remove(&celltime_store::model::Removal {
+                notebook: "notebook",
+                ids: &[pure.id],
+                check: &check,
+                journal: &recorder,
+            })
+            .unwrap()
+    };
+    assert_eq!(applied.removed, 0);
+    assert!(!applied.failures.is_empty());
+    let store_ids: Vec<_> = store(&c.root)
+        .notebook(&NotebookKey::new("notebook").unwrap())
+        .unwrap()
+        .index()
+        .views()
+        .iter()
+        .map(|v| v.id)
+        .collect();
+    assert!(store_ids.contains(&pure.id), "every copy or none");
 }

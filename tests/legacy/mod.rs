@@ -1,7 +1,7 @@
 //! The legacy backend on real marimo 0.25.2 caches (`tests/fixtures/marimo/`), always on a
 //! copy in a temporary folder with file times set by the test (git keeps no mtimes).
 
-mod fixture;
+pub mod fixture;
 
 mod cli;
 mod import;

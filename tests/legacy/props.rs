@@ -67,7 +67,12 @@ fn exercise(root: &std::path::Path) {
             }
         }
     }
-    let _ = import(root, &Store::open(&Workspace::at(root)).unwrap(), None);
+    let _ = import(
+        root,
+        &Store::open(&Workspace::at(root)).unwrap(),
+        None,
+        &celltime_store::ops::Unrecorded,
+    );
 }
 
 proptest! {

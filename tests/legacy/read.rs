@@ -318,7 +318,14 @@ fn pins_point_to_import() {
     let c = copy("demo");
     let history = legacy(&c.root);
     let row = timeline(&history, "notebook").rows.remove(0);
-    let err = history.set_pinned("notebook", &[row.id], true).unwrap_err();
+    let err = history
+        .set_pinned(
+            "notebook",
+            &[row.id],
+            true,
+            &celltime_store::ops::Unrecorded,
+        )
+        .unwrap_err();
     assert!(err.message.contains("celltime import"), "{}", err.message);
 }
 
@@ -329,4 +336,63 @@ fn the_fixture_helpers_agree_on_file_counts() {
         fixture::files(&c.root).len(),
         fixture::expected("demo")["files"].as_array().unwrap().len()
     );
+}
+
+/// A cell re-run with other code leaves two whole-cell entries, both in marimo's merged
+/// manifest, and a session snapshot of only the last run: neither entry may borrow its
+/// outputs, and each says why.
+#[test]
+fn whole_cell_runs_show_only_their_own_outputs() {
+    let c = copy("cellcache");
+    let cache = c.root.join("__marimo__/cache");
+    let stem = "C_YsfcG1tvyk6nnZBMFcCAOmM07IEqXIR9ZCbHPqb2Fjo";
+    let other = "C_0therRunOfTheSameCe11WithOtherCode0000000000";
+    let dir = cache.join("cell_cache");
+    std::fs::copy(
+        dir.join(format!("{stem}.jsonl")),
+        dir.join(format!("{other}.jsonl")),
+    )
+    .unwrap();
+    let manifest = cache.join("notebook-33f9932515c338c3.json");
+    let text = std::fs::read_to_string(&manifest).unwrap();
+    let text = text.replace(
+        &format!("\"{stem}\""),
+        &format!("\"{stem}\",\n        \"{other}\""),
+    );
+    std::fs::write(&manifest, text).unwrap();
+    let history = legacy(&c.root);
+    let rows: Vec<_> = timeline(&history, "notebook")
+        .rows
+        .into_iter()
+        .filter(|r| r.parts.contains(PartKind::Variables))
+        .collect();
+    let mut checked = 0;
+    for row in &rows {
+        let detail = history.detail("notebook", row.id).unwrap();
+        let note = detail.facts.iter().find(|(k, _)| k == "outputs");
+        let outputs = detail.parts.iter().any(|p| p.kind == PartKind::Outputs);
+        if detail
+            .facts
+            .iter()
+            .any(|(k, v)| k == "hash" && (stem.ends_with(v) || other.ends_with(v)))
+        {
+            assert!(!outputs, "{:?}", detail.facts);
+            assert!(
+                note.is_some_and(|(_, n)| n.contains("lists 2 cached runs")),
+                "{:?}",
+                detail.facts
+            );
+            checked += 1;
+        }
+    }
+    assert_eq!(checked, 2);
+    // Untouched, the one listed run of each cell keeps its outputs.
+    let c = copy("cellcache");
+    let history = legacy(&c.root);
+    let with_outputs = timeline(&history, "notebook")
+        .rows
+        .iter()
+        .filter(|r| r.parts.contains(PartKind::Outputs))
+        .count();
+    assert!(with_outputs > 0);
 }

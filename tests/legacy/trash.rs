@@ -1,9 +1,9 @@
 //! Remove, prune, undo and empty the trash: byte-for-byte, and nothing else touched.
 
-use super::fixture::{copy, legacy, timeline, tree};
+use super::fixture::{batch_of, copy, legacy, remove, timeline, tree, undo};
 use celltime::cli::policy_args::policy_from_text;
 use celltime_store::legacy::trash;
-use celltime_store::model::{History, UndoToken};
+use celltime_store::model::History;
 use celltime_store::policy::{Candidate, PlanInput, plan};
 use chrono::Utc;
 
@@ -17,15 +17,13 @@ fn remove_moves_whole_entries_to_the_trash_and_undo_restores_them_exactly() {
     let rows = timeline(&history, "notebook").rows;
     let lazy = rows.iter().find(|r| &*r.cell == "lazy_block").unwrap();
     let pickle = rows.iter().find(|r| &*r.cell == "pure_block").unwrap();
-    let applied = history.remove("notebook", &[lazy.id, pickle.id]).unwrap();
+    let (applied, op) = remove(&history, &c.root, &[lazy.id, pickle.id]);
     assert_eq!(applied.removed, 2);
     assert_eq!(applied.bytes, lazy.size + pickle.size);
     assert!(applied.failures.is_empty());
 
     let after = tree(&c.root);
-    let UndoToken::Legacy(batch) = &applied.undo else {
-        panic!("not a legacy undo")
-    };
+    let batch = &batch_of(&c.root, &op);
     let batch_rel = batch
         .strip_prefix(&c.root)
         .unwrap()
@@ -50,7 +48,7 @@ fn remove_moves_whole_entries_to_the_trash_and_undo_restores_them_exactly() {
     assert_eq!(manifest["entries"].as_array().unwrap().len(), 2);
     assert_eq!(timeline(&history, "notebook").rows.len(), 10);
 
-    assert_eq!(history.undo(&applied).unwrap(), 2);
+    assert_eq!(undo(&history, &c.root, &op).restored, 2);
     assert_eq!(tree(&c.root), before, "undo restores every byte and time");
     assert!(!c.root.join(TRASH).exists());
     assert_eq!(timeline(&history, "notebook").rows.len(), 12);
@@ -72,7 +70,7 @@ fn an_entry_changed_since_listing_is_not_removed() {
         b"rewritten",
     )
     .unwrap();
-    let outcome = trash::move_to_trash(history.root(), &[&entry]).unwrap();
+    let outcome = trash::move_to_trash(history.root(), "batch", &[&entry]).unwrap();
     assert_eq!(outcome.moved, 0);
     assert!(
         outcome.failures[0].contains("changed since it was listed"),
@@ -121,7 +119,7 @@ fn prune_plans_on_legacy_rows_and_applies_through_the_trash() {
         .collect();
     // ctx_block, exec_block, json_block have two entries, expensive three: five go.
     assert_eq!(ids.len(), 5);
-    let applied = history.remove("notebook", &ids).unwrap();
+    let (applied, op) = remove(&history, &c.root, &ids);
     assert_eq!(applied.removed, 5);
     let cells: Vec<String> = timeline_cells(&history);
     assert_eq!(
@@ -136,7 +134,7 @@ fn prune_plans_on_legacy_rows_and_applies_through_the_trash() {
             "pure_block"
         ]
     );
-    history.undo(&applied).unwrap();
+    undo(&history, &c.root, &op);
     assert_eq!(tree(&c.root), before);
 }
 
@@ -155,8 +153,8 @@ fn empty_trash_deletes_batches_and_nothing_else() {
     let c = copy("demo");
     let history = legacy(&c.root);
     let rows = timeline(&history, "notebook").rows;
-    history.remove("notebook", &[rows[0].id]).unwrap();
-    history.remove("notebook", &[rows[1].id]).unwrap();
+    remove(&history, &c.root, &[rows[0].id]);
+    remove(&history, &c.root, &[rows[1].id]);
     let before: Vec<_> = tree(&c.root)
         .into_iter()
         .filter(|(p, _)| !p.starts_with(TRASH))
@@ -177,16 +175,16 @@ fn undo_leaves_an_entry_marimo_wrote_again_in_the_trash() {
         .into_iter()
         .find(|r| &*r.cell == "pure_block")
         .unwrap();
-    let applied = history.remove("notebook", &[row.id]).unwrap();
+    let (_, op) = remove(&history, &c.root, &[row.id]);
     let path = c
         .root
         .join("__marimo__/cache/pure_block/P_TLCXXznqVSvkMXatdzO3gS8ANq5gjGF-fyjDgOvKHj8.pickle");
     std::fs::write(&path, b"new").unwrap();
-    let err = history.undo(&applied).unwrap_err();
+    let done = undo(&history, &c.root, &op);
     assert!(
-        err.message.contains("marimo wrote this entry again"),
-        "{}",
-        err.message
+        done.failures[0].contains("marimo wrote this entry again"),
+        "{:?}",
+        done.failures
     );
     assert_eq!(std::fs::read(&path).unwrap(), b"new");
     assert_eq!(trash::batches(history.root()).unwrap().len(), 1);
@@ -197,10 +195,8 @@ fn a_damaged_batch_manifest_cannot_move_files_from_elsewhere() {
     let c = copy("demo");
     let history = legacy(&c.root);
     let row = timeline(&history, "notebook").rows.remove(0);
-    let applied = history.remove("notebook", &[row.id]).unwrap();
-    let UndoToken::Legacy(batch) = &applied.undo else {
-        panic!()
-    };
+    let (_, op) = remove(&history, &c.root, &[row.id]);
+    let batch = batch_of(&c.root, &op);
     let manifest = batch.join("manifest.json");
     let text = std::fs::read_to_string(&manifest).unwrap();
     let entry = text
@@ -213,8 +209,9 @@ fn a_damaged_batch_manifest_cannot_move_files_from_elsewhere() {
         .to_string();
     std::fs::write(&manifest, text.replace(&entry, "../../notebook.py")).unwrap();
     let before = tree(&c.root);
-    assert!(history.undo(&applied).is_err());
-    assert_eq!(tree(&c.root), before);
+    let done = undo(&history, &c.root, &op);
+    assert!(!done.failures.is_empty());
+    assert_eq!(tree(&c.root), before, "nothing moved");
 }
 
 #[test]
@@ -222,11 +219,9 @@ fn reclaim_deletes_only_batches_past_the_grace_period() {
     let c = copy("demo");
     let history = legacy(&c.root);
     let rows = timeline(&history, "notebook").rows;
-    let old = history.remove("notebook", &[rows[0].id]).unwrap();
-    let fresh = history.remove("notebook", &[rows[1].id]).unwrap();
-    let UndoToken::Legacy(old_batch) = &old.undo else {
-        panic!()
-    };
+    let (_, old) = remove(&history, &c.root, &[rows[0].id]);
+    let (_, fresh) = remove(&history, &c.root, &[rows[1].id]);
+    let old_batch = &batch_of(&c.root, &old);
     let manifest = old_batch.join("manifest.json");
     let mut text: serde_json::Value =
         serde_json::from_slice(&std::fs::read(&manifest).unwrap()).unwrap();
@@ -237,6 +232,6 @@ fn reclaim_deletes_only_batches_past_the_grace_period() {
     std::fs::write(&manifest, serde_json::to_vec(&text).unwrap()).unwrap();
     assert_eq!(history.reclaim("notebook").unwrap(), rows[0].size);
     assert!(!old_batch.exists());
-    assert_eq!(history.undo(&fresh).unwrap(), 1);
+    assert_eq!(undo(&history, &c.root, &fresh).restored, 1);
     assert_eq!(timeline(&history, "notebook").rows.len(), 11);
 }

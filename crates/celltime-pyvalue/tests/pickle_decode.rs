@@ -71,6 +71,12 @@ fn array(dtype: &str, shape: &[u64], fortran: bool, data: Vec<u8>) -> PyValue {
     )))
 }
 
+fn scalar(dtype: &str, data: Vec<u8>) -> PyValue {
+    let mut a = NdArray::new(dtype.into(), Vec::new(), false, data);
+    a.scalar = true;
+    PyValue::NdArray(Box::new(a))
+}
+
 fn le_bytes<T: Copy, const N: usize>(values: &[T], f: fn(T) -> [u8; N]) -> Vec<u8> {
     values.iter().flat_map(|&v| f(v)).collect()
 }
@@ -183,8 +189,8 @@ fn shared_and_recursive_all_protocols() {
     let a = list(vec![i(1), i(2)]);
     let shared = list(vec![a.clone(), a.clone(), sdict(vec![("k", a)])]);
     let recursive = list(vec![
-        list(vec![PyValue::Recursive, i(1)]),
-        sdict(vec![("self", PyValue::Recursive)]),
+        list(vec![PyValue::Recursive("[...]"), i(1)]),
+        sdict(vec![("self", PyValue::Recursive("{...}"))]),
     ]);
     for p in PROTOCOLS {
         let name = format!("shared_p{p}.pickle");
@@ -219,7 +225,11 @@ fn objects_all_protocols() {
                 vec![],
                 Some(sdict(vec![("a", i(1)), ("b", s("two"))])),
             ),
-            sdict(vec![("z", i(1)), ("a", i(2))]),
+            {
+                let mut od = PyObject::new(QualName::new("collections", "OrderedDict"));
+                od.dict_items = vec![(s("z"), i(1)), (s("a"), i(2))];
+                PyValue::Object(Box::new(od))
+            },
             object(
                 "datetime",
                 "datetime",
@@ -243,8 +253,8 @@ fn objects_all_protocols() {
     [
       __main__.Point(x=1, y='two'),
       __main__.Slotted(a=3),
-      types.SimpleNamespace(a=1, b='two'),
-      {'z': 1, 'a': 2},
+      namespace(a=1, b='two'),
+      collections.OrderedDict([('z', 1), ('a', 2)]),
       datetime.datetime(2024, 1, 2, 3, 4, 5, 6),
       datetime.date(2024, 1, 2),
       datetime.timedelta(days=1, seconds=2),
@@ -303,14 +313,8 @@ fn numpy_arrays_protocols_2_4_5() {
                 b"a\0\0\0b\0\0\0c\0\0\0\0\0\0\0".to_vec(),
             ),
         ),
-        (
-            "scalar_f64",
-            array("<f8", &[], false, 2.5f64.to_le_bytes().to_vec()),
-        ),
-        (
-            "scalar_i64",
-            array("<i8", &[], false, 7i64.to_le_bytes().to_vec()),
-        ),
+        ("scalar_f64", scalar("<f8", 2.5f64.to_le_bytes().to_vec())),
+        ("scalar_i64", scalar("<i8", 7i64.to_le_bytes().to_vec())),
     ]);
     for p in [2, 4, 5] {
         let name = format!("numpy_p{p}.pickle");
@@ -319,16 +323,16 @@ fn numpy_arrays_protocols_2_4_5() {
     let lines = render(&decode_file("numpy_p5.pickle"), &RenderOptions::default());
     insta::assert_snapshot!(lines.join("\n"), @r"
     {
-      'i64': ndarray int64 shape (2, 3) [[0, 1, 2], [3, 4, 5]],
-      'f64': ndarray float64 shape (2, 2) [[0.5, -1.0], [inf, nan]],
-      'bool': ndarray bool shape (3,) [True, False, True],
-      'fortran': ndarray int32 shape (2, 3) [[0, 1, 2], [3, 4, 5]],
-      'be_u2': ndarray >u2 shape (3,) [0, 1, 2],
-      'f32': ndarray float32 shape (2,) [1.5, -2.25],
-      'empty': ndarray float64 shape (0, 3) [],
-      'str': ndarray <U2 shape (2,) ['ab', 'c'],
-      'scalar_f64': numpy.float64(2.5),
-      'scalar_i64': numpy.int64(7),
+      'i64': array([[0, 1, 2], [3, 4, 5]]),
+      'f64': array([[0.5, -1.0], [inf, nan]]),
+      'bool': array([True, False, True]),
+      'fortran': array([[0, 1, 2], [3, 4, 5]], dtype=int32),
+      'be_u2': array([0, 1, 2], dtype='>u2'),
+      'f32': array([1.5, -2.25], dtype=float32),
+      'empty': array([], shape=(0, 3), dtype=float64),
+      'str': array(['ab', 'c'], dtype='<U2'),
+      'scalar_f64': np.float64(2.5),
+      'scalar_i64': np.int64(7),
     }
     ");
 }
@@ -450,7 +454,7 @@ fn marimo_function_cache_returns_numpy() {
       hash='cgSYv9ppUC-VvAiruR2PIXwA9hWw9qtKnDvlYnGEuzk',
       defs={},
       stateful_refs=set(),
-      meta={'return': {'n': 3, 'arr': ndarray int64 shape (3,) [0, 1, 2]}, 'version': 6},
+      meta={'return': {'n': 3, 'arr': array([0, 1, 2])}, 'version': 6},
     )
     ");
 }
@@ -535,13 +539,13 @@ fn npy_versions_and_layouts() {
             &PyValue::NdArray(Box::new(fortran)),
             &RenderOptions::default()
         ),
-        "ndarray int16 shape (2, 3) [[0, 1, 2], [3, 4, 5]]"
+        "array([[0, 1, 2], [3, 4, 5]], dtype=int16)"
     );
     let be = npy::parse(&read("be_f4.npy"), usize::MAX).unwrap();
     assert_eq!(be.dtype, ">f4");
     assert_eq!(
         render_inline(&PyValue::NdArray(Box::new(be)), &RenderOptions::default()),
-        "ndarray >f4 shape (2,) [1.0, 2.5]"
+        "array([1.0, 2.5], dtype='>f4')"
     );
     assert_eq!(
         npy::parse(&read("object.npy"), usize::MAX),

@@ -3,12 +3,20 @@
 //! - [`model`]: keys, entries, the in-memory index and the [`model::History`] interface (no I/O);
 //! - [`store`]: the `__marimo__/persist/` store (format in `docs/FORMAT.md`);
 //! - [`legacy`]: marimo's own cache folder, `__marimo__/cache/` (read, prune, import);
+//! - [`marimo`]: what the marimo plugin does with a notebook (serve keys, record runs);
 //! - [`policy`]: retention policies and the prune planner;
 //! - [`units`]: sizes, counts and durations as people write them;
+//! - [`combined`]: both backends as one history, a run held by both as one row;
+//! - [`ops`]: the operation log (what every command changed, and undo);
+//! - [`follow`]: file-system notifications of changes to the store and marimo's cache;
 //! - [`workspace`]: which backends a workspace has, opened as one [`model::History`].
 
+pub mod combined;
+pub mod follow;
 pub mod legacy;
+pub mod marimo;
 pub mod model;
+pub mod ops;
 pub mod policy;
 pub mod store;
 #[cfg(feature = "testing")]

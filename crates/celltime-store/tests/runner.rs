@@ -4,6 +4,8 @@
 //! by its full path (`store_crash::crash_child`).
 
 mod fuzz_regressions;
+mod history_ops;
+mod marimo_recorder;
 mod reliability_faults;
 mod reliability_soak;
 mod reliability_sync;

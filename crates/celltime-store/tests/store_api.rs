@@ -257,3 +257,75 @@ fn entries_for_another_notebook_are_refused() {
     assert!(matches!(notebook.put(bad_label), Err(StoreError::Key(_))));
     assert!(!notebook.dir().join("log").exists(), "nothing was written");
 }
+
+/// The run marimo is served for (cell, module), as a fresh reader sees it.
+fn served_in(dir: &std::path::Path, notebook: &str) -> Option<Timestamp> {
+    let mut reader = store(dir).notebook(&nb(notebook)).unwrap();
+    let id = reader.served("cell", "m1", |_, _| true)?;
+    Some(reader.index().view(id).unwrap().created_at)
+}
+
+#[test]
+fn serve_chooses_an_older_run_until_a_newer_run_is_written() {
+    let dir = workspace();
+    let store = store(dir.path());
+    let mut notebook = store.notebook_for_write(&nb("nb")).unwrap();
+    let mut keys = Vec::new();
+    for (t, seed) in [(10, "a"), (20, "b"), (30, "c")] {
+        keys.push(notebook.put(entry("nb", "cell", "m1", t, seed)).unwrap());
+    }
+    assert_eq!(served_in(dir.path(), "nb"), Some(Timestamp(30)));
+
+    assert_eq!(notebook.serve(&[keys[0].id()]).unwrap(), 1);
+    assert_eq!(
+        served_in(dir.path(), "nb"),
+        Some(Timestamp(10)),
+        "from the log"
+    );
+    notebook.consolidate().unwrap();
+    let map = std::fs::read_to_string(notebook.dir().join("map.toml")).unwrap();
+    assert_eq!(map.matches("served = ").count(), 1, "{map}");
+    assert_eq!(
+        served_in(dir.path(), "nb"),
+        Some(Timestamp(10)),
+        "from the map"
+    );
+
+    // A run written after the choice is served, as any new run is.
+    let later = Timestamp::now().millis() + 60_000;
+    notebook.put(entry("nb", "cell", "m1", later, "d")).unwrap();
+    assert_eq!(served_in(dir.path(), "nb"), Some(Timestamp(later)));
+}
+
+#[test]
+fn a_marimo_key_travels_through_the_log_and_the_map() {
+    use celltime_store::model::MarimoKey;
+    let dir = workspace();
+    let store = store(dir.path());
+    let mut notebook = store.notebook_for_write(&nb("nb")).unwrap();
+    let key = MarimoKey::new("cell_cache/C_abc-_9.jsonl").unwrap();
+    let mut new = entry("nb", "cell", "abc-_9", 10, "a");
+    new.marimo_key = Some(key.clone());
+    let id = notebook.put(new).unwrap().id();
+    let from_log = store.notebook(&nb("nb")).unwrap().index().get(id).unwrap();
+    assert_eq!(from_log.marimo_key.as_ref(), Some(&key));
+    notebook.consolidate().unwrap();
+    let from_map = store.notebook(&nb("nb")).unwrap().index().get(id).unwrap();
+    assert_eq!(from_map.marimo_key, Some(key));
+    assert!(MarimoKey::new("cell_cache/notes.txt").is_err());
+    assert!(MarimoKey::new("../C_abc.pickle").is_err());
+}
+
+#[test]
+fn writing_into_a_version_1_folder_marks_it_version_2() {
+    let dir = workspace();
+    let store = store(dir.path());
+    let mut notebook = store.notebook_for_write(&nb("nb")).unwrap();
+    notebook.put(entry("nb", "cell", "m1", 10, "a")).unwrap();
+    let file = notebook.dir().join("notebook.toml");
+    std::fs::write(&file, "format = 1\nkey = \"nb\"\nsource = \"nb.py\"\n").unwrap();
+    notebook.put(entry("nb", "cell", "m1", 20, "b")).unwrap();
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(text.contains("format = 2"), "{text}");
+    assert!(text.contains("source = \"nb.py\""), "{text}");
+}

@@ -251,7 +251,7 @@ fn malformed_maps_are_refused_with_file_and_line() {
             "module hash",
         ),
         (
-            good.replacen("format = 1", "format = 7", 1),
+            good.replacen("format = 2", "format = 7", 1),
             "newer than this celltime",
         ),
         (good.replacen("[map]", "[map", 1), ""),

@@ -17,6 +17,25 @@ pub(super) fn reload(state: &mut AppState, fx: &mut Vec<Effect>) {
     state.set_status(Level::Info, "reloading…");
 }
 
+/// Something changed on disk: list the notebooks and reload the loaded timelines, keeping
+/// cursor, marks and scroll (rows are found again by id); no status noise.
+pub(super) fn follow(state: &mut AppState, fx: &mut Vec<Effect>) {
+    for n in 0..state.notebooks.len() {
+        if state.notebooks[n].view.is_some() || state.notebooks[n].error.is_some() {
+            state.notebooks[n].error = None;
+            let generation = next_timeline_gen(state, n);
+            fx.push(Effect::Job(Job::Timeline {
+                notebook: state.notebooks[n].info.notebook.clone(),
+                generation,
+            }));
+        }
+    }
+    state.notebooks_gen += 1;
+    fx.push(Effect::Job(Job::Notebooks {
+        generation: state.notebooks_gen,
+    }));
+}
+
 pub(super) fn next_timeline_gen(state: &mut AppState, n: usize) -> u64 {
     state.timeline_gen += 1;
     let slot = &mut state.notebooks[n];
@@ -67,10 +86,16 @@ pub(super) fn sync(state: &mut AppState, fx: &mut Vec<Effect>) {
 /// What the screen shows in its content area now.
 pub fn desired_view(state: &AppState) -> Option<ViewKey> {
     match &state.mode {
-        Mode::Compare { notebook, ids, .. } => {
+        Mode::Compare {
+            notebook,
+            ids,
+            base,
+            ..
+        } => {
             return Some(ViewKey::Compare {
                 notebook: notebook.clone(),
                 ids: ids.clone(),
+                base: base.clone(),
             });
         }
         Mode::TimeMachine { notebook, stop, .. } => {
@@ -122,25 +147,24 @@ pub fn on_job(state: &mut AppState, output: JobOutput) -> Vec<Effect> {
         JobOutput::Preview { key, result } => {
             state.previews.in_flight.remove(&key);
             match result {
-                Some(Ok(preview)) => state.previews.insert(key, preview),
+                Some(Ok(preview)) => state.previews.insert(key, *preview),
                 Some(Err(e)) => {
                     state.previews.failed.insert(key, e);
                 }
                 None => {}
             }
         }
-        JobOutput::Removed { results, timelines } => removed(state, results, timelines),
-        JobOutput::Policy(result) => policy_planned(state, result),
-        JobOutput::Restored {
+        JobOutput::Removed {
             results,
-            retry,
+            stale,
             timelines,
-        } => {
-            if !retry.is_empty() {
-                state.undo = Some(retry);
-            }
-            restored(state, results, timelines)
-        }
+        } => match stale {
+            Some(why) => stale_plan(state, &why, timelines),
+            None => removed(state, results, timelines),
+        },
+        JobOutput::Policy(result) => policy_planned(state, result),
+        JobOutput::LastOp(found) => offer_undo(state, found),
+        JobOutput::Restored { result, timelines } => restored(state, result, timelines),
         JobOutput::Pinned {
             pinned,
             result,
@@ -152,6 +176,21 @@ pub fn on_job(state: &mut AppState, output: JobOutput) -> Vec<Effect> {
                     let verb = if pinned { "pinned" } else { "unpinned" };
                     state.set_status(Level::Info, format!("{verb} {}", entries(n)));
                 }
+                Err(e) => state.set_status(Level::Error, error_text(&e)),
+            }
+            apply_loaded(state, timeline);
+        }
+        JobOutput::Served {
+            id,
+            result,
+            timeline,
+        } => {
+            state.writing = state.writing.saturating_sub(1);
+            match result {
+                Ok(()) => state.set_status(
+                    Level::Info,
+                    format!("marimo is now served {} for this cell's module", id.short()),
+                ),
                 Err(e) => state.set_status(Level::Error, error_text(&e)),
             }
             apply_loaded(state, timeline);
@@ -217,8 +256,18 @@ pub(super) fn apply_loaded(state: &mut AppState, loaded: Loaded) {
             slot.info.cells = view.cells.len();
             slot.info.bytes = view.bytes;
             slot.error = None;
-            state.marks.rebase(&view);
+            let dropped = state.marks.rebase(&view);
             slot.view = Some(view);
+            if dropped > 0 {
+                state.set_status(
+                    Level::Warning,
+                    format!(
+                        "{} marked in {} vanished (removed elsewhere); their marks are dropped",
+                        entries(dropped),
+                        loaded.notebook
+                    ),
+                );
+            }
             state.keep_reasons.retain(|id, _| {
                 state
                     .notebooks
@@ -289,14 +338,11 @@ pub(super) fn removed(
     }
     let removed: usize = applied.iter().map(|a| a.removed).sum();
     let bytes: u64 = applied.iter().map(|a| a.bytes).sum();
-    if !applied.is_empty() {
-        state.undo = Some(applied);
-    }
     if errors.is_empty() {
         state.set_status(
             Level::Info,
             format!(
-                "deleted {}, freed {}; u undoes",
+                "deleted {} ({}); u undoes",
                 entries(removed),
                 human_bytes(bytes)
             ),
@@ -311,33 +357,45 @@ pub(super) fn removed(
     }
 }
 
-pub(super) fn restored(
-    state: &mut AppState,
-    results: Vec<(String, HistoryResult<usize>)>,
-    timelines: Vec<Loaded>,
-) {
+/// The plan no longer held: nothing was deleted. The notebooks are reloaded (marks of runs
+/// that vanished are dropped) and the new plan is shown.
+fn stale_plan(state: &mut AppState, why: &str, timelines: Vec<Loaded>) {
     state.writing = state.writing.saturating_sub(1);
-    let mut restored = 0;
-    let mut errors = Vec::new();
-    for (notebook, result) in results {
-        match result {
-            Ok(n) => restored += n,
-            Err(e) => errors.push(format!("{notebook}: {}", error_text(&e))),
-        }
-    }
     for loaded in timelines {
         apply_loaded(state, loaded);
     }
-    if errors.is_empty() {
-        state.set_status(Level::Info, format!("restored {}", entries(restored)));
-    } else {
-        state.set_status(
+    let text = format!("nothing was deleted: {why}");
+    if state.marks.is_empty() {
+        state.set_status(Level::Warning, format!("{text}; no marked run is left"));
+        return;
+    }
+    let plan = build_plan(state);
+    state.mode = Mode::Plan { plan, scroll: 0 };
+    state.set_status(Level::Warning, format!("{text}; this is the new plan"));
+}
+
+pub(super) fn restored(
+    state: &mut AppState,
+    result: Result<Undone, String>,
+    timelines: Vec<Loaded>,
+) {
+    state.writing = state.writing.saturating_sub(1);
+    for loaded in timelines {
+        apply_loaded(state, loaded);
+    }
+    match result {
+        Ok(done) if done.failures.is_empty() => state.set_status(
+            Level::Info,
+            format!("undone: {} back as they were", entries(done.restored)),
+        ),
+        Ok(done) => state.set_status(
             Level::Error,
             format!(
-                "restored {}; failed: {}",
-                entries(restored),
-                errors.join("; ")
+                "undone in part: {} back; failed: {}",
+                entries(done.restored),
+                done.failures.join("; ")
             ),
-        );
+        ),
+        Err(e) => state.set_status(Level::Error, format!("undo failed: {e}")),
     }
 }

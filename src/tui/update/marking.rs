@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::tui::state::Marked;
+use celltime_store::ops::{self, Operation};
 
 pub(super) fn visual(state: &mut AppState, action: Action, fx: &mut Vec<Effect>) {
     use Action::*;
@@ -148,6 +149,24 @@ pub(super) fn pin(state: &mut AppState, fx: &mut Vec<Effect>, rows: Vec<usize>) 
     }));
 }
 
+/// Asks the history to serve marimo the selected run (`celltime serve`).
+pub(super) fn serve(state: &mut AppState, fx: &mut Vec<Effect>) {
+    let Some((view, row)) = state.selected_row() else {
+        return;
+    };
+    let (notebook, id) = (view.name().to_string(), row.id);
+    let Some(n) = state.notebook_index(&notebook) else {
+        return;
+    };
+    let generation = next_timeline_gen(state, n);
+    state.writing += 1;
+    fx.push(Effect::Job(Job::Serve {
+        notebook,
+        id,
+        generation,
+    }));
+}
+
 pub(super) fn set_base(state: &mut AppState) {
     let Some((view, row)) = state.selected_row() else {
         return;
@@ -163,7 +182,7 @@ pub(super) fn set_base(state: &mut AppState) {
         state.set_status(
             Level::Info,
             format!(
-                "diffs now compare with {} (b again on it to reset)",
+                "diffs now compare with {}; c compares results with it (b again on it to reset)",
                 this.1.short()
             ),
         );
@@ -266,6 +285,7 @@ pub(super) fn open_plan(state: &mut AppState) {
 pub fn build_plan(state: &AppState) -> Plan {
     let mut plan = Plan {
         groups: Vec::new(),
+        expect: Vec::new(),
         entries: 0,
         bytes: state.marks.freed(),
         warnings: Vec::new(),
@@ -279,6 +299,7 @@ pub fn build_plan(state: &AppState) -> Plan {
         };
         // (marked runs, newest marked) per cell.
         let mut per_cell = vec![(0usize, false); view.cells.len()];
+        let mut touched: Vec<Arc<str>> = Vec::new();
         let mut ids = Vec::new();
         for &(_, id) in marked.iter().filter(|(m, _)| *m == n) {
             let Some((c, i)) = view.position(id) else {
@@ -287,6 +308,9 @@ pub fn build_plan(state: &AppState) -> Plan {
             let Some(row) = view.cells[c].items[i].row().map(|r| &view.rows()[r]) else {
                 continue;
             };
+            if per_cell[c].0 == 0 {
+                touched.push(view.cells[c].name.clone());
+            }
             per_cell[c].0 += 1;
             per_cell[c].1 |=
                 view.cells[c].items.first().and_then(|it| it.row()) == view.cells[c].items[i].row();
@@ -309,6 +333,8 @@ pub fn build_plan(state: &AppState) -> Plan {
         }
         plan.entries += ids.len();
         plan.groups.push((view.name().to_string(), ids));
+        plan.expect
+            .push(crate::tui::jobs::Expected::of(&view.timeline, &touched));
         plan.warnings.extend(cell_warnings(view, &per_cell));
     }
     plan.warnings.extend(
@@ -348,9 +374,10 @@ pub(super) fn plan_mode(state: &mut AppState, action: Action, fx: &mut Vec<Effec
     match action {
         Action::Confirm => {
             let groups = plan.groups.clone();
+            let expect = plan.expect.clone();
             let text = format!("deleting {}…", entries(plan.entries));
             state.mode = Mode::Normal;
-            apply(state, groups, fx);
+            apply(state, groups, expect, fx);
             state.set_status(Level::Info, text);
         }
         Action::Cancel => state.mode = Mode::Normal,
@@ -369,11 +396,16 @@ pub(super) fn plan_mode(state: &mut AppState, action: Action, fx: &mut Vec<Effec
 pub(super) fn apply(
     state: &mut AppState,
     groups: Vec<(String, Vec<EntryId>)>,
+    expect: Vec<crate::tui::jobs::Expected>,
     fx: &mut Vec<Effect>,
 ) {
     let gens = reload_generations(state, groups.iter().map(|(nb, _)| nb.as_str()));
     state.writing += 1;
-    fx.push(Effect::Job(Job::Remove { groups, gens }));
+    fx.push(Effect::Job(Job::Remove {
+        groups,
+        expect,
+        gens,
+    }));
 }
 
 /// One new timeline generation per notebook a write touches, for the reloads after it.
@@ -388,20 +420,32 @@ fn reload_generations<'a>(
         .collect()
 }
 
-pub(super) fn ask_undo(state: &mut AppState) {
-    let Some(applied) = &state.undo else {
-        state.set_status(Level::Info, "nothing to undo");
-        return;
+/// `u`: reads the operation log (on a worker) for the operation to undo, then asks.
+pub(super) fn ask_undo(state: &mut AppState, fx: &mut Vec<Effect>) {
+    state.set_status(Level::Info, "reading the operation log…");
+    fx.push(Effect::Job(Job::LastOp));
+}
+
+/// The operation `u` would undo, found: ask, naming it and what comes back.
+pub(super) fn offer_undo(state: &mut AppState, found: Result<Option<Box<Operation>>, String>) {
+    let op = match found {
+        Ok(Some(op)) => op,
+        Ok(None) => return state.set_status(Level::Info, "nothing to undo"),
+        Err(e) => return state.set_status(Level::Error, format!("operation log: {e}")),
     };
-    let removed: usize = applied.iter().map(|a| a.removed).sum();
-    let bytes: u64 = applied.iter().map(|a| a.bytes).sum();
-    let notebooks: Vec<&str> = applied.iter().map(|a| a.notebook.as_str()).collect();
+    let entries_back: usize = op.changes.iter().map(ops::change_size).sum();
+    let when = crate::tui::format::relative(state.now, op.header.at);
     let text = format!(
-        "Restore {} deleted by the last apply ({}) of {}?",
-        entries(removed),
-        human_bytes(bytes),
-        notebooks.join(", ")
+        "Undo {} {} ({when}, {}): {} — puts back {} as they were?",
+        op.header.kind.name(),
+        op.short_id(),
+        op.header.command,
+        op.end
+            .as_ref()
+            .map_or("did not finish", |e| e.summary.as_str()),
+        entries(entries_back),
     );
+    state.undo = Some(op);
     state.mode = Mode::Confirm(Confirm::Undo(text));
 }
 
@@ -427,11 +471,21 @@ pub(super) fn confirm_mode(state: &mut AppState, action: Action, fx: &mut Vec<Ef
 }
 
 pub(super) fn undo(state: &mut AppState, fx: &mut Vec<Effect>) {
-    let Some(applied) = state.undo.take() else {
+    let Some(op) = state.undo.take() else {
         return;
     };
-    let gens = reload_generations(state, applied.iter().map(|a| a.notebook.as_str()));
+    // Every loaded notebook is reloaded: the operation may have touched any.
+    let notebooks: Vec<String> = state
+        .notebooks
+        .iter()
+        .map(|s| s.info.notebook.clone())
+        .collect();
+    let gens = reload_generations(state, notebooks.iter().map(String::as_str));
     state.writing += 1;
-    state.set_status(Level::Info, "restoring…");
-    fx.push(Effect::Job(Job::Undo { applied, gens }));
+    state.set_status(Level::Info, "undoing…");
+    fx.push(Effect::Job(Job::Undo {
+        op,
+        notebooks,
+        gens,
+    }));
 }

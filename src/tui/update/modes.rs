@@ -126,21 +126,35 @@ pub(super) fn overlay(state: &mut AppState, action: Action) {
     }
 }
 
+/// `c`: the selected run's results against the marked base (`b`), or, without a base, the
+/// non-deterministic alternatives of its module hash against the first.
 pub(super) fn open_compare(state: &mut AppState) {
     let Some((view, row)) = state.selected_row() else {
         return;
     };
+    if let Some(base) = state.details.base.clone()
+        && (base.0.as_str(), base.1) != (view.name(), row.id)
+    {
+        state.mode = Mode::Compare {
+            notebook: view.name().to_string(),
+            ids: vec![row.id],
+            base: Some(base),
+            scroll: 0,
+        };
+        return;
+    }
     let versions: Vec<EntryId> = view.versions_of(row.id).iter().map(|r| r.id).collect();
     if versions.len() < 2 {
         state.set_status(
             Level::Info,
-            "this code ran as one version only; compare shows the versions (non-deterministic alternatives) of one module hash",
+            "this code ran as one version only: mark a base run with b, then c compares results with it",
         );
         return;
     }
     state.mode = Mode::Compare {
         notebook: view.name().to_string(),
         ids: versions,
+        base: None,
         scroll: 0,
     };
 }

@@ -133,6 +133,7 @@ pub(super) fn cell_changed(state: &mut AppState) {
 
 pub(super) fn entry_changed(state: &mut AppState) {
     state.details.scroll = 0;
+    state.details.hscroll = 0;
     state.details.parent_cursor = 0;
 }
 
@@ -241,6 +242,7 @@ pub fn jump_to(state: &mut AppState, notebook: &str, id: EntryId) {
 pub(super) fn set_tab(state: &mut AppState, tab: Tab) {
     state.details.tab = tab;
     state.details.scroll = 0;
+    state.details.hscroll = 0;
     state.details.parent_cursor = 0;
 }
 

@@ -43,6 +43,7 @@ fn state() -> AppState {
         theme: Arc::new(Theme::new(true)),
         mouse: true,
         tz: chrono::FixedOffset::east_opt(0).unwrap(),
+        pictures: Arc::default(),
     };
     let mut s = AppState::new(ui, "mem".into(), BackendKind::Store, Timestamp(NOW));
     s.size = (120, 40);
@@ -227,6 +228,21 @@ fn pin_asks_the_history_through_a_job() {
 }
 
 #[test]
+fn serve_asks_the_history_through_a_job() {
+    let mut s = state();
+    let fx = act(&mut s, &[FocusNext, Serve]);
+    let served: Vec<_> = jobs(&fx)
+        .into_iter()
+        .filter_map(|j| match j {
+            Job::Serve { id, .. } => Some(*id),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(served, vec![id_at(4000, "1")]);
+    assert_eq!(s.writing, 1);
+}
+
+#[test]
 fn set_base_changes_what_the_diff_compares_with() {
     let mut s = state();
     act(&mut s, &[FocusNext, TabDiff]);
@@ -334,28 +350,100 @@ fn bare_confirm_and_cancel_in_normal_mode_never_delete() {
     assert!(jobs(&fx).iter().all(|j| !matches!(j, Job::Remove { .. })));
 }
 
+/// An operation as the log gives it back: a prune that removed two entries of `nb`.
+fn prune_op() -> Box<celltime_store::ops::Operation> {
+    use celltime_store::ops::{End, Header, OpKind, Operation};
+    Box::new(Operation {
+        header: Header {
+            id: "0123456789abcdef0123456789abcdef".into(),
+            kind: OpKind::Prune,
+            at: Timestamp(NOW - 120_000),
+            user: "me".into(),
+            host: "box".into(),
+            pid: 7,
+            writer: "box_1".into(),
+            command: "celltime prune --keep-last 1".into(),
+            undoes: None,
+        },
+        changes: vec![celltime_store::model::Change::StoreAdded {
+            notebook: "nb".into(),
+            ids: vec![id_at(1000, "0"), id_at(2000, "0")],
+        }],
+        end: Some(End {
+            at: Timestamp(NOW - 119_000),
+            summary: "removed 2 runs".into(),
+            ok: true,
+        }),
+        file: "x".into(),
+    })
+}
+
 #[test]
-fn undo_asks_first_naming_what_comes_back() {
+fn undo_reads_the_log_then_asks_naming_the_operation() {
     let mut s = state();
-    act(&mut s, &[Undo]);
+    let fx = act(&mut s, &[Undo]);
+    assert!(
+        jobs(&fx).iter().any(|j| matches!(j, Job::LastOp)),
+        "the log is read on a worker"
+    );
+    on_job(&mut s, JobOutput::LastOp(Ok(None)));
     assert!(s.status.as_ref().unwrap().text.contains("nothing to undo"));
-    s.undo = Some(vec![Applied {
-        notebook: "nb".into(),
-        removed: 2,
-        bytes: 2048,
-        undo: celltime_store::model::UndoToken::Store(Vec::new()),
-        failures: Vec::new(),
-    }]);
+    assert_eq!(s.mode, Mode::Normal);
     act(&mut s, &[Undo]);
-    assert_eq!(
-        s.mode,
-        Mode::Confirm(Confirm::Undo(
-            "Restore 2 entries deleted by the last apply (2.0 KiB) of nb?".into()
-        ))
+    on_job(&mut s, JobOutput::LastOp(Ok(Some(prune_op()))));
+    let Mode::Confirm(Confirm::Undo(text)) = &s.mode else {
+        panic!("asks first: {:?}", s.mode)
+    };
+    assert!(text.contains("prune 0123456789ab"), "{text}");
+    assert!(
+        text.contains("removed 2 runs") && text.contains("2 entries"),
+        "{text}"
     );
     let fx = act(&mut s, &[Confirm]);
     assert!(jobs(&fx).iter().any(|j| matches!(j, Job::Undo { .. })));
     assert!(s.undo.is_none());
+}
+
+#[test]
+fn a_stale_plan_deletes_nothing_and_shows_the_new_plan() {
+    let mut s = state();
+    // Mark the two m1 runs of cell a and confirm the plan.
+    act(
+        &mut s,
+        &[FocusNext, Bottom, ToggleMark, MoveUp, ToggleMark, OpenPlan],
+    );
+    let Mode::Plan { plan, .. } = &s.mode else {
+        panic!("plan open")
+    };
+    assert_eq!(plan.entries, 2);
+    let fx = act(&mut s, &[Confirm]);
+    let Some(Job::Remove { expect, gens, .. }) = jobs(&fx).into_iter().next().cloned() else {
+        panic!("one remove job")
+    };
+    // Another process removed the older of the two meanwhile: the check refuses.
+    let mut fresh = view().timeline.clone();
+    fresh.rows.retain(|r| r.id != id_at(1000, "0"));
+    let why = expect[0].check(&fresh).unwrap_err();
+    assert!(why.contains("nb · a changed"), "{why}");
+    on_job(
+        &mut s,
+        JobOutput::Removed {
+            results: Vec::new(),
+            stale: Some(why),
+            timelines: vec![Loaded {
+                notebook: "nb".into(),
+                generation: gens[0],
+                result: Ok(Arc::new(NotebookView::new(fresh))),
+            }],
+        },
+    );
+    let Mode::Plan { plan, .. } = &s.mode else {
+        panic!("the new plan is shown: {:?}", s.mode)
+    };
+    assert_eq!(plan.entries, 1, "the vanished run's mark is dropped");
+    let status = s.status.clone().unwrap().text;
+    assert!(status.contains("nothing was deleted"), "{status}");
+    assert_eq!(s.writing, 0);
 }
 
 #[test]
@@ -422,12 +510,32 @@ fn compare_needs_several_versions_of_one_module() {
         Mode::Compare {
             notebook: "nb".into(),
             ids: vec![id_at(4000, "1"), id_at(3000, "0")],
+            base: None,
             scroll: 0
         }
     );
     act(&mut s, &[Close, Bottom, Compare]);
     assert_eq!(s.mode, Mode::Normal);
     assert!(s.status.as_ref().unwrap().text.contains("one version only"));
+}
+
+#[test]
+fn compare_with_a_marked_base_compares_any_two_runs() {
+    let mut s = state();
+    act(&mut s, &[FocusNext, Bottom, SetBase, Top, Compare]);
+    assert_eq!(
+        s.mode,
+        Mode::Compare {
+            notebook: "nb".into(),
+            ids: vec![id_at(4000, "1")],
+            base: Some(("nb".into(), id_at(1000, "0"))),
+            scroll: 0
+        }
+    );
+    assert!(matches!(
+        desired_view(&s),
+        Some(ViewKey::Compare { base: Some(_), .. })
+    ));
 }
 
 #[test]
@@ -505,16 +613,26 @@ impl celltime_store::model::History for NoHistory {
     fn read(&self, _: &str, _: &celltime_store::model::PartInfo) -> HistoryResult<Vec<u8>> {
         unreachable!()
     }
-    fn remove(&self, _: &str, _: &[EntryId]) -> HistoryResult<Applied> {
+    fn remove(&self, _: &celltime_store::model::Removal<'_>) -> HistoryResult<Applied> {
         unreachable!()
     }
-    fn undo(&self, _: &Applied) -> HistoryResult<usize> {
+    fn reverse(
+        &self,
+        _: &celltime_store::model::Change,
+        _: &dyn celltime_store::model::Journal,
+    ) -> HistoryResult<usize> {
         unreachable!()
     }
     fn reclaim(&self, _: &str) -> HistoryResult<u64> {
         unreachable!()
     }
-    fn set_pinned(&self, _: &str, _: &[EntryId], _: bool) -> HistoryResult<usize> {
+    fn set_pinned(
+        &self,
+        _: &str,
+        _: &[EntryId],
+        _: bool,
+        _: &dyn celltime_store::model::Journal,
+    ) -> HistoryResult<usize> {
         unreachable!()
     }
 }
@@ -691,9 +809,11 @@ fn busy_errors_say_so_and_keep_marks() {
                 "nb".into(),
                 Err(HistoryError {
                     busy: true,
+                    stale: false,
                     message: "locked".into(),
                 }),
             )],
+            stale: None,
             timelines: Vec::new(),
         },
     );

@@ -130,6 +130,23 @@ fn content(state: &AppState, preview: &Preview, area: Rect, buf: &mut Buffer) {
         height: area.height - 1,
         ..area
     };
+    // An image takes the lower two thirds; the parts' text stays above it.
+    let area = match &preview.picture {
+        Some(picture) if state.details.tab == Tab::Outputs && area.height >= 6 => {
+            let text = (area.height / 3).max(2);
+            let image = Rect {
+                y: area.y + text,
+                height: area.height - text,
+                ..area
+            };
+            state.ui.pictures.draw(picture, image, buf);
+            Rect {
+                height: text,
+                ..area
+            }
+        }
+        _ => area,
+    };
     let height = area.height as usize;
     let scroll = state.details.scroll;
     match &preview.body {
@@ -140,13 +157,12 @@ fn content(state: &AppState, preview: &Preview, area: Rect, buf: &mut Buffer) {
                 Tab::Outputs | Tab::Variables | Tab::Console
             );
             let wrap = (prose && state.details.wrap).then_some(area.width as usize);
-            let mut lines = doc_window(theme, doc, scroll, height, wrap);
+            let mut lines = doc_window(theme, doc, scroll, height, wrap, state.details.hscroll);
             highlight_parent(state, preview, doc, scroll, height, &mut lines, area.width);
             put_lines(lines, area, buf);
         }
         Body::Diff(diff) if state.split_diff() => split(theme, diff, scroll, area, buf),
         Body::Diff(diff) => put_lines(unified(theme, diff, scroll, height), area, buf),
-        Body::Columns(_) => {}
     }
 }
 

@@ -143,7 +143,7 @@ fn centered(area: Rect, width: u16, height: u16) -> Rect {
 pub fn confirm(state: &AppState, kind: &Confirm, main: Rect, buf: &mut Buffer) {
     let theme = &state.ui.theme;
     let (title, text, yes) = match kind {
-        Confirm::Undo(text) => ("Undo the last deletion?", text.clone(), "restore"),
+        Confirm::Undo(text) => ("Undo the last operation?", text.clone(), "undo"),
         Confirm::Quit => (
             "Quit?",
             format!(

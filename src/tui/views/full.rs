@@ -1,4 +1,5 @@
-//! Full-screen views: versions compared side by side, and the time machine.
+//! Full-screen views: results compared (with a marked base, or the alternatives of one
+//! module hash), and the time machine.
 
 use super::{doc_window, layout, put_lines, title_line};
 use crate::preview::sanitize;
@@ -7,7 +8,7 @@ use crate::tui::state::{AppState, Body, Mode, Preview};
 use crate::tui::theme::ThemeRole;
 use crate::tui::update::desired_view;
 use ratatui::buffer::Buffer;
-use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Widget};
 
@@ -43,6 +44,7 @@ pub fn compare(state: &AppState, area: Rect, buf: &mut Buffer) {
     let Mode::Compare {
         notebook,
         ids,
+        base,
         scroll,
     } = &state.mode
     else {
@@ -54,38 +56,28 @@ pub fn compare(state: &AppState, area: Rect, buf: &mut Buffer) {
         .and_then(|v| v.row(ids[0]))
         .map(|r| sanitize(&r.cell))
         .unwrap_or_default();
-    let title = format!(
-        "Compare {} versions of {cell} · differences from the first are emphasised",
-        ids.len()
-    );
+    let title = match base {
+        Some((_, base)) => format!("Results of {cell} against the base {}", base.short()),
+        None => format!(
+            "Results of the {} versions of {cell}, each against the first",
+            ids.len()
+        ),
+    };
     let inner = frame(state, title, area, buf);
     let Some(preview) = ready(state, inner, buf) else {
         return;
     };
-    let Body::Columns(columns) = &preview.body else {
-        return;
-    };
-    let theme = &state.ui.theme;
-    let shown = columns.len().min(4);
-    let rects = Layout::horizontal(vec![Constraint::Ratio(1, shown as u32); shown]).split(inner);
-    for (column, rect) in columns.iter().zip(rects.iter()) {
-        let block = Block::bordered()
-            .border_style(theme.style(ThemeRole::Border))
-            .title(Span::styled(
-                format!(" {} ", sanitize(&column.title)),
-                theme.style(ThemeRole::Header),
-            ));
-        block.render(*rect, buf);
-        let body = layout::inner(*rect);
+    if let Body::Doc(doc) = &preview.body {
         put_lines(
             doc_window(
-                theme,
-                &column.doc,
+                &state.ui.theme,
+                doc,
                 *scroll,
-                body.height as usize,
-                Some(body.width as usize),
+                inner.height as usize,
+                state.details.wrap.then_some(inner.width as usize),
+                state.details.hscroll,
             ),
-            body,
+            inner,
             buf,
         );
     }
@@ -139,6 +131,7 @@ pub fn time_machine(state: &AppState, area: Rect, buf: &mut Buffer) {
                 *scroll,
                 body.height as usize,
                 state.details.wrap.then_some(body.width as usize),
+                state.details.hscroll,
             ),
             body,
             buf,

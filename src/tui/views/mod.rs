@@ -90,6 +90,7 @@ fn doc_window(
     scroll: usize,
     height: usize,
     wrap: Option<usize>,
+    shift: usize,
 ) -> Vec<Line<'static>> {
     let total = doc.len();
     let start = match wrap {
@@ -102,6 +103,8 @@ fn doc_window(
             break;
         }
         match (doc.lines.get(i), wrap) {
+            // Table rows keep their columns aligned: scrolled sideways, never wrapped.
+            (Some(line), _) if line.grid => rows.push(styled(theme, &shifted(line, shift))),
             (Some(line), Some(width)) => {
                 rows.extend(wrap_line(line, width).iter().map(|l| styled(theme, l)));
             }
@@ -114,6 +117,24 @@ fn doc_window(
     }
     rows.truncate(height);
     rows
+}
+
+/// A line without its first `shift` characters.
+fn shifted(line: &preview::Line, shift: usize) -> preview::Line {
+    let mut out = preview::Line::default();
+    let mut skip = shift;
+    for span in &line.spans {
+        let n = span.text.chars().count();
+        if skip >= n {
+            skip -= n;
+            continue;
+        }
+        for c in span.text.chars().skip(skip) {
+            push_char(&mut out, c, span.role);
+        }
+        skip = 0;
+    }
+    out
 }
 
 /// Splits a line into rows of at most `width` columns, at spaces where it can.

@@ -22,6 +22,10 @@ pub enum LegacyError {
 
     #[error(transparent)]
     Store(#[from] crate::store::StoreError),
+
+    /// Recording in the operation log, or following the folder, failed.
+    #[error("{0}")]
+    Message(String),
 }
 
 pub type Result<T, E = LegacyError> = std::result::Result<T, E>;
@@ -54,6 +58,7 @@ impl From<LegacyError> for crate::model::HistoryError {
         let busy = matches!(&e, LegacyError::Store(s) if matches!(s, crate::store::StoreError::Busy { .. }));
         crate::model::HistoryError {
             busy,
+            stale: false,
             message: e.to_string(),
         }
     }

@@ -9,8 +9,9 @@ use super::names;
 use super::scan::{self, LegacyEntry, Scan};
 use super::trash;
 use crate::model::{
-    Applied, BackendKind, ContentRef, Detail, EntryId, History, HistoryError, HistoryResult,
-    NotebookInfo, PartInfo, PartKind, PartMask, Row, Timeline, UndoToken,
+    Applied, BackendKind, CacheTie, Change, ContentRef, Copies, Detail, EntryId, History,
+    HistoryError, HistoryResult, Journal, NotebookInfo, PartInfo, PartKind, PartMask, Removal, Row,
+    Timeline,
 };
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
@@ -67,6 +68,8 @@ pub struct LegacyHistory {
     root: PathBuf,
     fallback: String,
     loaded: Mutex<Option<Arc<Loaded>>>,
+    /// How long trash batches stay undoable: the store's `gc_grace` where there is one.
+    grace: std::time::Duration,
 }
 
 /// The notebook of entries nothing maps: the cache folder's path in the workspace, or its
@@ -91,12 +94,24 @@ impl LegacyHistory {
         if !root.is_dir() {
             return Err(LegacyError::NoCache { path: root });
         }
-        Ok(LegacyHistory {
+        Ok(LegacyHistory::at(workspace, root))
+    }
+
+    /// The cache folder `root` of `workspace`, which may not exist (yet): it lists as empty.
+    pub fn at(workspace: &Path, root: PathBuf) -> LegacyHistory {
+        LegacyHistory {
             fallback: fallback_notebook(workspace, &root),
             workspace: workspace.to_path_buf(),
             root,
             loaded: Mutex::new(None),
-        })
+            grace: trash::TRASH_GRACE,
+        }
+    }
+
+    /// Trash batches stay undoable for `grace` (the store's `gc_grace`).
+    pub fn with_grace(mut self, grace: std::time::Duration) -> LegacyHistory {
+        self.grace = grace;
+        self
     }
 
     pub fn root(&self) -> &Path {
@@ -112,7 +127,11 @@ impl LegacyHistory {
         {
             return Ok(loaded.clone());
         }
-        let scan = scan::scan(&self.root)?;
+        let scan = if self.root.is_dir() {
+            scan::scan(&self.root)?
+        } else {
+            Scan::empty(&self.root)
+        };
         let linker = Linker::new(&self.workspace, &scan, &self.fallback);
         let links = linker.links(&self.root, &scan.entries);
         let positions = scan
@@ -131,8 +150,162 @@ impl LegacyHistory {
         Ok(loaded)
     }
 
-    fn forget(&self) {
+    /// Drops the cached listing: the next [`LegacyHistory::load`] lists the folder again.
+    pub fn forget(&self) {
         *self.loaded.lock().unwrap_or_else(|e| e.into_inner()) = None;
+    }
+
+    /// A notebook's rows in execution-key order, and what ties each to its cache file.
+    pub fn timeline_of(loaded: &Loaded, notebook: &str) -> (Timeline, Vec<Option<CacheTie>>) {
+        let mut shared = HashMap::new();
+        let mut rows: Vec<(Row, CacheTie)> = Vec::new();
+        let mut timeline = Timeline {
+            notebook: notebook.to_string(),
+            ..Timeline::default()
+        };
+        for (entry, link) in loaded.of_notebook(notebook) {
+            let content = timeline.content_sizes.len() as u32;
+            timeline.content_sizes.push(entry.size());
+            let tie = CacheTie {
+                hash: entry.name.hash.clone(),
+                format: entry.name.loader.extension().to_string(),
+                size: entry.files[0].size,
+                at: entry.created_at(),
+            };
+            rows.push((row_of(entry, link, content, &mut shared), tie));
+        }
+        // Execution-key order: cell, module, version, time.
+        rows.sort_by(|(a, _), (b, _)| {
+            (&a.cell, &a.module, a.created_at).cmp(&(&b.cell, &b.module, b.created_at))
+        });
+        let (rows, ties): (Vec<Row>, Vec<CacheTie>) = rows.into_iter().unzip();
+        timeline.rows = rows;
+        (timeline, ties.into_iter().map(Some).collect())
+    }
+
+    /// Moves the entries `ids` of `notebook` into a new trash batch, recording the change in
+    /// `journal` first. Entries that are gone or changed since `loaded` listed them stay
+    /// where they are and are reported.
+    pub fn trash(
+        &self,
+        loaded: &Loaded,
+        notebook: &str,
+        ids: &[EntryId],
+        journal: &dyn Journal,
+    ) -> HistoryResult<trash::Trashed> {
+        let mut failures = Vec::new();
+        let mut entries = Vec::new();
+        for id in ids {
+            match Self::entry_of(loaded, notebook, *id) {
+                Ok((entry, _)) => entries.push(entry),
+                Err(e) => failures.push(e.to_string()),
+            }
+        }
+        if entries.is_empty() {
+            return Ok(trash::Trashed {
+                failures,
+                ..trash::Trashed::default()
+            });
+        }
+        let batch = trash::batch_name(&journal.op_id());
+        journal.record(&Change::CacheTrashed {
+            cache_dir: self.root.clone(),
+            batch: batch.clone(),
+            ids: entries.iter().map(|e| e.id()).collect(),
+        })?;
+        let outcome = trash::move_to_trash(&self.root, &batch, &entries);
+        self.forget();
+        let mut outcome = outcome?;
+        failures.append(&mut outcome.failures);
+        outcome.failures = failures;
+        Ok(outcome)
+    }
+
+    /// Reverses a change of this cache folder (an undo).
+    pub fn reverse_cache(&self, change: &Change, journal: &dyn Journal) -> HistoryResult<usize> {
+        let (cache_dir, batch) = match change {
+            Change::CacheTrashed {
+                cache_dir, batch, ..
+            }
+            | Change::CacheRestored {
+                cache_dir, batch, ..
+            } => (cache_dir, batch),
+            _ => {
+                return Err(HistoryError::new(
+                    "this change was made in celltime's store, which this command did not open",
+                ));
+            }
+        };
+        if !same_folder(cache_dir, &self.root) {
+            return Err(HistoryError::new(format!(
+                "this change was made in marimo's cache folder {}, not {}",
+                cache_dir.display(),
+                self.root.display()
+            )));
+        }
+        match change {
+            Change::CacheTrashed { .. } => self.restore_batch(batch, journal),
+            Change::CacheRestored { ids, .. } => {
+                let loaded = self.fresh()?;
+                let mut moved = 0;
+                let mut failures = Vec::new();
+                let notebooks: BTreeSet<&str> = ids
+                    .iter()
+                    .filter_map(|id| loaded.find(*id).map(|(_, l)| &*l.notebook))
+                    .collect();
+                for notebook in notebooks {
+                    let outcome = self.trash(&loaded, notebook, ids, journal)?;
+                    moved += outcome.moved;
+                    failures.extend(
+                        outcome
+                            .failures
+                            .into_iter()
+                            .filter(|f| !f.starts_with("no entry")),
+                    );
+                }
+                match failures.first() {
+                    Some(first) => Err(HistoryError::new(format!(
+                        "moved {moved} entries back to the trash; {} could not be: {first}",
+                        failures.len()
+                    ))),
+                    None => Ok(moved),
+                }
+            }
+            _ => unreachable!("matched above"),
+        }
+    }
+
+    /// Moves a trash batch back, recording the entries it puts back first.
+    fn restore_batch(&self, batch: &str, journal: &dyn Journal) -> HistoryResult<usize> {
+        let path = trash::batch_path(&self.root, batch);
+        if !path.is_dir() {
+            return Err(HistoryError::new(format!(
+                "trash batch {} is gone (the trash was emptied, or its grace period passed); those entries of marimo's cache cannot come back",
+                path.display()
+            )));
+        }
+        journal.record(&Change::CacheRestored {
+            cache_dir: self.root.clone(),
+            batch: batch.to_string(),
+            ids: trash::batch_ids(&path)?,
+        })?;
+        let outcome = trash::restore(&self.root, &path);
+        self.forget();
+        let outcome = outcome?;
+        if let Some(first) = outcome.failures.first() {
+            return Err(HistoryError::new(format!(
+                "restored {} entries; {} could not be: {first}",
+                outcome.restored,
+                outcome.failures.len()
+            )));
+        }
+        Ok(outcome.restored)
+    }
+
+    /// The listing as it is on disk now.
+    pub fn fresh(&self) -> HistoryResult<Arc<Loaded>> {
+        self.forget();
+        Ok(self.load()?)
     }
 
     /// Deletes every trash batch of this cache folder; returns how many.
@@ -192,6 +365,7 @@ fn row_of(
         size: entry.size(),
         parts: mask_of(link),
         contents: vec![content],
+        copies: Copies::CACHE,
     }
 }
 
@@ -312,6 +486,9 @@ fn facts_of(
             format!("{} ({} bytes)", file.rel, file.size),
         ));
     }
+    if let Some(note) = &link.outputs_note {
+        facts.push(("outputs".to_string(), note.to_string()));
+    }
     match decoded {
         Ok(d) => facts.extend(decoded_facts(entry, prefix_type, d)),
         Err(e) => facts.push(("error".to_string(), e.to_string())),
@@ -397,23 +574,7 @@ impl History for LegacyHistory {
 
     fn timeline(&self, notebook: &str) -> HistoryResult<Timeline> {
         let loaded = self.load()?;
-        let mut shared = HashMap::new();
-        let mut timeline = Timeline {
-            notebook: notebook.to_string(),
-            ..Timeline::default()
-        };
-        for (entry, link) in loaded.of_notebook(notebook) {
-            let content = timeline.content_sizes.len() as u32;
-            timeline.content_sizes.push(entry.size());
-            timeline
-                .rows
-                .push(row_of(entry, link, content, &mut shared));
-        }
-        // Execution-key order: cell, module, version, time.
-        timeline.rows.sort_by(|a, b| {
-            (&a.cell, &a.module, a.created_at).cmp(&(&b.cell, &b.module, b.created_at))
-        });
-        Ok(timeline)
+        Ok(Self::timeline_of(&loaded, notebook).0)
     }
 
     fn detail(&self, notebook: &str, id: EntryId) -> HistoryResult<Detail> {
@@ -450,63 +611,59 @@ impl History for LegacyHistory {
         Ok(read_member(&self.root, entry, link, member)?)
     }
 
-    fn remove(&self, notebook: &str, ids: &[EntryId]) -> HistoryResult<Applied> {
-        let loaded = self.load()?;
-        let mut failures = Vec::new();
-        let mut entries = Vec::new();
-        for id in ids {
-            match Self::entry_of(&loaded, notebook, *id) {
-                Ok((entry, _)) => entries.push(entry),
-                Err(e) => failures.push(e.to_string()),
-            }
-        }
-        let outcome = trash::move_to_trash(&self.root, &entries);
-        self.forget();
-        let outcome = outcome?;
-        failures.extend(outcome.failures);
+    fn remove(&self, removal: &Removal<'_>) -> HistoryResult<Applied> {
+        let loaded = self.fresh()?;
+        let (timeline, _) = Self::timeline_of(&loaded, removal.notebook);
+        (removal.check)(&timeline).map_err(HistoryError::stale)?;
+        let outcome = self.trash(&loaded, removal.notebook, removal.ids, removal.journal)?;
         Ok(Applied {
-            notebook: notebook.to_string(),
+            notebook: removal.notebook.to_string(),
             removed: outcome.moved,
             bytes: outcome.bytes,
-            undo: UndoToken::Legacy(outcome.batch),
-            failures,
+            cache_bytes: outcome.bytes,
+            failures: outcome.failures,
         })
     }
 
-    fn undo(&self, applied: &Applied) -> HistoryResult<usize> {
-        let UndoToken::Legacy(batch) = &applied.undo else {
-            return Err(HistoryError::new(
-                "this apply was not made on marimo's cache folder",
-            ));
-        };
-        if applied.removed == 0 && !batch.exists() {
-            return Ok(0);
-        }
-        let outcome = trash::restore(&self.root, batch);
-        self.forget();
-        let outcome = outcome?;
-        if let Some(first) = outcome.failures.first() {
-            return Err(HistoryError::new(format!(
-                "restored {} entries; {} could not be: {first}",
-                outcome.restored,
-                outcome.failures.len()
-            )));
-        }
-        Ok(outcome.restored)
+    fn reverse(&self, change: &Change, journal: &dyn Journal) -> HistoryResult<usize> {
+        self.reverse_cache(change, journal)
+    }
+
+    fn ops_dir(&self) -> Option<PathBuf> {
+        Some(
+            crate::store::Workspace::at(&self.workspace)
+                .persist_dir()
+                .join(crate::ops::OPS_DIR),
+        )
     }
 
     /// Deletes trash batches past their grace period (a day), whichever notebooks their
     /// entries came from: the trash belongs to the cache folder.
     fn reclaim(&self, _notebook: &str) -> HistoryResult<u64> {
-        Ok(trash::reclaim(&self.root)?)
+        Ok(trash::reclaim(&self.root, self.grace)?)
     }
 
-    fn set_pinned(&self, _notebook: &str, _ids: &[EntryId], _pinned: bool) -> HistoryResult<usize> {
+    fn set_pinned(
+        &self,
+        _notebook: &str,
+        _ids: &[EntryId],
+        _pinned: bool,
+        _journal: &dyn Journal,
+    ) -> HistoryResult<usize> {
         Err(HistoryError::new(format!(
             "marimo's cache folder ({}) has no place for pins; run `celltime import` to copy its entries into celltime's store, then pin them there",
             self.root.display()
         )))
     }
+}
+
+/// Two spellings of one folder (as recorded, as opened) name the same place.
+fn same_folder(a: &Path, b: &Path) -> bool {
+    a == b
+        || matches!(
+            (std::fs::canonicalize(a), std::fs::canonicalize(b)),
+            (Ok(x), Ok(y)) if x == y
+        )
 }
 
 fn read_member(root: &Path, entry: &LegacyEntry, link: &Link, member: &str) -> Result<Vec<u8>> {

@@ -10,12 +10,14 @@ use super::history::LegacyHistory;
 use super::link::Link;
 use super::names::Loader;
 use super::scan::LegacyEntry;
-use crate::model::{CellKey, ModuleHash, NewEntry, NewPart, NotebookKey, Version};
+use crate::follow::{Follow, Targets};
+use crate::model::{CellKey, Change, Journal, ModuleHash, NewEntry, NewPart, NotebookKey, Version};
 use crate::store::Store;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{RecvTimeoutError, channel};
 use std::time::Duration;
 
 /// What one import pass did.
@@ -33,13 +35,23 @@ pub struct ImportReport {
     pub failures: Vec<String>,
 }
 
-/// Imports every complete entry of the cache of `workspace` (or `cache_dir`) into `store`.
-pub fn import(workspace: &Path, store: &Store, cache_dir: Option<&Path>) -> Result<ImportReport> {
+/// Imports every complete entry of the cache of `workspace` (or `cache_dir`) into `store`,
+/// recording the entries it adds in `journal` (so the import can be undone).
+pub fn import(
+    workspace: &Path,
+    store: &Store,
+    cache_dir: Option<&Path>,
+    journal: &dyn Journal,
+) -> Result<ImportReport> {
     let history = LegacyHistory::open(workspace, cache_dir)?;
-    import_from(&history, store)
+    import_from(&history, store, journal)
 }
 
-fn import_from(history: &LegacyHistory, store: &Store) -> Result<ImportReport> {
+fn import_from(
+    history: &LegacyHistory,
+    store: &Store,
+    journal: &dyn Journal,
+) -> Result<ImportReport> {
     let loaded = history.load()?;
     let mut report = ImportReport {
         cache_dir: history.root().display().to_string(),
@@ -54,7 +66,15 @@ fn import_from(history: &LegacyHistory, store: &Store) -> Result<ImportReport> {
             .push((entry, link));
     }
     for (notebook, entries) in by_notebook {
-        if let Err(e) = import_notebook(history.root(), store, notebook, &entries, &mut report) {
+        let imported = import_notebook(
+            history.root(),
+            store,
+            notebook,
+            &entries,
+            &mut report,
+            journal,
+        );
+        if let Err(e) = imported {
             report.failures.push(format!("notebook {notebook}: {e}"));
         }
     }
@@ -67,6 +87,7 @@ fn import_notebook(
     notebook: &str,
     entries: &[(&LegacyEntry, &Link)],
     report: &mut ImportReport,
+    journal: &dyn Journal,
 ) -> Result<()> {
     let key = NotebookKey::new(notebook)?;
     let mut target = store.notebook_for_write(&key)?;
@@ -103,6 +124,25 @@ fn import_notebook(
         return Ok(());
     }
     let count = batch.len();
+    let ids = batch
+        .iter()
+        .filter_map(|new| {
+            let created = new.created_at?;
+            Some(crate::model::EntryId::of(
+                notebook,
+                new.cell.as_str(),
+                new.module.as_str(),
+                new.version.as_str(),
+                created,
+            ))
+        })
+        .collect();
+    journal
+        .record(&Change::StoreAdded {
+            notebook: notebook.to_string(),
+            ids,
+        })
+        .map_err(|e| super::error::LegacyError::Message(e.message))?;
     target.put_batch(batch)?;
     target.consolidate()?;
     report.imported += count;
@@ -208,18 +248,22 @@ fn blob_name(rel: &str) -> (String, String) {
     (stem.to_string(), format_of(rel))
 }
 
-/// Imports repeatedly as marimo writes. [`Watcher::poll_once`] is one pass; [`watch`] loops.
+/// Imports as marimo writes: [`Watcher::pass`] is one pass; [`watch`] follows the cache
+/// folder and runs a pass after each change.
 pub struct Watcher {
     history: LegacyHistory,
     store: Store,
 }
 
 impl Watcher {
-    pub fn new(workspace: &Path, store: Store, cache_dir: Option<&Path>) -> Result<Watcher> {
-        Ok(Watcher {
-            history: LegacyHistory::open(workspace, cache_dir)?,
+    /// The cache folder need not exist yet (marimo has not run): it is followed from its
+    /// parent, and passes find nothing until it appears.
+    pub fn new(workspace: &Path, store: Store, cache_dir: Option<&Path>) -> Watcher {
+        let root = super::scan::cache_root(workspace, cache_dir);
+        Watcher {
+            history: LegacyHistory::at(workspace, root),
             store,
-        })
+        }
     }
 
     pub fn root(&self) -> &Path {
@@ -227,31 +271,47 @@ impl Watcher {
     }
 
     /// One import pass over what is in the cache folder now.
-    pub fn poll_once(&mut self) -> Result<ImportReport> {
-        import_from(&self.history, &self.store)
+    pub fn pass(&mut self, journal: &dyn Journal) -> Result<ImportReport> {
+        import_from(&self.history, &self.store, journal)
     }
 }
 
-/// Polls every `interval` until `stop` is set (Ctrl-C sets it in the CLI), reporting each
-/// pass that imported something or failed.
+/// Follows the cache folder with file-system notifications and runs a pass after each burst
+/// of changes (and one at the start), until `stop` is set (Ctrl-C sets it in the CLI). Each
+/// pass gets its journal from `journal_for`, and `on_pass` sees what it did. Survives the
+/// cache folder being deleted and made again.
 pub fn watch(
     watcher: &mut Watcher,
-    interval: Duration,
     stop: &AtomicBool,
-    mut on_pass: impl FnMut(&ImportReport),
+    mut pass: impl FnMut(&mut Watcher) -> Result<()>,
 ) -> Result<()> {
-    while !stop.load(Ordering::Relaxed) {
-        let report = watcher.poll_once()?;
-        if report.imported > 0 || !report.failures.is_empty() {
-            on_pass(&report);
+    let (tx, rx) = channel();
+    let targets = Targets {
+        store: watcher.store.persist_dir().to_path_buf(),
+        cache: watcher.root().to_path_buf(),
+    };
+    let _follow = Follow::start(targets, move |changed| {
+        if changed.cache || changed.error.is_some() {
+            let _ = tx.send(());
         }
-        // Short naps, so Ctrl-C is answered promptly.
-        let mut waited = Duration::ZERO;
-        while waited < interval && !stop.load(Ordering::Relaxed) {
-            let nap = Duration::from_millis(100).min(interval - waited);
-            std::thread::sleep(nap);
-            waited += nap;
+    })
+    .map_err(|e| {
+        super::error::LegacyError::Message(format!(
+            "cannot follow {}: {e}",
+            watcher.root().display()
+        ))
+    })?;
+    pass(watcher)?;
+    while !stop.load(Ordering::Relaxed) {
+        // The timeout only lets Ctrl-C be seen: passes run on notifications, not on a clock.
+        match rx.recv_timeout(STOP_CHECK) {
+            Ok(()) => pass(watcher)?,
+            Err(RecvTimeoutError::Timeout) => {}
+            Err(RecvTimeoutError::Disconnected) => break,
         }
     }
     Ok(())
 }
+
+/// How often a waiting `watch` looks at its stop flag.
+const STOP_CHECK: Duration = Duration::from_millis(200);

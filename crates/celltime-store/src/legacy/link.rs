@@ -33,6 +33,9 @@ pub struct Link {
     pub origin: Arc<str>,
     /// Outputs and console of the last kernel run, when this entry is the one that run used.
     pub session: Option<Arc<SessionCell>>,
+    /// Why the last run's outputs are not shown with this entry, when it is unknown whether
+    /// they are this run's.
+    pub outputs_note: Option<Arc<str>>,
 }
 
 struct Notebook {
@@ -198,7 +201,7 @@ impl Linker {
     /// one link (its strings are made once, not per entry).
     pub fn links(&self, root: &Path, entries: &[LegacyEntry]) -> Vec<Link> {
         let mut by_block: HashMap<&str, Link> = HashMap::new();
-        entries
+        let mut links: Vec<Link> = entries
             .iter()
             .map(|entry| {
                 let listed = self.listed_in(entry);
@@ -210,7 +213,9 @@ impl Linker {
                     .or_insert_with(|| self.link(root, entry))
                     .clone()
             })
-            .collect()
+            .collect();
+        keep_sessions_of_one_run(entries, &mut links);
+        links
     }
 
     fn listed_in(&self, entry: &LegacyEntry) -> Option<usize> {
@@ -260,6 +265,7 @@ impl Linker {
             code: block.map(|b| Arc::from(b.code.as_str())),
             origin: Arc::from(origin),
             session,
+            outputs_note: None,
         }
     }
 
@@ -270,6 +276,7 @@ impl Linker {
             code: None,
             origin: Arc::from("no notebook found for this block: listed under the cache folder"),
             session: None,
+            outputs_note: None,
         }
     }
 
@@ -348,6 +355,34 @@ impl Linker {
                 cell.line
             )),
             session,
+            outputs_note: None,
         })
+    }
+}
+
+/// marimo's session snapshot holds the outputs of one run of each cell, and its manifest
+/// merges every entry the kernel runs touched: when it lists several whole-cell entries of one
+/// cell (the cell ran with different code), nothing says which of them the snapshot's run
+/// used. Their outputs are then shown with none of them, and each says why.
+fn keep_sessions_of_one_run(entries: &[LegacyEntry], links: &mut [Link]) {
+    let mut runs: HashMap<(Arc<str>, Arc<str>), usize> = HashMap::new();
+    for (entry, link) in entries.iter().zip(links.iter()) {
+        if entry.block == CELL_CACHE_BLOCK && link.session.is_some() {
+            *runs
+                .entry((link.notebook.clone(), link.cell.clone()))
+                .or_default() += 1;
+        }
+    }
+    for (entry, link) in entries.iter().zip(links.iter_mut()) {
+        let key = (link.notebook.clone(), link.cell.clone());
+        let several = runs.get(&key).copied().unwrap_or(0);
+        if entry.block == CELL_CACHE_BLOCK && link.session.is_some() && several > 1 {
+            link.session = None;
+            link.outputs_note = Some(Arc::from(format!(
+                "not shown: marimo's session snapshot has the outputs of one run of this cell, \
+                 and its manifest lists {several} cached runs of it without saying which one \
+                 that was"
+            )));
+        }
     }
 }

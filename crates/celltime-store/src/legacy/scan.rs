@@ -127,6 +127,14 @@ pub struct Scan {
 impl Scan {
     /// True when no listed folder changed since the scan (entries are added, replaced and
     /// removed by renames, which touch the folder).
+    /// The listing of a cache folder that does not exist (yet).
+    pub fn empty(root: &Path) -> Scan {
+        Scan {
+            root: root.to_path_buf(),
+            ..Scan::default()
+        }
+    }
+
     pub fn is_current(&self) -> bool {
         !self.stamps.is_empty()
             && self

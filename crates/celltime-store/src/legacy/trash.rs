@@ -41,6 +41,8 @@ struct MovedEntry {
 pub struct Trashed {
     pub batch: PathBuf,
     pub moved: usize,
+    /// The ids of the entries moved.
+    pub ids: Vec<crate::model::EntryId>,
     pub bytes: u64,
     pub failures: Vec<String>,
 }
@@ -64,8 +66,31 @@ fn checked_trash_dir(root: &Path) -> Result<Option<PathBuf>> {
     }
 }
 
-/// A new, empty batch folder named after the time (sortable) plus a random suffix.
-fn new_batch(root: &Path) -> Result<PathBuf> {
+/// The name of a new batch: the time (sortable), then the start of the id of the operation
+/// that makes it, so the operation log and the trash name each other.
+pub fn batch_name(op_id: &str) -> String {
+    let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%S%.3fZ");
+    let op: String = op_id.chars().take(12).collect();
+    format!("{stamp}-{op}")
+}
+
+/// Where batch `name` of the cache folder `root` is.
+pub fn batch_path(root: &Path, name: &str) -> PathBuf {
+    trash_dir(root).join(name)
+}
+
+/// The ids of the entries a batch holds, from its manifest.
+pub fn batch_ids(batch: &Path) -> Result<Vec<crate::model::EntryId>> {
+    let manifest = read_manifest(batch)?;
+    Ok(manifest
+        .entries
+        .iter()
+        .filter_map(|e| e.id.parse().ok())
+        .collect())
+}
+
+/// A new, empty batch folder called `name` (see [`batch_name`]).
+fn new_batch(root: &Path, name: &str) -> Result<PathBuf> {
     let trash = match checked_trash_dir(root)? {
         Some(trash) => trash,
         None => {
@@ -74,8 +99,13 @@ fn new_batch(root: &Path) -> Result<PathBuf> {
             trash
         }
     };
-    let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%S%.3fZ");
-    let batch = trash.join(format!("{stamp}-{}", crate::store::fs::random_hex(3)));
+    if name.is_empty() || name.contains(['/', '\\']) || name.starts_with('.') {
+        return Err(LegacyError::invalid(
+            &trash,
+            format!("{name:?} is not a batch name"),
+        ));
+    }
+    let batch = trash.join(name);
     fs::create_dir(&batch).at(&batch)?;
     Ok(batch)
 }
@@ -93,10 +123,10 @@ fn read_manifest(batch: &Path) -> Result<BatchManifest> {
         .map_err(|e| LegacyError::invalid(&path, format!("not a celltime trash manifest: {e}")))
 }
 
-/// Moves `entries` into a new trash batch. An entry that changed since it was listed (or
-/// whose files are not plain files any more) is skipped and reported, never moved.
-pub fn move_to_trash(root: &Path, entries: &[&LegacyEntry]) -> Result<Trashed> {
-    let batch = new_batch(root)?;
+/// Moves `entries` into a new trash batch called `name`. An entry that changed since it was
+/// listed (or whose files are not plain files any more) is skipped and reported, never moved.
+pub fn move_to_trash(root: &Path, name: &str, entries: &[&LegacyEntry]) -> Result<Trashed> {
+    let batch = new_batch(root, name)?;
     let mut manifest = BatchManifest {
         version: 1,
         created_at: crate::model::Timestamp::now().to_rfc3339(),
@@ -114,6 +144,7 @@ pub fn move_to_trash(root: &Path, entries: &[&LegacyEntry]) -> Result<Trashed> {
         match unchanged(root, entry).and_then(|()| move_entry(root, &batch, entry)) {
             Ok(()) => {
                 outcome.moved += 1;
+                outcome.ids.push(entry.id());
                 outcome.bytes += entry.size();
                 moved.push(record);
             }
@@ -325,9 +356,10 @@ pub fn empty_trash(root: &Path) -> Result<usize> {
     Ok(delete_batches(root, Duration::ZERO)?.0)
 }
 
-/// Deletes the batches older than [`TRASH_GRACE`]; returns the bytes their entries held.
-pub fn reclaim(root: &Path) -> Result<u64> {
-    Ok(delete_batches(root, TRASH_GRACE)?.1)
+/// Deletes the batches older than `grace` (the store's `gc_grace`, else [`TRASH_GRACE`]);
+/// returns the bytes their entries held.
+pub fn reclaim(root: &Path, grace: Duration) -> Result<u64> {
+    Ok(delete_batches(root, grace)?.1)
 }
 
 /// Deletes batches made more than `age` ago: (how many, bytes of their entries).

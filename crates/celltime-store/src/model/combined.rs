@@ -1,201 +1,243 @@
-//! Two histories seen as one (celltime's store and marimo's cache folder, when a workspace
-//! has both): notebooks are the union, timelines hold the rows of both, and every other call
-//! goes to the backend that owns the entry or content. Pure dispatch: no state of its own
-//! beyond which backend listed which id.
+//! One run, one row: how a run held by both backends — celltime's store and marimo's cache
+//! folder — is recognised as one (docs/FORMAT.md §16), and the merged timeline. Pure: the
+//! backends say what ties each of their rows to a cache file; this decides and merges.
 
-use super::history::{
-    Applied, BackendKind, ContentRef, Detail, History, HistoryError, HistoryResult, NotebookInfo,
-    PartInfo, Timeline, UndoToken,
-};
+use super::history::{Copies, Row, Timeline};
 use super::keys::EntryId;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::sync::Mutex;
+use super::time::Timestamp;
+use std::collections::HashMap;
 
-pub struct CombinedHistory {
-    /// The store first, then the legacy cache.
-    backends: [Box<dyn History>; 2],
-    /// Which backend listed an id (filled by `timeline`).
-    owners: Mutex<HashMap<EntryId, usize>>,
+/// A store entry may be written a little after marimo wrote the file (its `created_at` is
+/// when the run started, the file time when marimo finished), and file times can lag the
+/// clock by a few milliseconds or, on coarse file systems, two seconds.
+pub const LINK_TOLERANCE_MS: i64 = 2_000;
+
+/// What ties a row to a file of marimo's cache: the cache key's hash (the entry's module
+/// hash), the file's format (`pickle`, `json`, `jsonl`) and size, and a time — the file time
+/// for a cache row, `created_at` for a store row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CacheTie {
+    pub hash: String,
+    pub format: String,
+    pub size: u64,
+    pub at: Timestamp,
 }
 
-impl CombinedHistory {
-    pub fn new(store: Box<dyn History>, legacy: Box<dyn History>) -> CombinedHistory {
-        CombinedHistory {
-            backends: [store, legacy],
-            owners: Mutex::new(HashMap::new()),
-        }
-    }
-
-    fn owners(&self) -> std::sync::MutexGuard<'_, HashMap<EntryId, usize>> {
-        self.owners.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// The backend that listed `id`, asking both when it was not listed yet.
-    fn owner(&self, notebook: &str, id: EntryId) -> HistoryResult<usize> {
-        if let Some(at) = self.owners().get(&id) {
-            return Ok(*at);
-        }
-        for at in 0..2 {
-            if self
-                .timeline_of(at, notebook)?
-                .rows
-                .iter()
-                .any(|r| r.id == id)
-            {
-                return Ok(at);
-            }
-        }
-        Err(HistoryError::new(format!(
-            "no entry {} in notebook {notebook:?}",
-            id.short()
-        )))
-    }
-
-    /// A backend's timeline, empty where it does not have the notebook.
-    fn timeline_of(&self, at: usize, notebook: &str) -> HistoryResult<Timeline> {
-        let backend = &self.backends[at];
-        if !backend.notebooks()?.iter().any(|n| n.notebook == notebook) {
-            return Ok(Timeline::default());
-        }
-        let timeline = backend.timeline(notebook)?;
-        self.owners()
-            .extend(timeline.rows.iter().map(|r| (r.id, at)));
-        Ok(timeline)
-    }
+/// Which copies a merged row stands for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Owner {
+    pub store: Option<EntryId>,
+    pub cache: Option<EntryId>,
 }
 
-impl History for CombinedHistory {
-    fn kind(&self) -> BackendKind {
-        BackendKind::Store
-    }
+/// A merged timeline and, parallel to its rows, the copies behind each.
+#[derive(Debug, Clone, Default)]
+pub struct Merged {
+    pub timeline: Timeline,
+    pub owners: Vec<Owner>,
+}
 
-    fn location(&self) -> String {
-        format!(
-            "{} + {}",
-            self.backends[0].location(),
-            self.backends[1].location()
-        )
-    }
-
-    fn notebooks(&self) -> HistoryResult<Vec<NotebookInfo>> {
-        let mut merged: BTreeMap<String, NotebookInfo> = BTreeMap::new();
-        let mut in_both = Vec::new();
-        for backend in &self.backends {
-            for info in backend.notebooks()? {
-                match merged.get_mut(&info.notebook) {
-                    Some(m) => {
-                        m.entries += info.entries;
-                        m.bytes += info.bytes;
-                        in_both.push(info.notebook);
-                    }
-                    None => {
-                        merged.insert(info.notebook.clone(), info);
-                    }
-                }
-            }
+/// Pairs cache rows with the store rows that are copies of the same run: same hash, format
+/// and size, and of those the newest store row created no later than the file was written
+/// (plus [`LINK_TOLERANCE_MS`]). Each row pairs at most once. Returns (store row, cache row).
+fn pairs(store: &[Option<CacheTie>], cache: &[Option<CacheTie>]) -> Vec<(usize, usize)> {
+    let mut by_key: HashMap<(&str, &str, u64), Vec<usize>> = HashMap::new();
+    for (at, tie) in store.iter().enumerate() {
+        if let Some(t) = tie {
+            by_key
+                .entry((&t.hash, &t.format, t.size))
+                .or_default()
+                .push(at);
         }
-        // A cell both backends hold (an imported block, say) is one cell.
-        for notebook in in_both {
-            let timeline = self.timeline(&notebook)?;
-            let cells: BTreeSet<&str> = timeline.rows.iter().map(|r| &*r.cell).collect();
-            if let Some(m) = merged.get_mut(&notebook) {
-                m.cells = cells.len();
-            }
-        }
-        Ok(merged.into_values().collect())
     }
-
-    fn timeline(&self, notebook: &str) -> HistoryResult<Timeline> {
-        let mut combined = Timeline {
-            notebook: notebook.to_string(),
-            ..Timeline::default()
+    let mut taken = vec![false; store.len()];
+    let mut out = Vec::new();
+    for (c, tie) in cache.iter().enumerate() {
+        let Some(t) = tie else { continue };
+        let Some(candidates) = by_key.get(&(&t.hash, &t.format, t.size)) else {
+            continue;
         };
-        for at in 0..2 {
-            let timeline = self.timeline_of(at, notebook)?;
-            let offset = combined.content_sizes.len() as u32;
-            combined.content_sizes.extend(timeline.content_sizes);
-            combined
-                .rows
-                .extend(timeline.rows.into_iter().map(|mut row| {
-                    row.contents.iter_mut().for_each(|c| *c += offset);
-                    row
-                }));
+        let limit = t.at.0.saturating_add(LINK_TOLERANCE_MS);
+        let best = candidates
+            .iter()
+            .copied()
+            .filter(|&s| !taken[s])
+            .filter_map(|s| store[s].as_ref().map(|st| (st.at, s)))
+            .filter(|(at, _)| at.0 <= limit)
+            .max();
+        if let Some((_, s)) = best {
+            taken[s] = true;
+            out.push((s, c));
         }
-        Ok(combined)
     }
+    out
+}
 
-    fn detail(&self, notebook: &str, id: EntryId) -> HistoryResult<Detail> {
-        self.backends[self.owner(notebook, id)?].detail(notebook, id)
+/// The rows of both backends, a run held by both as one row: the store's row (its id, key,
+/// exact time, pin and uses) with the parts, size and contents of both copies.
+pub fn merge(
+    store: Timeline,
+    store_ties: &[Option<CacheTie>],
+    cache: Timeline,
+    cache_ties: &[Option<CacheTie>],
+) -> Merged {
+    let paired = pairs(store_ties, cache_ties);
+    let mut partner_of_store = vec![None; store.rows.len()];
+    let mut cache_paired = vec![false; cache.rows.len()];
+    for (s, c) in paired {
+        partner_of_store[s] = Some(c);
+        cache_paired[c] = true;
     }
-
-    fn read(&self, notebook: &str, part: &PartInfo) -> HistoryResult<Vec<u8>> {
-        self.backends[backend_of(part)].read(notebook, part)
-    }
-
-    fn copy_to(
-        &self,
-        notebook: &str,
-        part: &PartInfo,
-        out: &mut dyn std::io::Write,
-    ) -> HistoryResult<u64> {
-        self.backends[backend_of(part)].copy_to(notebook, part, out)
-    }
-
-    fn remove(&self, notebook: &str, ids: &[EntryId]) -> HistoryResult<Applied> {
-        let mut split: [Vec<EntryId>; 2] = [Vec::new(), Vec::new()];
-        for id in ids {
-            split[self.owner(notebook, *id)?].push(*id);
-        }
-        let mut applied = Vec::new();
-        for (at, ids) in split.iter().enumerate() {
-            if !ids.is_empty() {
-                applied.push(self.backends[at].remove(notebook, ids)?);
-            }
-        }
-        Ok(match applied.len() {
-            1 => applied.remove(0),
-            _ => Applied {
-                notebook: notebook.to_string(),
-                removed: applied.iter().map(|a| a.removed).sum(),
-                bytes: applied.iter().map(|a| a.bytes).sum(),
-                failures: applied.iter().flat_map(|a| a.failures.clone()).collect(),
-                undo: UndoToken::Many(applied),
+    let offset = store.content_sizes.len() as u32;
+    let mut merged = Merged {
+        timeline: Timeline {
+            notebook: if store.notebook.is_empty() {
+                cache.notebook.clone()
+            } else {
+                store.notebook.clone()
             },
+            rows: Vec::with_capacity(store.rows.len() + cache.rows.len()),
+            content_sizes: store.content_sizes,
+        },
+        owners: Vec::new(),
+    };
+    merged
+        .timeline
+        .content_sizes
+        .extend_from_slice(&cache.content_sizes);
+    let shift = |row: &Row| {
+        row.contents
+            .iter()
+            .map(|c| c + offset)
+            .collect::<Vec<u32>>()
+    };
+    for (s, mut row) in store.rows.into_iter().enumerate() {
+        let mut owner = Owner {
+            store: Some(row.id),
+            cache: None,
+        };
+        row.copies = Copies::STORE;
+        if let Some(c) = partner_of_store[s] {
+            let twin = &cache.rows[c];
+            owner.cache = Some(twin.id);
+            row.copies.cache = true;
+            row.parts = super::entry::PartMask(row.parts.0 | twin.parts.0);
+            row.size += twin.size;
+            row.contents.extend(shift(twin));
+        }
+        merged.timeline.rows.push(row);
+        merged.owners.push(owner);
+    }
+    for (c, row) in cache.rows.iter().enumerate() {
+        if cache_paired[c] {
+            continue;
+        }
+        let mut row = row.clone();
+        row.contents = shift(&row);
+        row.copies = Copies::CACHE;
+        merged.owners.push(Owner {
+            store: None,
+            cache: Some(row.id),
+        });
+        merged.timeline.rows.push(row);
+    }
+    merged
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::PartMask;
+    use std::sync::Arc;
+
+    fn row(id: u128, module: &str, t: i64, content: u32) -> Row {
+        Row {
+            id: EntryId(id),
+            cell: Arc::from("c"),
+            module: Arc::from(module),
+            version: Arc::from("0"),
+            created_at: Timestamp(t),
+            approximate_time: false,
+            last_used: None,
+            pinned: false,
+            size: 10,
+            parts: PartMask(1),
+            contents: vec![content],
+            copies: Copies::default(),
+        }
+    }
+
+    fn tie(hash: &str, size: u64, at: i64) -> Option<CacheTie> {
+        Some(CacheTie {
+            hash: hash.into(),
+            format: "pickle".into(),
+            size,
+            at: Timestamp(at),
         })
     }
 
-    fn undo(&self, applied: &Applied) -> HistoryResult<usize> {
-        match &applied.undo {
-            UndoToken::Store(_) => self.backends[0].undo(applied),
-            UndoToken::Legacy(_) => self.backends[1].undo(applied),
-            UndoToken::Many(parts) => parts.iter().map(|a| self.undo(a)).sum(),
+    fn timeline(rows: Vec<Row>) -> Timeline {
+        Timeline {
+            notebook: "nb".into(),
+            content_sizes: vec![10; rows.len()],
+            rows,
         }
     }
 
-    fn reclaim(&self, notebook: &str) -> HistoryResult<u64> {
-        let mut freed = 0;
-        for backend in &self.backends {
-            if backend.notebooks()?.iter().any(|n| n.notebook == notebook) {
-                freed += backend.reclaim(notebook)?;
+    #[test]
+    fn a_run_in_both_backends_is_one_row_with_both_copies() {
+        let store = timeline(vec![row(1, "h1", 1000, 0), row(2, "h2", 2000, 1)]);
+        let cache = timeline(vec![row(11, "h1", 1000, 0), row(12, "h3", 3000, 1)]);
+        let m = merge(
+            store,
+            &[tie("h1", 5, 1000), tie("h2", 5, 2000)],
+            cache,
+            &[tie("h1", 5, 1000), tie("h3", 5, 3000)],
+        );
+        let ids: Vec<u128> = m.timeline.rows.iter().map(|r| r.id.0).collect();
+        assert_eq!(ids, [1, 2, 12]);
+        assert_eq!(
+            m.timeline.rows[0].copies,
+            Copies {
+                store: true,
+                cache: true
             }
-        }
-        Ok(freed)
+        );
+        assert_eq!(m.timeline.rows[0].size, 20);
+        assert_eq!(m.timeline.rows[0].contents, [0, 2]);
+        assert_eq!(m.owners[0].cache, Some(EntryId(11)));
+        assert_eq!(m.timeline.rows[2].copies, Copies::CACHE);
+        assert_eq!(m.timeline.rows[2].contents, [3]);
     }
 
-    fn set_pinned(&self, notebook: &str, ids: &[EntryId], pinned: bool) -> HistoryResult<usize> {
-        let mut changed = 0;
-        for id in ids {
-            changed +=
-                self.backends[self.owner(notebook, *id)?].set_pinned(notebook, &[*id], pinned)?;
-        }
-        Ok(changed)
-    }
-}
-
-/// Which backend holds a part: hashes are the store's, files marimo's cache.
-fn backend_of(part: &PartInfo) -> usize {
-    match part.content {
-        ContentRef::Hash(_) => 0,
-        ContentRef::File { .. } => 1,
+    #[test]
+    fn the_file_pairs_with_the_newest_store_run_written_before_it() {
+        // Two imports of one cache key (marimo rewrote it), a run recorded later by the
+        // plugin, and a file size that differs.
+        let store = timeline(vec![
+            row(1, "h", 1000, 0),
+            row(2, "h", 5000, 1),
+            row(3, "h", 9000, 2),
+        ]);
+        let cache = timeline(vec![row(11, "h", 6000, 0)]);
+        let m = merge(
+            store.clone(),
+            &[tie("h", 5, 1000), tie("h", 5, 5000), tie("h", 5, 9000)],
+            cache.clone(),
+            &[tie("h", 5, 6000)],
+        );
+        assert_eq!(m.owners[1].cache, Some(EntryId(11)));
+        assert_eq!(m.timeline.rows.len(), 3);
+        let other_size = merge(
+            store,
+            &[tie("h", 6, 5000), None, None],
+            cache,
+            &[tie("h", 5, 6000)],
+        );
+        assert_eq!(
+            other_size.timeline.rows.len(),
+            4,
+            "a different file is another run"
+        );
     }
 }

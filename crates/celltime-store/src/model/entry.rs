@@ -1,6 +1,8 @@
 //! Entries and their content parts.
 
-use super::keys::{CellKey, ContentHash, ExecKey, KeyError, ModuleHash, NotebookKey, Version};
+use super::keys::{
+    CellKey, ContentHash, ExecKey, KeyError, MarimoKey, ModuleHash, NotebookKey, Version,
+};
 use super::time::Timestamp;
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -203,6 +205,8 @@ pub struct NewEntry {
     pub parts: Vec<NewPart>,
     pub parents: Vec<ExecKey>,
     pub pinned: bool,
+    /// marimo's own key for the run (`<block>/<prefix><hash>.<ext>`), when marimo wrote it.
+    pub marimo_key: Option<MarimoKey>,
 }
 
 impl NewEntry {
@@ -216,6 +220,7 @@ impl NewEntry {
             parts: Vec::new(),
             parents: Vec::new(),
             pinned: false,
+            marimo_key: None,
         }
     }
 }
@@ -228,12 +233,22 @@ pub struct Entry {
     pub parents: Vec<ExecKey>,
     pub pinned: bool,
     pub last_used: Option<Timestamp>,
+    /// marimo's own key for the run, which links it to a file in `__marimo__/cache/`.
+    pub marimo_key: Option<MarimoKey>,
+    /// The last time a user chose this run as the one marimo is served (`celltime serve`).
+    pub served: Option<Timestamp>,
 }
 
 impl Entry {
     /// Sum of the sizes of its parts (shared contents counted in each entry).
     pub fn size(&self) -> u64 {
         self.parts.iter().map(|p| p.size).sum()
+    }
+
+    /// When this run last became the one served: its creation, or a later explicit choice.
+    pub fn standing(&self) -> Timestamp {
+        self.served
+            .map_or(self.key.created_at, |s| s.max(self.key.created_at))
     }
 
     pub fn mask(&self) -> PartMask {

@@ -1,10 +1,11 @@
 //! One interface over both backends — celltime's own store and marimo's legacy cache folder —
 //! so the CLI, the prune planner and the TUI read, plan and apply the same way on either.
 
-use super::entry::{PartKind, PartMask};
+use super::entry::{Entry, PartKind, PartMask};
 use super::keys::{ContentHash, EntryId};
 use super::time::Timestamp;
 use serde::Serialize;
+use std::path::PathBuf;
 use std::sync::Arc;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -14,6 +15,34 @@ pub enum BackendKind {
     Store,
     /// `__marimo__/cache/` as marimo writes it
     Legacy,
+}
+
+/// Where the copies of one run live: celltime's store, marimo's cache folder, or both (a run
+/// imported from marimo's cache, or recorded by the marimo plugin while marimo also wrote it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Copies {
+    pub store: bool,
+    pub cache: bool,
+}
+
+impl Copies {
+    pub const STORE: Copies = Copies {
+        store: true,
+        cache: false,
+    };
+    pub const CACHE: Copies = Copies {
+        store: false,
+        cache: true,
+    };
+
+    /// `store`, `cache` or `store+cache`, as listings print it.
+    pub fn label(self) -> &'static str {
+        match (self.store, self.cache) {
+            (true, true) => "store+cache",
+            (false, true) => "cache",
+            _ => "store",
+        }
+    }
 }
 
 /// A notebook as listings show it.
@@ -41,6 +70,7 @@ pub struct Row {
     pub parts: PartMask,
     /// Indices into [`Timeline::content_sizes`]; shared contents share an index.
     pub contents: Vec<u32>,
+    pub copies: Copies,
 }
 
 /// All entries of one notebook, in execution-key order.
@@ -91,25 +121,83 @@ pub struct Detail {
     pub facts: Vec<(String, String)>,
 }
 
-/// What an apply did, enough to undo it.
-#[derive(Debug, Clone)]
+/// What a removal did. Undoing it goes through the operation log (`crate::ops`), which the
+/// backend wrote to before it removed anything.
+#[derive(Debug, Clone, Default)]
 pub struct Applied {
     pub notebook: String,
+    /// Runs removed (a run with copies in both backends counts once).
     pub removed: usize,
+    /// Bytes only the removed runs referenced.
     pub bytes: u64,
-    /// Backend-specific record of what to put back.
-    pub undo: UndoToken,
+    /// Of which in marimo's cache folder: freed only when its trash is emptied.
+    pub cache_bytes: u64,
     pub failures: Vec<String>,
 }
 
-#[derive(Debug, Clone)]
-pub enum UndoToken {
-    /// Entries the store removed; re-adding them is possible until `gc` sweeps the contents.
-    Store(Vec<super::entry::Entry>),
-    /// A trash batch folder of the legacy cache.
-    Legacy(std::path::PathBuf),
-    /// Applies made on several backends at once (a combined history); undone together.
-    Many(Vec<Applied>),
+/// One reversible change, as the operation log records it (docs/FORMAT.md §15): enough to
+/// put things back as they were.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Change {
+    /// Entries removed from the store; undone by putting them back (their contents stay for
+    /// the gc grace period after the operation).
+    StoreRemoved {
+        notebook: String,
+        entries: Vec<Entry>,
+    },
+    /// Entries added to the store (an import, an undone removal); undone by removing them.
+    StoreAdded {
+        notebook: String,
+        ids: Vec<EntryId>,
+    },
+    Pinned {
+        notebook: String,
+        ids: Vec<EntryId>,
+    },
+    Unpinned {
+        notebook: String,
+        ids: Vec<EntryId>,
+    },
+    /// `id` chosen as the run marimo is served for its cell and module; `previous` was served
+    /// before. Undone by serving `previous` again (while it is live).
+    Served {
+        notebook: String,
+        id: EntryId,
+        previous: Option<EntryId>,
+    },
+    /// marimo cache entries moved into the trash batch `batch` of `cache_dir`; undone by
+    /// moving the batch back.
+    CacheTrashed {
+        cache_dir: PathBuf,
+        batch: String,
+        ids: Vec<EntryId>,
+    },
+    /// marimo cache entries moved back out of a trash batch; undone by trashing them again.
+    CacheRestored {
+        cache_dir: PathBuf,
+        batch: String,
+        ids: Vec<EntryId>,
+    },
+}
+
+/// Where a write records its changes before it makes them (write-ahead), so that whatever
+/// happens next the change can be undone.
+pub trait Journal: Sync {
+    fn record(&self, change: &Change) -> HistoryResult<()>;
+    /// The operation's id, which names what it leaves behind (a trash batch).
+    fn op_id(&self) -> String;
+}
+
+/// What a plan relies on, checked against the notebook's fresh timeline right before anything
+/// is removed (under the store's lock): an error removes nothing and says what changed.
+pub type PlanCheck<'a> = &'a (dyn Fn(&Timeline) -> Result<(), String> + Sync);
+
+/// A removal: which runs, what the plan relied on, where the change is recorded.
+pub struct Removal<'a> {
+    pub notebook: &'a str,
+    pub ids: &'a [EntryId],
+    pub check: PlanCheck<'a>,
+    pub journal: &'a dyn Journal,
 }
 
 /// A user-facing error from a backend, with the one distinction callers act on.
@@ -117,6 +205,8 @@ pub enum UndoToken {
 #[error("{message}")]
 pub struct HistoryError {
     pub busy: bool,
+    /// A plan no longer holds: something it relied on changed, nothing was removed.
+    pub stale: bool,
     pub message: String,
 }
 
@@ -124,7 +214,15 @@ impl HistoryError {
     pub fn new(message: impl Into<String>) -> HistoryError {
         HistoryError {
             busy: false,
+            stale: false,
             message: message.into(),
+        }
+    }
+
+    pub fn stale(message: impl Into<String>) -> HistoryError {
+        HistoryError {
+            stale: true,
+            ..HistoryError::new(message)
         }
     }
 }
@@ -154,12 +252,35 @@ pub trait History: Send + Sync {
             .map_err(|e| HistoryError::new(e.to_string()))?;
         Ok(bytes.len() as u64)
     }
-    fn remove(&self, notebook: &str, ids: &[EntryId]) -> HistoryResult<Applied>;
-    fn undo(&self, applied: &Applied) -> HistoryResult<usize>;
+    /// Removes runs, every copy of each or none: checks the plan against the fresh state
+    /// first, records the change in the journal, then removes.
+    fn remove(&self, removal: &Removal<'_>) -> HistoryResult<Applied>;
+    /// Reverses one recorded change (an undo), recording what it does in `journal`. Returns
+    /// how many entries it put back or changed.
+    fn reverse(&self, change: &Change, journal: &dyn Journal) -> HistoryResult<usize>;
     /// Frees the space removed entries held, where the backend defers it: the store sweeps
-    /// unreferenced contents older than its grace period. Returns the bytes freed. Removals
-    /// can no longer be undone afterwards.
+    /// contents nothing references any more, except those of removals younger than its grace
+    /// period (they stay undoable); marimo's cache deletes trash batches past that period.
+    /// Returns the bytes freed.
     fn reclaim(&self, notebook: &str) -> HistoryResult<u64>;
+    /// Where the workspace's operation log lives (`persist/.ops`), if this history has one.
+    fn ops_dir(&self) -> Option<PathBuf> {
+        None
+    }
     /// Pins are retention marks; a backend that cannot keep them says so.
-    fn set_pinned(&self, notebook: &str, ids: &[EntryId], pinned: bool) -> HistoryResult<usize>;
+    fn set_pinned(
+        &self,
+        notebook: &str,
+        ids: &[EntryId],
+        pinned: bool,
+        journal: &dyn Journal,
+    ) -> HistoryResult<usize>;
+    /// Chooses the run marimo is served for its cell and module from now on (`celltime
+    /// serve`), recording it in `journal`; only celltime's store serves marimo.
+    fn serve(&self, notebook: &str, id: EntryId, journal: &dyn Journal) -> HistoryResult<()> {
+        let _ = (notebook, id, journal);
+        Err(HistoryError::new(
+            "only runs in celltime's store can be served to marimo; this one is in marimo's own folder",
+        ))
+    }
 }

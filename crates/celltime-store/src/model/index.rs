@@ -5,7 +5,9 @@
 //! Lookup tables are built on first use, so loading a snapshot does no hashing.
 
 use super::entry::{Entry, PartKind, PartMask, PartRef};
-use super::keys::{CellKey, ContentHash, EntryId, ExecKey, ModuleHash, NotebookKey, Version};
+use super::keys::{
+    CellKey, ContentHash, EntryId, ExecKey, MarimoKey, ModuleHash, NotebookKey, Version,
+};
 use super::time::Timestamp;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -60,25 +62,69 @@ impl Interner {
     }
 
     fn intern(&mut self, text: &str) -> u32 {
-        let strings = &self.strings;
-        let lookup = self.lookup.get_or_insert_with(|| {
-            strings
-                .iter()
-                .enumerate()
-                .map(|(i, s)| (s.clone(), i as u32))
-                .collect()
-        });
-        if let Some(&id) = lookup.get(text) {
+        if let Some(id) = self.find(text) {
             return id;
         }
         let id = self.strings.len() as u32;
         self.strings.push(text.into());
-        lookup.insert(text.into(), id);
+        if let Some(lookup) = &mut self.lookup {
+            lookup.insert(text.into(), id);
+        }
         id
     }
 
     fn get(&self, id: u32) -> &str {
         &self.strings[id as usize]
+    }
+
+    /// The id of a string already interned, without interning it.
+    fn find(&mut self, text: &str) -> Option<u32> {
+        self.intern_lookup().get(text).copied()
+    }
+
+    fn intern_lookup(&mut self) -> &FastMap<Box<str>, u32> {
+        let strings = &self.strings;
+        self.lookup.get_or_insert_with(|| {
+            strings
+                .iter()
+                .enumerate()
+                .map(|(i, s)| (s.clone(), i as u32))
+                .collect()
+        })
+    }
+}
+
+/// A row's retention and serving marks; merging keeps the pin and the latest times.
+#[derive(Debug, Clone, Copy)]
+struct Marks {
+    pinned: bool,
+    last_used: i64,
+    served: i64,
+}
+
+impl Marks {
+    fn of(entry: &Entry) -> Marks {
+        Marks {
+            pinned: entry.pinned,
+            last_used: entry.last_used.map_or(NEVER, |t| t.0),
+            served: entry.served.map_or(NEVER, |t| t.0),
+        }
+    }
+
+    fn of_row(row: &Row) -> Marks {
+        Marks {
+            pinned: row.pinned,
+            last_used: row.last_used,
+            served: row.served,
+        }
+    }
+}
+
+impl Row {
+    fn merge(&mut self, marks: Marks) {
+        self.pinned |= marks.pinned;
+        self.last_used = self.last_used.max(marks.last_used);
+        self.served = self.served.max(marks.served);
     }
 }
 
@@ -91,6 +137,10 @@ struct Row {
     created_at: i64,
     /// Milliseconds, or `i64::MIN` when never used.
     last_used: i64,
+    /// Milliseconds of the last `serve` choice, or `i64::MIN`.
+    served: i64,
+    /// Interned marimo cache key, or [`NO_STRING`].
+    marimo_key: u32,
     size: u64,
     parts_start: u32,
     parts_len: u16,
@@ -118,6 +168,11 @@ struct ParentRow {
 }
 
 const NEVER: i64 = i64::MIN;
+const NO_STRING: u32 = u32::MAX;
+
+fn time_of(millis: i64) -> Option<Timestamp> {
+    (millis != NEVER).then_some(Timestamp(millis))
+}
 
 /// What an insert did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -141,7 +196,17 @@ pub struct EntryView<'a> {
     pub pinned: bool,
     pub size: u64,
     pub parts: PartMask,
+    pub served: Option<Timestamp>,
+    pub marimo_key: Option<&'a str>,
     pub(crate) row: u32,
+}
+
+impl EntryView<'_> {
+    /// When this run last became the one served: its creation, or a later explicit choice.
+    pub fn standing(&self) -> Timestamp {
+        self.served
+            .map_or(self.created_at, |s| s.max(self.created_at))
+    }
 }
 
 /// Totals of a notebook: what `ls --notebooks` shows.
@@ -201,6 +266,8 @@ pub struct BorrowedEntry<'a, 'p> {
     pub created_at: Timestamp,
     pub pinned: bool,
     pub last_used: Option<Timestamp>,
+    pub served: Option<Timestamp>,
+    pub marimo_key: Option<&'a str>,
     pub parts: Vec<PartView<'a>>,
     pub parents: &'p [ParentView<'a>],
 }
@@ -244,6 +311,8 @@ pub struct NotebookIndex {
     /// end ([`NotebookIndex::finish_bulk`]): one pass over them then, instead of a lookup in
     /// a large table for every part.
     bulk: bool,
+    /// (cell, module) → rows, built on the first lookup of alternatives.
+    by_module: Option<FastMap<(u32, u32), Vec<u32>>>,
 }
 
 impl NotebookIndex {
@@ -316,6 +385,7 @@ impl NotebookIndex {
             by_id: OnceLock::new(),
             content_ix: None,
             bulk: false,
+            by_module: None,
         }
     }
 
@@ -391,31 +461,26 @@ impl NotebookIndex {
         let existing = self.by_id().get(&id).copied();
         if let Some(row) = existing {
             let current = self.entry_at(row);
+            let marks = Marks::of(entry);
             let parts: Vec<PartRef> = sorted_parts(&entry.parts).into_iter().cloned().collect();
-            if current.parts == parts && current.parents == entry.parents {
-                let r = &mut self.rows[row as usize];
-                r.pinned |= entry.pinned;
-                if let Some(used) = entry.last_used {
-                    r.last_used = r.last_used.max(used.0);
-                }
+            if current.parts == parts
+                && current.parents == entry.parents
+                && current.marimo_key == entry.marimo_key
+            {
+                self.rows[row as usize].merge(marks);
                 return InsertOutcome::Unchanged;
             }
-            let old = self.rows[row as usize];
+            let mut old = self.rows[row as usize];
             self.rows[row as usize].alive = false;
-            let last_used = old.last_used.max(entry.last_used.map_or(NEVER, |t| t.0));
-            self.push_row(entry, id, old.pinned || entry.pinned, last_used);
+            old.merge(marks);
+            self.push_row(entry, id, Marks::of_row(&old));
             return InsertOutcome::Replaced;
         }
-        self.push_row(
-            entry,
-            id,
-            entry.pinned,
-            entry.last_used.map_or(NEVER, |t| t.0),
-        );
+        self.push_row(entry, id, Marks::of(entry));
         InsertOutcome::New
     }
 
-    fn push_row(&mut self, entry: &Entry, id: EntryId, pinned: bool, last_used: i64) {
+    fn push_row(&mut self, entry: &Entry, id: EntryId, marks: Marks) {
         let key = &entry.key;
         let parents: Vec<ParentView<'_>> = entry
             .parents
@@ -434,8 +499,10 @@ impl NotebookIndex {
             id,
             key: interned,
             created_at: key.created_at,
-            pinned,
-            last_used: (last_used != NEVER).then_some(Timestamp(last_used)),
+            pinned: marks.pinned,
+            last_used: time_of(marks.last_used),
+            served: time_of(marks.served),
+            marimo_key: entry.marimo_key.as_ref().map(MarimoKey::as_str),
             parts: entry.parts.iter().map(PartRef::view).collect(),
             parents: &parents,
         });
@@ -485,6 +552,9 @@ impl NotebookIndex {
             };
             self.parents.push(row);
         }
+        let marimo_key = entry
+            .marimo_key
+            .map_or(NO_STRING, |k| self.strings.intern(k));
         let row = Row {
             id: entry.id,
             cell: entry.key.cell,
@@ -492,6 +562,8 @@ impl NotebookIndex {
             version: entry.key.version,
             created_at: entry.created_at.0,
             last_used: entry.last_used.map_or(NEVER, |t| t.0),
+            served: entry.served.map_or(NEVER, |t| t.0),
+            marimo_key,
             size: parts.iter().map(|p| p.size).sum(),
             parts_start,
             parts_len: (self.parts.len() as u32 - parts_start) as u16,
@@ -509,6 +581,12 @@ impl NotebookIndex {
         self.rows.push(row);
         if let Some(by_id) = self.by_id.get_mut() {
             by_id.insert(row.id, index);
+        }
+        if let Some(by_module) = &mut self.by_module {
+            by_module
+                .entry((row.cell, row.module))
+                .or_default()
+                .push(index);
         }
     }
 
@@ -584,14 +662,21 @@ impl NotebookIndex {
             _ => true,
         };
         self.sorted &= other.sorted && ordered;
-        self.rows.extend(other.rows.iter().map(|r| Row {
-            cell: strings[r.cell as usize],
-            module: strings[r.module as usize],
-            version: strings[r.version as usize],
-            parts_start: r.parts_start + parts_offset,
-            parents_start: r.parents_start + parents_offset,
-            ..*r
+        self.rows.extend(other.rows.iter().map(|r| {
+            Row {
+                cell: strings[r.cell as usize],
+                module: strings[r.module as usize],
+                version: strings[r.version as usize],
+                marimo_key: strings
+                    .get(r.marimo_key as usize)
+                    .copied()
+                    .unwrap_or(NO_STRING),
+                parts_start: r.parts_start + parts_offset,
+                parents_start: r.parents_start + parents_offset,
+                ..*r
+            }
         }));
+        self.by_module = None;
         if let Some(by_id) = self.by_id.get_mut() {
             for (i, row) in self.rows.iter().enumerate().skip(first_new) {
                 if row.alive {
@@ -654,6 +739,47 @@ impl NotebookIndex {
         }
     }
 
+    /// Records a `serve` choice made at `at` (the latest choice wins).
+    pub fn set_served(&mut self, id: EntryId, at: Timestamp) -> bool {
+        match self.by_id().get(&id).copied() {
+            Some(row) => {
+                let r = &mut self.rows[row as usize];
+                r.served = r.served.max(at.0);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Every live run of one module of one cell (the alternatives `serve` chooses among), in
+    /// no particular order.
+    pub fn alternatives(&mut self, cell: &str, module: &str) -> Vec<EntryId> {
+        if self.by_module.is_none() {
+            let mut map: FastMap<(u32, u32), Vec<u32>> = FastMap::default();
+            for (i, row) in self.rows.iter().enumerate() {
+                map.entry((row.cell, row.module))
+                    .or_default()
+                    .push(i as u32);
+            }
+            self.by_module = Some(map);
+        }
+        let (Some(cell), Some(module)) = (self.strings.find(cell), self.strings.find(module))
+        else {
+            return Vec::new();
+        };
+        let rows = self
+            .by_module
+            .as_ref()
+            .and_then(|m| m.get(&(cell, module)))
+            .cloned()
+            .unwrap_or_default();
+        rows.into_iter()
+            .map(|i| self.rows[i as usize])
+            .filter(|r| r.alive)
+            .map(|r| r.id)
+            .collect()
+    }
+
     /// Drops dead rows and unreferenced contents, and restores key order.
     pub fn compact(&mut self) {
         if self.sorted
@@ -700,6 +826,7 @@ impl NotebookIndex {
         self.sorted = true;
         self.by_id = OnceLock::new();
         self.content_ix = None;
+        self.by_module = None;
     }
 
     /// The interned ids of an entry's cell, module and version (below
@@ -778,8 +905,14 @@ impl NotebookIndex {
             parts,
             parents,
             pinned: row.pinned,
-            last_used: (row.last_used != NEVER).then_some(Timestamp(row.last_used)),
+            last_used: time_of(row.last_used),
+            marimo_key: self.marimo_key_of(row).and_then(|k| MarimoKey::new(k).ok()),
+            served: time_of(row.served),
         }
+    }
+
+    fn marimo_key_of(&self, row: &Row) -> Option<&str> {
+        (row.marimo_key != NO_STRING).then(|| self.strings.get(row.marimo_key))
     }
 
     fn key_of(&self, row: &Row) -> ExecKey {
@@ -813,10 +946,12 @@ impl NotebookIndex {
             module: self.strings.get(row.module),
             version: self.strings.get(row.version),
             created_at: Timestamp(row.created_at),
-            last_used: (row.last_used != NEVER).then_some(Timestamp(row.last_used)),
+            last_used: time_of(row.last_used),
             pinned: row.pinned,
             size: row.size,
             parts: mask,
+            served: time_of(row.served),
+            marimo_key: self.marimo_key_of(row),
             row: index,
         }
     }
@@ -1026,6 +1161,8 @@ mod tests {
             parents: vec![],
             pinned: false,
             last_used: None,
+            marimo_key: None,
+            served: None,
         }
     }
 

@@ -306,6 +306,49 @@ string_key!(
     }
 );
 
+string_key!(
+    /// marimo's own key for a run, `<block>/<P>_<hash>.<pickle|json|jsonl>`: what marimo hands
+    /// its cache store, and the entry's path relative to `__marimo__/cache/`.
+    MarimoKey,
+    "marimo cache key",
+    |text| {
+        check_length(text, 1024)?;
+        let (block, file) = text
+            .split_once('/')
+            .ok_or_else(|| "expected <block>/<P>_<hash>.<ext>".to_string())?;
+        let block_ok = !block.is_empty()
+            && block
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b" _-".contains(&b));
+        if !block_ok {
+            return Err("the block is letters, digits, ' ', '_' and '-' (as marimo writes it)".into());
+        }
+        match crate::legacy::names::parse_entry_name(file) {
+            Some(_) => Ok(()),
+            None => Err("expected <P>_<hash>.pickle, .json or .jsonl after the block".into()),
+        }
+    }
+);
+
+impl MarimoKey {
+    /// The block: the `persistent_cache` name, the function's name, or `cell_cache`.
+    pub fn block(&self) -> &str {
+        self.0.split_once('/').map_or("", |(block, _)| block)
+    }
+
+    /// The hash without marimo's type prefix: the run's module hash.
+    pub fn hash(&self) -> &str {
+        let file = self.0.split_once('/').map_or("", |(_, file)| file);
+        let stem = file.split_once('.').map_or(file, |(stem, _)| stem);
+        stem.get(2..).unwrap_or("")
+    }
+
+    /// `pickle`, `json` or `jsonl` (a lazy manifest).
+    pub fn extension(&self) -> &str {
+        self.0.rsplit_once('.').map_or("", |(_, ext)| ext)
+    }
+}
+
 impl Default for Version {
     fn default() -> Self {
         Version("0".to_string())

@@ -7,11 +7,11 @@ mod index;
 mod keys;
 mod time;
 
-pub use combined::CombinedHistory;
+pub use combined::{CacheTie, LINK_TOLERANCE_MS, Merged, Owner, merge};
 pub use entry::{Entry, NewEntry, NewPart, PartKind, PartMask, PartRef, check_part_labels};
 pub use history::{
-    Applied, BackendKind, ContentRef, Detail, History, HistoryError, HistoryResult, NotebookInfo,
-    ParentInfo, PartInfo, Row, Timeline, UndoToken,
+    Applied, BackendKind, Change, ContentRef, Copies, Detail, History, HistoryError, HistoryResult,
+    Journal, NotebookInfo, ParentInfo, PartInfo, PlanCheck, Removal, Row, Timeline,
 };
 pub use index::{
     BorrowedEntry, CellSummary, EntryView, IndexSummary, InsertOutcome, InternedKey, NotebookIndex,
@@ -19,7 +19,7 @@ pub use index::{
 };
 pub(crate) use keys::decode_hex;
 pub use keys::{
-    CellKey, ContentHash, EntryId, ExecKey, KeyError, MIN_ID_PREFIX, ModuleHash, NotebookKey,
-    RESERVED_COMPONENTS, SHORT_ID_LEN, Version,
+    CellKey, ContentHash, EntryId, ExecKey, KeyError, MIN_ID_PREFIX, MarimoKey, ModuleHash,
+    NotebookKey, RESERVED_COMPONENTS, SHORT_ID_LEN, Version,
 };
 pub use time::{Timestamp, TimestampError};

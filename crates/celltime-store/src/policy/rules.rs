@@ -139,6 +139,12 @@ impl Policy {
         super::glob::compile(&self.notebook).map(|_| ())
     }
 
+    /// Does the `--notebook` scope take in this notebook (any does when there is none)?
+    pub fn takes_notebook(&self, notebook: &str) -> bool {
+        self.notebook.is_empty()
+            || super::glob::compile(&self.notebook).is_ok_and(|set| set.is_match(notebook))
+    }
+
     pub fn has_keep_rules(&self) -> bool {
         let counts = [
             self.keep_last,

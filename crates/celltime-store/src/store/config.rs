@@ -9,13 +9,13 @@ use std::time::Duration;
 use toml_edit::{Document, DocumentMut, Item};
 
 /// The store format this build reads and writes.
-pub const FORMAT_VERSION: i64 = 1;
+pub const FORMAT_VERSION: i64 = 2;
 
 pub const DEFAULT_INLINE_THRESHOLD: u64 = 64 * 1024;
 pub const DEFAULT_GC_GRACE: Duration = Duration::from_secs(24 * 3600);
 
 const DEFAULT_TEXT: &str = r#"# celltime store settings; see docs/FORMAT.md. Comments and layout survive celltime's edits.
-format = 1
+format = 2
 
 # Contents up to this size go into SQLite packs; larger ones become files under objects/.
 inline_threshold = "64KiB"

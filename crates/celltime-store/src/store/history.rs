@@ -1,9 +1,10 @@
 //! The store as a [`History`]: what the CLI, prune and the TUI use on `__marimo__/persist/`.
 
-use super::{Notebook, Store, StoreError};
+use super::{Locked, Notebook, Store, StoreError};
 use crate::model::{
-    Applied, BackendKind, ContentRef, Detail, EntryId, History, HistoryError, HistoryResult,
-    NotebookInfo, NotebookKey, ParentInfo, PartInfo, Row, Timeline, UndoToken,
+    Applied, BackendKind, CacheTie, Change, ContentRef, Copies, Detail, EntryId, History,
+    HistoryError, HistoryResult, Journal, NotebookInfo, NotebookKey, ParentInfo, PartInfo,
+    PartKind, Removal, Row, Timeline,
 };
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
@@ -12,10 +13,15 @@ impl From<StoreError> for HistoryError {
     fn from(e: StoreError) -> HistoryError {
         HistoryError {
             busy: matches!(e, StoreError::Busy { .. }),
+            stale: false,
             message: e.to_string(),
         }
     }
 }
+
+/// Formats of a whole-namespace variables part that is a byte copy of a file of marimo's
+/// cache (what `import` and the marimo plugin write): the tie of docs/FORMAT.md §16.
+pub const CACHE_FILE_FORMATS: [&str; 3] = ["pickle", "json", "jsonl"];
 
 /// How many notebooks stay open between calls: a UI works on one at a time, and a listing
 /// of a large workspace must not hold them all in memory.
@@ -41,17 +47,156 @@ impl StoreHistory {
         &self.store
     }
 
-    fn with<T>(
+    /// Does the store have this notebook's folder?
+    pub fn has_notebook(&self, notebook: &str) -> HistoryResult<bool> {
+        let key = NotebookKey::new(notebook).map_err(StoreError::from)?;
+        Ok(self.store.paths(&key).notebook_file().is_file())
+    }
+
+    /// Runs `f` under the notebook's exclusive lock with its fresh timeline and the cache ties
+    /// of its rows (parallel to them): how a removal is checked and made in one step.
+    pub fn locked<T>(
+        &self,
+        notebook: &str,
+        f: impl FnOnce(&mut Locked<'_>, Timeline, Vec<Option<CacheTie>>) -> HistoryResult<T>,
+    ) -> HistoryResult<T> {
+        self.with(notebook, false, |nb| {
+            nb.locked(|tx| {
+                let timeline = timeline_of(tx.notebook());
+                let ties = ties_of(tx.notebook());
+                f(tx, timeline, ties).map_err(Failed)
+            })
+        })
+        .map_err(|Failed(e)| e)
+    }
+
+    /// The cache ties of a notebook's rows, parallel to its timeline.
+    pub fn ties(&self, notebook: &str) -> HistoryResult<Vec<Option<CacheTie>>> {
+        self.with(notebook, false, |nb| Ok(ties_of(nb)))
+    }
+
+    /// Reverses a change of the store (an undo); see [`History::reverse`].
+    pub fn reverse_store(&self, change: &Change, journal: &dyn Journal) -> HistoryResult<usize> {
+        match change {
+            Change::StoreRemoved { notebook, entries } => {
+                self.locked(notebook, |tx, _, _| {
+                    let back: Vec<EntryId> = tx
+                        .notebook()
+                        .restorable(entries)
+                        .iter()
+                        .map(|e| e.key.id())
+                        .collect();
+                    journal.record(&Change::StoreAdded {
+                        notebook: notebook.clone(),
+                        ids: back.clone(),
+                    })?;
+                    let restored = tx.restore(entries)?;
+                    if restored < entries.len() {
+                        let missing = entries.len() - restored;
+                        let present = entries
+                            .iter()
+                            .filter(|e| tx.notebook().index().contains(e.key.id()))
+                            .count();
+                        if present < entries.len() {
+                            return Err(HistoryError::new(format!(
+                                "{notebook}: {missing} of {} entries could not be put back: their contents were swept by gc",
+                                entries.len()
+                            )));
+                        }
+                    }
+                    Ok(restored)
+                })
+            }
+            Change::StoreAdded { notebook, ids } => self.locked(notebook, |tx, _, _| {
+                let entries: Vec<_> = ids
+                    .iter()
+                    .filter_map(|id| tx.notebook().index().get(*id))
+                    .collect();
+                journal.record(&Change::StoreRemoved {
+                    notebook: notebook.clone(),
+                    entries,
+                })?;
+                Ok(tx.remove(ids)?)
+            }),
+            Change::Pinned { notebook, ids } => self.pin_locked(notebook, ids, false, journal),
+            Change::Unpinned { notebook, ids } => self.pin_locked(notebook, ids, true, journal),
+            Change::Served {
+                notebook,
+                id,
+                previous,
+            } => match previous {
+                Some(previous) if previous != id => {
+                    self.serve_locked(notebook, *previous, journal)
+                }
+                _ => Ok(0),
+            },
+            Change::CacheTrashed { .. } | Change::CacheRestored { .. } => Err(HistoryError::new(
+                "this change was made in marimo's cache folder, which this command did not open",
+            )),
+        }
+    }
+
+    /// Pins or unpins, recording only the entries whose mark changes.
+    fn pin_locked(
+        &self,
+        notebook: &str,
+        ids: &[EntryId],
+        pinned: bool,
+        journal: &dyn Journal,
+    ) -> HistoryResult<usize> {
+        self.locked(notebook, |tx, _, _| {
+            let index = tx.notebook().index();
+            let changing: Vec<EntryId> = ids
+                .iter()
+                .copied()
+                .filter(|id| index.view(*id).is_some_and(|v| v.pinned != pinned))
+                .collect();
+            let change = if pinned {
+                Change::Pinned {
+                    notebook: notebook.to_string(),
+                    ids: changing.clone(),
+                }
+            } else {
+                Change::Unpinned {
+                    notebook: notebook.to_string(),
+                    ids: changing.clone(),
+                }
+            };
+            journal.record(&change)?;
+            Ok(tx.set_pinned(&changing, pinned)?)
+        })
+    }
+
+    /// Serves `id` from now on, recording which run was served before so undo can go back.
+    fn serve_locked(
+        &self,
+        notebook: &str,
+        id: EntryId,
+        journal: &dyn Journal,
+    ) -> HistoryResult<usize> {
+        self.locked(notebook, |tx, _, _| {
+            let Some(view) = tx.notebook().index().view(id) else {
+                return Ok(0);
+            };
+            let (cell, module) = (view.cell.to_string(), view.module.to_string());
+            let previous = tx.served(&cell, &module);
+            journal.record(&Change::Served {
+                notebook: notebook.to_string(),
+                id,
+                previous,
+            })?;
+            Ok(tx.serve(&[id])?)
+        })
+    }
+
+    fn with<T, E: From<StoreError>>(
         &self,
         notebook: &str,
         reload: bool,
-        f: impl FnOnce(&mut Notebook) -> Result<T, StoreError>,
-    ) -> HistoryResult<T> {
+        f: impl FnOnce(&mut Notebook) -> Result<T, E>,
+    ) -> Result<T, E> {
         let key = NotebookKey::new(notebook).map_err(StoreError::from)?;
-        let mut open = self
-            .open
-            .lock()
-            .map_err(|_| HistoryError::new("store lock poisoned"))?;
+        let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
         match open.iter().position(|(name, _)| name == notebook) {
             Some(at) => {
                 let found = open.remove(at);
@@ -65,7 +210,22 @@ impl StoreHistory {
                 open.truncate(KEEP_OPEN);
             }
         }
-        Ok(f(&mut open[0].1)?)
+        f(&mut open[0].1)
+    }
+}
+
+/// A history error carried through the store's locked section.
+struct Failed(HistoryError);
+
+impl From<StoreError> for Failed {
+    fn from(e: StoreError) -> Failed {
+        Failed(e.into())
+    }
+}
+
+impl From<HistoryError> for Failed {
+    fn from(e: HistoryError) -> Failed {
+        Failed(e)
     }
 }
 
@@ -87,7 +247,9 @@ impl History for StoreHistory {
             .map(|key| {
                 let summary = match self.store.quick_summary(&key) {
                     Some(summary) => summary,
-                    None => self.with(key.as_str(), true, |nb| Ok(nb.index().summary()))?,
+                    None => self.with(key.as_str(), true, |nb| {
+                        Ok::<_, HistoryError>(nb.index().summary())
+                    })?,
                 };
                 Ok(NotebookInfo {
                     notebook: key.to_string(),
@@ -146,6 +308,12 @@ impl History for StoreHistory {
                 ("pinned".to_string(), entry.pinned.to_string()),
                 ("size".to_string(), entry.size().to_string()),
             ];
+            if let Some(key) = &entry.marimo_key {
+                facts.push(("marimo key".to_string(), key.to_string()));
+            }
+            if let Some(served) = entry.served {
+                facts.push(("served since".to_string(), served.to_rfc3339()));
+            }
             for p in &entry.parts {
                 let label = if p.label.is_empty() {
                     p.kind.to_string()
@@ -162,11 +330,15 @@ impl History for StoreHistory {
         })
     }
 
+    fn serve(&self, notebook: &str, id: EntryId, journal: &dyn Journal) -> HistoryResult<()> {
+        self.serve_locked(notebook, id, journal).map(|_| ())
+    }
+
     fn read(&self, notebook: &str, part: &PartInfo) -> HistoryResult<Vec<u8>> {
         let ContentRef::Hash(hash) = &part.content else {
             return Err(HistoryError::new("not a store content"));
         };
-        let reader = self.with(notebook, false, |nb| Ok(nb.reader()))?;
+        let reader = self.with(notebook, false, |nb| Ok::<_, HistoryError>(nb.reader()))?;
         Ok(reader.read(*hash, part.size)?)
     }
 
@@ -179,36 +351,38 @@ impl History for StoreHistory {
         let ContentRef::Hash(hash) = &part.content else {
             return Err(HistoryError::new("not a store content"));
         };
-        let reader = self.with(notebook, false, |nb| Ok(nb.reader()))?;
+        let reader = self.with(notebook, false, |nb| Ok::<_, HistoryError>(nb.reader()))?;
         Ok(reader.copy_to(*hash, part.size, out)?)
     }
 
-    fn remove(&self, notebook: &str, ids: &[EntryId]) -> HistoryResult<Applied> {
-        self.with(notebook, true, |nb| {
-            let wanted: HashSet<EntryId> = ids.iter().copied().collect();
-            let bytes = nb.index().freed_bytes(&wanted);
-            let entries: Vec<_> = ids.iter().filter_map(|id| nb.index().get(*id)).collect();
-            let removed = nb.remove(ids)?;
-            nb.consolidate()?;
+    fn remove(&self, removal: &Removal<'_>) -> HistoryResult<Applied> {
+        let notebook = removal.notebook;
+        self.locked(notebook, |tx, timeline, _| {
+            (removal.check)(&timeline).map_err(HistoryError::stale)?;
+            let index = tx.notebook().index();
+            let wanted: HashSet<EntryId> = removal.ids.iter().copied().collect();
+            let bytes = index.freed_bytes(&wanted);
+            let entries: Vec<_> = removal.ids.iter().filter_map(|id| index.get(*id)).collect();
+            removal.journal.record(&Change::StoreRemoved {
+                notebook: notebook.to_string(),
+                entries,
+            })?;
+            let removed = tx.remove(removal.ids)?;
             Ok(Applied {
                 notebook: notebook.to_string(),
                 removed,
                 bytes,
-                undo: UndoToken::Store(entries),
-                failures: Vec::new(),
+                ..Applied::default()
             })
         })
     }
 
-    fn undo(&self, applied: &Applied) -> HistoryResult<usize> {
-        let UndoToken::Store(entries) = &applied.undo else {
-            return Err(HistoryError::new("this apply was not made on the store"));
-        };
-        self.with(&applied.notebook, true, |nb| {
-            let restored = nb.restore(entries)?;
-            nb.consolidate()?;
-            Ok(restored)
-        })
+    fn reverse(&self, change: &Change, journal: &dyn Journal) -> HistoryResult<usize> {
+        self.reverse_store(change, journal)
+    }
+
+    fn ops_dir(&self) -> Option<std::path::PathBuf> {
+        Some(self.store.persist_dir().join(crate::ops::OPS_DIR))
     }
 
     fn reclaim(&self, notebook: &str) -> HistoryResult<u64> {
@@ -219,12 +393,14 @@ impl History for StoreHistory {
         })
     }
 
-    fn set_pinned(&self, notebook: &str, ids: &[EntryId], pinned: bool) -> HistoryResult<usize> {
-        self.with(notebook, true, |nb| {
-            let changed = if pinned { nb.pin(ids)? } else { nb.unpin(ids)? };
-            nb.consolidate()?;
-            Ok(changed)
-        })
+    fn set_pinned(
+        &self,
+        notebook: &str,
+        ids: &[EntryId],
+        pinned: bool,
+        journal: &dyn Journal,
+    ) -> HistoryResult<usize> {
+        self.pin_locked(notebook, ids, pinned, journal)
     }
 }
 
@@ -256,6 +432,7 @@ pub fn timeline_of(nb: &Notebook) -> Timeline {
             size: view.size,
             parts: view.parts,
             contents: index.content_ids(&view),
+            copies: Copies::STORE,
         })
         .collect();
     Timeline {
@@ -263,4 +440,32 @@ pub fn timeline_of(nb: &Notebook) -> Timeline {
         rows,
         content_sizes: index.content_sizes(),
     }
+}
+
+/// What ties each row (in [`timeline_of`]'s order) to a file of marimo's cache: a
+/// whole-namespace variables part in a cache file format.
+pub fn ties_of(nb: &Notebook) -> Vec<Option<CacheTie>> {
+    let index = nb.index();
+    index
+        .views()
+        .iter()
+        .map(|view| {
+            if !view.parts.contains(PartKind::Variables) {
+                return None;
+            }
+            index
+                .part_views(view)
+                .find(|p| {
+                    p.kind == PartKind::Variables
+                        && p.label.is_empty()
+                        && CACHE_FILE_FORMATS.contains(&p.format)
+                })
+                .map(|p| CacheTie {
+                    hash: view.module.to_string(),
+                    format: p.format.to_string(),
+                    size: p.size,
+                    at: view.created_at,
+                })
+        })
+        .collect()
 }

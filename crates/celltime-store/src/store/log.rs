@@ -12,6 +12,7 @@ use super::error::{IoContext, Result};
 use super::fs::Fs;
 use super::wire::WireEntry;
 use crate::model::{EntryId, Timestamp};
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
@@ -50,6 +51,11 @@ pub enum Record {
         ids: Vec<EntryId>,
         used_at: Timestamp,
     },
+    /// A user chose these runs as the ones marimo is served from now on (`served = at`).
+    Serve {
+        at: Timestamp,
+        ids: Vec<EntryId>,
+    },
 }
 
 /// A record as read, before its op's fields are checked. serde reads an internally tagged
@@ -72,6 +78,7 @@ enum Op {
     Pin,
     Unpin,
     Used,
+    Serve,
 }
 
 impl TryFrom<RawRecord> for Record {
@@ -91,6 +98,7 @@ impl TryFrom<RawRecord> for Record {
             (Op::Pin, None, Some(ids), None) => Record::Pin { at, ids },
             (Op::Unpin, None, Some(ids), None) => Record::Unpin { at, ids },
             (Op::Used, None, Some(ids), Some(used_at)) => Record::Used { at, ids, used_at },
+            (Op::Serve, None, Some(ids), None) => Record::Serve { at, ids },
             _ => return Err("fields do not match the record's op".into()),
         };
         Ok(record)
@@ -104,7 +112,8 @@ impl Record {
             | Record::Remove { at, .. }
             | Record::Pin { at, .. }
             | Record::Unpin { at, .. }
-            | Record::Used { at, .. } => *at,
+            | Record::Used { at, .. }
+            | Record::Serve { at, .. } => *at,
         }
     }
 }
@@ -120,7 +129,13 @@ fn checksum(rec: &[u8]) -> String {
 
 /// One framed, checksummed line (with its newline).
 pub fn encode(record: &Record) -> Vec<u8> {
-    let rec = serde_json::to_vec(record).expect("records serialise");
+    encode_line(record)
+}
+
+/// Any value as one framed, checksummed line: the framing of log segments, also used by the
+/// operation log (`crate::ops`).
+pub fn encode_line<T: Serialize>(value: &T) -> Vec<u8> {
+    let rec = serde_json::to_vec(value).expect("records serialise");
     let mut line = Vec::with_capacity(rec.len() + 40);
     line.extend_from_slice(PREFIX);
     line.extend_from_slice(checksum(&rec).as_bytes());
@@ -131,7 +146,7 @@ pub fn encode(record: &Record) -> Vec<u8> {
 }
 
 /// Checks a line's framing and checksum and parses its record.
-fn decode_line(line: &[u8]) -> std::result::Result<Record, String> {
+fn decode_line<T: DeserializeOwned>(line: &[u8]) -> std::result::Result<T, String> {
     let rest = line
         .strip_prefix(PREFIX)
         .ok_or("line does not start with {\"b3\":\"")?;
@@ -155,10 +170,10 @@ fn decode_line(line: &[u8]) -> std::result::Result<Record, String> {
 }
 
 /// What reading a segment from some offset found.
-#[derive(Debug, Default)]
-pub struct SegmentRead {
+#[derive(Debug)]
+pub struct SegmentRead<T = Record> {
     /// Records with the byte offset of their line.
-    pub records: Vec<(u64, Record)>,
+    pub records: Vec<(u64, T)>,
     /// Offset just after the last valid line: where folding may resume.
     pub valid_end: u64,
     /// Bytes after `valid_end` that form an incomplete or bad final line.
@@ -174,6 +189,11 @@ pub fn read_segment(fs: &dyn Fs, path: &Path, from: u64) -> Result<SegmentRead> 
 }
 
 pub fn parse_segment(bytes: &[u8], from: u64) -> SegmentRead {
+    parse_lines(bytes, from)
+}
+
+/// Framed lines of any record type; damage is judged as for log segments (§9.3).
+pub fn parse_lines<T: DeserializeOwned + Send>(bytes: &[u8], from: u64) -> SegmentRead<T> {
     parse_in_pieces(
         bytes,
         from,
@@ -183,7 +203,11 @@ pub fn parse_segment(bytes: &[u8], from: u64) -> SegmentRead {
 
 /// Lines are independent, so large tails are decoded on all cores; the pieces are then
 /// joined in order, stopping at the first bad line as a sequential read would.
-fn parse_in_pieces(bytes: &[u8], from: u64, count: usize) -> SegmentRead {
+fn parse_in_pieces<T: DeserializeOwned + Send>(
+    bytes: &[u8],
+    from: u64,
+    count: usize,
+) -> SegmentRead<T> {
     let pieces = super::parallel::line_pieces(bytes, count);
     let decoded = super::parallel::map_shares(&pieces, |share| {
         share
@@ -192,8 +216,10 @@ fn parse_in_pieces(bytes: &[u8], from: u64, count: usize) -> SegmentRead {
             .collect::<Vec<_>>()
     });
     let mut read = SegmentRead {
+        records: Vec::new(),
         valid_end: from,
-        ..SegmentRead::default()
+        torn_bytes: 0,
+        corrupt: None,
     };
     let mut lines_before = 0;
     for piece in decoded.into_iter().flatten() {
@@ -243,13 +269,13 @@ enum Stop {
 
 /// The lines of one piece: records with their offset and the offset after their line, the
 /// number of lines read (the bad one included), and why it stopped early, if it did.
-struct Piece {
-    records: Vec<(usize, usize, Record)>,
+struct Piece<T> {
+    records: Vec<(usize, usize, T)>,
     lines: usize,
     stop: Option<Stop>,
 }
 
-fn decode_lines(bytes: &[u8], base: usize) -> Piece {
+fn decode_lines<T: DeserializeOwned>(bytes: &[u8], base: usize) -> Piece<T> {
     let mut piece = Piece {
         records: Vec::new(),
         lines: 0,
@@ -282,10 +308,10 @@ fn decode_lines(bytes: &[u8], base: usize) -> Piece {
 }
 
 /// Appends records as one write and makes them durable before returning.
-pub fn append(fs: &dyn Fs, path: &Path, records: &[Record]) -> Result<u64> {
+pub fn append<T: Serialize>(fs: &dyn Fs, path: &Path, records: &[T]) -> Result<u64> {
     let mut buffer = Vec::new();
     for record in records {
-        buffer.extend_from_slice(&encode(record));
+        buffer.extend_from_slice(&encode_line(record));
     }
     fs.append(path, &buffer).at(path)?;
     fs.sync_file(path).at(path)?;

@@ -21,7 +21,8 @@ pub use config::{Config, FORMAT_VERSION, line_of, span_duration};
 pub use error::{IoContext, Result, StoreError};
 pub use layout::{NotebookPaths, Workspace};
 pub use notebook::{
-    CONSOLIDATE_AFTER, ContentReader, Fetched, GcReport, Issue, Notebook, NotebookFile, Severity,
+    CONSOLIDATE_AFTER, ContentReader, Fetched, GcReport, Issue, Locked, Notebook, NotebookFile,
+    Severity,
 };
 pub use verify::{Problem, VerifyReport};
 
@@ -68,6 +69,10 @@ impl Context {
             .push(write);
     }
 
+    pub fn persist_dir(&self) -> &Path {
+        &self.persist_dir
+    }
+
     /// Does a segment or pack file name belong to this machine?
     pub fn owns(&self, file_name: &str) -> bool {
         file_name
@@ -112,7 +117,7 @@ impl Context {
         self.config.ensure_written(self.fs.as_ref())?;
         let file = paths.notebook_file();
         if self.fs.metadata(&file).is_ok() {
-            return Ok(());
+            return self.upgrade_notebook_file(&file, key);
         }
         self.ensure_dir(&paths.dir)?;
         let gitignore = self.persist_dir.join(".gitignore");
@@ -123,6 +128,21 @@ impl Context {
             write_atomic(self.fs.as_ref(), &gitignore, text.as_bytes()).at(&gitignore)?;
         }
         write_notebook_file(self.fs.as_ref(), &file, key, None)
+    }
+}
+
+impl Context {
+    /// A folder an older celltime made says `format = 1`; records of this version would look
+    /// like corruption to that celltime, so the folder first says which version it now holds.
+    fn upgrade_notebook_file(&self, file: &Path, key: &NotebookKey) -> Result<()> {
+        let bytes = self.fs.read(file).at(file)?;
+        let Ok(current) = toml::from_str::<NotebookFile>(&String::from_utf8_lossy(&bytes)) else {
+            return Ok(());
+        };
+        if current.format >= FORMAT_VERSION {
+            return Ok(());
+        }
+        write_notebook_file(self.fs.as_ref(), file, key, current.source.as_deref())
     }
 }
 
@@ -145,7 +165,7 @@ fn write_notebook_file(
 }
 
 /// This machine's writer id: `CELLTIME_WRITER`, or the host name plus a hash of the machine id.
-fn writer_id() -> String {
+pub fn writer_id() -> String {
     if let Ok(id) = std::env::var("CELLTIME_WRITER") {
         let clean: String = id
             .chars()

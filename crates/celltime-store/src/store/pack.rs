@@ -256,12 +256,19 @@ impl PackReader {
         Ok(held)
     }
 
+    /// Reads a content from the packs. The packs already open (and still there: a compacted
+    /// pack is deleted, and what only it held is gone) are asked first; the folder is listed
+    /// again only when none has it, so a reader that hits costs one `stat`, not a listing.
     pub fn read(&self, fs: &dyn Fs, hash: ContentHash) -> Result<Option<Vec<u8>>> {
         let hex = hash.to_hex();
+        let mut connections = self.connections.lock().expect("pack connections");
+        connections.retain(|name, _| fs.metadata(&self.dir.join(name)).is_ok());
+        if let Some(found) = query_open(&self.dir, &connections, &hex) {
+            return Ok(Some(found));
+        }
         // A pack may vanish under us when another process compacts; the listing is retried once.
         for _ in 0..2 {
             let names = list(fs, &self.dir)?;
-            let mut connections = self.connections.lock().expect("pack connections");
             connections.retain(|name, _| names.contains(name));
             let mut vanished = false;
             for name in &names {
@@ -278,13 +285,8 @@ impl PackReader {
                         Err(e) => return Err(e),
                     }
                 }
-                let conn = &connections[name];
-                let found: Option<Vec<u8>> = conn
-                    .prepare_cached("SELECT content FROM contents WHERE hash = ?1")
-                    .and_then(|mut q| q.query_row([&hex], |row| row.get(0)).optional())
-                    .map_err(|e| sql_error(&path, e))?;
-                if found.is_some() {
-                    return Ok(found);
+                if let Some(found) = query(&path, &connections[name], &hex)? {
+                    return Ok(Some(found));
                 }
             }
             if !vanished {
@@ -293,6 +295,19 @@ impl PackReader {
         }
         Ok(None)
     }
+}
+
+fn query(path: &Path, conn: &Connection, hex: &str) -> Result<Option<Vec<u8>>> {
+    conn.prepare_cached("SELECT content FROM contents WHERE hash = ?1")
+        .and_then(|mut q| q.query_row([hex], |row| row.get(0)).optional())
+        .map_err(|e| sql_error(path, e))
+}
+
+/// Asks the packs already open; a failing query counts as not found (the listing follows).
+fn query_open(dir: &Path, connections: &HashMap<String, Connection>, hex: &str) -> Option<Vec<u8>> {
+    connections
+        .iter()
+        .find_map(|(name, conn)| query(&dir.join(name), conn, hex).ok().flatten())
 }
 
 #[cfg(test)]

@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 use std::time::UNIX_EPOCH;
 
 /// Bumped whenever the snapshot layout changes; older snapshots are then ignored.
-const SNAPSHOT_VERSION: u32 = 4;
+const SNAPSHOT_VERSION: u32 = 5;
 /// An id in the id section: 16 bytes, big-endian.
 const ID_BYTES: usize = 16;
 const MAGIC: &[u8; 8] = b"CTINDEX\0";

@@ -2,8 +2,8 @@
 //! conversion to and from the model with full validation.
 
 use crate::model::{
-    CellKey, ContentHash, Entry, ExecKey, KeyError, ModuleHash, NotebookKey, PartKind, PartRef,
-    Timestamp, Version, check_part_labels,
+    CellKey, ContentHash, Entry, ExecKey, KeyError, MarimoKey, ModuleHash, NotebookKey, PartKind,
+    PartRef, Timestamp, Version, check_part_labels,
 };
 use serde::{Deserialize, Serialize};
 
@@ -72,6 +72,10 @@ pub struct WireBody {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_used: Option<Timestamp>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub served: Option<Timestamp>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub marimo_key: Option<MarimoKey>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub code: Option<WireContent>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub variables: Vec<WireVariables>,
@@ -102,6 +106,8 @@ impl WireBody {
         let mut body = WireBody {
             pinned: entry.pinned,
             last_used: entry.last_used,
+            served: entry.served,
+            marimo_key: entry.marimo_key.clone(),
             ..WireBody::default()
         };
         for part in &entry.parts {
@@ -208,6 +214,8 @@ impl WireBody {
             parents,
             pinned: self.pinned,
             last_used: self.last_used,
+            marimo_key: self.marimo_key,
+            served: self.served,
         })
     }
 }

@@ -3,12 +3,15 @@
 //! data that anyone may have damaged, so every reference is checked: a damaged snapshot is
 //! refused (`None`), never trusted and never a panic.
 
+use super::NO_STRING;
 use super::{Interner, NotebookIndex, ParentRow, PartRow, Row};
-use crate::model::{CellKey, ContentHash, EntryId, ModuleHash, NotebookKey, PartKind, Version};
+use crate::model::{
+    CellKey, ContentHash, EntryId, MarimoKey, ModuleHash, NotebookKey, PartKind, Version,
+};
 use std::io::Read;
 use std::sync::OnceLock;
 
-const ROW: usize = 16 + 4 * 3 + 8 * 3 + 4 + 2 + 2 + 4 + 1;
+const ROW: usize = 16 + 4 * 3 + 8 * 3 + 4 + 2 + 2 + 4 + 8 + 4 + 1;
 const PART: usize = 1 + 4 * 3;
 const PARENT: usize = 4 * 4 + 8;
 const CONTENT: usize = 32 + 8;
@@ -50,6 +53,8 @@ impl NotebookIndex {
             out.extend_from_slice(&r.parts_len.to_le_bytes());
             out.extend_from_slice(&r.parents_len.to_le_bytes());
             out.extend_from_slice(&r.parents_start.to_le_bytes());
+            out.extend_from_slice(&r.served.to_le_bytes());
+            out.extend_from_slice(&r.marimo_key.to_le_bytes());
             out.push(u8::from(r.pinned) | u8::from(r.alive) << 1);
         }
         put_u32(out, self.parts.len());
@@ -93,7 +98,7 @@ impl NotebookIndex {
             Some((ContentHash(r[..32].try_into().ok()?), u64_at(r, 32)))
         })?;
         let rows = at.table(ROW, |r| {
-            let flags = r[64];
+            let flags = r[76];
             (flags <= 3).then(|| Row {
                 id: EntryId(u128::from_le_bytes(r[..16].try_into().expect("16 bytes"))),
                 cell: u32_at(r, 16),
@@ -106,6 +111,8 @@ impl NotebookIndex {
                 parts_len: u16_at(r, 56),
                 parents_len: u16_at(r, 58),
                 parents_start: u32_at(r, 60),
+                served: i64_at(r, 64),
+                marimo_key: u32_at(r, 72),
                 pinned: flags & 1 != 0,
                 alive: flags & 2 != 0,
             })
@@ -141,6 +148,7 @@ impl NotebookIndex {
             by_id: OnceLock::new(),
             content_ix: None,
             bulk: false,
+            by_module: None,
         };
         index.is_consistent().then_some(index)
     }
@@ -175,6 +183,9 @@ impl NotebookIndex {
                 && key_ok(r.cell, 1, |s| CellKey::check(s).is_ok())
                 && key_ok(r.module, 2, |s| ModuleHash::check(s).is_ok())
                 && key_ok(r.version, 4, |s| Version::check(s).is_ok())
+                && (r.marimo_key == NO_STRING
+                    || in_range(r.marimo_key, strings)
+                        && key_ok(r.marimo_key, 8, |s| MarimoKey::check(s).is_ok()))
         });
         rows_ok
             && self.parts.iter().all(|p| {
@@ -294,6 +305,9 @@ mod tests {
                 parents: vec![key("p", 100 + n)],
                 pinned: n % 2 == 0,
                 last_used: Some(Timestamp(n * 7)),
+                marimo_key: (n % 2 == 1)
+                    .then(|| MarimoKey::new(&format!("c/C_m{n}.pickle")).unwrap()),
+                served: (n == 3).then_some(Timestamp(50)),
             });
         }
         index.remove(key_id(&index, 2));

@@ -11,8 +11,8 @@
 
 use super::{MapData, MapFile, MapHeader, check_header};
 use crate::model::{
-    BorrowedEntry, CellKey, ContentHash, EntryId, ModuleHash, NotebookIndex, NotebookKey,
-    ParentView, PartKind, PartView, Timestamp, Version, check_part_labels,
+    BorrowedEntry, CellKey, ContentHash, EntryId, MarimoKey, ModuleHash, NotebookIndex,
+    NotebookKey, ParentView, PartKind, PartView, Timestamp, Version, check_part_labels,
 };
 use crate::store::parallel;
 use std::borrow::Cow;
@@ -227,6 +227,8 @@ fn read_piece<'a>(text: &'a str, notebook: &'a NotebookKey) -> Option<Piece<'a>>
             created_at: run.created_at,
             pinned: run.pinned,
             last_used: run.last_used,
+            served: run.served,
+            marimo_key: run.marimo_key.as_deref(),
             parts: run.parts.iter().map(RawPart::view).collect(),
             parents: &parents,
         });
@@ -256,6 +258,8 @@ struct Run<'a> {
     created_at: Timestamp,
     pinned: bool,
     last_used: Option<Timestamp>,
+    served: Option<Timestamp>,
+    marimo_key: Option<Cow<'a, str>>,
     parts: Vec<RawPart<'a>>,
     parents: Vec<RawParent<'a>>,
 }
@@ -290,9 +294,11 @@ struct RawParent<'a> {
 }
 
 /// The fields of a run, in the order the writer emits them; each at most once.
-const FIELDS: [&str; 8] = [
+const FIELDS: [&str; 10] = [
     "pinned",
     "last_used",
+    "served",
+    "marimo_key",
     "code",
     "variables",
     "outputs",
@@ -309,6 +315,8 @@ fn run_line(line: &str) -> Option<Run<'_>> {
         created_at,
         pinned: false,
         last_used: None,
+        served: None,
+        marimo_key: None,
         parts: Vec::new(),
         parents: Vec::new(),
     };
@@ -333,6 +341,12 @@ fn run_line(line: &str) -> Option<Run<'_>> {
                 run.pinned = true;
             }
             "last_used" => run.last_used = Some(at.string()?.parse().ok()?),
+            "served" => run.served = Some(at.string()?.parse().ok()?),
+            "marimo_key" => {
+                let key = at.string()?;
+                MarimoKey::check(&key).ok()?;
+                run.marimo_key = Some(key);
+            }
             "code" => {
                 let (content, size) = at.inline(content_fields)?;
                 run.parts
@@ -683,9 +697,19 @@ mod tests {
             proptest::collection::vec(parent, 0..3),
             any::<bool>(),
             proptest::option::of(time()),
+            proptest::option::of(time()),
+            proptest::option::of("[a-z _-]{1,6}/[PC]_[a-z0-9]{1,6}\\.(pickle|json)"),
         )
             .prop_map(
-                |((cell, module, version, created), parts, parents, pinned, used)| {
+                |(
+                    (cell, module, version, created),
+                    parts,
+                    parents,
+                    pinned,
+                    used,
+                    served,
+                    marimo,
+                )| {
                     let key =
                         |nb: Option<&str>, cell: &str, module: &str, version: &str, at| ExecKey {
                             notebook: nb.map_or_else(notebook, |n| NotebookKey::new(n).unwrap()),
@@ -709,6 +733,8 @@ mod tests {
                             .collect(),
                         pinned,
                         last_used: used,
+                        served,
+                        marimo_key: marimo.map(|k| MarimoKey::new(&k).unwrap()),
                     }
                 },
             )

@@ -51,6 +51,9 @@ impl MapData {
                     if let Some(used) = entry.last_used {
                         self.index.touch(id, used);
                     }
+                    if let Some(served) = entry.served {
+                        self.index.set_served(id, served);
+                    }
                 }
                 None => {
                     self.index.insert(&entry);
@@ -489,6 +492,12 @@ fn render_run(out: &mut String, index: &NotebookIndex, view: &EntryView<'_>) {
     if let Some(used) = view.last_used {
         fields.push(format!("last_used = {}", string(&used.to_rfc3339())));
     }
+    if let Some(served) = view.served {
+        fields.push(format!("served = {}", string(&served.to_rfc3339())));
+    }
+    if let Some(marimo_key) = view.marimo_key {
+        fields.push(format!("marimo_key = {}", string(marimo_key)));
+    }
     let parts: Vec<PartView<'_>> = index.part_views(view).collect();
     let content = |p: &PartView<'_>| format!("content = \"{}\", size = {}", p.content, p.size);
     for part in parts.iter().filter(|p| p.kind == PartKind::Code) {
@@ -557,7 +566,9 @@ fn render_run(out: &mut String, index: &NotebookIndex, view: &EntryView<'_>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{CellKey, ContentHash, ExecKey, ModuleHash, PartKind, PartRef, Version};
+    use crate::model::{
+        CellKey, ContentHash, ExecKey, MarimoKey, ModuleHash, PartKind, PartRef, Version,
+    };
 
     fn nb() -> NotebookKey {
         NotebookKey::new("analysis/eda").unwrap()
@@ -599,6 +610,8 @@ mod tests {
             parents: vec![],
             pinned: true,
             last_used: Some(Timestamp(created + 5)),
+            marimo_key: Some(MarimoKey::new("fit model/C_Hx3-_a.pickle").unwrap()),
+            served: Some(Timestamp(created + 7)),
         }
     }
 
@@ -736,10 +749,10 @@ mod tests {
 
     #[test]
     fn a_newer_format_is_refused_clearly() {
-        let text = "[map]\nformat = 2\nnotebook = \"analysis/eda\"\nshiny = true\n";
+        let text = "[map]\nformat = 3\nnotebook = \"analysis/eda\"\nshiny = true\n";
         let err = parse_map(Path::new("map.toml"), text, &nb()).unwrap_err();
         assert!(
-            matches!(err, StoreError::FormatTooNew { found: 2, .. }),
+            matches!(err, StoreError::FormatTooNew { found: 3, .. }),
             "{err}"
         );
     }

@@ -113,6 +113,9 @@ pub(super) fn apply(index: &mut NotebookIndex, record: Ready) -> Option<String> 
         Ready::Other(Record::Used { ids, used_at, .. }) => ids.iter().for_each(|id| {
             index.touch(*id, used_at);
         }),
+        Ready::Other(Record::Serve { ids, at }) => ids.iter().for_each(|id| {
+            index.set_served(*id, at);
+        }),
     }
     None
 }

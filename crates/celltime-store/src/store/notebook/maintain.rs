@@ -90,21 +90,37 @@ impl Notebook {
     }
 
     /// Sweeps contents no entry references and compacts this machine's packs. Contents younger
-    /// than `grace` are kept, so a writer re-using one at this moment never loses it.
+    /// than `grace` are kept, so a writer re-using one at this moment never loses it; so are
+    /// the contents of entries removed by operations younger than `grace` (the operation log),
+    /// so those removals stay undoable.
     pub fn gc(&mut self, grace: Duration) -> Result<GcReport> {
         let _lock = self.ctx.lock_exclusive(&self.paths)?;
         self.refresh_for_write()?;
-        let referenced: HashSet<ContentHash> =
-            self.index().referenced_contents().into_keys().collect();
         let cutoff = SystemTime::now()
             .checked_sub(grace)
             .unwrap_or(SystemTime::UNIX_EPOCH);
+        let op_cutoff = crate::legacy::scan::timestamp_of(cutoff);
+        let mut referenced: HashSet<ContentHash> =
+            self.index().referenced_contents().into_keys().collect();
+        referenced.extend(self.retained_by_operations(op_cutoff)?);
         let mut report = GcReport::default();
         self.sweep_objects(&referenced, cutoff, &mut report)?;
         failpoint::hit("gc.after_objects");
         self.compact_packs(&referenced, cutoff, &mut report)?;
         self.sweep_temp_files(cutoff, &mut report)?;
         Ok(report)
+    }
+
+    fn retained_by_operations(
+        &self,
+        cutoff: crate::model::Timestamp,
+    ) -> Result<HashSet<ContentHash>> {
+        let log = crate::ops::OpLog::in_dir(
+            self.ctx.persist_dir().join(crate::ops::OPS_DIR),
+            self.ctx.writer.clone(),
+            self.ctx.fs.clone(),
+        );
+        log.retained(self.key.as_str(), cutoff)
     }
 
     /// Leftovers of interrupted atomic writes (`.tmp-…` files the store names itself, and the
@@ -173,6 +189,7 @@ impl Notebook {
                 continue;
             }
             fs.remove_file(&object.path).at(&object.path)?;
+            report.swept.push(hash);
             report.objects_removed += 1;
             report.object_bytes_freed += object.len;
             touched.extend(object.path.parent().map(PathBuf::from));
@@ -220,7 +237,8 @@ impl Notebook {
                             live.push((h, bytes.to_vec()));
                         }
                     }
-                    _ => {
+                    parsed => {
+                        report.swept.extend(parsed.ok());
                         garbage += 1;
                         report.pack_rows_dropped += 1;
                         report.pack_bytes_dropped += size;

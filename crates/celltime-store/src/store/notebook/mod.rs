@@ -12,7 +12,8 @@ use super::map::MapData;
 use super::pack::{PackReader, PackWriter};
 use super::snapshot::{MapIds, MapStamp};
 use crate::model::{
-    ContentHash, Entry, EntryId, NotebookIndex, NotebookKey, PartMask, PartRef, Timestamp,
+    ContentHash, Entry, EntryId, EntryView, NotebookIndex, NotebookKey, PartMask, PartRef,
+    Timestamp,
 };
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
@@ -109,6 +110,9 @@ pub struct GcReport {
     pub young_garbage_kept: usize,
     pub temp_files_removed: usize,
     pub unknown_files: Vec<PathBuf>,
+    /// Contents swept: removals that needed them can no longer be undone.
+    #[serde(skip)]
+    pub swept: Vec<ContentHash>,
 }
 
 /// What a `get` returns: the entry and the requested parts, each read or failed on its own.
@@ -164,6 +168,18 @@ impl ContentReader {
         let bytes = self.read(hash, size)?;
         out.write_all(&bytes).at(&self.paths.dir)?;
         Ok(bytes.len() as u64)
+    }
+
+    /// [`ContentReader::read`] for a caller that holds the notebook's lock: no compaction can
+    /// run, so a miss is final (and retrying under the shared lock would wait on ourselves).
+    pub(crate) fn read_locked(&self, hash: ContentHash, size: u64) -> Result<Vec<u8>> {
+        let bytes = self
+            .find(hash, size)?
+            .ok_or_else(|| StoreError::MissingContent {
+                hash: hash.to_hex(),
+                context: format!("notebook folder {}", self.paths.dir.display()),
+            })?;
+        check_hash(bytes, hash, &self.paths)
     }
 
     fn find(&self, hash: ContentHash, size: u64) -> Result<Option<Vec<u8>>> {
@@ -300,6 +316,34 @@ impl Notebook {
         }
     }
 
+    /// Picks up what other processes appended to the log since the last read (a replaced map
+    /// means a full reload): cheap, for long-lived readers such as the marimo plugin.
+    pub fn refresh(&mut self) -> Result<()> {
+        let _lock = self.ctx.lock_shared(&self.paths)?;
+        load::refresh(&self.ctx, &self.key, &self.paths, &mut self.state)
+    }
+
+    /// The run marimo is served for one module of one cell, among the runs `accept` allows:
+    /// the one created or chosen (`serve`) last.
+    pub fn served(
+        &mut self,
+        cell: &str,
+        module: &str,
+        accept: impl Fn(&NotebookIndex, &EntryView<'_>) -> bool,
+    ) -> Option<EntryId> {
+        self.alternatives(cell, module)
+            .iter()
+            .filter_map(|id| self.index().view(*id))
+            .filter(|v| accept(self.index(), v))
+            .max_by_key(|v| (v.standing(), v.created_at, v.id))
+            .map(|v| v.id)
+    }
+
+    /// Every live run of one module of one cell, in no particular order.
+    pub fn alternatives(&mut self, cell: &str, module: &str) -> Vec<EntryId> {
+        self.state.data.index.alternatives(cell, module)
+    }
+
     /// The newest entry of (cell, module, version) created at or before `at`, or the newest.
     pub fn find(
         &self,
@@ -336,6 +380,8 @@ impl Notebook {
 mod load;
 mod maintain;
 mod write;
+
+pub use write::Locked;
 
 pub(super) use load::quick_summary;
 use load::{load_for_append, load_state};

@@ -142,6 +142,8 @@ impl Notebook {
             parents: new.parents.clone(),
             pinned: new.pinned,
             last_used: None,
+            marimo_key: new.marimo_key.clone(),
+            served: None,
         };
         // A defaulted created_at moves on by a millisecond rather than collide with another run.
         if new.created_at.is_none() {
@@ -155,7 +157,10 @@ impl Notebook {
             let mut theirs = existing.parts.clone();
             mine.sort();
             theirs.sort();
-            if mine != theirs || existing.parents != entry.parents {
+            if mine != theirs
+                || existing.parents != entry.parents
+                || existing.marimo_key != entry.marimo_key
+            {
                 return Err(StoreError::Clash(entry.key.id()));
             }
         }
@@ -328,6 +333,16 @@ impl Notebook {
     ) -> Result<usize> {
         let _lock = self.ctx.lock_exclusive(&self.paths)?;
         self.refresh_for_write()?;
+        self.commit_locked(make, ids, point)
+    }
+
+    /// [`Notebook::commit`] for a caller that holds the lock and has caught up.
+    fn commit_locked(
+        &mut self,
+        make: impl FnOnce(Timestamp, Vec<EntryId>) -> Record,
+        ids: &[EntryId],
+        point: &str,
+    ) -> Result<usize> {
         let present: Vec<EntryId> = ids
             .iter()
             .copied()
@@ -343,20 +358,29 @@ impl Notebook {
         Ok(present.len())
     }
 
+    /// Runs `f` under one exclusive lock on the caught-up state: for writes that decide from
+    /// what is on disk right now (a removal checked against the plan it carries out), so no
+    /// other process changes the notebook between the decision and the write.
+    pub fn locked<T, E: From<StoreError>>(
+        &mut self,
+        f: impl FnOnce(&mut Locked<'_>) -> std::result::Result<T, E>,
+    ) -> std::result::Result<T, E> {
+        let _lock = self.ctx.lock_exclusive(&self.paths)?;
+        self.refresh_for_write()?;
+        f(&mut Locked { notebook: self })
+    }
+
     /// Puts back entries removed earlier (an undo), provided their contents are still stored.
     /// Returns how many came back; an entry whose content was swept meanwhile stays removed.
     pub fn restore(&mut self, entries: &[Entry]) -> Result<usize> {
-        let _lock = self.ctx.lock_exclusive(&self.paths)?;
-        self.refresh_for_write()?;
+        self.locked(|tx| tx.restore(entries))
+    }
+
+    fn restore_locked(&mut self, entries: &[Entry]) -> Result<usize> {
         let now = self.record_time();
-        let records: Vec<Record> = entries
-            .iter()
-            .filter(|e| e.key.notebook == self.key && !self.index().contains(e.key.id()))
-            .filter(|e| {
-                e.parts
-                    .iter()
-                    .all(|p| self.reader.read(p.content, p.size).is_ok())
-            })
+        let records: Vec<Record> = self
+            .restorable(entries)
+            .into_iter()
             .map(|e| Record::Put {
                 at: now,
                 entry: Box::new(WireEntry::from_entry(e)),
@@ -371,6 +395,20 @@ impl Notebook {
             apply(&mut self.state.data.index, Ready::of(&self.key, record));
         }
         Ok(count)
+    }
+
+    /// The entries of `entries` that are not in the notebook and whose contents all still read.
+    /// The caller holds the notebook's lock.
+    pub fn restorable<'e>(&self, entries: &'e [Entry]) -> Vec<&'e Entry> {
+        entries
+            .iter()
+            .filter(|e| e.key.notebook == self.key && !self.index().contains(e.key.id()))
+            .filter(|e| {
+                e.parts
+                    .iter()
+                    .all(|p| self.reader.read_locked(p.content, p.size).is_ok())
+            })
+            .collect()
     }
 
     /// Deletes entries: the `remove` record is the commit point; contents go at the next `gc`.
@@ -388,6 +426,13 @@ impl Notebook {
 
     pub fn unpin(&mut self, ids: &[EntryId]) -> Result<usize> {
         self.commit(|at, ids| Record::Unpin { at, ids }, ids, "unpin.after_log")
+    }
+
+    /// Chooses runs as the ones marimo is served for their cell and module from now on
+    /// ("roll back to the run I liked"); a run created later still takes over, as any new run
+    /// does.
+    pub fn serve(&mut self, ids: &[EntryId]) -> Result<usize> {
+        self.locked(|tx| tx.serve(ids))
     }
 
     /// Records a use (a cache hit) at `at`; folded into `last_used` at consolidation.
@@ -414,4 +459,47 @@ fn unwritable_time(time: Timestamp) -> StoreError {
         reason: "outside the years 0000 to 9999 that RFC 3339 can write (milliseconds since 1970)"
             .into(),
     })
+}
+
+/// The notebook under its exclusive lock, caught up: see [`Notebook::locked`].
+pub struct Locked<'a> {
+    notebook: &'a mut Notebook,
+}
+
+impl Locked<'_> {
+    pub fn notebook(&self) -> &Notebook {
+        self.notebook
+    }
+
+    pub fn remove(&mut self, ids: &[EntryId]) -> Result<usize> {
+        self.notebook.commit_locked(
+            |at, ids| Record::Remove { at, ids },
+            ids,
+            "remove.after_log",
+        )
+    }
+
+    pub fn set_pinned(&mut self, ids: &[EntryId], pinned: bool) -> Result<usize> {
+        if pinned {
+            self.notebook
+                .commit_locked(|at, ids| Record::Pin { at, ids }, ids, "pin.after_log")
+        } else {
+            self.notebook
+                .commit_locked(|at, ids| Record::Unpin { at, ids }, ids, "unpin.after_log")
+        }
+    }
+
+    pub fn restore(&mut self, entries: &[Entry]) -> Result<usize> {
+        self.notebook.restore_locked(entries)
+    }
+
+    /// The run served now for one module of one cell (see [`Notebook::served`]).
+    pub fn served(&mut self, cell: &str, module: &str) -> Option<EntryId> {
+        self.notebook.served(cell, module, |_, _| true)
+    }
+
+    pub fn serve(&mut self, ids: &[EntryId]) -> Result<usize> {
+        self.notebook
+            .commit_locked(|at, ids| Record::Serve { at, ids }, ids, "serve.after_log")
+    }
 }
