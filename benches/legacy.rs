@@ -188,7 +188,8 @@ fn listing(entries: usize, runs: usize) {
     let mut ls = Command::new(celltime);
     ls.args(["ls", "--json"]).arg(&workspace);
     let check_ls = |out: &[u8]| {
-        let rows: Vec<serde_json::Value> = serde_json::from_slice(out).unwrap();
+        let listing: serde_json::Value = serde_json::from_slice(out).unwrap();
+        let rows = listing["entries"].as_array().unwrap();
         assert_eq!(rows.len(), entries, "celltime ls --json lists every entry");
     };
     let mut du = Command::new("du");
@@ -259,7 +260,8 @@ fn one_row_per_run(celltime: &str, workspace: &Path, entries: usize, runs: usize
     let mut both = Command::new(celltime);
     both.args(["ls", "--json"]).arg(workspace);
     let check_both = |out: &[u8]| {
-        let rows: Vec<serde_json::Value> = serde_json::from_slice(out).unwrap();
+        let listing: serde_json::Value = serde_json::from_slice(out).unwrap();
+        let rows = listing["entries"].as_array().unwrap();
         assert_eq!(rows.len(), entries, "one row per run");
         assert!(
             rows.iter()
@@ -271,7 +273,8 @@ fn one_row_per_run(celltime: &str, workspace: &Path, entries: usize, runs: usize
         .args(["ls", "--json", "--backend", "cache"])
         .arg(workspace);
     let check_cache = |out: &[u8]| {
-        let rows: Vec<serde_json::Value> = serde_json::from_slice(out).unwrap();
+        let listing: serde_json::Value = serde_json::from_slice(out).unwrap();
+        let rows = listing["entries"].as_array().unwrap();
         assert_eq!(rows.len(), entries);
     };
     let mut store = Command::new(celltime);

@@ -31,7 +31,7 @@ fn listings_of_the_demo() {
     );
     let json: serde_json::Value =
         serde_json::from_str(&stdout(celltime(dir.path()).args(["ls", "--json"]))).unwrap();
-    assert_eq!(json.as_array().unwrap().len(), 144);
+    assert_eq!(json["entries"].as_array().unwrap().len(), 144);
 }
 
 #[test]
@@ -46,7 +46,7 @@ fn show_and_diff_an_entry() {
         "load_data",
     ])))
     .unwrap();
-    let newest = json[0]["id"].as_str().unwrap().to_string();
+    let newest = json["entries"][0]["id"].as_str().unwrap().to_string();
     let shown = stdout(celltime(dir.path()).args(["show", &newest[..6]]));
     insta::assert_snapshot!("show_load_data", shown);
     let html = stdout(celltime(dir.path()).args([
@@ -94,7 +94,7 @@ fn put_show_raw_and_maintenance() {
     assert_eq!(raw, "45");
     assert!(stdout(celltime(dir.path()).arg("verify")).contains("verify: ok"));
     assert!(stdout(celltime(dir.path()).args(["gc", "--grace", "0s"])).contains("nb: freed"));
-    assert!(stdout(celltime(dir.path()).arg("consolidate")).contains("nb: 1 entries"));
+    assert!(stdout(celltime(dir.path()).arg("consolidate")).contains("nb: 1 entry in map.toml"));
     celltime(dir.path())
         .args([
             "put",

@@ -22,7 +22,8 @@ fn ls(dir: &Path, extra: &[&str]) -> Vec<serde_json::Value> {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    serde_json::from_slice(&out.stdout).unwrap()
+    let listing: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    listing["entries"].as_array().unwrap().clone()
 }
 
 fn stderr(out: &std::process::Output) -> String {
@@ -123,11 +124,7 @@ fn undo_of_an_import_removes_what_it_added() {
     celltime(&c.root).arg("import").assert().success();
     assert_eq!(ls(&c.root, &["--backend", "store"]).len(), 12);
     celltime(&c.root).arg("undo").assert().success();
-    let out = celltime(&c.root)
-        .args(["ls", "--json", "--backend", "store"])
-        .output()
-        .unwrap();
-    let rows: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+    let rows = ls(&c.root, &["--backend", "store"]);
     assert!(rows.is_empty(), "the imported entries are gone again");
     assert_eq!(ls(&c.root, &[]).len(), 12, "marimo's cache is untouched");
 }
@@ -275,8 +272,14 @@ fn import_watch_starts_before_marimo_and_survives_the_cache_folder_being_deleted
     let stdout = std::io::BufReader::new(child.stdout.take().unwrap());
     let (tx, reports) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
-        let stream = serde_json::Deserializer::from_reader(stdout).into_iter();
-        for report in stream.map_while(Result::ok) {
+        // JSON Lines: one whole document per line and pass.
+        for line in std::io::BufRead::lines(stdout).map_while(Result::ok) {
+            let report: serde_json::Value = serde_json::from_str(&line).expect("one document");
+            crate::json_schema::check(
+                celltime::cli::json::Kind::Import,
+                "import --watch --json",
+                &report,
+            );
             let _ = tx.send(report);
         }
     });
@@ -311,7 +314,7 @@ fn trash_restore_of_a_batch_no_operation_names_is_an_operation_itself() {
         .args(["trash", "--restore"])
         .assert()
         .success()
-        .stdout(predicates::str::contains("restored 1 entries"));
+        .stdout(predicates::str::contains("restored 1 entry from"));
     assert_eq!(ls(&c.root, &[]).len(), 12);
     let out = celltime(&c.root)
         .args(["op", "log", "--json"])

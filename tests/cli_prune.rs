@@ -87,7 +87,7 @@ fn dry_run_shows_reasons_and_matches_the_real_run() {
         .assert()
         .success();
     let plan: serde_json::Value = serde_json::from_slice(&json.get_output().stdout).unwrap();
-    assert_eq!(plan["schema"], 2);
+    assert_eq!(plan["schema"], "celltime.prune.v2");
     assert_eq!(plan["dry_run"], true);
     let planned: std::collections::BTreeSet<String> = plan["groups"]
         .as_array()
@@ -98,7 +98,7 @@ fn dry_run_shows_reasons_and_matches_the_real_run() {
                 .as_array()
                 .unwrap()
                 .iter()
-                .map(|r| r["id"].as_str().unwrap().to_string())
+                .map(|r| r["id"].as_str().unwrap()[..10].to_string())
         })
         .collect();
     assert!(!planned.is_empty());
@@ -154,7 +154,8 @@ fn dry_run_shows_reasons_and_matches_the_real_run() {
 fn ids(dir: &Path) -> std::collections::BTreeSet<String> {
     let out = celltime(dir).args(["ls", "--json"]).assert().success();
     let rows: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
-    rows.as_array()
+    rows["entries"]
+        .as_array()
         .unwrap()
         .iter()
         .map(|r| r["id"].as_str().unwrap()[..10].to_string())
@@ -253,7 +254,7 @@ fn pin_protects_from_prune() {
         .assert()
         .success();
     let rows: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
-    let oldest = rows.as_array().unwrap().last().unwrap()["id"]
+    let oldest = rows["entries"].as_array().unwrap().last().unwrap()["id"]
         .as_str()
         .unwrap()
         .to_string();
@@ -283,4 +284,95 @@ fn pin_protects_from_prune() {
         .assert()
         .success()
         .stdout(contains("unpinned 1 entry"));
+}
+
+/// docs/PRUNE.md quotes messages; each row of its table of refusals is run here and its
+/// quoted message must be what the program prints (exit 2, nothing changed).
+#[test]
+fn the_messages_prune_md_quotes_are_the_ones_printed() {
+    let doc =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/PRUNE.md")).unwrap();
+    let rows: Vec<(String, String)> = doc
+        .lines()
+        .filter_map(|line| {
+            let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+            let [_, input, result, _] = cells.as_slice() else {
+                return None;
+            };
+            let unquote = |c: &str| c.strip_prefix('`')?.strip_suffix('`').map(str::to_string);
+            let message = unquote(result)?;
+            let input = if input.starts_with('(') {
+                String::new()
+            } else {
+                unquote(input)?
+            };
+            Some((input, message))
+        })
+        .filter(|(input, _)| input.is_empty() || input.starts_with("--"))
+        .collect();
+    assert!(rows.len() >= 9, "the table of refusals: {rows:?}");
+    let dir = demo();
+    for (input, message) in rows {
+        unchanged(dir.path(), || {
+            celltime(dir.path())
+                .arg("prune")
+                .args(input.split_whitespace())
+                .assert()
+                .code(2)
+                .stderr(contains(message.as_str()));
+        });
+    }
+    // The [prune] table's errors name the key once.
+    std::fs::write(
+        dir.path().join("__marimo__/persist/persist.toml"),
+        "format = 1\n[prune]\nkeep-within = \"5m\"\n",
+    )
+    .unwrap();
+    celltime(dir.path())
+        .args(["prune", "--dry-run"])
+        .assert()
+        .code(2)
+        .stderr(contains(
+            "[prune] keep-within: ambiguous unit 'm': use 'min' or 'mo'",
+        ))
+        .stderr(contains("[prune] [prune]").not());
+}
+
+/// The pre-commit hooks run their `entry` as pre-commit does (no terminal, no filenames):
+/// with a saved policy they prune and consolidate; without one prune fails and says how to
+/// save one.
+#[test]
+fn the_pre_commit_hooks_prune_with_the_saved_policy_and_consolidate() {
+    let hooks = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/.pre-commit-hooks.yaml"
+    ))
+    .unwrap();
+    let entries: Vec<Vec<String>> = hooks
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("entry: "))
+        .map(|e| e.split_whitespace().map(str::to_string).collect())
+        .collect();
+    assert_eq!(entries.len(), 2, "{hooks}");
+    assert!(hooks.contains("pass_filenames: false"));
+    let run = |dir: &Path, entry: &[String]| {
+        assert_eq!(entry[0], "celltime");
+        celltime(dir).args(&entry[1..]).assert()
+    };
+    let dir = demo();
+    run(dir.path(), &entries[0])
+        .code(2)
+        .stderr(contains("--save-default"));
+    celltime(dir.path())
+        .args(["prune", "--keep-last", "1", "--save-default"])
+        .assert()
+        .success();
+    let before = ids(dir.path()).len();
+    run(dir.path(), &entries[0])
+        .success()
+        .stdout(contains("removed"));
+    assert!(ids(dir.path()).len() < before);
+    run(dir.path(), &entries[1])
+        .success()
+        .stdout(contains("map.toml"));
 }

@@ -32,6 +32,21 @@ fn run(cmd: &mut Command) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
+/// Runs a command in the workspace with linked notebook folders planted: it must do its work
+/// on everything else, report each linked folder, and exit 1. Returns its stdout.
+fn run_next_to_linked_folders(cmd: &mut Command) -> String {
+    let out = cmd.output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{cmd:?}: {stderr}");
+    for folder in ["persist/linked", "persist/nb/linked"] {
+        assert!(
+            stderr.contains(&format!("{folder}: is a symbolic link")),
+            "{cmd:?} did not report {folder}: {stderr}"
+        );
+    }
+    String::from_utf8(out.stdout).unwrap()
+}
+
 /// Every item under `root` (links not followed): file contents by hash, folders, link targets.
 fn fingerprint(root: &Path) -> BTreeMap<PathBuf, String> {
     let mut out = BTreeMap::new();
@@ -326,8 +341,9 @@ fn links_and_foreign_files_survive_every_command_that_deletes() {
     }
 
     let outside_before = fingerprint(outside);
-    let rows_before: Vec<serde_json::Value> =
-        serde_json::from_str(&run(celltime(&ws).args(["ls", "--json"]))).unwrap();
+    let rows_before = entries(&run_next_to_linked_folders(
+        celltime(&ws).args(["ls", "--json"]),
+    ));
     assert!(
         rows_before
             .iter()
@@ -335,20 +351,32 @@ fn links_and_foreign_files_survive_every_command_that_deletes() {
         "a linked block or entry was listed: {rows_before:?}"
     );
 
-    run(celltime(&ws).arg("consolidate"));
-    run(celltime(&ws).args(["gc", "--grace", "0s"]));
-    let pruned = run(celltime(&ws).args(["prune", "--keep-last", "1", "--yes"]));
-    run(celltime(&ws).args(["gc", "--grace", "0s"]));
+    run_next_to_linked_folders(celltime(&ws).arg("consolidate"));
+    run_next_to_linked_folders(celltime(&ws).args(["gc", "--grace", "0s"]));
+    let pruned =
+        run_next_to_linked_folders(celltime(&ws).args(["prune", "--keep-last", "1", "--yes"]));
+    run_next_to_linked_folders(celltime(&ws).args(["gc", "--grace", "0s"]));
     celltime_store::legacy::LegacyHistory::open(&ws, None)
         .unwrap()
         .empty_trash()
         .unwrap();
     run(celltime(&ws).arg("import"));
-    run(celltime(&ws).arg("consolidate"));
-    run(celltime(&ws).args(["gc", "--grace", "0s"]));
+    run_next_to_linked_folders(celltime(&ws).arg("consolidate"));
+    run_next_to_linked_folders(celltime(&ws).args(["gc", "--grace", "0s"]));
     let verified = celltime(&ws).arg("verify").output().unwrap();
     let verify_text = String::from_utf8_lossy(&verified.stdout);
-    assert!(verified.status.success(), "{verify_text}");
+    // The linked folders are the only errors: every notebook verifies.
+    let errors: Vec<&str> = verify_text
+        .lines()
+        .filter(|l| l.trim_start().starts_with("error:"))
+        .collect();
+    assert_eq!(errors.len(), 2, "{verify_text}");
+    assert!(
+        errors
+            .iter()
+            .all(|l| l.contains("linked: is a symbolic link")),
+        "{verify_text}"
+    );
 
     // Nothing outside changed; every link and foreign file is as it was.
     assert_eq!(fingerprint(outside), outside_before);
@@ -360,8 +388,9 @@ fn links_and_foreign_files_survive_every_command_that_deletes() {
     // ... and the commands did their work next to them.
     assert!(pruned.contains("removed"), "{pruned}");
     assert!(!fanout.join(&big0).exists(), "the garbage object was swept");
-    let rows_after: Vec<serde_json::Value> =
-        serde_json::from_str(&run(celltime(&ws).args(["ls", "--json"]))).unwrap();
+    let rows_after = entries(&run_next_to_linked_folders(
+        celltime(&ws).args(["ls", "--json"]),
+    ));
     assert!(
         !rows_after.iter().any(|r| r["id"].as_str() == Some(&ids[0])),
         "the older run was pruned"
@@ -672,8 +701,7 @@ fn dot_dot_like_legacy_blocks_are_not_blocks_and_a_linked_cache_is_refused() {
         );
     }
     let odd_before: Vec<_> = odd.iter().map(|n| fingerprint(&cache.join(n))).collect();
-    let rows: Vec<serde_json::Value> =
-        serde_json::from_str(&run(celltime(&ws).args(["ls", "--json"]))).unwrap();
+    let rows: Vec<serde_json::Value> = entries(&run(celltime(&ws).args(["ls", "--json"])));
     assert_eq!(rows.len(), 12, "only the fixture's entries: {rows:?}");
     run(celltime(&ws).args(["prune", "--keep-last", "1", "--yes"]));
     celltime_store::legacy::LegacyHistory::open(&ws, None)
@@ -683,8 +711,7 @@ fn dot_dot_like_legacy_blocks_are_not_blocks_and_a_linked_cache_is_refused() {
     run(celltime(&ws).arg("import"));
     let odd_after: Vec<_> = odd.iter().map(|n| fingerprint(&cache.join(n))).collect();
     assert_eq!(odd_after, odd_before);
-    let rows: Vec<serde_json::Value> =
-        serde_json::from_str(&run(celltime(&ws).args(["ls", "--json"]))).unwrap();
+    let rows: Vec<serde_json::Value> = entries(&run(celltime(&ws).args(["ls", "--json"])));
     assert!(
         rows.iter()
             .all(|r| !r["cell"].as_str().unwrap().contains('.')),
@@ -928,4 +955,10 @@ fn terminal_escapes_in_contents_are_shown_escaped() {
             "{args:?} printed raw control bytes"
         );
     }
+}
+
+/// The entries of an `ls --json` document.
+fn entries(text: &str) -> Vec<serde_json::Value> {
+    let listing: serde_json::Value = serde_json::from_str(text).unwrap();
+    listing["entries"].as_array().unwrap().clone()
 }

@@ -5,13 +5,18 @@
 mod common;
 
 mod cli_basics;
+mod cli_help;
 mod cli_history;
 mod cli_marimo;
 mod cli_prune;
+mod json_schema;
 mod legacy;
+mod one_rule;
 mod policy;
 mod python_writer;
 mod results_diff;
 mod security;
+mod terminal;
 mod tui;
+mod tui_keys;
 mod untrusted;

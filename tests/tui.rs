@@ -285,7 +285,8 @@ fn visual_range_marks_and_keep_newest_marks_the_rest() {
     assert_eq!(f.app.state.marks.count(), 2);
     f.press("C");
     assert!(f.app.state.marks.is_empty());
-    // All but the newest run of every cell of analysis/eda: load_data 2, sample 2, plot 0.
+    // All but the newest run of every cell of every notebook: load_data 2, sample 2, plot 0;
+    // models/train keeps its newest fit, and its older one is pinned.
     f.press("A<backspace>1<enter>");
     assert_eq!(f.app.state.marks.count(), 4, "{}", f.screen());
     f.press("D");
@@ -753,5 +754,21 @@ fn tiny_and_odd_terminal_sizes_never_panic() {
             app.press("<esc>");
             let _ = screen(&app, w, h);
         }
+    }
+}
+
+/// docs/TUI.md shows the screen at 80×24; it must be what the UI draws there.
+#[test]
+fn the_screen_in_tui_md_is_the_one_drawn() {
+    let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/TUI.md")).unwrap();
+    let section = &doc[doc.find("## Screen").unwrap()..];
+    let block = section.split("```").nth(1).unwrap();
+    let f = Fixture::new(80, 24);
+    let drawn = f.screen();
+    for line in block.lines().filter(|l| !l.trim().is_empty()) {
+        assert!(
+            drawn.contains(line),
+            "TUI.md shows {line:?}, the UI draws:\n{drawn}"
+        );
     }
 }

@@ -1,15 +1,16 @@
 //! How the CLI shows sizes, times and parts to people. Machine output (`--json`) uses RFC 3339
 //! and bytes instead.
 
-use celltime_store::model::{PartKind, PartMask, Timestamp};
-use chrono::{Datelike, Local, Timelike};
+use celltime_store::model::{PartKind, PartMask, Timestamp, Zone};
+use chrono::{Datelike, Timelike};
 
 pub use celltime_store::units::human_bytes as size;
+pub use celltime_store::units::{count, plural};
 
 /// Local time, to the second: `2026-11-25 10:00:00`. (Written field by field: chrono's
 /// format strings are re-parsed on every call, which shows on listings of 100,000 rows.)
 pub fn time(ts: Timestamp) -> String {
-    let local = ts.to_datetime().with_timezone(&Local);
+    let local = Zone::Local.at(ts);
     format!(
         "{:04}-{:02}-{:02} {:02}:{:02}:{:02}",
         local.year(),
@@ -46,20 +47,19 @@ pub fn part_names(mask: PartMask) -> Vec<&'static str> {
         .collect()
 }
 
-/// Text made safe for a terminal, line by line, with the preview's escaping rules.
-pub fn sanitise(text: &str) -> String {
-    let mut safe: Vec<String> = text.split('\n').map(crate::preview::sanitize).collect();
-    if text.ends_with('\n') {
-        safe.pop();
-        safe.push(String::new());
-    }
-    safe.join("\n")
-}
-
-/// Left-aligned columns separated by two spaces; the last column is not padded.
+/// Left-aligned columns separated by two spaces; the last column is not padded. Cells are
+/// escaped first (names come from the workspace), so columns line up as they show.
 pub fn table(header: &[&str], rows: &[Vec<String>]) -> String {
+    let rows: Vec<Vec<std::borrow::Cow<'_, str>>> = rows
+        .iter()
+        .map(|row| {
+            row.iter()
+                .map(|cell| celltime_text::escape_line(cell))
+                .collect()
+        })
+        .collect();
     let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
-    for row in rows {
+    for row in &rows {
         for (w, cell) in widths.iter_mut().zip(row) {
             *w = (*w).max(cell.chars().count());
         }
@@ -76,8 +76,8 @@ pub fn table(header: &[&str], rows: &[Vec<String>]) -> String {
         out.push('\n');
     };
     line(header.to_vec(), &mut out);
-    for row in rows {
-        line(row.iter().map(String::as_str).collect(), &mut out);
+    for row in &rows {
+        line(row.iter().map(|cell| cell.as_ref()).collect(), &mut out);
     }
     out
 }
@@ -93,9 +93,14 @@ mod tests {
     }
 
     #[test]
-    fn control_characters_never_pass() {
-        let safe = sanitise("a\u{1b}[31mb\nnext\n");
-        assert!(!safe.contains('\u{1b}'), "{safe:?}");
-        assert!(safe.ends_with("b\nnext\n"), "{safe:?}");
+    fn table_cells_are_escaped_before_they_are_measured() {
+        let rows = vec![
+            vec!["a\u{1b}]0;t\u{7}".to_string(), "x".to_string()],
+            vec!["bbbbbbbbbbbbbb".to_string(), "y".to_string()],
+        ];
+        assert_eq!(
+            table(&["N", "V"], &rows),
+            "N               V\na^[]0;t^G       x\nbbbbbbbbbbbbbb  y\n"
+        );
     }
 }

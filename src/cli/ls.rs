@@ -1,10 +1,10 @@
 //! `ls`: entries, cells or notebooks, without reading any content.
 
-use super::format::{part_names, parts, sanitise, size, table, time};
-use super::{Backend, CliError, CliResult, WorkspaceArgs, exit, json, out};
-use celltime_store::model::{History, Row, Timeline};
+use super::format::{parts, size, table, time};
+use super::json::{self, Kind};
+use super::{Backend, CliError, CliResult, Skipped, WorkspaceArgs, exit, out};
+use celltime_store::model::{History, NotebookGlobs, Row, Timeline};
 use clap::Args;
-use globset::{Glob, GlobMatcher};
 use serde::Serialize;
 
 #[derive(Debug, Args)]
@@ -23,7 +23,8 @@ pub struct LsArgs {
     /// One line per cell: entries, bytes, newest run.
     #[arg(long)]
     pub cells: bool,
-    /// Machine-readable output (stable field names; times in RFC 3339 UTC).
+    /// Machine-readable output (schemas celltime.ls.v1, celltime.ls-cells.v1,
+    /// celltime.ls-notebooks.v1; see docs/JSON.md).
     #[arg(long)]
     pub json: bool,
     /// Only runs of one backend (default: both; a run held by both is one row).
@@ -31,29 +32,30 @@ pub struct LsArgs {
     pub backend: Option<Backend>,
 }
 
-fn matchers(globs: &[String]) -> Result<Vec<GlobMatcher>, CliError> {
-    globs
-        .iter()
-        .map(|g| {
-            Glob::new(g)
-                .map(|g| g.compile_matcher())
-                .map_err(|e| CliError::usage(format!("--notebook {g:?}: {e}")))
-        })
-        .collect()
+fn matchers(globs: &[String]) -> Result<NotebookGlobs, CliError> {
+    NotebookGlobs::new(globs).map_err(|e| CliError::usage(e.to_string()))
 }
 
-/// Timelines of the selected notebooks, loaded one at a time.
+/// Timelines of the selected notebooks, loaded one at a time; one that cannot be read is
+/// reported and skipped.
 fn for_each_timeline(
     history: &dyn History,
     notebook_globs: &[String],
+    skipped: &mut Skipped,
     mut visit: impl FnMut(Timeline) -> Result<(), CliError>,
 ) -> Result<(), CliError> {
     let globs = matchers(notebook_globs)?;
     let notebooks = history.notebooks()?;
     no_match(&notebooks, notebook_globs, &globs)?;
     for info in notebooks {
-        if globs.is_empty() || globs.iter().any(|g| g.is_match(&info.notebook)) {
-            let mut timeline = history.timeline(&info.notebook)?;
+        if globs.matches(&info.notebook) {
+            let mut timeline = match history.timeline(&info.notebook) {
+                Ok(timeline) => timeline,
+                Err(e) => {
+                    skipped.report(e);
+                    continue;
+                }
+            };
             // People read histories cell by cell, newest run first.
             newest_first_by_cell(&mut timeline.rows);
             visit(timeline)?;
@@ -80,19 +82,15 @@ fn newest_first_by_cell(rows: &mut [Row]) {
 fn no_match(
     notebooks: &[celltime_store::model::NotebookInfo],
     texts: &[String],
-    globs: &[GlobMatcher],
+    globs: &NotebookGlobs,
 ) -> Result<(), CliError> {
-    if globs.is_empty()
-        || notebooks
-            .iter()
-            .any(|i| globs.iter().any(|g| g.is_match(&i.notebook)))
-    {
+    if texts.is_empty() || notebooks.iter().any(|i| globs.matches(&i.notebook)) {
         return Ok(());
     }
-    let names: Vec<String> = notebooks.iter().map(|i| sanitise(&i.notebook)).collect();
+    let names: Vec<&str> = notebooks.iter().map(|i| i.notebook.as_str()).collect();
     Err(CliError::failure(format!(
         "no notebook matches --notebook {} (notebooks: {})",
-        sanitise(&texts.join(" --notebook ")),
+        texts.join(" --notebook "),
         if names.is_empty() {
             "none".to_string()
         } else {
@@ -102,20 +100,11 @@ fn no_match(
 }
 
 #[derive(Serialize)]
-pub(super) struct EntryJson<'a> {
-    id: String,
-    notebook: &'a str,
-    cell: &'a str,
-    module: &'a str,
-    version: &'a str,
-    created_at: String,
-    approximate_time: bool,
-    last_used: Option<String>,
-    pinned: bool,
+struct NotebookJson {
+    notebook: String,
+    cells: usize,
+    entries: usize,
     size: u64,
-    parts: Vec<&'static str>,
-    /// Where the run's copies live: `store`, `cache` or both.
-    copies: Vec<&'static str>,
 }
 
 #[derive(Serialize)]
@@ -123,9 +112,9 @@ struct CellJson {
     notebook: String,
     cell: String,
     entries: usize,
-    bytes: u64,
+    size: u64,
     #[serde(serialize_with = "rfc3339")]
-    newest: celltime_store::model::Timestamp,
+    newest_at: celltime_store::model::Timestamp,
     pinned: usize,
 }
 
@@ -133,21 +122,35 @@ fn rfc3339<S: serde::Serializer>(
     t: &celltime_store::model::Timestamp,
     s: S,
 ) -> Result<S::Ok, S::Error> {
-    s.serialize_str(&t.to_rfc3339())
+    s.serialize_str(&json::time(*t))
 }
 
 pub fn ls(args: LsArgs) -> CliResult {
     let history = args.workspace.history_of(args.backend)?;
+    let mut skipped = Skipped::default();
     if args.notebooks {
         let globs = matchers(&args.notebook)?;
         let notebooks = history.notebooks()?;
         no_match(&notebooks, &args.notebook, &globs)?;
         let infos: Vec<_> = notebooks
             .into_iter()
-            .filter(|i| globs.is_empty() || globs.iter().any(|g| g.is_match(&i.notebook)))
+            .filter(|i| globs.matches(&i.notebook))
             .collect();
         if args.json {
-            json(&infos)?;
+            #[derive(Serialize)]
+            struct Notebooks {
+                notebooks: Vec<NotebookJson>,
+            }
+            let notebooks = infos
+                .into_iter()
+                .map(|i| NotebookJson {
+                    notebook: i.notebook,
+                    cells: i.cells,
+                    entries: i.entries,
+                    size: i.bytes,
+                })
+                .collect();
+            json::print(Kind::LsNotebooks, &Notebooks { notebooks })?;
         } else {
             let rows: Vec<Vec<String>> = infos
                 .iter()
@@ -168,7 +171,7 @@ pub fn ls(args: LsArgs) -> CliResult {
         |row: &Row| args.cell.is_empty() || args.cell.iter().any(|c| **c == *row.cell);
     if args.cells {
         let mut cells = Vec::new();
-        for_each_timeline(history.as_ref(), &args.notebook, |timeline| {
+        for_each_timeline(history.as_ref(), &args.notebook, &mut skipped, |timeline| {
             cells.extend(
                 cell_summaries(&timeline)
                     .into_iter()
@@ -177,7 +180,11 @@ pub fn ls(args: LsArgs) -> CliResult {
             Ok(())
         })?;
         if args.json {
-            json(&cells)?;
+            #[derive(Serialize)]
+            struct Cells {
+                cells: Vec<CellJson>,
+            }
+            json::print(Kind::LsCells, &Cells { cells })?;
         } else {
             let rows: Vec<Vec<String>> = cells
                 .iter()
@@ -186,8 +193,8 @@ pub fn ls(args: LsArgs) -> CliResult {
                         c.notebook.clone(),
                         c.cell.clone(),
                         c.entries.to_string(),
-                        size(c.bytes),
-                        time(c.newest),
+                        size(c.size),
+                        time(c.newest_at),
                         c.pinned.to_string(),
                     ]
                 })
@@ -197,33 +204,32 @@ pub fn ls(args: LsArgs) -> CliResult {
                 &rows,
             ))?;
         }
-        return Ok(exit::OK);
+        return Ok(skipped.exit_code(exit::OK));
     }
     if args.json {
-        out("[")?;
+        json::write(&json::open_list(Kind::Ls, "entries"))?;
         let mut first = true;
-        for_each_timeline(history.as_ref(), &args.notebook, |timeline| {
+        for_each_timeline(history.as_ref(), &args.notebook, &mut skipped, |timeline| {
             // Printed a thousand rows at a time: a large notebook's listing is never held whole.
             let mut chunk = String::new();
             for (n, row) in timeline.rows.iter().filter(|r| wanted_cell(r)).enumerate() {
-                let entry = entry_json(&timeline.notebook, row);
-                chunk.push_str(if first { "\n  " } else { ",\n  " });
-                chunk.push_str(
-                    &serde_json::to_string(&entry).map_err(|e| CliError::failure(e.to_string()))?,
-                );
+                chunk.push_str(&json::item(
+                    first,
+                    &json::Entry::of(&timeline.notebook, row),
+                )?);
                 first = false;
                 if n % 1000 == 999 {
-                    out(&std::mem::take(&mut chunk))?;
+                    json::write(&std::mem::take(&mut chunk))?;
                 }
             }
-            out(&chunk)
+            json::write(&chunk)
         })?;
-        out("\n]\n")?;
+        json::write(json::close_list(first))?;
     } else {
         // One table per notebook, printed as it is read: a million-entry listing never has
         // to sit in memory at once.
         let mut first = true;
-        for_each_timeline(history.as_ref(), &args.notebook, |timeline| {
+        for_each_timeline(history.as_ref(), &args.notebook, &mut skipped, |timeline| {
             let rows: Vec<Vec<String>> = timeline
                 .rows
                 .iter()
@@ -241,35 +247,7 @@ pub fn ls(args: LsArgs) -> CliResult {
             out(&format!("{separator}{}", table(&header, &rows)))
         })?;
     }
-    Ok(exit::OK)
-}
-
-pub(super) fn entry_json<'a>(notebook: &'a str, row: &'a Row) -> EntryJson<'a> {
-    EntryJson {
-        id: row.id.to_hex(),
-        notebook,
-        cell: &row.cell,
-        module: &row.module,
-        version: &row.version,
-        created_at: row.created_at.to_rfc3339(),
-        approximate_time: row.approximate_time,
-        last_used: row.last_used.map(|t| t.to_rfc3339()),
-        pinned: row.pinned,
-        size: row.size,
-        parts: part_names(row.parts),
-        copies: copies(row.copies),
-    }
-}
-
-fn copies(copies: celltime_store::model::Copies) -> Vec<&'static str> {
-    let mut out = Vec::new();
-    if copies.store {
-        out.push("store");
-    }
-    if copies.cache {
-        out.push("cache");
-    }
-    out
+    Ok(skipped.exit_code(exit::OK))
 }
 
 fn entry_line(notebook: &str, row: &Row) -> Vec<String> {
@@ -277,7 +255,7 @@ fn entry_line(notebook: &str, row: &Row) -> Vec<String> {
     vec![
         row.id.short(),
         notebook.to_string(),
-        sanitise(&row.cell),
+        row.cell.to_string(),
         row.version.to_string(),
         format!("{approx}{}", time(row.created_at)),
         size(row.size),
@@ -297,19 +275,32 @@ fn cell_summaries(timeline: &Timeline) -> Vec<CellJson> {
         match cells.iter_mut().find(|c| *c.cell == *row.cell) {
             Some(c) => {
                 c.entries += 1;
-                c.bytes += row.size;
+                c.size += row.size;
                 c.pinned += usize::from(row.pinned);
-                c.newest = c.newest.max(row.created_at);
+                c.newest_at = c.newest_at.max(row.created_at);
             }
             None => cells.push(CellJson {
                 notebook: timeline.notebook.clone(),
                 cell: row.cell.to_string(),
                 entries: 1,
-                bytes: row.size,
-                newest: row.created_at,
+                size: row.size,
+                newest_at: row.created_at,
                 pinned: usize::from(row.pinned),
             }),
         }
     }
     cells
+}
+
+/// The cells as `ls --cells` prints them: the UI's plain mode (`TERM=dumb`).
+pub fn plain_cells(workspace: WorkspaceArgs, backend: Option<Backend>) -> CliResult {
+    ls(LsArgs {
+        workspace,
+        notebook: Vec::new(),
+        cell: Vec::new(),
+        notebooks: false,
+        cells: true,
+        json: false,
+        backend,
+    })
 }

@@ -8,7 +8,8 @@
 //! `[tool.marimo.cache.store]` in the nearest `pyproject.toml` overrides the user's, but is
 //! untrusted: the pickle loader then uses marimo's own folder. docs/MARIMO.md has the details.
 
-use super::{CliError, CliResult, exit, json, out};
+use super::json::{self, Kind};
+use super::{CliError, CliResult, exit, out};
 use celltime_store::store::fs::{RealFs, write_atomic};
 use clap::{Args, Subcommand};
 use serde::Serialize;
@@ -293,7 +294,6 @@ struct MethodStore {
 
 #[derive(Debug, Serialize)]
 struct Status {
-    schema: &'static str,
     user_config: Option<Layer>,
     pyproject: Option<Layer>,
     cache_cells: bool,
@@ -379,14 +379,13 @@ fn status(args: StatusArgs) -> CliResult {
     let project_layer = pyproject.map(|(layer, _)| layer);
     let methods = methods(user_layer.as_ref(), project_layer.as_ref());
     let report = Status {
-        schema: "celltime.marimo-status.v1",
         user_config: user_layer,
         pyproject: project_layer,
         cache_cells,
         methods,
     };
     if args.json {
-        json(&report)?;
+        json::print(Kind::MarimoStatus, &report)?;
     } else {
         out(&render(&report))?;
     }

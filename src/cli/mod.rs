@@ -4,10 +4,13 @@ mod demo;
 mod diff;
 pub mod format;
 mod import;
+pub mod json;
 mod ls;
 mod maintenance;
+pub mod manual;
 mod marimo;
 mod op;
+pub mod output;
 pub mod policy_args;
 mod prune;
 mod put;
@@ -15,7 +18,7 @@ mod serve;
 mod show;
 mod trash;
 
-use celltime_store::model::{BackendKind, History, MIN_ID_PREFIX, Timeline};
+use celltime_store::model::{BackendKind, History, Timeline};
 use celltime_store::ops::OpLog;
 use celltime_store::store::{Store, StoreError, StoreOptions, Workspace};
 use celltime_store::units::Span;
@@ -41,7 +44,7 @@ pub mod exit {
     name = "celltime",
     version,
     about = "A time machine for marimo notebook results: browse, compare and prune cached runs.",
-    args_conflicts_with_subcommands = true,
+    override_usage = "celltime [OPTIONS] [PATH]\n       celltime [--color WHEN] [--quiet] <COMMAND> [ARGS]",
     after_help = "Without a command, opens the interactive UI on the workspace containing PATH."
 )]
 pub struct Cli {
@@ -49,6 +52,8 @@ pub struct Cli {
     pub path: Option<PathBuf>,
     #[command(flatten)]
     pub ui: UiArgs,
+    #[command(flatten)]
+    pub output: output::OutputArgs,
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -95,26 +100,63 @@ pub fn command_line() -> String {
 }
 
 impl UiArgs {
-    /// Opens the UI on the history of the workspace around `path`.
+    /// Opens the UI on the history of the workspace around `path`: on a terminal that can
+    /// show it; `TERM=dumb` gets the plain listing instead, and no terminal at all an error
+    /// that names the command that prints.
     pub fn open(&self, path: Option<PathBuf>) -> CliResult {
+        self.check_config()?;
         let workspace = WorkspaceArgs {
             cache_dir: self.cache_dir.clone(),
             ..WorkspaceArgs::at(path)
         };
+        if crate::tui::term::dumb() {
+            output::note(
+                "TERM=dumb: this terminal cannot show the interactive UI; here is the plain listing (`celltime ls`, `celltime show ID` and `celltime diff ID` say more)",
+            );
+            return ls::plain_cells(workspace, self.backend);
+        }
+        if !crate::tui::term::available() {
+            return Err(CliError::failure(NO_TERMINAL));
+        }
         let history = workspace.history_of(self.backend)?;
+        let ws = workspace.workspace()?;
         let options = crate::tui::TuiOptions {
             config: self.config.clone(),
             mouse: self.no_mouse.then_some(false),
+            default_policy: saved_policy(&workspace),
         };
-        let ws = workspace.workspace()?;
         let follow = celltime_store::follow::Targets {
             store: ws.persist_dir(),
             cache: celltime_store::legacy::scan::cache_root(ws.root(), self.cache_dir.as_deref()),
         };
-        crate::tui::run(std::sync::Arc::from(history), Some(follow), options)
-            .map_err(|e| CliError::failure(e.to_string()))?;
-        Ok(exit::OK)
+        match crate::tui::run(std::sync::Arc::from(history), Some(follow), options) {
+            Ok(crate::tui::Ending::Quit) => Ok(exit::OK),
+            // A signal ends the UI as it ends any program: 128 + its number (SIGTERM: 143).
+            Ok(crate::tui::Ending::Signal(signal)) => Ok(128u8.saturating_add(signal as u8)),
+            Err(e) => Err(CliError::failure(e.to_string())),
+        }
     }
+
+    /// `--config FILE` names a file that must be there (only the default may be missing).
+    pub fn check_config(&self) -> Result<(), CliError> {
+        match &self.config {
+            Some(path) if !path.is_file() => Err(CliError::usage(format!(
+                "--config {}: no such file",
+                path.display()
+            ))),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// What the UI says when it has no terminal to run on.
+pub const NO_TERMINAL: &str = "the interactive UI needs a terminal, and stdin/stdout are not one (nor is there a /dev/tty): `celltime ls` prints the history instead (`celltime --help` lists every command)";
+
+/// The saved default policy (`[prune]` of persist.toml) as policy text, for the UI's `P`.
+pub fn saved_policy(workspace: &WorkspaceArgs) -> Option<String> {
+    let store = workspace.store().ok()?;
+    let policy = celltime_store::policy::Policy::from_toml(store.config().prune_table()?).ok()?;
+    Some(policy.to_text())
 }
 
 #[derive(Debug, Subcommand)]
@@ -155,6 +197,35 @@ pub enum Command {
     Serve(serve::ServeArgs),
     /// Make celltime marimo's cache store (enable, disable) or say which store marimo uses.
     Marimo(marimo::MarimoArgs),
+    /// Print a shell completion script (`celltime completions bash > ~/.local/share/bash-completion/completions/celltime`).
+    Completions(manual::CompletionsArgs),
+    /// Print the manual page in roff (`celltime man | man -l -`).
+    Man,
+}
+
+/// The workspace as a flag, for commands whose positional arguments are ids.
+#[derive(Debug, Args, Clone)]
+pub struct FlagWorkspaceArgs {
+    /// A folder inside the workspace (the ids come first, so the workspace is a flag here);
+    /// default: here.
+    #[arg(short = 'C', long = "workspace", value_name = "PATH")]
+    pub path: Option<PathBuf>,
+    /// How long to wait for another process's lock on a notebook before giving up (exit 75).
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = value::<Span>)]
+    pub lock_timeout: Span,
+    /// marimo's cache folder when it is not __marimo__/cache (a `save_path`).
+    #[arg(long, value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
+}
+
+impl FlagWorkspaceArgs {
+    pub fn workspace_args(&self) -> WorkspaceArgs {
+        WorkspaceArgs {
+            path: self.path.clone(),
+            lock_timeout: self.lock_timeout,
+            cache_dir: self.cache_dir.clone(),
+        }
+    }
 }
 
 #[derive(Debug, Args, Clone)]
@@ -162,16 +233,19 @@ pub struct WorkspaceArgs {
     /// A folder inside the workspace; default: here.
     pub path: Option<PathBuf>,
     /// How long to wait for another process's lock on a notebook before giving up (exit 75).
-    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_span)]
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = value::<Span>)]
     pub lock_timeout: Span,
     /// marimo's cache folder when it is not __marimo__/cache (a `save_path`).
     #[arg(long, value_name = "DIR")]
     pub cache_dir: Option<PathBuf>,
 }
 
-fn parse_span(text: &str) -> Result<Span, String> {
+/// The clap value parser of every duration, size and count flag: the one grammar of
+/// [`celltime_store::units`].
+pub fn value<T: std::str::FromStr<Err = celltime_store::units::ValueError>>(
+    text: &str,
+) -> Result<T, celltime_store::units::ValueError> {
     text.parse()
-        .map_err(|e: celltime_store::units::ValueError| e.to_string())
 }
 
 impl WorkspaceArgs {
@@ -186,12 +260,18 @@ impl WorkspaceArgs {
 
     pub fn workspace(&self) -> Result<Workspace, CliError> {
         let start = self.path.clone().unwrap_or_else(|| PathBuf::from("."));
+        if !start.exists() {
+            return Err(CliError::failure(format!(
+                "{}: does not exist",
+                start.display()
+            )));
+        }
         Ok(Workspace::discover(&start)?)
     }
 
     pub fn store_options(&self) -> StoreOptions {
         StoreOptions {
-            lock_timeout: celltime_store::store::span_duration(&self.lock_timeout),
+            lock_timeout: self.lock_timeout.to_duration(),
             ..StoreOptions::default()
         }
     }
@@ -249,9 +329,7 @@ impl From<StoreError> for CliError {
     fn from(e: StoreError) -> CliError {
         let code = match e {
             StoreError::Busy { .. } => exit::BUSY,
-            StoreError::Key(_) | StoreError::AmbiguousId { .. } | StoreError::UnknownEntry(_) => {
-                exit::USAGE
-            }
+            StoreError::Key(_) | StoreError::UnknownEntry(_) => exit::USAGE,
             _ => exit::FAILURE,
         };
         CliError {
@@ -266,6 +344,15 @@ impl From<celltime_store::model::HistoryError> for CliError {
         CliError {
             code: if e.busy { exit::BUSY } else { exit::FAILURE },
             message: e.message,
+        }
+    }
+}
+
+impl From<celltime_store::model::ResolveError> for CliError {
+    fn from(e: celltime_store::model::ResolveError) -> CliError {
+        match e {
+            celltime_store::model::ResolveError::History(e) => e.into(),
+            e => CliError::usage(e.to_string()),
         }
     }
 }
@@ -299,44 +386,62 @@ impl From<std::io::Error> for CliError {
 
 pub type CliResult = Result<u8, CliError>;
 
-/// Finds the one entry whose id starts with `prefix`, in any notebook.
-pub fn resolve(history: &dyn History, prefix: &str) -> Result<(Timeline, usize), CliError> {
-    let prefix = prefix.to_ascii_lowercase();
-    if prefix.len() < MIN_ID_PREFIX || !prefix.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return Err(CliError::usage(format!(
-            "{prefix:?} is not an entry id: ids are hex, give at least {MIN_ID_PREFIX} characters (`celltime ls` shows them)"
-        )));
+/// Notebooks a command could not read or change: each is reported as it happens, the others
+/// go on (one damaged folder fails only itself), and the command ends with the exit code of
+/// the first failure.
+#[derive(Debug, Default)]
+pub struct Skipped {
+    code: Option<u8>,
+}
+
+impl Skipped {
+    pub fn report(&mut self, e: impl Into<CliError>) {
+        let e = e.into();
+        warn(&e.message);
+        self.code.get_or_insert(e.code);
     }
-    let mut found = None;
-    let mut count = 0;
-    for info in history.notebooks()? {
-        let timeline = history.timeline(&info.notebook)?;
-        let matches: Vec<usize> = (0..timeline.rows.len())
-            .filter(|i| timeline.rows[*i].id.has_prefix(&prefix))
-            .collect();
-        count += matches.len();
-        if let Some(i) = matches.first().copied() {
-            found = Some((timeline, i));
-        }
+
+    pub fn any(&self) -> bool {
+        self.code.is_some()
     }
-    match (count, found) {
-        (1, Some(found)) => Ok(found),
-        (0, _) | (_, None) => Err(CliError::usage(format!(
-            "no entry id starts with {prefix:?}"
-        ))),
-        (n, _) => Err(CliError::usage(format!(
-            "{prefix:?} matches {n} entries; give more characters of the id"
-        ))),
+
+    /// `ok` when nothing was skipped, else the first failure's code.
+    pub fn exit_code(&self, ok: u8) -> u8 {
+        self.code.unwrap_or(ok)
     }
 }
 
-/// Writes to stdout; a closed pipe (`celltime ls | head`) ends quietly.
+/// The one entry whose id starts with `prefix`, in any notebook (see
+/// [`celltime_store::model::resolve`]).
+pub fn resolve(history: &dyn History, prefix: &str) -> Result<(Timeline, usize), CliError> {
+    celltime_store::model::resolve(history, prefix).map_err(|e| {
+        let mut e = CliError::from(e);
+        if std::path::Path::new(prefix).is_dir() {
+            // `diff ID DIR` reads DIR as a base id: the workspace is a flag there.
+            e.message.push_str(&format!(
+                " ({prefix} is a folder: name the workspace with -C {prefix})"
+            ));
+        }
+        e
+    })
+}
+
+/// Writes text for people to stdout. Every character of it passes the one terminal-unsafe
+/// predicate (names, paths and messages come from the workspace): newlines and tabs stay,
+/// the rest is shown escaped. A closed pipe (`celltime ls | head`) ends quietly.
 pub fn out(text: &str) -> Result<(), CliError> {
+    write_stdout(celltime_text::escape_text(text).as_bytes())
+}
+
+/// Writes a message for people to stderr, escaped as [`out`] escapes.
+pub fn warn(text: &str) {
+    eprintln!("celltime: {}", celltime_text::escape_text(text));
+}
+
+/// Writes bytes to stdout unchanged (`show --raw`, escaped JSON).
+pub fn write_stdout(bytes: &[u8]) -> Result<(), CliError> {
     let mut stdout = std::io::stdout().lock();
-    match stdout
-        .write_all(text.as_bytes())
-        .and_then(|()| stdout.flush())
-    {
+    match stdout.write_all(bytes).and_then(|()| stdout.flush()) {
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
         other => Ok(other?),
     }
@@ -351,20 +456,46 @@ pub fn confirm(question: &str, yes_flag: &str) -> Result<bool, CliError> {
             "{question} — stdin is not a terminal: pass {yes_flag} to go ahead"
         )));
     }
-    eprint!("{question} [y/N] ");
+    eprint!("{} [y/N] ", celltime_text::escape_text(question));
     std::io::stderr().flush()?;
     let mut answer = String::new();
     std::io::stdin().lock().read_line(&mut answer)?;
     Ok(matches!(answer.trim(), "y" | "Y" | "yes"))
 }
 
-pub fn json(value: &impl serde::Serialize) -> Result<(), CliError> {
-    let text = serde_json::to_string_pretty(value).map_err(|e| CliError::failure(e.to_string()))?;
-    out(&format!("{text}\n"))
+pub fn run(cli: Cli) -> ExitCode {
+    cli.output.apply();
+    let result = match ui_args_without_ui(&cli) {
+        Some(error) => Err(error),
+        None => dispatch(cli),
+    };
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            warn(&e.message);
+            ExitCode::from(e.code)
+        }
+    }
 }
 
-pub fn run(cli: Cli) -> ExitCode {
-    let result = match cli.command {
+/// The UI's options (and its PATH) mean nothing to a command other than `demo`: refused
+/// rather than ignored. (Global options such as --color go anywhere.)
+fn ui_args_without_ui(cli: &Cli) -> Option<CliError> {
+    let command = cli.command.as_ref()?;
+    let ui = &cli.ui;
+    let ui_given =
+        ui.no_mouse || ui.config.is_some() || ui.cache_dir.is_some() || ui.backend.is_some();
+    let path_given = cli.path.is_some();
+    let demo = matches!(command, Command::Demo(_));
+    ((ui_given && !demo) || path_given).then(|| {
+        CliError::usage(
+            "PATH and the UI's options (--no-mouse, --config, --cache-dir, --backend) go without a command, or after it where it takes them (`celltime ls PATH`)",
+        )
+    })
+}
+
+fn dispatch(cli: Cli) -> CliResult {
+    match cli.command {
         None => cli.ui.open(cli.path),
         Some(Command::Demo(args)) => demo::run(args, &cli.ui),
         Some(Command::Ls(args)) => ls::ls(args),
@@ -383,13 +514,8 @@ pub fn run(cli: Cli) -> ExitCode {
         Some(Command::Undo(args)) => op::undo(args),
         Some(Command::Serve(args)) => serve::run(args),
         Some(Command::Marimo(args)) => marimo::run(args),
-    };
-    match result {
-        Ok(code) => ExitCode::from(code),
-        Err(e) => {
-            eprintln!("celltime: {}", e.message);
-            ExitCode::from(e.code)
-        }
+        Some(Command::Completions(args)) => manual::completions(args),
+        Some(Command::Man) => manual::man(),
     }
 }
 

@@ -1,8 +1,9 @@
 //! `op log` and `undo`: the operation log every changing command writes (as jj has), and
 //! reversing an operation — the last one, or one by id — through the same backends.
 
-use super::format::sanitise;
-use super::{CliError, CliResult, WorkspaceArgs, command_line, exit, json, out};
+use super::format::count;
+use super::json::{self, Kind};
+use super::{CliError, CliResult, FlagWorkspaceArgs, WorkspaceArgs, command_line, exit, out};
 use celltime_store::ops::{self, Operation, undone_ids};
 use clap::{Args, Subcommand};
 use serde::Serialize;
@@ -17,7 +18,7 @@ pub enum OpCommand {
 pub struct OpLogArgs {
     #[command(flatten)]
     pub workspace: WorkspaceArgs,
-    /// Machine-readable (schema `celltime.op-log.v1`).
+    /// Machine-readable (schema celltime.op-log.v1, docs/JSON.md).
     #[arg(long)]
     pub json: bool,
 }
@@ -27,15 +28,8 @@ pub struct UndoArgs {
     /// The operation to undo (an id prefix from `celltime op log`); default: the last one
     /// that changed entries and was not undone yet.
     pub op: Option<String>,
-    /// A folder inside the workspace (the operation comes first, so the workspace is a flag).
-    #[arg(short = 'C', long = "workspace", value_name = "PATH")]
-    pub path: Option<std::path::PathBuf>,
-    /// How long to wait for another process's lock on a notebook before giving up (exit 75).
-    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = super::parse_span)]
-    pub lock_timeout: celltime_store::units::Span,
-    /// marimo's cache folder when it is not __marimo__/cache (a `save_path`).
-    #[arg(long, value_name = "DIR")]
-    pub cache_dir: Option<std::path::PathBuf>,
+    #[command(flatten)]
+    pub workspace: FlagWorkspaceArgs,
 }
 
 pub fn run(command: OpCommand) -> CliResult {
@@ -46,8 +40,15 @@ pub fn run(command: OpCommand) -> CliResult {
 
 #[derive(Serialize)]
 struct OpLogJson {
-    schema: &'static str,
     operations: Vec<OpJson>,
+    /// Operation files that could not be read.
+    damaged: Vec<DamagedJson>,
+}
+
+#[derive(Serialize)]
+struct DamagedJson {
+    path: String,
+    reason: String,
 }
 
 #[derive(Serialize)]
@@ -79,8 +80,8 @@ fn log(args: OpLogArgs) -> CliResult {
             .map(|op| OpJson {
                 id: op.header.id.clone(),
                 kind: op.header.kind.name(),
-                started_at: op.header.at.to_rfc3339(),
-                finished_at: op.end.as_ref().map(|e| e.at.to_rfc3339()),
+                started_at: json::time(op.header.at),
+                finished_at: op.end.as_ref().map(|e| json::time(e.at)),
                 user: op.header.user.clone(),
                 host: op.header.host.clone(),
                 pid: op.header.pid,
@@ -94,10 +95,21 @@ fn log(args: OpLogArgs) -> CliResult {
                 undone: undone.contains(&*op.header.id),
             })
             .collect();
-        return json(&OpLogJson {
-            schema: "celltime.op-log.v1",
-            operations,
-        })
+        let damaged = oplog
+            .damaged()?
+            .into_iter()
+            .map(|(path, reason)| DamagedJson {
+                path: path.display().to_string(),
+                reason,
+            })
+            .collect();
+        return json::print(
+            Kind::OpLog,
+            &OpLogJson {
+                operations,
+                damaged,
+            },
+        )
         .map(|()| exit::OK);
     }
     let mut text = String::new();
@@ -108,7 +120,7 @@ fn log(args: OpLogArgs) -> CliResult {
         text.push_str(&format!(
             "unreadable operation file {}: {}\n",
             path.display(),
-            sanitise(&reason)
+            celltime_text::escape_line(&reason)
         ));
     }
     if text.is_empty() {
@@ -135,20 +147,16 @@ fn describe(op: &Operation, undone: bool) -> String {
         op.short_id(),
         h.kind.name(),
         h.at.to_rfc3339(),
-        sanitise(&h.user),
-        sanitise(&h.host),
+        celltime_text::escape_line(&h.user),
+        celltime_text::escape_line(&h.host),
         h.pid,
-        sanitise(&h.command),
-        sanitise(summary)
+        celltime_text::escape_line(&h.command),
+        celltime_text::escape_line(summary)
     )
 }
 
 pub fn undo(args: UndoArgs) -> CliResult {
-    let workspace = WorkspaceArgs {
-        path: args.path.clone(),
-        lock_timeout: args.lock_timeout,
-        cache_dir: args.cache_dir.clone(),
-    };
+    let workspace: WorkspaceArgs = args.workspace.workspace_args();
     let oplog = workspace.oplog()?;
     let target = match &args.op {
         Some(prefix) => oplog.find(prefix).map_err(CliError::usage)?,
@@ -166,17 +174,17 @@ pub fn undo(args: UndoArgs) -> CliResult {
     let history = workspace.history()?;
     let done = ops::undo(history.as_ref(), &oplog, &target, &command_line())?;
     out(&format!(
-        "undid {} {} ({}): {} entries back as they were\n",
+        "undid {} {} ({}): {} back as they were\n",
         target.header.kind.name(),
         target.short_id(),
         target
             .end
             .as_ref()
             .map_or("did not finish", |e| e.summary.as_str()),
-        done.restored
+        count(done.restored, "entry", "entries")
     ))?;
     for failure in &done.failures {
-        eprintln!("celltime: {}", sanitise(failure));
+        super::warn(failure);
     }
     Ok(if done.failures.is_empty() {
         exit::OK

@@ -4,6 +4,7 @@
 use clap::builder::NonEmptyStringValueParser;
 use clap::{Args, Parser};
 
+use super::value;
 use celltime_store::policy::{GroupBy, Policy, PolicyError};
 use celltime_store::units::{self, Count, Size, Span};
 
@@ -17,33 +18,33 @@ pub struct PolicyArgs {
     #[arg(long, value_name = "NAME", value_parser = NonEmptyStringValueParser::new(), help_heading = "Scope")]
     pub cell: Vec<String>,
     /// Groups the keep rules run in [default: notebook,cell]
-    #[arg(long, value_name = "notebook,cell|notebook|none", value_parser = str_parser::<GroupBy>, help_heading = "Scope")]
+    #[arg(long, value_name = "notebook,cell|notebook|none", value_parser = value::<GroupBy>, help_heading = "Scope")]
     pub group_by: Option<GroupBy>,
 
     /// Keep the N newest entries of each group
-    #[arg(long, value_name = "N|all", value_parser = str_parser::<Count>, allow_hyphen_values = true, help_heading = "Keep")]
+    #[arg(long, value_name = "N|all", value_parser = value::<Count>, allow_hyphen_values = true, help_heading = "Keep")]
     pub keep_last: Option<Count>,
     /// Keep entries created within DURATION of the group's newest (non-future) entry
-    #[arg(long, value_name = "DURATION", value_parser = str_parser::<Span>, allow_hyphen_values = true, help_heading = "Keep")]
+    #[arg(long, value_name = "DURATION", value_parser = value::<Span>, allow_hyphen_values = true, help_heading = "Keep")]
     pub keep_within: Option<Span>,
     /// Keep the newest entry of each of the last N days that have entries
-    #[arg(long, value_name = "N|all", value_parser = str_parser::<Count>, allow_hyphen_values = true, help_heading = "Keep")]
+    #[arg(long, value_name = "N|all", value_parser = value::<Count>, allow_hyphen_values = true, help_heading = "Keep")]
     pub keep_daily: Option<Count>,
     /// Keep the newest entry of each of the last N ISO weeks (Mon–Sun) that have entries
-    #[arg(long, value_name = "N|all", value_parser = str_parser::<Count>, allow_hyphen_values = true, help_heading = "Keep")]
+    #[arg(long, value_name = "N|all", value_parser = value::<Count>, allow_hyphen_values = true, help_heading = "Keep")]
     pub keep_weekly: Option<Count>,
     /// Keep the newest entry of each of the last N months that have entries
-    #[arg(long, value_name = "N|all", value_parser = str_parser::<Count>, allow_hyphen_values = true, help_heading = "Keep")]
+    #[arg(long, value_name = "N|all", value_parser = value::<Count>, allow_hyphen_values = true, help_heading = "Keep")]
     pub keep_monthly: Option<Count>,
     /// Keep the newest entry of each of the N most recent versions of each module
     #[arg(long, value_name = "N", value_parser = units::parse_number, allow_hyphen_values = true, help_heading = "Keep")]
     pub keep_versions: Option<u32>,
 
     /// Remove unprotected entries last used more than DURATION ago
-    #[arg(long, value_name = "DURATION", value_parser = str_parser::<Span>, allow_hyphen_values = true, help_heading = "Budget")]
+    #[arg(long, value_name = "DURATION", value_parser = value::<Span>, allow_hyphen_values = true, help_heading = "Budget")]
     pub max_age: Option<Span>,
     /// Remove least recently used unprotected entries until contents total at most SIZE
-    #[arg(long, value_name = "SIZE", value_parser = str_parser::<Size>, allow_hyphen_values = true, help_heading = "Budget")]
+    #[arg(long, value_name = "SIZE", value_parser = value::<Size>, allow_hyphen_values = true, help_heading = "Budget")]
     pub max_size: Option<Size>,
     /// Remove least recently used unprotected entries until at most N remain
     #[arg(long, value_name = "N", value_parser = units::parse_number, allow_hyphen_values = true, help_heading = "Budget")]
@@ -52,12 +53,6 @@ pub struct PolicyArgs {
     /// Allow removing the newest entry of a cell; needs --notebook or --cell
     #[arg(long, help_heading = "Scope")]
     pub unsafe_allow_remove_all: bool,
-}
-
-fn str_parser<T: std::str::FromStr<Err = units::ValueError>>(
-    s: &str,
-) -> Result<T, units::ValueError> {
-    s.parse()
 }
 
 /// Policy text is parsed as if it followed `prune` on a command line.

@@ -1,17 +1,22 @@
 //! `prune`: plan with a retention policy, show why each entry stays, then remove the rest
 //! through the backend. `--dry-run` is the same code path, stopped before the first write.
 
-use super::format::{sanitise, size};
+use super::format::{count, size};
+use super::output::progress;
 use super::policy_args::{PolicyArgs, policy_from_args};
-use super::{Backend, CliError, CliResult, WorkspaceArgs, command_line, confirm, exit, out};
-use celltime_store::model::{Applied, EntryId, History, Journal, Removal, Timeline};
+use super::{
+    Backend, CliError, CliResult, Skipped, WorkspaceArgs, command_line, confirm, exit, out,
+};
+use celltime_store::model::{
+    Applied, EntryId, History, HistoryError, Journal, Removal, Timeline, Zone,
+};
 use celltime_store::ops::{self, Lazy, OpKind, OpLog};
 use celltime_store::policy::{
     EntryLabel, Plan, PlanInput, Policy, PolicyError, ReportFormat, ReportWriter, TimelineInput,
     plan,
 };
 use celltime_store::store::Config;
-use chrono::{DateTime, Local, Utc};
+use chrono::{DateTime, Utc};
 use clap::Args;
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::io::{IsTerminal, Write};
@@ -29,8 +34,8 @@ pub struct PruneArgs {
     /// Print the plan and change nothing.
     #[arg(short = 'n', long)]
     pub dry_run: bool,
-    /// Machine-readable plan (schema in docs/PRUNE.md): what is removed, and per group a
-    /// summary of what is kept.
+    /// Machine-readable plan (schema celltime.prune.v2, docs/JSON.md and docs/PRUNE.md): what
+    /// is removed, and per group a summary of what is kept.
     #[arg(long)]
     pub json: bool,
     /// With --json, also list every kept entry with its reasons.
@@ -63,11 +68,14 @@ fn choose_policy(args: &PolicyArgs, config: &Config) -> Result<Policy, CliError>
     match policy_from_args(args) {
         Err(PolicyError::Empty) => {
             let Some(table) = config.prune_table() else {
-                return Err(PolicyError::Empty.into());
+                let mut error = CliError::from(PolicyError::Empty);
+                error.message.push_str(
+                    " (give keep rules or budgets, or save a default policy once with `celltime prune --keep-last 5 --save-default`)",
+                );
+                return Err(error);
             };
-            let mut policy = Policy::from_toml(table).map_err(|e| {
-                CliError::usage(format!("{}: [prune] {e}", config.path().display()))
-            })?;
+            let mut policy = Policy::from_toml(table)
+                .map_err(|e| CliError::usage(format!("{}: {e}", config.path().display())))?;
             if !args.notebook.is_empty() {
                 policy.notebook = args.notebook.clone();
             }
@@ -106,17 +114,28 @@ fn save_default(args: &PolicyArgs, config: &mut Config) -> CliResult {
     Ok(exit::OK)
 }
 
-fn time_zone_name() -> String {
-    std::env::var("TZ").unwrap_or_else(|_| "local time".to_string())
+/// Every notebook's timeline, as the plan's re-check sees them, and the notebooks that could
+/// not be read (the policy applies to the rest).
+fn load_timelines(history: &dyn History) -> Result<(Vec<Timeline>, Vec<HistoryError>), CliError> {
+    let mut timelines = Vec::new();
+    let mut unreadable = Vec::new();
+    for info in history.notebooks()? {
+        match readable(history.timeline(&info.notebook))? {
+            Ok(timeline) => timelines.push(timeline),
+            Err(e) => unreadable.push(e),
+        }
+    }
+    Ok((timelines, unreadable))
 }
 
-/// Every notebook's timeline, as the plan (and its re-check) sees them.
-fn load_timelines(history: &dyn History) -> Result<Vec<Timeline>, CliError> {
-    Ok(history
-        .notebooks()?
-        .iter()
-        .map(|n| history.timeline(&n.notebook))
-        .collect::<Result<_, _>>()?)
+/// A notebook's timeline, or why it cannot be read; a busy notebook stops the command.
+fn readable(
+    timeline: Result<Timeline, HistoryError>,
+) -> Result<Result<Timeline, HistoryError>, CliError> {
+    match timeline {
+        Err(e) if e.busy => Err(e.into()),
+        other => Ok(other),
+    }
 }
 
 /// The runs a policy removes, by notebook.
@@ -127,7 +146,7 @@ fn removals<'t>(
 ) -> Result<BTreeMap<String, Vec<EntryId>>, PolicyError> {
     let input = TimelineInput::new(timelines);
     let candidates = input.candidates();
-    let plan = plan(&input.plan_input(&candidates), policy, now, &Local)?;
+    let plan = plan(&input.plan_input(&candidates), policy, now, &Zone::Local)?;
     let mut by_notebook: BTreeMap<String, Vec<EntryId>> = BTreeMap::new();
     for entry in plan.removed() {
         let (notebook, row) = input.row(entry);
@@ -157,16 +176,16 @@ pub fn run(args: PruneArgs) -> CliResult {
         .cloned()
         .collect();
     if notebooks.is_empty() && !policy.notebook.is_empty() {
-        eprintln!(
-            "celltime: no notebook matches --notebook {}; nothing to prune (notebooks: {})",
-            sanitise(&policy.notebook.join(" --notebook ")),
-            sanitise(&all.join(", "))
-        );
+        super::warn(&format!(
+            "no notebook matches --notebook {}; nothing to prune (notebooks: {})",
+            policy.notebook.join(" --notebook "),
+            all.join(", ")
+        ));
         return Ok(exit::OK);
     }
     // Plans list their groups by notebook: so must the plans of each notebook.
     notebooks.sort();
-    let tz_name = time_zone_name();
+    let tz_name = Zone::Local.name();
     let now = Utc::now();
     let format = if args.json {
         ReportFormat::Json {
@@ -189,6 +208,8 @@ pub fn run(args: PruneArgs) -> CliResult {
             false,
         ));
     }
+    // A notebook that cannot be read is reported and left alone; the policy applies to the rest.
+    let mut skipped = Skipped::default();
     let planned = plan_all(
         history.as_ref(),
         &notebooks,
@@ -196,14 +217,15 @@ pub fn run(args: PruneArgs) -> CliResult {
         now,
         &mut reports,
         !args.dry_run,
+        &mut skipped,
     )?;
     if args.dry_run || planned.removed == 0 {
         reports[0].finish()?;
-        return Ok(exit_code(planned.budget_met));
+        return Ok(skipped.exit_code(exit_code(planned.budget_met)));
     }
     if asking && !ask(reports.last().expect("a text report"), planned.removed)? {
         out("nothing removed\n")?;
-        return Ok(exit::OK);
+        return Ok(skipped.exit_code(exit::OK));
     }
     let fresh = Fresh {
         timelines: &planned.timelines,
@@ -213,10 +235,12 @@ pub fn run(args: PruneArgs) -> CliResult {
     };
     // A first look without the lock, so a plan that no longer holds changes nothing at all;
     // each notebook is checked again under its lock right before its removal.
-    fresh.check_all(&load_timelines(history.as_ref())?)?;
+    fresh.check_all(&load_timelines(history.as_ref())?.0)?;
     let oplog = args.workspace.oplog()?;
     let recorder = Lazy::new(&oplog, OpKind::Prune, &command_line());
-    let outcome = apply(history.as_ref(), &oplog, &recorder, &fresh);
+    let bar = progress(planned.removed as u64, "prune");
+    let outcome = apply(history.as_ref(), &oplog, &recorder, &fresh, &bar);
+    bar.finish_and_clear();
     reports[0].finish()?;
     let applied = match outcome {
         Ok(applied) => applied,
@@ -230,7 +254,7 @@ pub fn run(args: PruneArgs) -> CliResult {
     if !args.json {
         out(&summary)?;
     }
-    Ok(exit_code(planned.budget_met))
+    Ok(skipped.exit_code(exit_code(planned.budget_met)))
 }
 
 /// What the plans decided, kept for applying them: the ids to remove, by notebook, and (for a
@@ -252,6 +276,7 @@ fn plan_all(
     now: DateTime<Utc>,
     reports: &mut [Report<'_>],
     keep: bool,
+    skipped: &mut Skipped,
 ) -> Result<Planned, CliError> {
     let mut planned = Planned {
         by_notebook: BTreeMap::new(),
@@ -262,19 +287,30 @@ fn plan_all(
     for report in reports.iter_mut() {
         report.begin()?;
     }
+    let mut load = |notebook: &str| -> Result<Option<Timeline>, CliError> {
+        Ok(match readable(history.timeline(notebook))? {
+            Ok(timeline) => Some(timeline),
+            Err(e) => {
+                skipped.report(e);
+                None
+            }
+        })
+    };
     if policy.plans_notebooks_apart() {
         for notebook in notebooks {
-            let timeline = history.timeline(notebook)?;
+            let Some(timeline) = load(notebook)? else {
+                continue;
+            };
             plan_timelines(&[&timeline], policy, now, reports, &mut planned)?;
             if keep {
                 planned.timelines.push(timeline);
             }
         }
     } else {
-        let timelines: Vec<Timeline> = notebooks
-            .iter()
-            .map(|n| history.timeline(n))
-            .collect::<Result<_, _>>()?;
+        let mut timelines: Vec<Timeline> = Vec::new();
+        for notebook in notebooks {
+            timelines.extend(load(notebook)?);
+        }
         let all: Vec<&Timeline> = timelines.iter().collect();
         plan_timelines(&all, policy, now, reports, &mut planned)?;
         if keep {
@@ -294,16 +330,22 @@ fn plan_timelines(
     let input = TimelineInput::new(timelines.iter().copied());
     let candidates = input.candidates();
     let plan_input = input.plan_input(&candidates);
-    let plan = plan(&plan_input, policy, now, &Local)?;
-    let label = |entry: usize| {
+    let plan = plan(&plan_input, policy, now, &Zone::Local)?;
+    // People read short ids; programs get the full ones (docs/JSON.md).
+    let label = |entry: usize, full: bool| {
         let (_, row) = input.row(entry);
         EntryLabel {
-            id: row.id.short(),
+            id: if full {
+                row.id.to_hex()
+            } else {
+                row.id.short()
+            },
             size: row.size,
         }
     };
     for report in reports.iter_mut() {
-        report.plan(&plan_input, &plan, label)?;
+        let full = report.json;
+        report.plan(&plan_input, &plan, |entry| label(entry, full))?;
     }
     for entry in plan.removed() {
         let (notebook, row) = input.row(entry);
@@ -321,13 +363,39 @@ fn plan_timelines(
 /// One report being written: straight to the terminal for a dry run, else into memory until
 /// the removals are done.
 struct Report<'r> {
-    writer: ReportWriter<'r, Local>,
+    writer: ReportWriter<'r, Zone>,
     sink: Sink,
+    json: bool,
 }
 
 enum Sink {
-    Terminal(std::io::BufWriter<std::io::Stdout>),
+    Terminal(Escaped<std::io::BufWriter<std::io::Stdout>>),
     Memory(Vec<u8>),
+}
+
+/// The terminal end of a report as it is written: every piece passes the terminal-unsafe
+/// predicate as [`out`] (text) or `json::write` (JSON) passes it. The report writes whole
+/// strings, so each piece is text on its own.
+struct Escaped<W> {
+    inner: W,
+    json: bool,
+}
+
+impl<W: Write> Write for Escaped<W> {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        let text = std::str::from_utf8(bytes)
+            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))?;
+        let escaped = match self.json {
+            true => celltime_text::escape_json(text),
+            false => celltime_text::escape_text(text),
+        };
+        self.inner.write_all(escaped.as_bytes())?;
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
 }
 
 impl Sink {
@@ -347,12 +415,17 @@ impl<'r> Report<'r> {
         format: ReportFormat,
         to_terminal: bool,
     ) -> Report<'r> {
+        let json = matches!(format, ReportFormat::Json { .. });
         Report {
-            writer: ReportWriter::new(policy, &Local, tz_name, now, format),
+            writer: ReportWriter::new(policy, &Zone::Local, tz_name, now, format),
             sink: match to_terminal {
-                true => Sink::Terminal(std::io::BufWriter::new(std::io::stdout())),
+                true => Sink::Terminal(Escaped {
+                    inner: std::io::BufWriter::new(std::io::stdout()),
+                    json,
+                }),
                 false => Sink::Memory(Vec::new()),
             },
+            json,
         }
     }
 
@@ -386,6 +459,7 @@ impl<'r> Report<'r> {
             Sink::Terminal(terminal) => {
                 printed(self.writer.end(terminal).and_then(|()| terminal.flush()))
             }
+            Sink::Memory(_) if self.json => super::json::write(&self.text()),
             Sink::Memory(_) => out(&self.text()),
         }
     }
@@ -413,8 +487,8 @@ struct Outcome {
 fn closing_message(o: &Outcome, config: &Config, op: &str) -> String {
     let short = &op[..ops::SHORT_OP_LEN];
     let mut text = format!(
-        "removed {} runs (operation {short}; `celltime undo` puts them back)",
-        o.removed
+        "removed {} (operation {short}; `celltime undo` puts them back)",
+        count(o.removed, "run", "runs")
     );
     if o.freed_now > 0 {
         text.push_str(&format!(
@@ -549,12 +623,16 @@ fn stale(message: String) -> CliError {
 }
 
 /// Shows the plan and asks; refuses when nobody can answer.
-fn ask(text: &Report<'_>, count: usize) -> Result<bool, CliError> {
+fn ask(text: &Report<'_>, entries: usize) -> Result<bool, CliError> {
     if std::io::stdin().is_terminal() {
         out(&text.text())?;
     }
     confirm(
-        &format!("prune would remove {count} entries. Remove them?"),
+        &format!(
+            "prune would remove {}. Remove {}?",
+            count(entries, "entry", "entries"),
+            super::format::plural(entries, "it", "them")
+        ),
         "--yes",
     )
 }
@@ -567,9 +645,11 @@ fn apply(
     oplog: &OpLog,
     recorder: &Lazy<'_>,
     fresh: &Fresh<'_>,
+    bar: &indicatif::ProgressBar,
 ) -> Result<Outcome, CliError> {
     let mut outcome = Outcome::default();
     for (notebook, ids) in fresh.planned {
+        bar.set_message(notebook.clone());
         let check = |timeline: &Timeline| fresh.check(timeline);
         let removal = Removal {
             notebook,
@@ -582,9 +662,9 @@ fn apply(
             Ok(applied) => {
                 roll_back(history, oplog, recorder)?;
                 return Err(CliError::failure(format!(
-                    "{notebook}: {} ({} more failures); nothing was removed",
+                    "{notebook}: {} ({} more); nothing was removed",
                     applied.failures[0],
-                    applied.failures.len() - 1
+                    count(applied.failures.len() - 1, "failure", "failures")
                 )));
             }
             Err(e) => {
@@ -595,6 +675,7 @@ fn apply(
         outcome.removed += applied.removed;
         outcome.unreferenced += applied.bytes;
         outcome.cache += applied.cache_bytes;
+        bar.inc(ids.len() as u64);
     }
     for notebook in fresh.planned.keys() {
         outcome.freed_now += history.reclaim(notebook)?;
@@ -642,6 +723,7 @@ mod tests {
             parts: PartMask(1),
             contents: vec![t as u32],
             copies: Copies::STORE,
+            code: None,
         }
     }
 

@@ -4,6 +4,8 @@ use super::{CliError, CliResult, WorkspaceArgs, exit, out};
 use celltime_store::model::{
     CellKey, ExecKey, ModuleHash, NewEntry, NewPart, NotebookKey, Timestamp, Version,
 };
+use celltime_store::store::StoreError;
+use celltime_store::store::history::StoreHistory;
 use clap::Args;
 use std::path::{Path, PathBuf};
 
@@ -35,8 +37,10 @@ pub struct PutArgs {
     /// An output: `MIME=FILE` (`text/html=out.html`); repeatable.
     #[arg(long = "output", value_name = "MIME=FILE")]
     pub outputs: Vec<String>,
+    /// What the run printed on stdout.
     #[arg(long, value_name = "FILE")]
     pub stdout: Option<PathBuf>,
+    /// What the run printed on stderr.
     #[arg(long, value_name = "FILE")]
     pub stderr: Option<PathBuf>,
     /// A watched file: `PATH=FILE` (the path as the notebook names it); repeatable.
@@ -120,20 +124,28 @@ pub fn run(args: PutArgs) -> CliResult {
             .parts
             .push(NewPart::watched(path, read(Path::new(file))?));
     }
+    let history = StoreHistory::new(store.clone());
     for parent in &args.parents {
-        let (parent_notebook, id) = store.resolve(parent)?;
-        let parent_entry = parent_notebook.index().get(id).expect("resolved ids exist");
+        let (timeline, index) = super::resolve(&history, parent)?;
+        let key = NotebookKey::new(&timeline.notebook).map_err(StoreError::from)?;
+        let parent_notebook = store.notebook(&key)?;
+        let parent_entry = parent_notebook
+            .index()
+            .get(timeline.rows[index].id)
+            .ok_or_else(|| StoreError::UnknownEntry(parent.clone()))?;
         entry.parents.push(parent_entry.key);
     }
     // The entry is committed once appended to the log; the map catches up only when the log
     // has grown past the threshold (docs/FORMAT.md §10.5), so a put costs the same at any size.
     let appended = store.append(&notebook, vec![entry])?;
     let key: &ExecKey = &appended.keys[0];
-    out(&format!("{}\n", key.id().to_hex()))?;
+    // Its id is printed whatever happens next, so that nobody retries and makes a duplicate.
+    let id = key.id().to_hex();
+    out(&format!("{id}\n"))?;
     if let Err(e) = appended.consolidated {
-        eprintln!(
-            "celltime: warning: the entry is written, but folding the log into map.toml failed ({e}); `celltime consolidate` retries"
-        );
+        super::warn(&format!(
+            "entry {id} is committed; folding the log into map.toml failed: {e}; `celltime consolidate` folds it later"
+        ));
     }
     Ok(exit::OK)
 }

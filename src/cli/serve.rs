@@ -3,7 +3,6 @@
 //! recorded in the operation log so `celltime undo` serves the previous run again; a run written
 //! later takes over, as any new run does.
 
-use super::format::sanitise;
 use super::{CliResult, WorkspaceArgs, command_line, exit, out};
 use celltime_store::ops::{self, OpKind};
 use celltime_store::units::Span;
@@ -18,7 +17,7 @@ pub struct ServeArgs {
     #[arg(short = 'C', long = "workspace", value_name = "PATH")]
     pub path: Option<PathBuf>,
     /// How long to wait for another process's lock on a notebook before giving up (exit 75).
-    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = super::parse_span)]
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = super::value::<celltime_store::units::Span>)]
     pub lock_timeout: Span,
 }
 
@@ -47,10 +46,10 @@ pub fn run(args: ServeArgs) -> CliResult {
         .count();
     out(&format!(
         "{}: marimo is served {} for {} / {} ({alternatives} run{} of this module)\n",
-        sanitise(notebook),
+        notebook,
         row.id.short(),
-        sanitise(&row.cell),
-        sanitise(&row.module),
+        row.cell,
+        row.module,
         if alternatives == 1 { "" } else { "s" },
     ))?;
     Ok(exit::OK)

@@ -1,9 +1,9 @@
 //! `show`: one entry, its key, parts and their previews.
 
-use super::format::{sanitise, time};
-use super::ls::{EntryJson, entry_json};
-use super::{CliError, CliResult, WorkspaceArgs, exit, json, out, resolve};
-use celltime_store::model::{PartInfo, PartKind, SHORT_ID_LEN};
+use super::format::time;
+use super::json::{self, Kind};
+use super::{CliError, CliResult, WorkspaceArgs, exit, out, resolve, write_stdout};
+use celltime_store::model::{ContentRef, Detail, PartInfo, PartKind, Row, SHORT_ID_LEN};
 use clap::Args;
 use serde::Serialize;
 use std::io::IsTerminal;
@@ -17,10 +17,15 @@ pub struct ShowArgs {
     /// Only parts of this kind, optionally with a label: `outputs`, `outputs:text/html`, `variables:df`.
     #[arg(long, value_name = "KIND[:LABEL]")]
     pub part: Option<String>,
-    /// Write the part's bytes unchanged (needs exactly one matching part).
+    /// Write the part's bytes unchanged (needs exactly one matching part). To a terminal,
+    /// bytes that would drive it (control sequences, binary data) are refused unless --force.
     #[arg(long, requires = "part")]
     pub raw: bool,
-    /// Machine-readable key, facts and parts (no contents).
+    /// With --raw: write to a terminal even bytes that would drive it.
+    #[arg(long, requires = "raw")]
+    pub force: bool,
+    /// Machine-readable entry, parts, parents and notes, no contents (schema
+    /// celltime.show.v1, docs/JSON.md).
     #[arg(long, conflicts_with = "raw")]
     pub json: bool,
 }
@@ -59,13 +64,13 @@ pub fn show(args: ShowArgs) -> CliResult {
             .iter()
             .map(|p| match p.label.as_str() {
                 "" => p.kind.name().to_string(),
-                label => format!("{}:{}", p.kind.name(), sanitise(label)),
+                label => format!("{}:{}", p.kind.name(), celltime_text::escape_line(label)),
             })
             .collect();
         return Err(CliError::failure(format!(
             "entry {} has no part {} (it has: {})",
             row.id.short(),
-            sanitise(filter),
+            celltime_text::escape_line(filter),
             if has.is_empty() {
                 "none".to_string()
             } else {
@@ -80,6 +85,18 @@ pub fn show(args: ShowArgs) -> CliResult {
                 selected.len()
             )));
         };
+        if !args.force && std::io::stdout().is_terminal() {
+            // What goes to a terminal is checked whole before a byte of it is written.
+            let bytes = history.read(&timeline.notebook, part)?;
+            if celltime_text::drives_terminal(&bytes) {
+                return Err(CliError::usage(
+                    "--raw: this part holds control sequences or binary data, which would drive \
+                     the terminal; redirect it to a file or a pipe, or pass --force",
+                ));
+            }
+            write_stdout(&bytes)?;
+            return Ok(exit::OK);
+        }
         // Streamed: a part of any size costs the memory of one block.
         let mut stdout = UntilClosed(std::io::BufWriter::new(std::io::stdout().lock()), false);
         history.copy_to(&timeline.notebook, part, &mut stdout)?;
@@ -87,47 +104,23 @@ pub fn show(args: ShowArgs) -> CliResult {
         return Ok(exit::OK);
     }
     if args.json {
-        #[derive(Serialize)]
-        struct ShowJson<'a> {
-            entry: EntryJson<'a>,
-            facts: Vec<(String, String)>,
-            parts: Vec<PartJson>,
-            parents: Vec<String>,
-        }
-        #[derive(Serialize)]
-        struct PartJson {
-            kind: &'static str,
-            label: String,
-            format: String,
-            size: u64,
-        }
-        return json(&ShowJson {
-            entry: entry_json(&timeline.notebook, row),
-            facts: detail.facts.clone(),
-            parts: selected
-                .iter()
-                .map(|p| PartJson {
-                    kind: p.kind.name(),
-                    label: p.label.clone(),
-                    format: p.format.clone(),
-                    size: p.size,
-                })
-                .collect(),
-            parents: detail.parents.iter().map(|p| p.id.to_hex()).collect(),
-        })
+        return json::print(
+            Kind::Show,
+            &show_json(&timeline.notebook, row, &detail, &selected),
+        )
         .map(|()| exit::OK);
     }
     let mut text = String::new();
     if args.part.is_none() {
         for (label, value) in &detail.facts {
-            text.push_str(&format!("{:<12} {}\n", label, sanitise(value)));
+            text.push_str(&format!("{:<12} {}\n", label, value));
         }
         for parent in &detail.parents {
             text.push_str(&format!(
                 "{:<12} {} {} v{} {}\n",
                 "parent",
                 &parent.id.short()[..SHORT_ID_LEN],
-                sanitise(&parent.cell),
+                parent.cell,
                 parent.version,
                 time(parent.created_at)
             ));
@@ -165,7 +158,10 @@ pub fn show(args: ShowArgs) -> CliResult {
             }
             Err(e) => {
                 unavailable += 1;
-                text.push_str(&format!("(unavailable: {})\n", sanitise(&e.to_string())));
+                text.push_str(&format!(
+                    "(unavailable: {})\n",
+                    celltime_text::escape_line(&e.to_string())
+                ));
             }
         }
     }
@@ -173,8 +169,8 @@ pub fn show(args: ShowArgs) -> CliResult {
     if unavailable > 0 {
         // What could be read is shown; the exit status says the rest could not be.
         return Err(CliError::failure(format!(
-            "{unavailable} part{} of entry {} could not be read (missing or corrupt content; `celltime verify` says more)",
-            if unavailable == 1 { "" } else { "s" },
+            "{} of entry {} could not be read (missing or corrupt content; `celltime verify` says more)",
+            super::format::count(unavailable, "part", "parts"),
             row.id.short()
         )));
     }
@@ -211,13 +207,12 @@ impl<W: std::io::Write> std::io::Write for UntilClosed<W> {
 const PICTURE_ROWS: u16 = 20;
 
 /// Draws an image below the text, with kitty, iTerm2 or sixel graphics where the terminal
-/// answers for them and half blocks elsewhere.
+/// draws them and half blocks elsewhere (`tui::pictures::picker` decides).
 fn draw_picture(picture: &crate::preview::image::Picture) -> Result<(), CliError> {
     use ratatui::backend::CrosstermBackend;
     use ratatui::{Terminal, TerminalOptions, Viewport};
-    use ratatui_image::picker::Picker;
     use ratatui_image::{Image, Resize};
-    let picker = Picker::from_query_stdio().unwrap_or_else(|_| Picker::halfblocks());
+    let picker = crate::tui::pictures::picker();
     let mut terminal = Terminal::with_options(
         CrosstermBackend::new(std::io::stdout()),
         TerminalOptions {
@@ -232,4 +227,107 @@ fn draw_picture(picture: &crate::preview::image::Picture) -> Result<(), CliError
         }
     })?;
     out("\n")
+}
+
+#[derive(Serialize)]
+struct ShowJson<'a> {
+    entry: json::Entry<'a>,
+    parts: Vec<PartJson>,
+    parents: Vec<ParentJson>,
+    /// What the backend knows beyond the entry's fields (marimo's cache file, its loader,
+    /// where the cache copy is): display text, one line each.
+    notes: Vec<NoteJson>,
+}
+
+#[derive(Serialize)]
+struct PartJson {
+    kind: &'static str,
+    label: String,
+    format: String,
+    size: u64,
+    /// `blake3:…` for a store content; the file (relative to marimo's cache folder) for a
+    /// cache part.
+    content: String,
+}
+
+#[derive(Serialize)]
+struct ParentJson {
+    id: String,
+    notebook: String,
+    cell: String,
+    module: String,
+    version: String,
+    created_at: String,
+}
+
+#[derive(Serialize)]
+struct NoteJson {
+    label: String,
+    text: String,
+}
+
+/// Facts the entry object already carries as typed fields (or the parts list does).
+fn typed_elsewhere(label: &str) -> bool {
+    const FIELDS: [&str; 10] = [
+        "id",
+        "notebook",
+        "cell",
+        "module hash",
+        "version",
+        "created",
+        "last used",
+        "pinned",
+        "size",
+        "copies",
+    ];
+    let first_word = label.split(' ').next().unwrap_or_default();
+    FIELDS.contains(&label) || first_word.parse::<PartKind>().is_ok()
+}
+
+fn show_json<'a>(
+    notebook: &'a str,
+    row: &'a Row,
+    detail: &Detail,
+    parts: &[&PartInfo],
+) -> ShowJson<'a> {
+    ShowJson {
+        entry: json::Entry::of(notebook, row),
+        parts: parts
+            .iter()
+            .map(|p| PartJson {
+                kind: p.kind.name(),
+                label: p.label.clone(),
+                format: p.format.clone(),
+                size: p.size,
+                content: match &p.content {
+                    ContentRef::Hash(hash) => hash.to_string(),
+                    ContentRef::File { path, member } => match member {
+                        Some(member) => format!("{path}#{member}"),
+                        None => path.clone(),
+                    },
+                },
+            })
+            .collect(),
+        parents: detail
+            .parents
+            .iter()
+            .map(|p| ParentJson {
+                id: p.id.to_hex(),
+                notebook: p.notebook.clone(),
+                cell: p.cell.clone(),
+                module: p.module.clone(),
+                version: p.version.clone(),
+                created_at: json::time(p.created_at),
+            })
+            .collect(),
+        notes: detail
+            .facts
+            .iter()
+            .filter(|(label, _)| !typed_elsewhere(label))
+            .map(|(label, text)| NoteJson {
+                label: label.clone(),
+                text: text.clone(),
+            })
+            .collect(),
+    }
 }

@@ -1,7 +1,8 @@
 //! `trash`: what prune moved out of marimo's cache folder — list it, put the last batch back,
 //! or empty it (the only way the entries really go).
 
-use super::format::{sanitise, size};
+use super::format::{count, size};
+use super::json::{self, Kind};
 use super::{CliResult, WorkspaceArgs, command_line, confirm, exit, out};
 use celltime_store::legacy::LegacyHistory;
 use celltime_store::legacy::scan::cache_root;
@@ -9,6 +10,7 @@ use celltime_store::legacy::trash;
 use celltime_store::model::Change;
 use celltime_store::ops::{self, OpKind, Operation};
 use clap::Args;
+use serde::Serialize;
 use std::path::Path;
 
 #[derive(Debug, Args)]
@@ -24,6 +26,22 @@ pub struct TrashArgs {
     /// Empty without asking; required when stdin is not a terminal.
     #[arg(short, long, requires = "empty")]
     pub yes: bool,
+    /// List the batches machine-readably (schema celltime.trash.v1, docs/JSON.md).
+    #[arg(long, conflicts_with_all = ["restore", "empty"])]
+    pub json: bool,
+}
+
+#[derive(Serialize)]
+struct TrashJson {
+    cache_dir: String,
+    batches: Vec<BatchJson>,
+}
+
+#[derive(Serialize)]
+struct BatchJson {
+    name: String,
+    path: String,
+    size: u64,
 }
 
 pub fn run(args: TrashArgs) -> CliResult {
@@ -43,14 +61,14 @@ pub fn run(args: TrashArgs) -> CliResult {
             let history = args.workspace.history()?;
             let done = ops::undo(history.as_ref(), &oplog, op, &command_line())?;
             out(&format!(
-                "undid {} {}: {} entries back (cache files from {} and their store copies)\n",
+                "undid {} {}: {} back (cache files from {} and their store copies)\n",
                 op.header.kind.name(),
                 op.short_id(),
-                done.restored,
+                count(done.restored, "entry", "entries"),
                 newest.display()
             ))?;
             for failure in &done.failures {
-                eprintln!("celltime: {}", sanitise(failure));
+                super::warn(failure);
             }
             return Ok(if done.failures.is_empty() {
                 exit::OK
@@ -75,7 +93,11 @@ pub fn run(args: TrashArgs) -> CliResult {
             &journal,
         );
         let summary = match &restored {
-            Ok(n) => format!("restored {n} entries from {}", newest.display()),
+            Ok(n) => format!(
+                "restored {} from {}",
+                count(*n, "entry", "entries"),
+                newest.display()
+            ),
             Err(e) => format!("failed: {}", e.message),
         };
         journal.finish(&summary, restored.is_ok())?;
@@ -87,7 +109,10 @@ pub fn run(args: TrashArgs) -> CliResult {
         });
     }
     if args.empty {
-        let question = format!("Delete {} trash batches for good?", batches.len());
+        let question = format!(
+            "Delete {} for good?",
+            count(batches.len(), "trash batch", "trash batches")
+        );
         if !args.yes && !confirm(&question, "--yes")? {
             out("nothing deleted\n")?;
             return Ok(exit::OK);
@@ -99,15 +124,20 @@ pub fn run(args: TrashArgs) -> CliResult {
             .filter_map(|b| made_batch(&operations, b))
             .collect();
         let recorder = oplog.begin(OpKind::TrashEmpty, &command_line(), None)?;
-        let count = trash::empty_trash(&root)?;
+        let deleted = trash::empty_trash(&root)?;
         recorder.finish(
             &format!(
-                "deleted {count} trash batches; {} operations no longer undoable",
-                lost.len()
+                "deleted {}; {} no longer undoable",
+                count(deleted, "trash batch", "trash batches"),
+                count(lost.len(), "operation", "operations")
             ),
             true,
         )?;
-        let mut text = format!("deleted {count} trash batches from {}\n", root.display());
+        let mut text = format!(
+            "deleted {} from {}\n",
+            count(deleted, "trash batch", "trash batches"),
+            root.display()
+        );
         for op in lost {
             text.push_str(&format!(
                 "no longer undoable: operation {} ({} at {})\n",
@@ -118,6 +148,24 @@ pub fn run(args: TrashArgs) -> CliResult {
         }
         out(&text)?;
         return Ok(exit::OK);
+    }
+    if args.json {
+        let batches = batches
+            .iter()
+            .map(|batch| BatchJson {
+                name: batch
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default(),
+                path: batch.display().to_string(),
+                size: trash::batch_size(batch).unwrap_or(0),
+            })
+            .collect();
+        let document = TrashJson {
+            cache_dir: root.display().to_string(),
+            batches,
+        };
+        return json::print(Kind::Trash, &document).map(|()| exit::OK);
     }
     let mut text = String::new();
     for batch in &batches {

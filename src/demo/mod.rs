@@ -95,10 +95,28 @@ const STORY: &[NotebookSpec] = &[
 const STORY_END_MS: i64 = 1_795_600_800_000; // 2026-11-25T09:20:00Z
 const DAY_MS: i64 = 86_400_000;
 
+/// How far the writing is: `done` of `total` steps (sessions of the story, or entries of
+/// the scale mode), and what is being written now.
+#[derive(Debug, Clone, Copy)]
+pub struct Step<'a> {
+    pub done: usize,
+    pub total: usize,
+    pub what: &'a str,
+}
+
 /// Writes the demo workspace into `dir`, which must not hold a `__marimo__` folder yet.
 pub fn generate(dir: &Path, options: &DemoOptions) -> Result<DemoReport> {
+    generate_with(dir, options, &|_| {})
+}
+
+/// [`generate`], telling `progress` what it is writing as it goes.
+pub fn generate_with(
+    dir: &Path,
+    options: &DemoOptions,
+    progress: &dyn Fn(Step<'_>),
+) -> Result<DemoReport> {
     let workspace = Workspace::at(dir);
-    if workspace.marimo_dir().exists() {
+    if std::fs::symlink_metadata(workspace.marimo_dir()).is_ok() {
         return Err(StoreError::invalid(
             &workspace.marimo_dir(),
             None,
@@ -111,8 +129,8 @@ pub fn generate(dir: &Path, options: &DemoOptions) -> Result<DemoReport> {
     })?;
     let store = Store::open_with(&workspace, StoreOptions::default())?;
     match options.scale {
-        Some(total) => generate_scale(&store, options.seed, total),
-        None => Story::new(&store, options.seed).tell(),
+        Some(total) => generate_scale(&store, options.seed, total, progress),
+        None => Story::new(&store, options.seed).tell(progress),
     }
 }
 
@@ -148,13 +166,18 @@ impl<'a> Story<'a> {
         }
     }
 
-    fn tell(mut self) -> Result<DemoReport> {
+    fn tell(mut self, progress: &dyn Fn(Step<'_>)) -> Result<DemoReport> {
         let mut open: Vec<Notebook> = STORY
             .iter()
             .map(|spec| self.store.notebook_for_write(&notebook_key(spec.key)))
             .collect::<Result<_>>()?;
         let sessions = 30;
         for session in 0..sessions {
+            progress(Step {
+                done: session as usize,
+                total: sessions as usize + 1,
+                what: "sessions of four notebooks, weeks of runs",
+            });
             let start = STORY_END_MS - (sessions - session) * 5 * DAY_MS / 2
                 + self.rng.random_range(8..18) * 3_600_000;
             for (spec, notebook) in STORY.iter().zip(open.iter_mut()) {
@@ -164,6 +187,11 @@ impl<'a> Story<'a> {
                 self.run_session(spec, notebook, Timestamp(start), session == 0)?;
             }
         }
+        progress(Step {
+            done: sessions as usize,
+            total: sessions as usize + 1,
+            what: "pins, map.toml and the notebooks' source files",
+        });
         self.pin_favourites(&mut open)?;
         for (spec, notebook) in STORY.iter().zip(open.iter_mut()) {
             notebook.consolidate()?;
@@ -303,12 +331,11 @@ impl<'a> Story<'a> {
             ));
         }
         text.push_str("\n\nif __name__ == \"__main__\":\n    app.run()\n");
-        let path = self
-            .store
-            .workspace()
-            .root()
-            .join(format!("{}.py", spec.key));
-        write_file(&path, text.as_bytes())?;
+        write_new_file(
+            self.store.workspace().root(),
+            &format!("{}.py", spec.key),
+            text.as_bytes(),
+        )?;
         self.store
             .set_notebook_source(&notebook_key(spec.key), &format!("{}.py", spec.key))
     }
@@ -318,15 +345,49 @@ fn notebook_key(text: &str) -> NotebookKey {
     NotebookKey::new(text).expect("static notebook key")
 }
 
-fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
-    let io = |source| StoreError::Io {
+/// Writes a new file `rel` under `root`: an existing file is never overwritten and no link on
+/// the way is followed, so `demo --dir` cannot change anything already there.
+fn write_new_file(root: &Path, rel: &str, bytes: &[u8]) -> Result<()> {
+    let path = root.join(rel);
+    let io = |path: &Path, source| StoreError::Io {
         path: path.to_path_buf(),
         source,
     };
-    if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent).map_err(io)?;
+    let mut dir = root.to_path_buf();
+    let components: Vec<&str> = rel.split('/').collect();
+    for component in &components[..components.len() - 1] {
+        dir.push(component);
+        match std::fs::symlink_metadata(&dir) {
+            Ok(meta) if meta.is_dir() => {}
+            Ok(_) => {
+                return Err(StoreError::invalid(
+                    &dir,
+                    None,
+                    "is not a folder (or is a link); the demo writes only into new folders",
+                ));
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                std::fs::create_dir(&dir).map_err(|e| io(&dir, e))?;
+            }
+            Err(e) => return Err(io(&dir, e)),
+        }
     }
-    std::fs::write(path, bytes).map_err(io)
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&path)
+        .map_err(|e| {
+            if e.kind() == std::io::ErrorKind::AlreadyExists {
+                StoreError::invalid(
+                    &path,
+                    None,
+                    "already exists; the demo never overwrites a file",
+                )
+            } else {
+                io(&path, e)
+            }
+        })?;
+    std::io::Write::write_all(&mut file, bytes).map_err(|e| io(&path, e))
 }
 
 /// Entries per synthetic notebook, and cells per notebook, of the scale mode.
@@ -335,7 +396,12 @@ const SCALE_CELLS: usize = 200;
 const SCALE_BATCH: usize = 5_000;
 
 /// `total` entries in notebooks of up to 100,000: small contents, shared code snapshots.
-fn generate_scale(store: &Store, seed: u64, total: usize) -> Result<DemoReport> {
+fn generate_scale(
+    store: &Store,
+    seed: u64,
+    total: usize,
+    progress: &dyn Fn(Step<'_>),
+) -> Result<DemoReport> {
     let mut rng = StdRng::seed_from_u64(seed);
     let notebooks = total.div_ceil(SCALE_NOTEBOOK).max(1);
     let mut written = 0;
@@ -348,6 +414,11 @@ fn generate_scale(store: &Store, seed: u64, total: usize) -> Result<DemoReport> 
             batch.push(scale_entry(&key, i, count, &mut rng));
             if batch.len() == SCALE_BATCH {
                 notebook.put_batch(std::mem::take(&mut batch))?;
+                progress(Step {
+                    done: written + i + 1,
+                    total,
+                    what: key.as_str(),
+                });
             }
         }
         notebook.put_batch(batch)?;

@@ -113,23 +113,23 @@ enum Escaped {
     Shown(String),
 }
 
-/// Control characters become caret or code-point notation; bidi overrides too, since they
-/// reorder what follows them on screen.
+/// Tabs expand; every character of the one terminal-unsafe predicate ([`celltime_text`])
+/// becomes its visible form (`^[`, `<U+202E>`).
 fn escape(c: char) -> Escaped {
     match c {
         '\t' => Escaped::Tab,
-        '\u{0}'..='\u{1f}' => Escaped::Shown(format!("^{}", (b'@' + c as u8) as char)),
-        '\u{7f}' => Escaped::Shown("^?".into()),
-        '\u{80}'..='\u{9f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' => {
-            Escaped::Shown(format!("<U+{:04X}>", c as u32))
+        c if celltime_text::is_unsafe(c) => {
+            let mut shown = String::new();
+            celltime_text::push_visible(&mut shown, c);
+            Escaped::Shown(shown)
         }
         _ => Escaped::Keep,
     }
 }
 
-/// A text with every control character replaced by its visible form (for single-line labels).
+/// A single-line label with every terminal-unsafe character in its visible form.
 pub fn sanitize(text: &str) -> String {
-    Line::plain(text, Role::Text).text()
+    celltime_text::escape_line(text).into_owned()
 }
 
 /// How much a preview may hold.
@@ -277,8 +277,14 @@ mod tests {
 
     #[test]
     fn control_characters_never_pass_through() {
-        let line = Line::plain("a\u{1b}[31mb\u{0}c\u{7f}\u{9b}\u{202e}x", Role::Text);
-        assert_eq!(line.text(), "a^[[31mb^@c^?<U+009B><U+202E>x");
+        let line = Line::plain(
+            "a\u{1b}[31mb\u{0}c\u{7f}\u{9b}\u{202e}x\u{200b}\u{feff}\u{2028}",
+            Role::Text,
+        );
+        assert_eq!(
+            line.text(),
+            "a^[[31mb^@c^?<U+009B><U+202E>x<U+200B><U+FEFF><U+2028>"
+        );
         assert!(line.text().chars().all(|c| !c.is_control()));
         let roles: Vec<Role> = line.spans.iter().map(|s| s.role).collect();
         assert_eq!(roles[1], Role::Escape);

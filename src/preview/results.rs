@@ -39,10 +39,10 @@ pub struct RunRef {
     pub created_at: String,
 }
 
-/// The whole comparison, `celltime.results-diff.v1`.
+/// The whole comparison (`celltime diff --parts … --json` prints it as
+/// `celltime.results-diff.v1`).
 #[derive(Debug, Clone, Serialize)]
 pub struct ResultsDiff {
-    pub schema: &'static str,
     pub base: RunRef,
     pub other: RunRef,
     pub parts: Vec<PartDiff>,

@@ -16,6 +16,10 @@ macro_rules! bindable {
             Mouse(MouseAction),
             /// The store or marimo's cache changed on disk (the file-system follower).
             DiskChanged,
+            /// Ctrl-C: quit now (in a prompt: cancel it). Not rebindable.
+            Interrupt,
+            /// Ctrl-Z: give the terminal back and stop until `fg`. Not rebindable.
+            Suspend,
         }
 
         impl Action {
@@ -31,6 +35,8 @@ macro_rules! bindable {
                     Action::Tick(_) => "tick",
                     Action::Mouse(_) => "mouse",
                     Action::DiskChanged => "disk-changed",
+                    Action::Interrupt => "interrupt",
+                    Action::Suspend => "suspend",
                 }
             }
 
@@ -76,7 +82,7 @@ bindable! {
     TimeMachine => "time-machine", "the notebook as it was at a time";
     Compare => "compare", "compare results with the base run (b), or the versions of this code";
     MarkAllButNewest => "mark-all-but-newest", "mark all but the newest N runs of this cell";
-    MarkAllButNewestEverywhere => "mark-all-but-newest-everywhere", "mark all but the newest N runs of every cell";
+    MarkAllButNewestEverywhere => "mark-all-but-newest-everywhere", "mark all but the newest N runs of every cell of every notebook";
     MarkByPolicy => "mark-by-policy", "mark what a retention policy would remove";
     ClearMarks => "clear-marks", "unmark everything";
     Reload => "reload", "reload from disk";
@@ -89,9 +95,12 @@ bindable! {
     TabConsole => "tab-console", "console tab";
     TabMeta => "tab-meta", "meta tab";
     DiffLayout => "diff-layout", "unified or side-by-side diff";
-    Wrap => "wrap", "wrap long lines of outputs, variables and console text (or not)";
-    ScrollLeft => "scroll-left", "scroll tables left";
-    ScrollRight => "scroll-right", "scroll tables right";
+    Wrap => "wrap", "wrap long lines of outputs, variables and console text (or scroll them sideways)";
+    ScrollLeft => "scroll-left", "scroll the details left";
+    ScrollRight => "scroll-right", "scroll the details right (long lines end in › where they are cut)";
+    Zoom => "zoom", "the details pane full screen (again: back)";
+    CopyId => "copy-id", "copy the selected run's id to the clipboard (OSC 52)";
+    OpenExternal => "open-external", "open the selected run's output in $PAGER or the system viewer";
     Earlier => "earlier", "one run earlier";
     Later => "later", "one run later";
     Earliest => "earliest", "the first run";

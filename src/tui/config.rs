@@ -2,6 +2,7 @@
 //!
 //! ```toml
 //! mouse = false
+//! wrap = false                # long lines scroll sideways instead (W switches)
 //! [keys]                      # every scope the action is bound in
 //! toggle-mark = ["space", "x"]
 //! [keys.timeline]             # one scope
@@ -15,7 +16,6 @@ use super::action::Action;
 use super::keymap::{KeyChord, Override, Scope};
 use super::theme::ThemeRole;
 use ratatui::style::{Color, Modifier, Style};
-use std::fmt;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use toml_edit::{Document, Item, Table, Value};
@@ -25,6 +25,8 @@ pub struct Config {
     pub overrides: Vec<Override>,
     pub theme: Vec<(ThemeRole, Style)>,
     pub mouse: bool,
+    /// Wrap long prose lines at start.
+    pub wrap: bool,
 }
 
 impl Default for Config {
@@ -33,28 +35,13 @@ impl Default for Config {
             overrides: Vec::new(),
             theme: Vec::new(),
             mouse: true,
+            wrap: true,
         }
     }
 }
 
-/// A config problem, located: `path:line: message`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ConfigError {
-    pub path: PathBuf,
-    pub line: Option<usize>,
-    pub message: String,
-}
-
-impl fmt::Display for ConfigError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.line {
-            Some(line) => write!(f, "{}:{line}: {}", self.path.display(), self.message),
-            None => write!(f, "{}: {}", self.path.display(), self.message),
-        }
-    }
-}
-
-impl std::error::Error for ConfigError {}
+/// A config problem: `path:line: message`.
+pub type ConfigError = celltime_store::Located;
 
 /// `$CELLTIME_CONFIG`, else `$XDG_CONFIG_HOME/celltime/config.toml`, else
 /// `~/.config/celltime/config.toml`.
@@ -100,6 +87,11 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
                     .as_bool()
                     .ok_or_else(|| fail(item.span(), "mouse must be true or false".into()))?;
             }
+            "wrap" => {
+                config.wrap = item
+                    .as_bool()
+                    .ok_or_else(|| fail(item.span(), "wrap must be true or false".into()))?;
+            }
             "keys" => {
                 let table = as_table(item)
                     .ok_or_else(|| fail(item.span(), "[keys] must be a table".into()))?;
@@ -122,7 +114,7 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
             other => {
                 return Err(fail(
                     item.span(),
-                    format!("unknown setting {other:?}: expected mouse, [keys] or [theme]"),
+                    format!("unknown setting {other:?}: expected mouse, wrap, [keys] or [theme]"),
                 ));
             }
         }
@@ -245,6 +237,7 @@ mod tests {
         let config = parse_ok(
             r#"
 mouse = false
+wrap = false
 [keys]
 toggle-mark = ["space", "x"]
 [keys.timeline]
@@ -255,6 +248,7 @@ selected = { fg = "black", bg = "yellow", bold = true }
 "#,
         );
         assert!(!config.mouse);
+        assert!(!config.wrap);
         assert_eq!(config.overrides.len(), 2);
         assert_eq!(config.overrides[0].action, Action::ToggleMark);
         assert_eq!(config.overrides[0].keys.len(), 2);

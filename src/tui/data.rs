@@ -2,7 +2,7 @@
 //! separators, sibling versions, run times; and the marks with what deleting them frees.
 //! Built on workers (a timeline may hold 100,000 rows), read on the UI thread.
 
-use celltime_store::model::{EntryId, Row, Timeline, Timestamp};
+use celltime_store::model::{EntryId, Row, Timeline, Timestamp, previous_code_version};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
@@ -18,7 +18,7 @@ pub enum Sibling {
 /// One line of a cell's timeline.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Item {
-    /// The module hash changes between the rows above and below: the code changed.
+    /// The code (by text, [`Row::code`]) differs between the rows above and below.
     Separator,
     Row {
         row: u32,
@@ -149,15 +149,18 @@ impl NotebookView {
             .collect()
     }
 
-    /// The nearest older row of the same cell with other code (a different module hash).
+    /// The previous code version of a run ([`previous_code_version`]).
     pub fn previous_code(&self, id: EntryId) -> Option<&Row> {
         let (c, i) = self.position(id)?;
-        let module = &self.rows()[self.cells[c].items[i].row()?].module;
-        self.cells[c].items[i + 1..]
-            .iter()
-            .filter_map(|item| item.row())
-            .map(|r| &self.rows()[r])
-            .find(|row| &row.module != module)
+        let this = &self.rows()[self.cells[c].items[i].row()?];
+        let older = || {
+            self.cells[c].items[i + 1..]
+                .iter()
+                .filter_map(|item| item.row())
+                .map(|r| &self.rows()[r])
+        };
+        let at = previous_code_version(this, older())?;
+        older().nth(at)
     }
 
     /// The newest run of each version of the entry's module hash, the entry's own first.
@@ -188,17 +191,18 @@ fn cell_view(name: Arc<str>, mut ids: Vec<u32>, rows: &[Row]) -> CellView {
     let mut items = Vec::with_capacity(ids.len() + 8);
     let mut start = 0;
     while start < ids.len() {
-        let module = &rows[ids[start] as usize].module;
+        let first = &rows[ids[start] as usize];
         let end = ids[start..]
             .iter()
-            .position(|&r| &rows[r as usize].module != module)
+            .map(|&r| &rows[r as usize])
+            .position(|r| r.module != first.module || r.code != first.code)
             .map_or(ids.len(), |n| start + n);
         let group = &ids[start..end];
         let first_version = &rows[group[0] as usize].version;
         let versions = group
             .iter()
             .any(|&r| &rows[r as usize].version != first_version);
-        if start > 0 {
+        if start > 0 && rows[ids[start - 1] as usize].code != first.code {
             items.push(Item::Separator);
         }
         for (k, &row) in group.iter().enumerate() {
@@ -349,7 +353,7 @@ impl Marks {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use celltime_store::model::PartMask;
+    use celltime_store::model::{ContentHash, PartMask};
 
     pub fn row(cell: &str, module: &str, version: &str, t: i64, contents: &[u32]) -> Row {
         Row {
@@ -365,6 +369,8 @@ pub(crate) mod tests {
             parts: PartMask(1),
             contents: contents.to_vec(),
             copies: celltime_store::model::Copies::STORE,
+            // Each module hash stands for its own code here.
+            code: Some(ContentHash::of(module.as_bytes())),
         }
     }
 

@@ -1,7 +1,7 @@
 //! Small formatting helpers for times and hashes.
 
 use celltime_store::model::Timestamp;
-use chrono::FixedOffset;
+use celltime_store::model::Zone;
 use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 
 /// `just now`, `45s ago`, `3m ago`, `5h ago`, `12d ago`, `3mo ago`, `2y ago`; `in 3m` ahead.
@@ -25,44 +25,19 @@ pub fn relative(now: Timestamp, t: Timestamp) -> String {
 }
 
 /// `2026-11-25 10:00` in the given zone.
-pub fn absolute(t: Timestamp, tz: FixedOffset) -> String {
-    t.to_datetime()
-        .with_timezone(&tz)
-        .format("%Y-%m-%d %H:%M")
-        .to_string()
+pub fn absolute(t: Timestamp, tz: Zone) -> String {
+    tz.at(t).format("%Y-%m-%d %H:%M").to_string()
 }
 
 /// `11-25 10:00`: the compact form for timeline rows.
-pub fn absolute_short(t: Timestamp, tz: FixedOffset) -> String {
-    t.to_datetime()
-        .with_timezone(&tz)
-        .format("%m-%d %H:%M")
-        .to_string()
+pub fn absolute_short(t: Timestamp, tz: Zone) -> String {
+    tz.at(t).format("%m-%d %H:%M").to_string()
 }
 
 /// The first characters of a module hash.
 pub fn short_hash(hash: &str) -> &str {
     let end = hash.char_indices().nth(8).map_or(hash.len(), |(i, _)| i);
     &hash[..end]
-}
-
-/// Sizes in at most five columns for tight lists: `380B`, `1.2K`, `34K`, `2.0M`.
-pub fn compact_bytes(bytes: u64) -> String {
-    const UNITS: [char; 5] = ['K', 'M', 'G', 'T', 'P'];
-    if bytes < 1024 {
-        return format!("{bytes}B");
-    }
-    let mut value = bytes as f64 / 1024.0;
-    let mut unit = 0;
-    while value >= 1023.5 && unit + 1 < UNITS.len() {
-        value /= 1024.0;
-        unit += 1;
-    }
-    if value < 9.95 {
-        format!("{value:.1}{}", UNITS[unit])
-    } else {
-        format!("{value:.0}{}", UNITS[unit])
-    }
 }
 
 /// Cuts text to `width` display columns with an ellipsis.
@@ -89,11 +64,7 @@ pub fn fit(text: &str, width: usize) -> String {
 
 /// `1 entry`, `3 entries`.
 pub fn entries(n: usize) -> String {
-    if n == 1 {
-        "1 entry".into()
-    } else {
-        format!("{n} entries")
-    }
+    celltime_store::units::count(n, "entry", "entries")
 }
 
 /// Words wrapped into lines of at most `width` columns (long words are cut).
@@ -154,8 +125,8 @@ mod tests {
     #[test]
     fn absolute_times_use_the_zone() {
         let t: Timestamp = "2026-11-25T10:00:00.000Z".parse().unwrap();
-        let utc = FixedOffset::east_opt(0).unwrap();
-        let cet = FixedOffset::east_opt(3600).unwrap();
+        let utc = Zone::Fixed(chrono::FixedOffset::east_opt(0).unwrap());
+        let cet = Zone::Fixed(chrono::FixedOffset::east_opt(3600).unwrap());
         assert_eq!(absolute(t, utc), "2026-11-25 10:00");
         assert_eq!(absolute_short(t, cet), "11-25 11:00");
     }
@@ -165,16 +136,6 @@ mod tests {
         assert_eq!(wrap("one two three four", 9), ["one two", "three", "four"]);
         assert_eq!(wrap("abcdefghijk x", 5), ["abcd…", "x"]);
         assert_eq!(wrap("", 5), [""]);
-    }
-
-    #[test]
-    fn compact_sizes_fit_five_columns() {
-        assert_eq!(compact_bytes(380), "380B");
-        assert_eq!(compact_bytes(1536), "1.5K");
-        assert_eq!(compact_bytes(34 * 1024), "34K");
-        assert_eq!(compact_bytes(1023 * 1024), "1023K");
-        assert_eq!(compact_bytes(1024 * 1024 - 1), "1.0M");
-        assert_eq!(compact_bytes(5 << 30), "5.0G");
     }
 
     #[test]

@@ -8,15 +8,15 @@
 
 use super::data::NotebookView;
 use super::policy::PolicyMarks;
-use super::previews;
+use super::previews::{self, PreviewContext};
 use super::state::{Preview, ViewKey};
+use celltime_store::model::Zone;
 use celltime_store::model::{
     Applied, EntryId, History, HistoryError, HistoryResult, Journal, NotebookInfo, Removal,
     Timeline, Timestamp,
 };
 use celltime_store::ops::{self, OpKind, OpLog, Operation};
 use celltime_store::policy::Policy;
-use chrono::FixedOffset;
 use std::collections::VecDeque;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -69,15 +69,8 @@ pub enum Job {
         views: Vec<Arc<NotebookView>>,
         policy: Box<Policy>,
         now: Timestamp,
-        tz: FixedOffset,
+        tz: Zone,
     },
-}
-
-/// What previews need besides the key: the clock and zone for titles.
-#[derive(Debug, Clone, Copy)]
-pub struct PreviewContext {
-    pub now: Timestamp,
-    pub tz: FixedOffset,
 }
 
 /// A timeline load, as part of any result that changes a notebook.
@@ -280,7 +273,10 @@ fn remove(
     let count: usize = groups.iter().map(|(_, ids)| ids.len()).sum();
     let recorder = match log.begin(
         OpKind::Delete,
-        &format!("{UI_COMMAND}: delete {count} runs"),
+        &format!(
+            "{UI_COMMAND}: delete {}",
+            celltime_store::units::count(count, "run", "runs")
+        ),
         None,
     ) {
         Ok(r) => r,
@@ -324,7 +320,13 @@ fn remove(
         .filter_map(|(_, r)| r.as_ref().ok())
         .map(|a| a.removed)
         .sum();
-    let _ = recorder.finish(&format!("deleted {removed} runs"), true);
+    let _ = recorder.finish(
+        &format!(
+            "deleted {}",
+            celltime_store::units::count(removed, "run", "runs")
+        ),
+        true,
+    );
     (results, None)
 }
 
@@ -350,7 +352,13 @@ fn pin(
         kind,
         UI_COMMAND,
         |journal| history.set_pinned(notebook, ids, pinned, journal),
-        |n| format!("{} {n} entries", kind.name()),
+        |n| {
+            format!(
+                "{} {}",
+                kind.name(),
+                celltime_store::units::count(*n, "entry", "entries")
+            )
+        },
     )
 }
 

@@ -65,6 +65,59 @@ impl Scope {
     }
 }
 
+/// The scope chains the UI activates, innermost first (`AppState::scopes` returns one).
+pub mod chains {
+    use super::Scope::{self, *};
+
+    pub const PROMPT: &[Scope] = &[Prompt];
+    pub const PLAN: &[Scope] = &[Plan, Navigation];
+    pub const CONFIRM: &[Scope] = &[Confirm];
+    pub const HELP: &[Scope] = &[Help, Navigation];
+    pub const COMPARE: &[Scope] = &[Compare, Navigation];
+    pub const TIME_MACHINE: &[Scope] = &[TimeMachine, Navigation];
+    pub const VISUAL: &[Scope] = &[Visual, Timeline, Navigation, Global];
+    pub const CELLS: &[Scope] = &[Cells, Navigation, Global];
+    pub const TIMELINE: &[Scope] = &[Timeline, Navigation, Global];
+    pub const DETAILS: &[Scope] = &[Details, Navigation, Global];
+    pub const MARKS: &[Scope] = &[Marks, Navigation, Global];
+
+    pub const ALL: [&[Scope]; 11] = [
+        PROMPT,
+        PLAN,
+        CONFIRM,
+        HELP,
+        COMPARE,
+        TIME_MACHINE,
+        VISUAL,
+        CELLS,
+        TIMELINE,
+        DETAILS,
+        MARKS,
+    ];
+}
+
+/// Keys no config can take: the terminal conventions every program keeps.
+pub const RESERVED: [(&str, &str, &str); 2] = [
+    (
+        "ctrl-c",
+        "interrupt",
+        "quit at once (in a prompt: cancel it)",
+    ),
+    ("ctrl-z", "suspend", "suspend to the shell (fg resumes)"),
+];
+
+/// The reserved action of a key, whatever the key map says.
+pub fn reserved(chord: KeyChord) -> Option<Action> {
+    let ctrl = |c| KeyChord::new(KeyCode::Char(c), KeyModifiers::CONTROL);
+    if chord == ctrl('c') {
+        Some(Action::Interrupt)
+    } else if chord == ctrl('z') {
+        Some(Action::Suspend)
+    } else {
+        None
+    }
+}
+
 /// A key with its modifiers, normalised so `G` and `shift-g` are one chord.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct KeyChord {
@@ -225,7 +278,7 @@ const DEFAULTS: &[DefaultBinding] = {
     use Scope as S;
     &[
         (S::Global, A::Help, &["?"], true),
-        (S::Global, A::Quit, &["q", "ctrl-c"], true),
+        (S::Global, A::Quit, &["q"], true),
         (S::Global, A::FocusNext, &["tab"], false),
         (S::Global, A::FocusPrev, &["backtab"], false),
         (S::Global, A::FocusLeft, &["h", "left"], false),
@@ -253,6 +306,11 @@ const DEFAULTS: &[DefaultBinding] = {
         (S::Global, A::TabMeta, &["6"], false),
         (S::Global, A::DiffLayout, &["s"], false),
         (S::Global, A::Wrap, &["W"], false),
+        (S::Global, A::ScrollLeft, &["H", "shift-left"], false),
+        (S::Global, A::ScrollRight, &["L", "shift-right"], false),
+        (S::Global, A::Zoom, &["z"], true),
+        (S::Global, A::CopyId, &["y"], false),
+        (S::Global, A::OpenExternal, &["o"], false),
         (S::Global, A::Cancel, &["esc"], false),
         (S::Navigation, A::MoveDown, &["j", "down"], false),
         (S::Navigation, A::MoveUp, &["k", "up"], false),
@@ -336,8 +394,9 @@ impl Keymap {
         Keymap { bindings, lookup }
     }
 
-    /// The defaults with overrides applied; the second value lists conflicts (one key bound
-    /// to two actions in one scope), the first binding wins.
+    /// The defaults with overrides applied; the second value lists conflicts: one key bound
+    /// to two actions in one scope (the first binding wins), an action none of whose keys
+    /// reaches it because inner scopes take them all, a reserved key (Ctrl-C, Ctrl-Z).
     pub fn with_overrides(overrides: &[Override]) -> (Keymap, Vec<String>) {
         let mut bindings = Keymap::default().bindings;
         for o in overrides {
@@ -357,8 +416,44 @@ impl Keymap {
                 });
             }
         }
-        let conflicts = conflicts(&bindings);
-        (Keymap::from_bindings(bindings), conflicts)
+        let mut problems = conflicts(&bindings);
+        let keymap = Keymap::from_bindings(bindings);
+        problems.extend(keymap.unreachable());
+        problems.extend(reserved_keys(&keymap.bindings));
+        (keymap, problems)
+    }
+
+    /// Actions whose every key is taken by another action in every chain their scope is in
+    /// (`quit = "j"`: `j` moves down wherever quit applies).
+    fn unreachable(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for b in self.bindings.iter().filter(|b| !b.keys.is_empty()) {
+            let in_chains: Vec<&[Scope]> = chains::ALL
+                .into_iter()
+                .filter(|c| c.contains(&b.scope))
+                .collect();
+            let reachable = in_chains.iter().any(|chain| {
+                b.keys
+                    .iter()
+                    .any(|k| self.resolve(chain, *k) == Some(b.action))
+            });
+            if in_chains.is_empty() || reachable {
+                continue;
+            }
+            let chain = in_chains[0];
+            let taken: Vec<String> = b
+                .keys
+                .iter()
+                .filter_map(|k| Some(format!("{k} ({})", self.resolve(chain, *k)?.name())))
+                .collect();
+            out.push(format!(
+                "{} ({}) cannot be reached: {} already mean something else there",
+                b.action.name(),
+                b.scope.name(),
+                taken.join(", ")
+            ));
+        }
+        out
     }
 
     /// The action of a key in the first scope of the chain that binds it.
@@ -405,25 +500,51 @@ impl Keymap {
         out
     }
 
-    /// Help sections: per scope, (keys joined, action name, description).
+    /// Help sections: per scope, (keys joined, action name, description); the reserved keys
+    /// come first in the global section.
     pub fn help(&self) -> Vec<(Scope, Vec<HelpRow>)> {
         Scope::ALL
             .iter()
             .map(|&scope| {
-                let rows = self
-                    .bindings
+                let reserved = RESERVED
                     .iter()
-                    .filter(|b| b.scope == scope && !b.keys.is_empty())
-                    .map(|b| {
-                        let keys: Vec<String> = b.keys.iter().map(|k| k.to_string()).collect();
-                        (keys.join(" "), b.action.name(), b.action.about())
-                    })
+                    .filter(|_| scope == Scope::Global)
+                    .map(|(key, name, about)| (key.to_string(), *name, *about));
+                let rows = reserved
+                    .chain(
+                        self.bindings
+                            .iter()
+                            .filter(|b| b.scope == scope && !b.keys.is_empty())
+                            .map(|b| {
+                                let keys: Vec<String> =
+                                    b.keys.iter().map(|k| k.to_string()).collect();
+                                (keys.join(" "), b.action.name(), b.action.about())
+                            }),
+                    )
                     .collect();
                 (scope, rows)
             })
             .filter(|(_, rows): &(Scope, Vec<_>)| !rows.is_empty())
             .collect()
     }
+}
+
+fn reserved_keys(bindings: &[Binding]) -> Vec<String> {
+    let mut out = Vec::new();
+    for b in bindings {
+        for key in b.keys.iter().filter(|k| reserved(**k).is_some()) {
+            out.push(format!(
+                "{key} is reserved (it always {}); {} does not get it",
+                if reserved(*key) == Some(Action::Interrupt) {
+                    "quits"
+                } else {
+                    "suspends"
+                },
+                b.action.name()
+            ));
+        }
+    }
+    out
 }
 
 fn conflicts(bindings: &[Binding]) -> Vec<String> {
@@ -556,8 +677,43 @@ mod tests {
             action: Action::Undo,
             keys: vec![key("q")],
         }]);
-        assert_eq!(conflicts.len(), 1, "{conflicts:?}");
-        assert!(conflicts[0].contains("quit"));
+        assert_eq!(conflicts.len(), 2, "{conflicts:?}");
+        assert!(conflicts[0].contains("bound to both quit and undo"));
+        assert!(conflicts[1].contains("undo (global) cannot be reached"));
+    }
+
+    #[test]
+    fn an_action_every_key_of_which_is_shadowed_is_reported() {
+        let (map, problems) = Keymap::with_overrides(&[Override {
+            scope: None,
+            action: Action::Quit,
+            keys: vec![key("j")],
+        }]);
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(
+            problems[0].contains("quit (global) cannot be reached"),
+            "{problems:?}"
+        );
+        assert!(problems[0].contains("j (move-down)"), "{problems:?}");
+        assert_eq!(
+            map.resolve(chains::TIMELINE, key("j")),
+            Some(Action::MoveDown)
+        );
+        assert!(Keymap::default().unreachable().is_empty());
+    }
+
+    #[test]
+    fn reserved_keys_cannot_be_bound() {
+        let (_, problems) = Keymap::with_overrides(&[Override {
+            scope: None,
+            action: Action::Pin,
+            keys: vec![key("ctrl-c"), key("x")],
+        }]);
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(problems[0].contains("ctrl-c is reserved"), "{problems:?}");
+        assert_eq!(reserved(key("ctrl-c")), Some(Action::Interrupt));
+        assert_eq!(reserved(key("ctrl-z")), Some(Action::Suspend));
+        assert_eq!(reserved(key("c")), None);
     }
 
     #[test]

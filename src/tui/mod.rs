@@ -11,7 +11,8 @@ pub mod data;
 pub mod format;
 pub mod jobs;
 pub mod keymap;
-mod pictures;
+pub mod open;
+pub mod pictures;
 pub mod policy;
 mod previews;
 pub mod state;
@@ -21,8 +22,8 @@ pub mod update;
 pub mod views;
 
 use action::{Action, MouseAction};
+use celltime_store::model::Zone;
 use celltime_store::model::{History, Timestamp};
-use chrono::FixedOffset;
 use jobs::{Executor, JobOutput, Pool};
 use keymap::{KeyChord, Keymap, Scope};
 use ratatui::crossterm::event::{
@@ -46,6 +47,25 @@ pub struct TuiOptions {
     pub config: Option<PathBuf>,
     /// Overrides the config's `mouse` (e.g. `--no-mouse`).
     pub mouse: Option<bool>,
+    /// The workspace's saved default policy as policy text (`P` starts from it).
+    pub default_policy: Option<String>,
+}
+
+/// How a UI session ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ending {
+    Quit,
+    /// A termination signal arrived (its number); the terminal was restored first.
+    Signal(i32),
+}
+
+/// What the UI asks of the terminal around it (the runtime does it; tests read it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Request {
+    Suspend,
+    /// Put this text on the clipboard (OSC 52).
+    Copy(String),
+    Open(open::Target),
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -76,14 +96,12 @@ pub fn load_ui(options: &TuiOptions) -> Result<(Ui, Vec<String>), config::Config
         keymap: Arc::new(keymap),
         theme: Arc::new(theme),
         mouse: options.mouse.unwrap_or(config.mouse),
-        tz: local_offset(),
+        tz: Zone::Local,
         pictures: Arc::default(),
+        wrap: config.wrap,
+        default_policy: options.default_policy.clone(),
     };
     Ok((ui, conflicts))
-}
-
-fn local_offset() -> FixedOffset {
-    *chrono::Local::now().offset()
 }
 
 /// The UI over a history, driven by actions and job results; the runtime and the tests
@@ -91,12 +109,18 @@ fn local_offset() -> FixedOffset {
 pub struct App {
     pub state: AppState,
     jobs: Executor,
+    /// Requests for the terminal, in order, until the runtime takes them.
+    requests: Vec<Request>,
 }
 
 impl App {
     pub fn new(history: &dyn History, ui: Ui, now: Timestamp, jobs: Executor) -> App {
         let state = AppState::new(ui, history.location(), history.kind(), now);
-        let mut app = App { state, jobs };
+        let mut app = App {
+            state,
+            jobs,
+            requests: Vec::new(),
+        };
         let effects = update::start(&mut app.state);
         app.run_effects(effects);
         app
@@ -122,6 +146,7 @@ impl App {
             match effect {
                 Effect::Job(job) => self.jobs.submit(job),
                 Effect::Quit => self.state.quit = true,
+                Effect::Request(request) => self.requests.push(request),
             }
         }
     }
@@ -139,14 +164,23 @@ impl App {
         }
     }
 
-    /// The action a key means in the current scopes; text for prompts.
+    /// What the UI asks of the terminal since the last call.
+    pub fn take_requests(&mut self) -> Vec<Request> {
+        std::mem::take(&mut self.requests)
+    }
+
+    /// The action a key means in the current scopes; text for prompts. Ctrl-C and Ctrl-Z
+    /// mean what they mean in every terminal program, whatever the key map says.
     pub fn action_for(&self, key: &KeyEvent) -> Option<Action> {
         if key.kind != KeyEventKind::Press {
             return None;
         }
         let chain = self.state.scopes();
         let chord = KeyChord::from_event(key);
-        if let Some(action) = self.state.ui.keymap.resolve(&chain, chord) {
+        if let Some(action) = keymap::reserved(chord) {
+            return Some(action);
+        }
+        if let Some(action) = self.state.ui.keymap.resolve(chain, chord) {
             return Some(action);
         }
         let typing = chain.first() == Some(&Scope::Prompt)
@@ -224,7 +258,7 @@ pub fn run(
     history: Arc<dyn History>,
     follow: Option<celltime_store::follow::Targets>,
     options: TuiOptions,
-) -> Result<(), TuiError> {
+) -> Result<Ending, TuiError> {
     let (ui, conflicts) = load_ui(&options)?;
     let mouse = ui.mouse;
     let (tx, rx) = channel::<Event>();
@@ -254,16 +288,28 @@ pub fn run(
         None => None,
     };
     let mut session = term::Session::start(mouse)?;
-    app.state.ui.pictures = Arc::new(pictures::Pictures::query());
+    app.state.ui.pictures = Arc::new(pictures::Pictures::for_this_terminal());
     let stop = Arc::new(AtomicBool::new(false));
+    let gate = Arc::new(Gate::default());
     let (input_done, input_ended) = channel::<()>();
-    spawn_input(tx, stop.clone(), session.signalled.clone(), input_done);
+    spawn_input(
+        tx,
+        stop.clone(),
+        session.signalled.clone(),
+        gate.clone(),
+        input_done,
+    );
     let size = session.terminal.size()?;
     app.act(Action::Resize {
         width: size.width,
         height: size.height,
     });
-    let result = event_loop(&mut app, &mut session, &rx);
+    let mut runtime = Runtime {
+        session: &mut session,
+        history: history.as_ref(),
+        gate: &gate,
+    };
+    let result = event_loop(&mut app, &mut runtime, &rx);
     stop.store(true, Ordering::Relaxed);
     // The reader sees `stop` within one poll. After a hang-up crossterm can spin inside its
     // poll and never return; that thread is left to end with the process instead of
@@ -273,27 +319,146 @@ pub fn run(
     result
 }
 
+/// What the event loop needs besides the app: the terminal, the history (for `o`), and the
+/// gate that holds the input reader while the terminal is lent out.
+struct Runtime<'a> {
+    session: &'a mut term::Session,
+    history: &'a dyn History,
+    gate: &'a Gate,
+}
+
+impl Runtime<'_> {
+    /// The terminal lent to `outside` with the input reader held, so nothing it reads (a
+    /// pager's keys) reaches the UI.
+    fn outside<T>(&mut self, outside: impl FnOnce() -> T) -> std::io::Result<T> {
+        self.gate.hold();
+        let result = self.session.outside(outside);
+        self.gate.release();
+        result
+    }
+
+    fn serve(&mut self, app: &mut App, request: Request) -> Result<(), TuiError> {
+        match request {
+            Request::Suspend => {
+                self.gate.hold();
+                let suspended = self.session.suspend();
+                self.gate.release();
+                suspended?;
+                let size = self.session.terminal.size()?;
+                app.act(Action::Resize {
+                    width: size.width,
+                    height: size.height,
+                });
+            }
+            Request::Copy(text) => self.session.copy(&text)?,
+            Request::Open(target) => {
+                if let Err(e) = self.open(&target) {
+                    app.state.set_status(Level::Error, format!("open: {e}"));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn open(&mut self, target: &open::Target) -> Result<(), String> {
+        let (bytes, name, viewer) = open::resolve(self.history, target)?;
+        let path = open::write_temp(&bytes, &name).map_err(|e| e.to_string())?;
+        match viewer {
+            open::Viewer::System => open::launch(&open::system_command(), &path, false),
+            open::Viewer::Pager => {
+                let pager = open::pager_command(|name| std::env::var(name).ok());
+                self.outside(|| open::launch(&pager, &path, true))
+                    .map_err(|e| e.to_string())?
+            }
+        }
+    }
+}
+
 fn event_loop(
     app: &mut App,
-    session: &mut term::Session,
+    runtime: &mut Runtime<'_>,
     rx: &std::sync::mpsc::Receiver<Event>,
-) -> Result<(), TuiError> {
-    session.draw(|f| f.render_widget(views::Screen(&app.state), f.area()))?;
+) -> Result<Ending, TuiError> {
+    let draw = |app: &App, runtime: &mut Runtime<'_>| {
+        runtime
+            .session
+            .draw(|f| f.render_widget(views::Screen(&app.state), f.area()))
+    };
+    draw(app, runtime)?;
     loop {
         let first = match rx.recv_timeout(TICK) {
             Ok(event) => Some(event),
             Err(RecvTimeoutError::Timeout) => None,
-            Err(RecvTimeoutError::Disconnected) => return Ok(()),
+            Err(RecvTimeoutError::Disconnected) => return Ok(Ending::Quit),
         };
         // Everything already waiting is handled before the next frame.
         for event in first.into_iter().chain(rx.try_iter()) {
             handle(app, event)?;
         }
         app.act(Action::Tick(Timestamp::now()));
-        if app.quit() || term::signalled(&session.signalled) {
-            return Ok(());
+        if let Some(signal) = term::signalled(&runtime.session.signalled) {
+            return Ok(Ending::Signal(signal));
         }
-        session.draw(|f| f.render_widget(views::Screen(&app.state), f.area()))?;
+        if app.quit() {
+            return Ok(Ending::Quit);
+        }
+        if runtime.session.stop_requested.load(Ordering::Relaxed) {
+            app.act(Action::Suspend);
+        }
+        for request in app.take_requests() {
+            runtime.serve(app, request)?;
+        }
+        draw(app, runtime)?;
+    }
+}
+
+/// Holds the input reader while the terminal is lent out (a pager, a suspend).
+#[derive(Default)]
+struct Gate {
+    state: std::sync::Mutex<GateState>,
+    changed: std::sync::Condvar,
+}
+
+#[derive(Default)]
+struct GateState {
+    held: bool,
+    /// The reader is waiting at the gate (it reads nothing until released).
+    parked: bool,
+}
+
+impl Gate {
+    /// Asks the reader to stop and waits until it has (within one input poll), or until it
+    /// has ended.
+    fn hold(&self) {
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        state.held = true;
+        while !state.parked {
+            let (next, timeout) = self
+                .changed
+                .wait_timeout(state, INPUT_STOP_WAIT)
+                .unwrap_or_else(|e| e.into_inner());
+            state = next;
+            if timeout.timed_out() {
+                return; // the reader ended (or hangs in a dead terminal): nothing to hold
+            }
+        }
+    }
+
+    fn release(&self) {
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        state.held = false;
+        self.changed.notify_all();
+    }
+
+    /// The reader's checkpoint: waits here while the gate is held.
+    fn pass(&self) {
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        while state.held {
+            state.parked = true;
+            self.changed.notify_all();
+            state = self.changed.wait(state).unwrap_or_else(|e| e.into_inner());
+        }
+        state.parked = false;
     }
 }
 
@@ -314,14 +479,16 @@ fn handle(app: &mut App, event: Event) -> Result<(), TuiError> {
 fn spawn_input(
     tx: Sender<Event>,
     stop: Arc<AtomicBool>,
-    signalled: Arc<AtomicBool>,
+    signalled: Arc<std::sync::atomic::AtomicUsize>,
+    gate: Arc<Gate>,
     done: Sender<()>,
 ) {
     std::thread::spawn(move || {
         // Dropped when this thread ends, however it ends: `run` waits for that.
         let _done = done;
         while !stop.load(Ordering::Relaxed) {
-            if term::signalled(&signalled) {
+            gate.pass();
+            if term::signalled(&signalled).is_some() {
                 // Wake the loop so it sees the signal and leaves.
                 let _ = tx.send(Event::Term(TermEvent::FocusGained));
                 return;

@@ -37,9 +37,9 @@ impl Pictures {
         }
     }
 
-    /// Asks the terminal what it can draw; must run in raw mode, before input is read.
-    pub fn query() -> Pictures {
-        Pictures::new(Picker::from_query_stdio().unwrap_or_else(|_| Picker::halfblocks()))
+    /// What this terminal can draw; must run in raw mode, before input is read.
+    pub fn for_this_terminal() -> Pictures {
+        Pictures::new(picker())
     }
 
     /// Draws `picture` fitted into `area`.
@@ -63,6 +63,49 @@ impl Pictures {
             Image::new(protocol).render(area, buf);
         }
     }
+}
+
+/// The image protocol of this terminal. Asking it means writing queries and reading the
+/// answers from stdin on a thread that outlives an unanswered query and swallows the user's
+/// next keys, so celltime asks only a terminal whose environment names it as one that draws
+/// images (and answers); everything else gets half blocks. `CELLTIME_IMAGES=query` asks
+/// anyway, `CELLTIME_IMAGES=halfblocks` never asks.
+pub fn picker() -> Picker {
+    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    if worth_asking(var) {
+        Picker::from_query_stdio().unwrap_or_else(|_| Picker::halfblocks())
+    } else {
+        Picker::halfblocks()
+    }
+}
+
+fn worth_asking(var: impl Fn(&str) -> Option<String>) -> bool {
+    match var("CELLTIME_IMAGES").as_deref() {
+        Some("query") => return true,
+        Some("halfblocks") => return false,
+        _ => {}
+    }
+    let term = var("TERM").unwrap_or_default();
+    let program = var("TERM_PROGRAM").unwrap_or_default();
+    [
+        "KITTY_WINDOW_ID",
+        "WEZTERM_EXECUTABLE",
+        "KONSOLE_VERSION",
+        "ITERM_SESSION_ID",
+        "GHOSTTY_RESOURCES_DIR",
+    ]
+    .iter()
+    .any(|name| var(name).is_some())
+        || [
+            "xterm-kitty",
+            "xterm-ghostty",
+            "foot",
+            "foot-extra",
+            "mlterm",
+            "wezterm",
+        ]
+        .contains(&term.as_str())
+        || ["WezTerm", "iTerm.app", "ghostty", "kitty"].contains(&program.as_str())
 }
 
 #[cfg(test)]
@@ -91,5 +134,34 @@ mod tests {
         assert_eq!(painted, 8);
         // Drawn again into the same area, the prepared image is reused.
         pictures.draw(&picture, area, &mut buf);
+    }
+
+    fn env<'a>(pairs: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
+        move |name| {
+            pairs
+                .iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| v.to_string())
+        }
+    }
+
+    #[test]
+    fn only_terminals_known_to_draw_images_are_asked() {
+        assert!(!worth_asking(env(&[("TERM", "xterm-256color")])));
+        assert!(!worth_asking(env(&[
+            ("TERM", "screen"),
+            ("TERM_PROGRAM", "tmux")
+        ])));
+        assert!(worth_asking(env(&[("TERM", "xterm-kitty")])));
+        assert!(worth_asking(env(&[("TERM_PROGRAM", "WezTerm")])));
+        assert!(worth_asking(env(&[
+            ("KITTY_WINDOW_ID", "1"),
+            ("TERM", "tmux-256color")
+        ])));
+        assert!(worth_asking(env(&[("CELLTIME_IMAGES", "query")])));
+        assert!(!worth_asking(env(&[
+            ("CELLTIME_IMAGES", "halfblocks"),
+            ("TERM", "xterm-kitty")
+        ])));
     }
 }

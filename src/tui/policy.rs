@@ -2,9 +2,8 @@
 //! reasons. The same planner as `celltime prune`, so the TUI marks what prune would remove.
 
 use super::data::NotebookView;
-use celltime_store::model::{EntryId, Timestamp};
+use celltime_store::model::{EntryId, Timestamp, Zone};
 use celltime_store::policy::{self, Policy, TimelineInput};
-use chrono::FixedOffset;
 use std::sync::Arc;
 
 /// What a policy would do: entries to mark, and why each kept entry stays.
@@ -20,7 +19,7 @@ pub fn plan(
     views: &[Arc<NotebookView>],
     policy: &Policy,
     now: Timestamp,
-    tz: &FixedOffset,
+    tz: &Zone,
 ) -> Result<PolicyMarks, String> {
     let input = TimelineInput::new(views.iter().map(|v| &v.timeline));
     let candidates = input.candidates();
@@ -68,7 +67,7 @@ mod tests {
             4,
         ));
         let policy = crate::cli::policy_args::policy_from_text("--keep-last 1").unwrap();
-        let utc = FixedOffset::east_opt(0).unwrap();
+        let utc = Zone::Fixed(chrono::FixedOffset::east_opt(0).unwrap());
         let marks = plan(std::slice::from_ref(&v), &policy, Timestamp(10_000), &utc).unwrap();
         let removed: Vec<i64> = marks
             .remove

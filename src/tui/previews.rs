@@ -3,11 +3,17 @@
 
 use super::data::NotebookView;
 use super::format::{absolute, relative, short_hash};
-use super::jobs::PreviewContext;
 use super::state::{Body, Preview, Tab, ViewKey};
 use crate::preview::results::{self, PartData, ResultsDiff, RunRef};
 use crate::preview::{self, DiffOptions, Doc, DocBuilder, Limits, Line, RenderOptions, Role};
-use celltime_store::model::{Detail, EntryId, History, PartInfo, PartKind, Row};
+use celltime_store::model::{Detail, EntryId, History, PartInfo, PartKind, Row, Timestamp, Zone};
+
+/// What previews need besides the key: the clock and zone for titles.
+#[derive(Debug, Clone, Copy)]
+pub struct PreviewContext {
+    pub now: Timestamp,
+    pub tz: Zone,
+}
 
 /// Builds the preview a key names.
 pub fn build(
@@ -177,7 +183,11 @@ fn parts(
         .iter()
         .filter(|p| p.kind == kind)
         .fold((0, 0), |(n, b), p| (n + 1, b + p.size));
-    let title = format!("{what}: {count} parts · {}", preview::human_bytes(bytes));
+    let title = format!(
+        "{what}: {} · {}",
+        celltime_store::units::count(count, "part", "parts"),
+        preview::human_bytes(bytes)
+    );
     let mut preview = Preview::doc(
         title,
         parts_doc(history, notebook, detail, &[kind], what, opts),
@@ -314,7 +324,6 @@ fn compare(
     let mut doc = Doc::default();
     for &id in others {
         let diff = ResultsDiff {
-            schema: "celltime.results-diff.v1",
             base: run(base_notebook, base_id),
             other: run(notebook, id),
             parts: results::diff_parts(&base_parts, &parts_of(notebook, id)?, RESULT_KINDS),
@@ -343,7 +352,7 @@ fn time_machine(
     history: &dyn History,
     notebook: &str,
     view: &NotebookView,
-    at: celltime_store::model::Timestamp,
+    at: Timestamp,
     ctx: PreviewContext,
 ) -> Preview {
     let mut doc = Doc::default();

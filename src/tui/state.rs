@@ -4,9 +4,8 @@ use super::data::{Item, Marks, NotebookView};
 use super::keymap::{Keymap, Scope};
 use super::theme::Theme;
 use crate::preview::{CodeDiff, Doc};
-use celltime_store::model::{BackendKind, EntryId, NotebookInfo, ParentInfo, Row, Timestamp};
+use celltime_store::model::{BackendKind, EntryId, NotebookInfo, ParentInfo, Row, Timestamp, Zone};
 use celltime_store::ops::Operation;
-use chrono::FixedOffset;
 use std::cell::RefCell;
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
@@ -123,6 +122,26 @@ pub struct Preview {
 }
 
 impl Preview {
+    /// The preview as plain text (for a pager): a diff in unified form.
+    pub fn text(&self) -> String {
+        match &self.body {
+            Body::Doc(doc) => doc.to_text(),
+            Body::Diff(diff) => diff
+                .lines
+                .iter()
+                .map(|l| {
+                    let sign = match l.kind {
+                        crate::preview::DiffKind::Added => "+",
+                        crate::preview::DiffKind::Removed => "-",
+                        _ => " ",
+                    };
+                    format!("{sign}{}", l.line.text())
+                })
+                .collect::<Vec<_>>()
+                .join("\n"),
+        }
+    }
+
     pub fn doc(title: impl Into<String>, doc: Doc) -> Preview {
         Preview {
             title: title.into(),
@@ -291,7 +310,7 @@ pub struct DetailsState {
     pub layout: DiffLayout,
     /// Wrap long lines of outputs, variables, console and the time machine.
     pub wrap: bool,
-    /// Columns scrolled sideways in tables (which never wrap).
+    /// Columns scrolled sideways, where lines are not wrapped.
     pub hscroll: usize,
     /// An entry every diff is taken against, instead of the previous code version.
     pub base: Option<(String, EntryId)>,
@@ -305,9 +324,13 @@ pub struct Ui {
     pub theme: Arc<Theme>,
     pub mouse: bool,
     /// Local time for absolute times (injected in tests).
-    pub tz: FixedOffset,
+    pub tz: Zone,
     /// How images are drawn on this terminal.
     pub pictures: Arc<super::pictures::Pictures>,
+    /// Whether prose wraps at start (`wrap` in the config); `W` switches.
+    pub wrap: bool,
+    /// The saved default policy (`[prune]` of persist.toml): where `P`'s prompt starts.
+    pub default_policy: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -319,6 +342,8 @@ pub struct AppState {
     pub size: (u16, u16),
     pub notebooks: Vec<NotebookSlot>,
     pub notebooks_loading: bool,
+    /// An `R` reload is under way: its status clears when everything is back.
+    pub reloading: bool,
     pub notebooks_error: Option<String>,
     pub notebooks_gen: u64,
     pub filter: String,
@@ -331,6 +356,8 @@ pub struct AppState {
     pub marks_list: ListPos,
     pub focus: Pane,
     pub marks_pane: bool,
+    /// The details (or marks) pane fills the screen.
+    pub zoom: bool,
     pub search: Option<Search>,
     pub details: DetailsState,
     pub previews: Previews,
@@ -355,6 +382,11 @@ pub struct AppState {
 
 impl AppState {
     pub fn new(ui: Ui, location: String, backend: BackendKind, now: Timestamp) -> AppState {
+        let last_policy = ui
+            .default_policy
+            .clone()
+            .unwrap_or_else(|| "--keep-last 3".into());
+        let wrap = ui.wrap;
         AppState {
             ui,
             location,
@@ -363,6 +395,7 @@ impl AppState {
             size: (80, 24),
             notebooks: Vec::new(),
             notebooks_loading: false,
+            reloading: false,
             notebooks_error: None,
             notebooks_gen: 0,
             filter: String::new(),
@@ -373,12 +406,13 @@ impl AppState {
             marks_list: ListPos::default(),
             focus: Pane::Cells,
             marks_pane: false,
+            zoom: false,
             search: None,
             details: DetailsState {
                 tab: Tab::Code,
                 scroll: 0,
                 layout: DiffLayout::Auto,
-                wrap: true,
+                wrap,
                 hscroll: 0,
                 base: None,
                 parent_cursor: 0,
@@ -387,7 +421,7 @@ impl AppState {
             marks: Marks::default(),
             marked_memo: RefCell::new(None),
             keep_reasons: HashMap::new(),
-            last_policy: "--keep-last 3".into(),
+            last_policy,
             mode: Mode::Normal,
             status: None,
             undo: None,
@@ -399,25 +433,22 @@ impl AppState {
     }
 
     /// The active scope chain, innermost first.
-    pub fn scopes(&self) -> Vec<Scope> {
-        use Scope::*;
+    pub fn scopes(&self) -> &'static [Scope] {
+        use super::keymap::chains;
         match &self.mode {
-            Mode::Prompt(_) => vec![Prompt],
-            Mode::Plan { .. } => vec![Plan, Navigation],
-            Mode::Confirm(_) => vec![Confirm],
-            Mode::Help { .. } => vec![Help, Navigation],
-            Mode::Compare { .. } => vec![Compare, Navigation],
-            Mode::TimeMachine { .. } => vec![TimeMachine, Navigation],
-            Mode::Visual { .. } => vec![Visual, Timeline, Navigation, Global],
-            Mode::Normal => {
-                let pane = match self.focus {
-                    Pane::Cells => Cells,
-                    Pane::Timeline => Timeline,
-                    Pane::Details => Details,
-                    Pane::Marks => Marks,
-                };
-                vec![pane, Navigation, Global]
-            }
+            Mode::Prompt(_) => chains::PROMPT,
+            Mode::Plan { .. } => chains::PLAN,
+            Mode::Confirm(_) => chains::CONFIRM,
+            Mode::Help { .. } => chains::HELP,
+            Mode::Compare { .. } => chains::COMPARE,
+            Mode::TimeMachine { .. } => chains::TIME_MACHINE,
+            Mode::Visual { .. } => chains::VISUAL,
+            Mode::Normal => match self.focus {
+                Pane::Cells => chains::CELLS,
+                Pane::Timeline => chains::TIMELINE,
+                Pane::Details => chains::DETAILS,
+                Pane::Marks => chains::MARKS,
+            },
         }
     }
 

@@ -1,20 +1,11 @@
 //! The reducer: `update(state, action) -> effects` and `on_job(state, output) -> effects`.
 //! Effects are data (jobs to run, quit); nothing here touches the disk or the terminal.
 
-use super::action::{Action, MouseAction};
-use super::data::Item;
+use super::action::Action;
 use super::format::entries;
-use super::jobs::{Job, JobOutput, Loaded, PreviewContext};
-use super::state::{
-    AppState, CellRow, Confirm, Level, ListPos, Mode, PLAN_LIST_MAX, Pane, Plan, PlanTarget,
-    Prompt, PromptKind, Search, Tab, ViewKey,
-};
-use super::views::{details::tab_at, layout};
-use crate::preview::human_bytes;
-use celltime_store::model::{Applied, EntryId, HistoryError, HistoryResult, NotebookInfo};
-use celltime_store::ops::Undone;
-use std::collections::HashMap;
-use std::sync::Arc;
+use super::jobs::Job;
+use super::state::{AppState, Confirm, Level, Mode, Pane, Prompt, PromptKind, Tab};
+use loading::follow;
 
 mod loading;
 mod marking;
@@ -23,18 +14,25 @@ mod navigation;
 #[cfg(test)]
 mod tests;
 
-use loading::*;
 pub use loading::{desired_view, on_job};
-use marking::*;
-pub use marking::{build_plan, marked_entries};
-use modes::*;
-use navigation::*;
+use loading::{reload, sync};
+use marking::{
+    ask_keep_newest, ask_undo, confirm_mode, open_plan, pin, plan_mode, selected_rows, serve,
+    set_base, toggle_marks_pane, toggle_selected, unmark_in_pane, visual,
+};
+use modes::{open_compare, open_time_machine, overlay, prompt, time_machine};
+use navigation::{current_preview, focus_step, mouse, navigate, next_match, open, set_tab};
+
+pub use marking::{build_plan, coverage, loaded_notebooks, marked_entries};
+
 pub use navigation::{jump_to, rebuild_cells, row_matches};
 
 #[derive(Debug, Clone)]
 pub enum Effect {
     Job(Job),
     Quit,
+    /// Something only the terminal around the UI can do (suspend, clipboard, a pager).
+    Request(crate::tui::Request),
 }
 
 /// The first effects: list the notebooks.
@@ -53,6 +51,15 @@ pub fn update(state: &mut AppState, action: Action) -> Vec<Effect> {
         Action::Tick(now) => state.now = now,
         Action::DiskChanged => follow(state, &mut fx),
         Action::Mouse(m) => mouse(state, m),
+        // Ctrl-C cancels a prompt; anywhere else it quits at once, marks or not.
+        Action::Interrupt if matches!(state.mode, Mode::Prompt(_)) => {
+            prompt(state, Action::Cancel, &mut fx)
+        }
+        Action::Interrupt => {
+            state.quit = true;
+            fx.push(Effect::Quit);
+        }
+        Action::Suspend => fx.push(Effect::Request(crate::tui::Request::Suspend)),
         _ => match state.mode {
             Mode::Prompt(_) => prompt(state, action, &mut fx),
             Mode::Plan { .. } => plan_mode(state, action, &mut fx),
@@ -123,6 +130,8 @@ fn normal(state: &mut AppState, action: Action, fx: &mut Vec<Effect>) {
         ClearMarks => {
             let n = state.marks.count();
             state.marks.clear();
+            // The policy's reasons described those marks: they go with them.
+            state.keep_reasons.clear();
             state.set_status(Level::Info, format!("unmarked {}", entries(n)));
         }
         Reload => reload(state, fx),
@@ -141,9 +150,24 @@ fn normal(state: &mut AppState, action: Action, fx: &mut Vec<Effect>) {
         TabVariables => set_tab(state, Tab::Variables),
         TabConsole => set_tab(state, Tab::Console),
         TabMeta => set_tab(state, Tab::Meta),
-        Wrap => state.details.wrap = !state.details.wrap,
+        Wrap => {
+            state.details.wrap = !state.details.wrap;
+            state.details.hscroll = 0;
+        }
         ScrollLeft => state.details.hscroll = state.details.hscroll.saturating_sub(HSCROLL_STEP),
         ScrollRight => state.details.hscroll += HSCROLL_STEP,
+        Zoom => {
+            state.zoom = !state.zoom;
+            if state.zoom {
+                state.focus = if state.marks_pane {
+                    Pane::Marks
+                } else {
+                    Pane::Details
+                };
+            }
+        }
+        CopyId => copy_id(state, fx),
+        OpenExternal => open_external(state, fx),
         DiffLayout => {
             state.details.layout = if state.split_diff() {
                 super::state::DiffLayout::Unified
@@ -155,8 +179,51 @@ fn normal(state: &mut AppState, action: Action, fx: &mut Vec<Effect>) {
     }
 }
 
-/// Columns a table moves per sideways scroll.
+/// Columns one sideways scroll moves.
 const HSCROLL_STEP: usize = 8;
+
+/// `y`: the selected run's full id to the clipboard.
+fn copy_id(state: &mut AppState, fx: &mut Vec<Effect>) {
+    let Some((_, row)) = state.selected_row() else {
+        return state.set_status(Level::Info, "select a run first");
+    };
+    let id = row.id.to_hex();
+    state.set_status(
+        Level::Info,
+        format!("copied {id} (OSC 52: the terminal must allow clipboard access)"),
+    );
+    fx.push(Effect::Request(crate::tui::Request::Copy(id)));
+}
+
+/// `o`: on the Outputs tab the run's first output as a file; elsewhere the tab's text.
+fn open_external(state: &mut AppState, fx: &mut Vec<Effect>) {
+    use crate::tui::open::Target;
+    let Some((view, row)) = state.selected_row() else {
+        return state.set_status(Level::Info, "select a run first");
+    };
+    let target = if state.details.tab == Tab::Outputs {
+        if !row.parts.contains(celltime_store::model::PartKind::Outputs) {
+            return state.set_status(Level::Info, "this run has no output");
+        }
+        Target::Output {
+            notebook: view.name().to_string(),
+            id: row.id,
+        }
+    } else {
+        let Some(text) = current_preview(state).map(|p| p.text()) else {
+            return state.set_status(Level::Info, "nothing is shown yet");
+        };
+        Target::Text {
+            name: format!(
+                "{}-{}",
+                row.id.short(),
+                state.details.tab.title().to_lowercase()
+            ),
+            text,
+        }
+    };
+    fx.push(Effect::Request(crate::tui::Request::Open(target)));
+}
 
 fn quit(state: &mut AppState, fx: &mut Vec<Effect>) {
     if state.marks.is_empty() {

@@ -26,3 +26,14 @@ pub fn celltime(dir: &Path) -> assert_cmd::Command {
         .env("CELLTIME_WRITER", WRITER);
     cmd
 }
+
+/// The list a JSON listing printed (`entries` of `ls --json`, `notebooks` of
+/// `ls --notebooks --json`, …).
+pub fn json_list(stdout: &[u8], list: &str) -> Vec<serde_json::Value> {
+    let document: serde_json::Value = serde_json::from_slice(stdout)
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(stdout)));
+    document[list]
+        .as_array()
+        .unwrap_or_else(|| panic!("no {list:?} list in {document}"))
+        .clone()
+}

@@ -211,8 +211,10 @@ pub fn ui() -> Ui {
         keymap: Arc::new(Keymap::default()),
         theme: Arc::new(Theme::new(true)),
         mouse: true,
-        tz: FixedOffset::east_opt(0).unwrap(),
+        tz: celltime_store::model::Zone::Fixed(FixedOffset::east_opt(0).unwrap()),
         pictures: Arc::default(),
+        wrap: true,
+        default_policy: None,
     }
 }
 

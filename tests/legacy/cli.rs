@@ -20,7 +20,8 @@ fn ls_json(root: &std::path::Path, extra: &[&str]) -> Vec<serde_json::Value> {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    serde_json::from_slice(&out.stdout).unwrap()
+    let listing: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    listing["entries"].as_array().unwrap().clone()
 }
 
 /// Rows of `ls --json` whose copies are exactly `copies`.

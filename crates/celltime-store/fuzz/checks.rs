@@ -28,18 +28,43 @@ pub fn declared_notebook(text: &str) -> NotebookKey {
     NotebookKey::new("analysis/eda").expect("a valid key")
 }
 
+/// The entry tables (`entry.<cell>.<module>.<version>.<created_at>`) a strict TOML reader
+/// finds in `text`; `None` when it refuses the text (a table declared twice, …).
+pub fn strict_entry_tables(text: &str) -> Option<usize> {
+    fn leaves(value: &toml::Value, depth: usize) -> usize {
+        match value {
+            _ if depth == 0 => 1,
+            toml::Value::Table(table) => table.values().map(|v| leaves(v, depth - 1)).sum(),
+            _ => 0,
+        }
+    }
+    let table: toml::Table = text.parse().ok()?;
+    Some(table.get("entry").map_or(0, |entry| leaves(entry, 4)))
+}
+
 /// `map_parse`: a map that parses renders to the canonical text, which parses back to the
 /// same entries, log positions and merged copies (as the general TOML reader reads them too),
-/// and renders to itself. Returns whether the input parsed at all.
+/// and renders to itself; and a map without conflict markers is accepted only if a strict TOML
+/// reader accepts it too, with every entry table it declares (no table silently replaced by
+/// another, no instant spelled twice). Returns whether the input parsed at all.
 pub fn check_map(data: &[u8]) -> bool {
     let Ok(text) = std::str::from_utf8(data) else {
         return false;
     };
     let notebook = declared_notebook(text);
     let path = Path::new("map.toml");
-    let Ok((parsed, _conflicted)) = parse_map(path, text, &notebook) else {
+    let Ok((parsed, conflicted)) = parse_map(path, text, &notebook) else {
         return false;
     };
+    if !conflicted {
+        let declared = strict_entry_tables(text)
+            .unwrap_or_else(|| panic!("accepted a map strict TOML refuses:\n{text}"));
+        assert_eq!(
+            parsed.index.entries().len(),
+            declared,
+            "entries lost or invented:\n{text}"
+        );
+    }
     let rendered = render_map(&parsed);
     let (again, conflicted) = parse_map(path, &rendered, &notebook)
         .unwrap_or_else(|e| panic!("the rendered map does not parse: {e}\n{rendered}"));

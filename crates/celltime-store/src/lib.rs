@@ -9,11 +9,13 @@
 //! - [`combined`]: both backends as one history, a run held by both as one row;
 //! - [`ops`]: the operation log (what every command changed, and undo);
 //! - [`follow`]: file-system notifications of changes to the store and marimo's cache;
-//! - [`workspace`]: which backends a workspace has, opened as one [`model::History`].
+//! - [`workspace`]: which backends a workspace has, opened as one [`model::History`];
+//! - [`Located`]: `path:line: message`, the shape of every problem found in a file.
 
 pub mod combined;
 pub mod follow;
 pub mod legacy;
+pub mod located;
 pub mod marimo;
 pub mod model;
 pub mod ops;
@@ -23,3 +25,5 @@ pub mod store;
 pub mod testing;
 pub mod units;
 pub mod workspace;
+
+pub use located::Located;

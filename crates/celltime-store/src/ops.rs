@@ -733,10 +733,10 @@ pub fn undo(
         }
     }
     let summary = format!(
-        "undid {} {}: {} entries back{}",
+        "undid {} {}: {} back{}",
         target.header.kind.name(),
         target.short_id(),
-        done.restored,
+        crate::units::count(done.restored, "entry", "entries"),
         if done.failures.is_empty() {
             String::new()
         } else {

@@ -1,5 +1,8 @@
 //! The value grammar shared by flags, policy text and `persist.toml`: durations, sizes and
-//! counts. Every unit is explicit so that no value can be read two ways.
+//! counts, each read by one parser ([`Span`], [`Size`], [`Count`] `FromStr`; TOML values
+//! through [`span_from_toml`] and [`size_from_toml`]), and sizes shown to people by one
+//! formatter ([`human_bytes`], [`compact_bytes`]). Every unit is explicit so that no value
+//! can be read two ways.
 
 use std::fmt;
 use std::str::FromStr;
@@ -77,6 +80,14 @@ pub struct Span {
 impl Span {
     pub fn is_zero(&self) -> bool {
         *self == Span::default()
+    }
+
+    /// The span as a fixed duration, measured back from now (months differ in length).
+    pub fn to_duration(&self) -> std::time::Duration {
+        let now = Utc::now();
+        (now - self.before(now))
+            .to_std()
+            .unwrap_or(std::time::Duration::ZERO)
     }
 
     /// `t − self`. Spans reaching before chrono's range give the earliest instant, which
@@ -300,17 +311,93 @@ impl fmt::Display for Size {
 
 /// Bytes for people: binary units, one decimal ("12.4 MiB"). Not meant to be parsed back.
 pub fn human_bytes(bytes: u64) -> String {
-    const UNITS: [&str; 5] = ["KiB", "MiB", "GiB", "TiB", "PiB"];
-    if bytes < 1024 {
-        return format!("{bytes} B");
+    const UNITS: [&str; 6] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
+    match scale_bytes(bytes, 1) {
+        (_, 0) => format!("{bytes} B"),
+        (value, unit) => format!("{value:.1} {}", UNITS[unit]),
     }
-    let mut value = bytes as f64 / 1024.0;
+}
+
+/// Bytes in at most five columns, for tight lists: `380B`, `1.2K`, `34K`, `2.0M`.
+pub fn compact_bytes(bytes: u64) -> String {
+    const UNITS: [&str; 6] = ["B", "K", "M", "G", "T", "P"];
+    match scale_bytes(bytes, 1) {
+        (_, 0) => format!("{bytes}B"),
+        (value, unit) if value < 9.95 => format!("{value:.1}{}", UNITS[unit]),
+        // Whole numbers from 10 up: carry where rounding would show 1024.
+        (value, unit) if value.round() >= 1024.0 && unit < 5 => {
+            format!("{:.1}{}", value / 1024.0, UNITS[unit + 1])
+        }
+        (value, unit) => format!("{value:.0}{}", UNITS[unit]),
+    }
+}
+
+/// `bytes` in the largest binary unit (0 = bytes, 1 = KiB, … 5 = PiB) whose value, rounded
+/// to `decimals`, stays below 1024: 1,048,575 bytes is 1.0 MiB, never "1024.0 KiB".
+fn scale_bytes(bytes: u64, decimals: i32) -> (f64, usize) {
+    let mut value = bytes as f64;
     let mut unit = 0;
-    while value >= 1024.0 && unit + 1 < UNITS.len() {
+    let shown = |v: f64| (v * 10f64.powi(decimals)).round() / 10f64.powi(decimals);
+    while shown(value) >= 1024.0 && unit < 5 {
         value /= 1024.0;
         unit += 1;
     }
-    format!("{value:.1} {}", UNITS[unit])
+    (value, unit)
+}
+
+/// A size as a TOML value: a string with a unit, or an integer number of bytes, read as the
+/// command line reads it (so `-1` gets the same message).
+pub fn size_from_toml(value: &toml_edit::Value) -> Result<Size, String> {
+    match value {
+        toml_edit::Value::Integer(i) => i.value().to_string().parse(),
+        toml_edit::Value::String(s) => s.value().parse(),
+        other => {
+            return Err(format!(
+                "expected a string such as \"5GiB\", found {}",
+                toml_kind(other)
+            ));
+        }
+    }
+    .map_err(|e: ValueError| e.to_string())
+}
+
+/// A duration as a TOML value: a string such as `"30d"`.
+pub fn span_from_toml(value: &toml_edit::Value) -> Result<Span, String> {
+    match value {
+        toml_edit::Value::String(s) => s.value().parse().map_err(|e: ValueError| e.to_string()),
+        other => Err(format!(
+            "expected a string such as \"30d\", found {}",
+            toml_kind(other)
+        )),
+    }
+}
+
+/// What a TOML value is, for messages ("found an integer").
+pub fn toml_kind(value: &toml_edit::Value) -> &'static str {
+    match value {
+        toml_edit::Value::String(_) => "a string",
+        toml_edit::Value::Integer(_) => "an integer",
+        toml_edit::Value::Float(_) => "a float",
+        toml_edit::Value::Boolean(_) => "a boolean",
+        toml_edit::Value::Datetime(_) => "a datetime",
+        toml_edit::Value::Array(_) => "an array",
+        toml_edit::Value::InlineTable(_) => "a table",
+    }
+}
+
+/// The noun that goes with a count: `one` for exactly 1, `many` otherwise ("0 entries").
+/// Every message that counts things goes through this or [`count`].
+pub fn plural<'s>(n: impl TryInto<u64>, one: &'s str, many: &'s str) -> &'s str {
+    if n.try_into().is_ok_and(|n| n == 1) {
+        one
+    } else {
+        many
+    }
+}
+
+/// A count and its noun: `count(1, "entry", "entries")` is "1 entry", with 3 "3 entries".
+pub fn count<N: TryInto<u64> + fmt::Display + Copy>(n: N, one: &str, many: &str) -> String {
+    format!("{n} {}", plural(n, one, many))
 }
 
 /// `N` or `all` for the keep rules that count entries or periods.
@@ -382,7 +469,47 @@ fn parse_u32(text: &str, input: &str, expected: &'static str) -> Result<u32, Val
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sizes_for_people_never_show_1024_of_a_unit() {
+        assert_eq!(human_bytes(1023), "1023 B");
+        assert_eq!(human_bytes(1024), "1.0 KiB");
+        assert_eq!(human_bytes(1024 * 1024 - 1), "1.0 MiB");
+        assert_eq!(human_bytes(1024 * 1024 - 52), "1023.9 KiB");
+        assert_eq!(human_bytes(5 << 30), "5.0 GiB");
+        assert_eq!(compact_bytes(380), "380B");
+        assert_eq!(compact_bytes(1536), "1.5K");
+        assert_eq!(compact_bytes(34 * 1024), "34K");
+        assert_eq!(compact_bytes(1023 * 1024), "1023K");
+        assert_eq!(compact_bytes(1024 * 1024 - 400), "1.0M");
+        assert_eq!(compact_bytes(1024 * 1024 - 1), "1.0M");
+        assert_eq!(compact_bytes(5 << 30), "5.0G");
+    }
+
+    #[test]
+    fn toml_values_read_as_the_command_line_reads_them() {
+        let value = |text: &str| text.parse::<toml_edit::Value>().unwrap();
+        assert_eq!(size_from_toml(&value("\"64KiB\"")), Ok(Size(65536)));
+        assert_eq!(size_from_toml(&value("100")), Ok(Size(100)));
+        assert_eq!(
+            size_from_toml(&value("-1")),
+            Err("-1".parse::<Size>().unwrap_err().to_string())
+        );
+        assert_eq!(
+            span_from_toml(&value("\"5m\"")),
+            Err(ValueError::AmbiguousMinute.to_string())
+        );
+        assert!(span_from_toml(&value("30")).is_err());
+    }
     use chrono::TimeZone;
+
+    #[test]
+    fn counts_take_the_singular_for_one_only() {
+        assert_eq!(count(1, "entry", "entries"), "1 entry");
+        assert_eq!(count(0, "entry", "entries"), "0 entries");
+        assert_eq!(count(2u64, "pack", "packs"), "2 packs");
+        assert_eq!(plural(-1i64, "part", "parts"), "parts");
+    }
 
     fn utc(y: i32, m: u32, d: u32, h: u32) -> DateTime<Utc> {
         Utc.with_ymd_and_hms(y, m, d, h, 0, 0).unwrap()

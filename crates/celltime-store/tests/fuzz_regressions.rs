@@ -66,6 +66,27 @@ fn map_parse_corpus() {
             .count()
             >= 5
     );
+    // The hostile seeds (`refused_*.map`) declare one entry twice: a table repeated, one
+    // instant spelled two ways. Readers must refuse them (docs/FORMAT.md §8).
+    let hostile: Vec<_> = results
+        .iter()
+        .filter(|(p, _)| has_extension(p, "map"))
+        .collect();
+    assert_eq!(hostile.len(), 2);
+    for (path, parsed) in hostile {
+        assert!(
+            !parsed,
+            "{} declares an entry twice and must be refused",
+            path.display()
+        );
+        let text = std::fs::read_to_string(path).unwrap();
+        let notebook = checks::declared_notebook(&text);
+        let err = celltime_store::store::map::parse_map(path, &text, &notebook).unwrap_err();
+        assert!(
+            matches!(&err, celltime_store::store::StoreError::Invalid(at) if at.line.is_some()),
+            "refused without its line: {err}"
+        );
+    }
 }
 
 #[test]

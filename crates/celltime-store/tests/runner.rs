@@ -16,3 +16,4 @@ mod store_concurrency;
 mod store_crash;
 mod store_props;
 mod store_tolerance;
+mod store_untrusted;

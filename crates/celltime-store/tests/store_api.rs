@@ -1,8 +1,9 @@
 //! The store layer as a writer and a reader use it: put, get, latest, pins, removal,
 //! consolidation, gc and verify.
 
-use celltime_store::model::{NewPart, PartKind, PartMask, Timestamp};
+use celltime_store::model::{NewPart, PartKind, PartMask, ResolveError, Timestamp, resolve};
 use celltime_store::store::StoreError;
+use celltime_store::store::history::StoreHistory;
 use celltime_store::testing::*;
 use std::time::Duration;
 
@@ -228,13 +229,18 @@ fn ids_resolve_by_unique_prefix_across_notebooks() {
         .unwrap()
         .put(entry("b/c", "cell", "m1", 1, "y"))
         .unwrap();
-    let (notebook, found) = store.resolve(&id.to_hex()[..8]).unwrap();
-    assert_eq!(found, id);
-    assert_eq!(notebook.key().as_str(), "a");
+    let history = StoreHistory::new(store.clone());
+    let (timeline, found) = resolve(&history, &id.to_hex()[..8].to_uppercase()).unwrap();
+    assert_eq!(timeline.rows[found].id, id);
+    assert_eq!(timeline.notebook, "a");
     assert!(matches!(
-        store.resolve("zz"),
-        Err(StoreError::UnknownEntry(_))
+        resolve(&history, "zz"),
+        Err(ResolveError::NotAnId(_))
     ));
+    assert!(
+        matches!(resolve(&history, "0000"), Err(ResolveError::NoMatch { .. }))
+            || id.has_prefix("0000")
+    );
     assert_eq!(
         store
             .notebook_keys()

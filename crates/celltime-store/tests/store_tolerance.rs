@@ -44,7 +44,7 @@ fn git_conflict_markers_merge_both_sides() {
         notebook
             .issues()
             .iter()
-            .any(|i| i.message.contains("conflict markers"))
+            .any(|i| i.at.message.contains("conflict markers"))
     );
 }
 
@@ -66,7 +66,7 @@ fn conflicted_copies_are_merged_reported_and_kept() {
         reread
             .issues()
             .iter()
-            .any(|i| i.message.contains("already merged"))
+            .any(|i| i.at.message.contains("already merged"))
     );
 }
 
@@ -135,7 +135,7 @@ fn a_corrupt_middle_line_is_reported_and_blocks_writes() {
         .iter()
         .find(|i| i.severity == Severity::Error)
         .unwrap();
-    assert_eq!(issue.line, Some(2));
+    assert_eq!(issue.at.line, Some(2));
     let err = reread.put(entry("nb", "cell", "m1", 9, "x")).unwrap_err();
     assert!(matches!(err, StoreError::Corrupt { .. }), "{err}");
     assert!(reread.consolidate().is_err());

@@ -1,6 +1,19 @@
 //! Asking for data (timelines, previews) and taking in what the jobs return.
 
-use super::*;
+use super::marking::build_plan;
+use super::marking::offer_undo;
+use super::modes::policy_planned;
+use super::navigation::{jump_to, nearest_row, rebuild_cells};
+use super::{Effect, start};
+use crate::preview::human_bytes;
+use crate::tui::format::entries;
+use crate::tui::jobs::{Job, JobOutput, Loaded};
+use crate::tui::previews::PreviewContext;
+use crate::tui::state::{AppState, Level, ListPos, Mode, Pane, Tab, ViewKey};
+use crate::tui::views::layout;
+use celltime_store::model::{Applied, EntryId, HistoryError, HistoryResult, NotebookInfo};
+use celltime_store::ops::Undone;
+use std::collections::HashMap;
 
 pub(super) fn reload(state: &mut AppState, fx: &mut Vec<Effect>) {
     state.previews.clear();
@@ -14,7 +27,28 @@ pub(super) fn reload(state: &mut AppState, fx: &mut Vec<Effect>) {
     }
     state.notebooks_error = None;
     fx.extend(start(state));
-    state.set_status(Level::Info, "reloading…");
+    state.reloading = true;
+    state.set_status(Level::Info, RELOADING);
+}
+
+const RELOADING: &str = "reloading…";
+
+/// Once everything a reload asked for is back, its status says so (an error it met stays).
+fn finish_reload(state: &mut AppState) {
+    if !state.reloading || state.notebooks_loading || state.notebooks.iter().any(|s| s.loading) {
+        return;
+    }
+    state.reloading = false;
+    if state.status.as_ref().is_some_and(|s| s.text == RELOADING) {
+        let n = state.notebooks.len();
+        state.set_status(
+            Level::Info,
+            format!(
+                "reloaded {}",
+                celltime_store::units::count(n, "notebook", "notebooks")
+            ),
+        );
+    }
 }
 
 /// Something changed on disk: list the notebooks and reload the loaded timelines, keeping
@@ -198,6 +232,7 @@ pub fn on_job(state: &mut AppState, output: JobOutput) -> Vec<Effect> {
     }
     let mut fx = Vec::new();
     sync(state, &mut fx);
+    finish_reload(state);
     fx
 }
 

@@ -1,8 +1,21 @@
 //! Marks, pins, the deletion plan, apply and undo.
 
-use super::*;
+use super::loading::next_timeline_gen;
+use super::navigation::{move_timeline, scroll};
+use super::{Effect, normal};
+use crate::preview::human_bytes;
+use crate::tui::action::Action;
+use crate::tui::format::entries;
+use crate::tui::jobs::Job;
 use crate::tui::state::Marked;
+use crate::tui::state::{
+    AppState, Confirm, Level, ListPos, Mode, PLAN_LIST_MAX, Pane, Plan, PlanTarget, Prompt,
+    PromptKind, Tab,
+};
+use crate::tui::views::layout;
+use celltime_store::model::EntryId;
 use celltime_store::ops::{self, Operation};
+use std::sync::Arc;
 
 pub(super) fn visual(state: &mut AppState, action: Action, fx: &mut Vec<Effect>) {
     use Action::*;
@@ -204,15 +217,13 @@ pub(super) fn toggle_marks_pane(state: &mut AppState) {
 pub(super) fn ask_keep_newest(state: &mut AppState, action: Action) {
     let everywhere = action == Action::MarkAllButNewestEverywhere;
     let ready = if everywhere {
-        state
-            .selected_cell()
-            .and_then(|(n, _)| state.view(n))
-            .is_some()
+        state.notebooks.iter().any(|s| s.view.is_some())
     } else {
         state.current_cell().is_some()
     };
     if !ready {
-        state.set_status(Level::Warning, "select a loaded cell first");
+        let what = if everywhere { "a notebook" } else { "a cell" };
+        state.set_status(Level::Warning, format!("select a loaded {what} first"));
         return;
     }
     let kind = if everywhere {
@@ -226,33 +237,76 @@ pub(super) fn ask_keep_newest(state: &mut AppState, action: Action) {
     });
 }
 
-/// Marks all but the newest `keep` runs of the cells; pinned runs are never marked this way.
+/// The loaded notebooks `A` and `P` work on: every notebook of the workspace, as `prune`.
+pub fn loaded_notebooks(state: &AppState) -> Vec<Arc<crate::tui::data::NotebookView>> {
+    state
+        .notebooks
+        .iter()
+        .filter_map(|s| s.view.clone())
+        .collect()
+}
+
+/// "4 notebooks (analysis/eda, llm/summaries, …)" — what `A` and `P` cover.
+pub fn coverage(state: &AppState) -> String {
+    let names: Vec<String> = loaded_notebooks(state)
+        .iter()
+        .map(|v| crate::preview::sanitize(v.name()))
+        .collect();
+    const SHOWN: usize = 3;
+    let mut list = names
+        .iter()
+        .take(SHOWN)
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(", ");
+    if names.len() > SHOWN {
+        list.push_str(", …");
+    }
+    format!(
+        "{} ({list})",
+        celltime_store::units::count(names.len(), "notebook", "notebooks")
+    )
+}
+
+/// Marks all but the newest `keep` runs of the cells — the selected one, or every cell of
+/// every loaded notebook; pinned runs are never marked this way.
 pub(super) fn keep_newest(state: &mut AppState, keep: usize, everywhere: bool) {
-    let Some((n, cell)) = state.selected_cell() else {
-        return;
+    let targets: Vec<(Arc<crate::tui::data::NotebookView>, Vec<usize>)> = if everywhere {
+        loaded_notebooks(state)
+            .into_iter()
+            .map(|view| {
+                let cells = (0..view.cells.len()).collect();
+                (view, cells)
+            })
+            .collect()
+    } else {
+        match state.current_cell() {
+            Some((view, c)) => vec![(view.clone(), vec![c])],
+            None => return,
+        }
     };
-    let Some(view) = state.view(n).cloned() else {
-        return;
-    };
-    let cells: Vec<usize> = match (everywhere, cell) {
-        (true, _) => (0..view.cells.len()).collect(),
-        (false, Some(c)) => vec![c],
-        (false, None) => return,
-    };
-    let mut rows = Vec::new();
+    let mut marked = 0;
     let mut pinned = 0;
-    for c in cells {
-        for r in view.cells[c].rows().skip(keep) {
-            if view.rows()[r].pinned {
-                pinned += 1;
-            } else {
-                rows.push(r);
+    for (view, cells) in &targets {
+        let mut rows = Vec::new();
+        for &c in cells {
+            for r in view.cells[c].rows().skip(keep) {
+                if view.rows()[r].pinned {
+                    pinned += 1;
+                } else {
+                    rows.push(r);
+                }
             }
         }
+        marked += state.marks.set(view, &rows, true);
     }
-    let marked = state.marks.set(&view, &rows, true);
+    let scope = if everywhere {
+        format!(" in {}", coverage(state))
+    } else {
+        String::new()
+    };
     let mut text = format!(
-        "marked {}; {} marked in all, frees {}",
+        "marked {}{scope}; {} marked in all, frees {}",
         entries(marked),
         state.marks.count(),
         human_bytes(state.marks.freed())

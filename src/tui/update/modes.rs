@@ -1,7 +1,17 @@
 //! Prompts and the full-screen views (compare, time machine, help).
 
-use super::*;
+use super::Effect;
+use super::marking::{keep_newest, loaded_notebooks};
+use super::navigation::{rebuild_cells, scroll, search};
+use crate::preview::human_bytes;
+use crate::tui::action::Action;
+use crate::tui::format::entries;
+use crate::tui::jobs::Job;
 use crate::tui::policy::PolicyMarks;
+use crate::tui::state::{AppState, Level, Mode, Prompt, PromptKind};
+use crate::tui::views::layout;
+use celltime_store::model::EntryId;
+use std::collections::HashMap;
 
 pub(super) fn prompt(state: &mut AppState, action: Action, fx: &mut Vec<Effect>) {
     let Mode::Prompt(p) = &mut state.mode else {
@@ -58,11 +68,7 @@ fn mark_by_policy(state: &mut AppState, text: &str, fx: &mut Vec<Effect>) {
         Ok(p) => p,
         Err(e) => return state.set_status(Level::Error, format!("policy: {e}")),
     };
-    let views: Vec<_> = state
-        .notebooks
-        .iter()
-        .filter_map(|s| s.view.clone())
-        .collect();
+    let views = loaded_notebooks(state);
     if views.is_empty() {
         return state.set_status(Level::Warning, "nothing is loaded yet");
     }

@@ -1,6 +1,14 @@
 //! Moving around: panes, lists, the timeline, jumps, the mouse, filter and search.
 
-use super::*;
+use super::loading::desired_view;
+use super::marking::marked_entries;
+use crate::tui::action::{Action, MouseAction};
+use crate::tui::data::Item;
+use crate::tui::state::{AppState, CellRow, Level, ListPos, Mode, Pane, Search, Tab};
+use crate::tui::views::layout;
+use crate::tui::views::layout::tab_at;
+use celltime_store::model::EntryId;
+use std::sync::Arc;
 
 /// The panes in focus order.
 pub(super) fn panes(state: &AppState) -> [Pane; 3] {
@@ -13,6 +21,8 @@ pub(super) fn panes(state: &AppState) -> [Pane; 3] {
 }
 
 pub(super) fn focus_step(state: &mut AppState, delta: isize, wrap: bool) {
+    // Moving to another pane needs the panes back.
+    state.zoom = false;
     let order = panes(state);
     let i = order.iter().position(|p| *p == state.focus).unwrap_or(0) as isize;
     let next = if wrap {
@@ -280,7 +290,10 @@ pub(super) fn search(state: &mut AppState, query: &str) {
     } else {
         state.set_status(
             Level::Info,
-            format!("{count} runs match {query:?} (n/N to move)"),
+            format!(
+                "{} {query:?} (n/N to move)",
+                celltime_store::units::count(count, "run matches", "runs match")
+            ),
         );
         let cursor = state.timeline.cursor;
         if !state
@@ -297,9 +310,9 @@ pub(super) fn search(state: &mut AppState, query: &str) {
 pub fn row_matches(
     row: &celltime_store::model::Row,
     needle: &str,
-    tz: chrono::FixedOffset,
+    tz: celltime_store::model::Zone,
 ) -> bool {
-    row.id.to_hex().starts_with(needle)
+    row.id.has_prefix(needle)
         || row.module.to_lowercase().contains(needle)
         || row.version.to_lowercase() == needle
         || crate::tui::format::absolute(row.created_at, tz).contains(needle)

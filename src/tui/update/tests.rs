@@ -1,12 +1,18 @@
 //! Reducer tests: every action against a state built in memory (no history, no terminal).
 
 use super::*;
+use crate::tui::action::MouseAction;
 use crate::tui::data::NotebookView;
+use crate::tui::jobs::{JobOutput, Loaded};
 use crate::tui::keymap::Keymap;
-use crate::tui::state::{Confirm, DiffLayout, NotebookSlot, Ui};
+use crate::tui::state::{CellRow, Confirm, DiffLayout, NotebookSlot, Ui, ViewKey};
 use crate::tui::theme::Theme;
 use Action::*;
-use celltime_store::model::{BackendKind, Row, Timeline, Timestamp};
+use celltime_store::model::{
+    Applied, BackendKind, EntryId, HistoryError, HistoryResult, NotebookInfo, Row, Timeline,
+    Timestamp,
+};
+use std::sync::Arc;
 
 const NOW: i64 = 10_000_000;
 
@@ -42,8 +48,10 @@ fn state() -> AppState {
         keymap: Arc::new(Keymap::default()),
         theme: Arc::new(Theme::new(true)),
         mouse: true,
-        tz: chrono::FixedOffset::east_opt(0).unwrap(),
+        tz: celltime_store::model::Zone::Fixed(chrono::FixedOffset::east_opt(0).unwrap()),
         pictures: Arc::default(),
+        wrap: true,
+        default_policy: None,
     };
     let mut s = AppState::new(ui, "mem".into(), BackendKind::Store, Timestamp(NOW));
     s.size = (120, 40);
@@ -80,7 +88,7 @@ fn jobs(fx: &[Effect]) -> Vec<&Job> {
     fx.iter()
         .filter_map(|e| match e {
             Effect::Job(j) => Some(j),
-            Effect::Quit => None,
+            Effect::Quit | Effect::Request(_) => None,
         })
         .collect()
 }

@@ -18,8 +18,9 @@ pub fn title(state: &AppState, area: Rect, buf: &mut Buffer) {
         "loading…".to_string()
     } else {
         format!(
-            "{} notebooks · {entries} entries · {}",
-            state.notebooks.len(),
+            "{} · {} · {}",
+            celltime_store::units::count(state.notebooks.len(), "notebook", "notebooks"),
+            celltime_store::units::count(entries, "entry", "entries"),
             human_bytes(bytes)
         )
     };
@@ -43,10 +44,14 @@ fn prompt_label(state: &AppState, kind: PromptKind) -> String {
         PromptKind::KeepNewestCell => {
             format!("keep the newest N runs of {cell}, mark the rest; N = ")
         }
-        PromptKind::KeepNewestAll => {
-            "keep the newest N runs of every cell, mark the rest; N = ".into()
-        }
-        PromptKind::Policy => "policy: ".into(),
+        PromptKind::KeepNewestAll => format!(
+            "keep the newest N runs of every cell of {}, mark the rest; N = ",
+            crate::tui::update::coverage(state)
+        ),
+        PromptKind::Policy => format!(
+            "mark what this policy removes from {} (as celltime prune): ",
+            crate::tui::update::coverage(state)
+        ),
     }
 }
 
@@ -111,7 +116,7 @@ pub fn hints(state: &AppState, area: Rect, buf: &mut Buffer) {
     let theme = &state.ui.theme;
     let mut spans = Vec::new();
     let mut used = 0;
-    for (key, label) in state.ui.keymap.hints(&state.scopes()) {
+    for (key, label) in state.ui.keymap.hints(state.scopes()) {
         let key = format!(" {key}");
         let label = format!(" {label} ");
         used += key.width() + label.width();

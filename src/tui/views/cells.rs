@@ -2,9 +2,10 @@
 
 use super::{layout, pad_line, pane_block, put_lines, title_line};
 use crate::preview::sanitize;
-use crate::tui::format::{compact_bytes, fit, pad};
+use crate::tui::format::{fit, pad};
 use crate::tui::state::{AppState, CellRow, Pane};
 use crate::tui::theme::ThemeRole;
+use celltime_store::units::compact_bytes;
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::style::Style;

@@ -1,7 +1,8 @@
 //! The details pane: tabs, and the selected run's code, diff, outputs, variables, console
 //! or meta, as far as it has been loaded.
 
-use super::{doc_window, layout, pad_line, pane_block, put_lines, styled, title_line};
+use super::layout::{self, LONG_TABS_FROM, tab_label, tab_positions};
+use super::{Fit, clip, doc_window, pad_line, pane_block, put_lines, styled, title_line};
 use crate::preview::diff::SplitRow;
 use crate::preview::{CodeDiff, DiffKind, DiffLine, Doc};
 use crate::tui::state::{AppState, Body, Pane, Preview, Tab};
@@ -11,44 +12,6 @@ use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Widget;
-
-/// Short labels below this width so all six tabs fit.
-const LONG_TABS_FROM: u16 = 48;
-
-fn label(tab: Tab, long: bool) -> &'static str {
-    match (tab, long) {
-        (Tab::Outputs, false) => "Out",
-        (Tab::Variables, false) => "Vars",
-        (Tab::Console, false) => "Cons",
-        (t, _) => t.title(),
-    }
-}
-
-/// Each tab's label and its column range on the tab line.
-fn tab_positions(inner: Rect) -> Vec<(Tab, u16, u16)> {
-    let long = inner.width >= LONG_TABS_FROM;
-    let mut x = inner.x;
-    Tab::ALL
-        .iter()
-        .map(|&t| {
-            let w = label(t, long).len() as u16 + 2;
-            let range = (t, x, x + w);
-            x += w;
-            range
-        })
-        .collect()
-}
-
-/// The tab under a click on the tab line.
-pub fn tab_at(inner: Rect, x: u16, y: u16) -> Option<Tab> {
-    if y != inner.y {
-        return None;
-    }
-    tab_positions(inner)
-        .into_iter()
-        .find(|(_, a, b)| (*a..*b).contains(&x))
-        .map(|(t, _, _)| t)
-}
 
 pub fn render(state: &AppState, area: Rect, buf: &mut Buffer) {
     let theme = &state.ui.theme;
@@ -106,7 +69,7 @@ fn tabs(state: &AppState, inner: Rect, buf: &mut Buffer) {
             } else {
                 ThemeRole::Tab
             };
-            Span::styled(format!(" {} ", label(t, long)), theme.style(role))
+            Span::styled(format!(" {} ", tab_label(t, long)), theme.style(role))
         })
         .collect();
     put_lines(vec![Line::from(spans)], inner, buf);
@@ -156,13 +119,28 @@ fn content(state: &AppState, preview: &Preview, area: Rect, buf: &mut Buffer) {
                 state.details.tab,
                 Tab::Outputs | Tab::Variables | Tab::Console
             );
-            let wrap = (prose && state.details.wrap).then_some(area.width as usize);
-            let mut lines = doc_window(theme, doc, scroll, height, wrap, state.details.hscroll);
+            let fit = if prose {
+                Fit::prose(state, area.width)
+            } else {
+                Fit::Clip {
+                    from: state.details.hscroll,
+                    width: area.width as usize,
+                }
+            };
+            let mut lines = doc_window(theme, doc, scroll, height, fit);
             highlight_parent(state, preview, doc, scroll, height, &mut lines, area.width);
             put_lines(lines, area, buf);
         }
-        Body::Diff(diff) if state.split_diff() => split(theme, diff, scroll, area, buf),
-        Body::Diff(diff) => put_lines(unified(theme, diff, scroll, height), area, buf),
+        Body::Diff(diff) if state.split_diff() => {
+            split(theme, diff, scroll, state.details.hscroll, area, buf)
+        }
+        Body::Diff(diff) => {
+            let lines = unified(theme, diff, scroll, height)
+                .into_iter()
+                .map(|l| clip(theme, l, state.details.hscroll, area.width as usize))
+                .collect();
+            put_lines(lines, area, buf)
+        }
     }
 }
 
@@ -230,7 +208,7 @@ fn unified(theme: &Theme, diff: &CodeDiff, scroll: usize, height: usize) -> Vec<
         .collect()
 }
 
-fn split(theme: &Theme, diff: &CodeDiff, scroll: usize, area: Rect, buf: &mut Buffer) {
+fn split(theme: &Theme, diff: &CodeDiff, scroll: usize, from: usize, area: Rect, buf: &mut Buffer) {
     let height = area.height as usize;
     let half = area.width.saturating_sub(1) / 2;
     let left = Rect {
@@ -249,19 +227,20 @@ fn split(theme: &Theme, diff: &CodeDiff, scroll: usize, area: Rect, buf: &mut Bu
     };
     let start = scroll.min(diff.split.len().saturating_sub(height));
     let rows = &diff.split[start..(start + height).min(diff.split.len())];
-    let side = |pick: fn(&SplitRow) -> Option<u32>, old: bool| -> Vec<Line<'static>> {
+    let side = |pick: fn(&SplitRow) -> Option<u32>, old: bool, width: u16| -> Vec<Line<'static>> {
         rows.iter()
             .map(|r| match pick(r).map(|i| &diff.lines[i as usize]) {
                 Some(l) => {
                     let no = if old { l.old_no } else { l.new_no };
-                    diff_line(theme, l, format!("{} ", number(no)))
+                    let line = diff_line(theme, l, format!("{} ", number(no)));
+                    clip(theme, line, from, width as usize)
                 }
                 None => Line::default(),
             })
             .collect()
     };
-    put_lines(side(|r| r.0, true), left, buf);
-    put_lines(side(|r| r.1, false), right, buf);
+    put_lines(side(|r| r.0, true, left.width), left, buf);
+    put_lines(side(|r| r.1, false, right.width), right, buf);
     let bar: Vec<Line> = (0..rows.len())
         .map(|_| Line::styled("│", theme.style(ThemeRole::Border)))
         .collect();

@@ -1,7 +1,7 @@
 //! Full-screen views: results compared (with a marked base, or the alternatives of one
 //! module hash), and the time machine.
 
-use super::{doc_window, layout, put_lines, title_line};
+use super::{Fit, doc_window, layout, put_lines, title_line};
 use crate::preview::sanitize;
 use crate::tui::format::{absolute, relative};
 use crate::tui::state::{AppState, Body, Mode, Preview};
@@ -74,8 +74,7 @@ pub fn compare(state: &AppState, area: Rect, buf: &mut Buffer) {
                 doc,
                 *scroll,
                 inner.height as usize,
-                state.details.wrap.then_some(inner.width as usize),
-                state.details.hscroll,
+                Fit::prose(state, inner.width),
             ),
             inner,
             buf,
@@ -130,8 +129,7 @@ pub fn time_machine(state: &AppState, area: Rect, buf: &mut Buffer) {
                 doc,
                 *scroll,
                 body.height as usize,
-                state.details.wrap.then_some(body.width as usize),
-                state.details.hscroll,
+                Fit::prose(state, body.width),
             ),
             body,
             buf,

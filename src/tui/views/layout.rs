@@ -1,7 +1,7 @@
 //! Where each pane goes, from the terminal size alone: rendering and the reducer (page
 //! sizes, mouse hits) share it. Below 100 columns the details go under the lists.
 
-use crate::tui::state::{AppState, Pane};
+use crate::tui::state::{AppState, Pane, Tab};
 use ratatui::layout::{Constraint, Layout, Rect};
 
 pub const NARROW_BELOW: u16 = 100;
@@ -18,6 +18,17 @@ pub struct Areas {
     pub status: Rect,
     pub hints: Rect,
     pub narrow: bool,
+}
+
+/// The areas, with the details (or marks) pane over the whole main area when zoomed.
+pub fn areas_zoomed(area: Rect, zoom: bool) -> Areas {
+    let mut a = areas(area);
+    if zoom {
+        a.details = a.main;
+        a.cells = Rect::default();
+        a.timeline = Rect::default();
+    }
+    a
 }
 
 pub fn areas(area: Rect) -> Areas {
@@ -67,7 +78,7 @@ pub fn inner(r: Rect) -> Rect {
 }
 
 pub fn of_state(state: &AppState) -> Areas {
-    areas(Rect::new(0, 0, state.size.0, state.size.1))
+    areas_zoomed(Rect::new(0, 0, state.size.0, state.size.1), state.zoom)
 }
 
 /// Lines of content a pane shows at the current size (details lose a line to the tabs).
@@ -98,6 +109,44 @@ pub fn follow(offset: usize, cursor: usize, height: usize, len: usize) -> usize 
         offset
     };
     offset.min(len.saturating_sub(height))
+}
+
+/// Short labels below this width so all six tabs fit.
+pub const LONG_TABS_FROM: u16 = 48;
+
+pub fn tab_label(tab: Tab, long: bool) -> &'static str {
+    match (tab, long) {
+        (Tab::Outputs, false) => "Out",
+        (Tab::Variables, false) => "Vars",
+        (Tab::Console, false) => "Cons",
+        (t, _) => t.title(),
+    }
+}
+
+/// Each tab's label and its column range on the tab line.
+pub fn tab_positions(inner: Rect) -> Vec<(Tab, u16, u16)> {
+    let long = inner.width >= LONG_TABS_FROM;
+    let mut x = inner.x;
+    Tab::ALL
+        .iter()
+        .map(|&t| {
+            let w = tab_label(t, long).len() as u16 + 2;
+            let range = (t, x, x + w);
+            x += w;
+            range
+        })
+        .collect()
+}
+
+/// The tab under a click on the tab line.
+pub fn tab_at(inner: Rect, x: u16, y: u16) -> Option<Tab> {
+    if y != inner.y {
+        return None;
+    }
+    tab_positions(inner)
+        .into_iter()
+        .find(|(_, a, b)| (*a..*b).contains(&x))
+        .map(|(t, _, _)| t)
 }
 
 #[cfg(test)]

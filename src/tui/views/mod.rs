@@ -24,14 +24,16 @@ pub struct Screen<'a>(pub &'a AppState);
 impl Widget for Screen<'_> {
     fn render(self, area: Rect, buf: &mut Buffer) {
         let state = self.0;
-        let a = layout::areas(area);
+        let a = layout::areas_zoomed(area, state.zoom);
         bars::title(state, a.title, buf);
         match &state.mode {
             Mode::Compare { .. } => full::compare(state, a.main, buf),
             Mode::TimeMachine { .. } => full::time_machine(state, a.main, buf),
             _ => {
-                cells::render(state, a.cells, buf);
-                timeline::render(state, a.timeline, buf);
+                if !state.zoom {
+                    cells::render(state, a.cells, buf);
+                    timeline::render(state, a.timeline, buf);
+                }
                 if state.marks_pane {
                     marks::render(state, a.details, buf);
                 } else {
@@ -82,33 +84,58 @@ fn styled(theme: &Theme, line: &preview::Line) -> Line<'static> {
     )
 }
 
+/// How lines wider than their pane are shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fit {
+    /// Continued on the next rows; table rows, which never wrap, are clipped from `from`.
+    Wrap { width: usize, from: usize },
+    /// Cut to `width` columns from column `from`, with a marker where they are cut.
+    Clip { from: usize, width: usize },
+}
+
+impl Fit {
+    /// Prose (outputs, variables, console, results): wrapped while wrapping is on, else cut and
+    /// scrolled sideways.
+    pub fn prose(state: &AppState, width: u16) -> Fit {
+        let (width, from) = (width as usize, state.details.hscroll);
+        if state.details.wrap {
+            Fit::Wrap { width, from }
+        } else {
+            Fit::Clip { from, width }
+        }
+    }
+}
+
 /// The visible window of a document, with its "… N more lines" note as the last line.
-/// With `wrap`, long lines continue on the next rows (scrolling still counts source lines).
+/// Wrapped lines continue on the next rows (scrolling still counts source lines).
 fn doc_window(
     theme: &Theme,
     doc: &Doc,
     scroll: usize,
     height: usize,
-    wrap: Option<usize>,
-    shift: usize,
+    fit: Fit,
 ) -> Vec<Line<'static>> {
     let total = doc.len();
-    let start = match wrap {
-        Some(_) => scroll.min(total.saturating_sub(1)),
-        None => scroll.min(total.saturating_sub(height)),
+    let start = match fit {
+        Fit::Wrap { .. } => scroll.min(total.saturating_sub(1)),
+        Fit::Clip { .. } => scroll.min(total.saturating_sub(height)),
     };
     let mut rows = Vec::with_capacity(height);
     for i in start..total {
         if rows.len() >= height {
             break;
         }
-        match (doc.lines.get(i), wrap) {
-            // Table rows keep their columns aligned: scrolled sideways, never wrapped.
-            (Some(line), _) if line.grid => rows.push(styled(theme, &shifted(line, shift))),
-            (Some(line), Some(width)) => {
+        match (doc.lines.get(i), fit) {
+            // Table rows keep their columns aligned: cut and scrolled sideways, never wrapped.
+            (Some(line), Fit::Wrap { width, from }) if line.grid => {
+                rows.push(clip(theme, styled(theme, line), from, width))
+            }
+            (Some(line), Fit::Wrap { width, .. }) => {
                 rows.extend(wrap_line(line, width).iter().map(|l| styled(theme, l)));
             }
-            (Some(line), None) => rows.push(styled(theme, line)),
+            (Some(line), Fit::Clip { from, width }) => {
+                rows.push(clip(theme, styled(theme, line), from, width))
+            }
             (None, _) => rows.push(Line::styled(
                 doc.more_note().unwrap_or_default(),
                 theme.style(ThemeRole::Dim),
@@ -119,22 +146,63 @@ fn doc_window(
     rows
 }
 
-/// A line without its first `shift` characters.
-fn shifted(line: &preview::Line, shift: usize) -> preview::Line {
-    let mut out = preview::Line::default();
-    let mut skip = shift;
+/// Where a clipped line is cut: on the left after a sideways scroll, on the right when it
+/// goes on past the pane.
+pub const CUT_LEFT: char = '‹';
+pub const CUT_RIGHT: char = '›';
+
+/// `line` from column `from`, at most `width` columns wide, with [`CUT_LEFT`] and
+/// [`CUT_RIGHT`] where text is cut off.
+fn clip(theme: &Theme, line: Line<'static>, from: usize, width: usize) -> Line<'static> {
+    let mut cells: Vec<(char, ratatui::style::Style)> = Vec::new();
+    let mut col = 0;
+    let mut used = 0;
+    let mut cut_right = false;
     for span in &line.spans {
-        let n = span.text.chars().count();
-        if skip >= n {
-            skip -= n;
-            continue;
+        let style = line.style.patch(span.style);
+        for c in span.content.chars() {
+            let w = c.width().unwrap_or(0);
+            if col < from {
+                col += w;
+                continue;
+            }
+            if used + w > width {
+                cut_right = true;
+                break;
+            }
+            cells.push((c, style));
+            used += w;
         }
-        for c in span.text.chars().skip(skip) {
-            push_char(&mut out, c, span.role);
+        if cut_right {
+            break;
         }
-        skip = 0;
     }
-    out
+    let cut_left = from > 0 && col > 0;
+    let marker = theme.style(ThemeRole::Dim);
+    if cut_right {
+        while used + 1 > width
+            && cells.pop().is_some_and(|(c, _)| {
+                used -= c.width().unwrap_or(0);
+                true
+            })
+        {}
+        cells.push((CUT_RIGHT, marker));
+    }
+    if cut_left && !cells.is_empty() {
+        let first = cells.remove(0);
+        if first.0.width().unwrap_or(0) > 1 {
+            cells.insert(0, (' ', first.1));
+        }
+        cells.insert(0, (CUT_LEFT, marker));
+    }
+    let mut spans: Vec<Span<'static>> = Vec::new();
+    for (c, style) in cells {
+        match spans.last_mut() {
+            Some(last) if last.style == style => last.content.to_mut().push(c),
+            _ => spans.push(Span::styled(c.to_string(), style)),
+        }
+    }
+    Line::from(spans)
 }
 
 /// Splits a line into rows of at most `width` columns, at spaces where it can.
@@ -199,6 +267,23 @@ fn pad_line(mut line: Line<'static>, width: usize) -> Line<'static> {
 mod tests {
     use super::*;
     use crate::preview::Role;
+
+    #[test]
+    fn clipped_lines_show_where_they_are_cut() {
+        let theme = Theme::new(false);
+        let text = |l: Line| {
+            l.spans
+                .iter()
+                .map(|s| s.content.to_string())
+                .collect::<String>()
+        };
+        let line = || Line::from("0123456789abcdef");
+        assert_eq!(text(clip(&theme, line(), 0, 8)), "0123456›");
+        assert_eq!(text(clip(&theme, line(), 4, 8)), "‹56789a›");
+        assert_eq!(text(clip(&theme, line(), 10, 8)), "‹bcdef");
+        assert_eq!(text(clip(&theme, line(), 0, 16)), "0123456789abcdef");
+        assert_eq!(text(clip(&theme, Line::from("short"), 0, 8)), "short");
+    }
 
     #[test]
     fn wrapping_breaks_at_spaces_and_keeps_roles() {

@@ -3,10 +3,11 @@
 use super::{layout, pad_line, pane_block, put_lines, title_line};
 use crate::preview::{human_bytes, sanitize};
 use crate::tui::data::{Item, NotebookView, Sibling};
-use crate::tui::format::{absolute_short, compact_bytes, fit, pad, relative, short_hash};
+use crate::tui::format::{absolute_short, fit, pad, relative, short_hash};
 use crate::tui::state::{AppState, Mode, Pane};
 use crate::tui::theme::ThemeRole;
 use celltime_store::model::{PartKind, Row};
+use celltime_store::units::compact_bytes;
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::style::Style;
@@ -30,9 +31,9 @@ pub fn render(state: &AppState, area: Rect, buf: &mut Buffer) {
     };
     let cell = &view.cells[c];
     let mut title = format!(
-        "{} · {} runs · {}",
+        "{} · {} · {}",
         sanitize(&cell.name),
-        cell.runs,
+        celltime_store::units::count(cell.runs, "run", "runs"),
         human_bytes(cell.bytes)
     );
     if let Some(search) = state.search.as_ref().filter(|s| s.cell == c) {
@@ -74,10 +75,10 @@ fn placeholder(state: &AppState) -> String {
         Some((n, None)) => {
             let slot = &state.notebooks[n];
             format!(
-                "{}: {} cells, {} entries; choose a cell",
+                "{}: {}, {}; choose a cell",
                 sanitize(&slot.info.notebook),
-                slot.info.cells,
-                slot.info.entries
+                celltime_store::units::count(slot.info.cells, "cell", "cells"),
+                celltime_store::units::count(slot.info.entries, "entry", "entries")
             )
         }
         Some((n, Some(_))) if state.view(n).is_none() => "loading…".into(),

@@ -135,18 +135,6 @@ pub(crate) fn py_complex_repr(re: f64, im: f64) -> String {
     format!("({}{sign}{im_s}j)", part(re))
 }
 
-/// Characters that must never reach a terminal raw: C0/C1 controls, DEL, and the invisible
-/// format characters that reorder or hide text (bidi overrides, zero-width marks, line separators).
-fn is_unsafe_char(c: char) -> bool {
-    c.is_control()
-        || matches!(c,
-            '\u{200b}'..='\u{200f}'
-            | '\u{2028}'..='\u{202e}'
-            | '\u{2060}'..='\u{2069}'
-            | '\u{061c}'
-            | '\u{feff}')
-}
-
 fn push_escaped_char(out: &mut String, c: char) {
     let code = u32::from(c);
     if code < 0x100 {
@@ -160,7 +148,7 @@ fn push_escaped_char(out: &mut String, c: char) {
 pub(crate) fn escape_plain(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
-        if is_unsafe_char(c) {
+        if celltime_text::is_unsafe(c) {
             push_escaped_char(&mut out, c);
         } else {
             out.push(c);

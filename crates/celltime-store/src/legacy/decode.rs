@@ -6,6 +6,7 @@ use super::error::{AtPath, LegacyError, Result};
 use super::lazy::{self, SignatureStatus};
 use super::names::Loader;
 use super::scan::LegacyEntry;
+use crate::store::fs::read_regular;
 use celltime_pyvalue::pickle::{self, Limits};
 use celltime_pyvalue::pyjson;
 use celltime_pyvalue::value::{FunctionStub, MarimoCache, PyValue};
@@ -24,23 +25,7 @@ pub fn limits() -> Limits {
 /// Reads `<root>/<rel>`: a regular file (links are not followed) of bounded size.
 pub fn read_file(root: &Path, rel: &str) -> Result<Vec<u8>> {
     let path = root.join(rel);
-    let meta = std::fs::symlink_metadata(&path).at(&path)?;
-    if !meta.is_file() {
-        return Err(LegacyError::invalid(
-            &path,
-            "not a regular file (links are not followed)",
-        ));
-    }
-    if meta.len() > MAX_ENTRY_BYTES {
-        return Err(LegacyError::invalid(
-            &path,
-            format!(
-                "{} bytes is over the {MAX_ENTRY_BYTES}-byte limit for previews",
-                meta.len()
-            ),
-        ));
-    }
-    std::fs::read(&path).at(&path)
+    read_regular(&path, MAX_ENTRY_BYTES).at(&path)
 }
 
 /// Where a value is.

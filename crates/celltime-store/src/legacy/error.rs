@@ -1,5 +1,6 @@
 //! Errors of the legacy backend. Each names the file it is about.
 
+use crate::Located;
 use std::io;
 use std::path::{Path, PathBuf};
 
@@ -8,8 +9,8 @@ pub enum LegacyError {
     #[error("{}: {source}", path.display())]
     Io { path: PathBuf, source: io::Error },
 
-    #[error("{}: {message}", path.display())]
-    Invalid { path: PathBuf, message: String },
+    #[error("{0}")]
+    Invalid(Located),
 
     #[error("no marimo cache folder at {}; run a notebook with mo.persistent_cache first, or pass --cache-dir", path.display())]
     NoCache { path: PathBuf },
@@ -32,10 +33,7 @@ pub type Result<T, E = LegacyError> = std::result::Result<T, E>;
 
 impl LegacyError {
     pub fn invalid(path: &Path, message: impl Into<String>) -> LegacyError {
-        LegacyError::Invalid {
-            path: path.to_path_buf(),
-            message: message.into(),
-        }
+        LegacyError::Invalid(Located::new(path, None, message))
     }
 }
 

@@ -9,9 +9,9 @@ use super::names;
 use super::scan::{self, LegacyEntry, Scan};
 use super::trash;
 use crate::model::{
-    Applied, BackendKind, CacheTie, Change, ContentRef, Copies, Detail, EntryId, History,
-    HistoryError, HistoryResult, Journal, NotebookInfo, PartInfo, PartKind, PartMask, Removal, Row,
-    Timeline,
+    Applied, BackendKind, CacheTie, Change, ContentHash, ContentRef, Copies, Detail, EntryId,
+    History, HistoryError, HistoryResult, Journal, NotebookInfo, PartInfo, PartKind, PartMask,
+    Removal, Row, Timeline,
 };
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
@@ -265,7 +265,8 @@ impl LegacyHistory {
                 }
                 match failures.first() {
                     Some(first) => Err(HistoryError::new(format!(
-                        "moved {moved} entries back to the trash; {} could not be: {first}",
+                        "moved {} back to the trash; {} could not be: {first}",
+                        crate::units::count(moved, "entry", "entries"),
                         failures.len()
                     ))),
                     None => Ok(moved),
@@ -294,8 +295,8 @@ impl LegacyHistory {
         let outcome = outcome?;
         if let Some(first) = outcome.failures.first() {
             return Err(HistoryError::new(format!(
-                "restored {} entries; {} could not be: {first}",
-                outcome.restored,
+                "restored {}; {} could not be: {first}",
+                crate::units::count(outcome.restored, "entry", "entries"),
                 outcome.failures.len()
             )));
         }
@@ -366,6 +367,10 @@ fn row_of(
         parts: mask_of(link),
         contents: vec![content],
         copies: Copies::CACHE,
+        code: link
+            .code
+            .as_deref()
+            .map(|code| ContentHash::of(code.as_bytes())),
     }
 }
 

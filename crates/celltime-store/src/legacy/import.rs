@@ -35,6 +35,10 @@ pub struct ImportReport {
     pub failures: Vec<String>,
 }
 
+/// Store keys given to notebooks of marimo's cache, by the name the cache gives them (a
+/// notebook `log.py` is named `log`, which the store reserves).
+pub type ImportKeys = BTreeMap<String, NotebookKey>;
+
 /// Imports every complete entry of the cache of `workspace` (or `cache_dir`) into `store`,
 /// recording the entries it adds in `journal` (so the import can be undone).
 pub fn import(
@@ -43,14 +47,44 @@ pub fn import(
     cache_dir: Option<&Path>,
     journal: &dyn Journal,
 ) -> Result<ImportReport> {
+    import_with(
+        workspace,
+        store,
+        cache_dir,
+        &ImportKeys::new(),
+        journal,
+        &|_| {},
+    )
+}
+
+/// How far an import is: entries looked at of all entries, and the notebook it is in.
+#[derive(Debug, Clone, Copy)]
+pub struct ImportProgress<'a> {
+    pub done: usize,
+    pub total: usize,
+    pub notebook: &'a str,
+}
+
+/// [`import`], filing the notebooks named in `keys` under the keys given there and telling
+/// `progress` before each notebook and once at the end (a progress bar).
+pub fn import_with(
+    workspace: &Path,
+    store: &Store,
+    cache_dir: Option<&Path>,
+    keys: &ImportKeys,
+    journal: &dyn Journal,
+    progress: &dyn Fn(ImportProgress<'_>),
+) -> Result<ImportReport> {
     let history = LegacyHistory::open(workspace, cache_dir)?;
-    import_from(&history, store, journal)
+    import_from(&history, store, keys, journal, progress)
 }
 
 fn import_from(
     history: &LegacyHistory,
     store: &Store,
+    keys: &ImportKeys,
     journal: &dyn Journal,
+    progress: &dyn Fn(ImportProgress<'_>),
 ) -> Result<ImportReport> {
     let loaded = history.load()?;
     let mut report = ImportReport {
@@ -65,31 +99,50 @@ fn import_from(
             .or_default()
             .push((entry, link));
     }
+    let total = loaded.scan.entries.len();
+    let mut done = 0;
     for (notebook, entries) in by_notebook {
-        let imported = import_notebook(
-            history.root(),
-            store,
+        progress(ImportProgress {
+            done,
+            total,
             notebook,
-            &entries,
-            &mut report,
-            journal,
-        );
+        });
+        done += entries.len();
+        let key = match keys.get(notebook) {
+            Some(key) => key.clone(),
+            None => match NotebookKey::new(notebook) {
+                Ok(key) => key,
+                Err(e) => {
+                    report.failures.push(format!(
+                        "notebook {notebook}: {e}; import it under another key with --key '{notebook}=NEW_KEY'"
+                    ));
+                    continue;
+                }
+            },
+        };
+        let imported = import_notebook(history.root(), store, &key, &entries, &mut report, journal);
         if let Err(e) = imported {
             report.failures.push(format!("notebook {notebook}: {e}"));
         }
     }
+    progress(ImportProgress {
+        done,
+        total,
+        notebook: "",
+    });
     Ok(report)
 }
 
 fn import_notebook(
     root: &Path,
     store: &Store,
-    notebook: &str,
+    key: &NotebookKey,
     entries: &[(&LegacyEntry, &Link)],
     report: &mut ImportReport,
     journal: &dyn Journal,
 ) -> Result<()> {
-    let key = NotebookKey::new(notebook)?;
+    let notebook = key.as_str();
+    let key = key.clone();
     let mut target = store.notebook_for_write(&key)?;
     let mut batch = Vec::new();
     let mut bytes = 0;
@@ -253,6 +306,7 @@ fn blob_name(rel: &str) -> (String, String) {
 pub struct Watcher {
     history: LegacyHistory,
     store: Store,
+    keys: ImportKeys,
 }
 
 impl Watcher {
@@ -263,7 +317,13 @@ impl Watcher {
         Watcher {
             history: LegacyHistory::at(workspace, root),
             store,
+            keys: ImportKeys::new(),
         }
+    }
+
+    /// Files the notebooks named in `keys` under the keys given there.
+    pub fn with_keys(self, keys: ImportKeys) -> Watcher {
+        Watcher { keys, ..self }
     }
 
     pub fn root(&self) -> &Path {
@@ -272,7 +332,7 @@ impl Watcher {
 
     /// One import pass over what is in the cache folder now.
     pub fn pass(&mut self, journal: &dyn Journal) -> Result<ImportReport> {
-        import_from(&self.history, &self.store, journal)
+        import_from(&self.history, &self.store, &self.keys, journal, &|_| {})
     }
 }
 

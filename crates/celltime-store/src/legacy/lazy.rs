@@ -1,4 +1,4 @@
-//! marimo's lazy-loader manifests (`<block>/<P>_<hash>.jsonl`, reference §6): parsing, the
+//! marimo's lazy-loader manifests (`<block>/<P>_<hash>.jsonl`, docs/MARIMO-CACHE.md §6): parsing, the
 //! integrity checks of signed manifests, and what each item stands for.
 
 use base64::Engine as _;

@@ -1,4 +1,4 @@
-//! Tying entries back to notebooks, cells and code (reference §13.8). In order of trust:
+//! Tying entries back to notebooks, cells and code (docs/MARIMO-CACHE.md §13.8). In order of trust:
 //! marimo's per-notebook manifest (0.25+) says which notebook an entry belongs to; the
 //! notebook sources say where a block is (and give its code as it is now); a pickled
 //! `FunctionStub` names the notebook file it came from. Whole-cell (`cell_cache`) entries are

@@ -23,4 +23,4 @@ pub mod trash;
 
 pub use error::LegacyError;
 pub use history::LegacyHistory;
-pub use import::{ImportReport, Watcher, import, watch};
+pub use import::{ImportKeys, ImportProgress, ImportReport, Watcher, import, import_with, watch};

@@ -1,4 +1,4 @@
-//! What the names in a marimo cache folder mean (reference §2): entry files, lazy blob
+//! What the names in a marimo cache folder mean (docs/MARIMO-CACHE.md §2): entry files, lazy blob
 //! folders, atomic-write leftovers and marimo's own manifests.
 
 /// How an entry was written, from its file extension.

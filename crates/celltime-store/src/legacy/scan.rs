@@ -1,6 +1,6 @@
 //! Finding the cache folder and listing its entries, without reading any entry.
 //!
-//! Layout (reference §2): `<root>/<block>/<P>_<hash>.<ext>`, and for lazy entries the blob
+//! Layout (docs/MARIMO-CACHE.md §2): `<root>/<block>/<P>_<hash>.<ext>`, and for lazy entries the blob
 //! folder `<root>/<block>/<hash>/`. A lazy manifest and its blob folder are ONE entry. Nothing
 //! here follows a symbolic link: links are reported and left alone.
 

@@ -1,4 +1,4 @@
-//! marimo's session snapshot `__marimo__/session/<notebook file>.json` (reference §8): the
+//! marimo's session snapshot `__marimo__/session/<notebook file>.json` (docs/MARIMO-CACHE.md §8): the
 //! outputs and console text of each cell from the last kernel run. Not part of the cache, but
 //! the only place outputs live.
 
@@ -52,11 +52,7 @@ struct RawConsole {
 /// readable one. A damaged snapshot is no snapshot: outputs are extras.
 pub fn load(session_dir: &Path, file_name: &str) -> Option<Vec<SessionCell>> {
     let path = session_dir.join(format!("{file_name}.json"));
-    let meta = std::fs::symlink_metadata(&path).ok()?;
-    if !meta.is_file() || meta.len() > MAX_SESSION_BYTES {
-        return None;
-    }
-    parse(&std::fs::read(&path).ok()?).ok()
+    parse(&crate::store::fs::read_regular(&path, MAX_SESSION_BYTES).ok()?).ok()
 }
 
 pub fn parse(bytes: &[u8]) -> Result<Vec<SessionCell>, String> {

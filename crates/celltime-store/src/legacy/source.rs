@@ -1,4 +1,4 @@
-//! Reading marimo notebook sources (`.py` files, reference §10) as text, to find their cells
+//! Reading marimo notebook sources (`.py` files, docs/MARIMO-CACHE.md §10) as text, to find their cells
 //! and their `persistent_cache` blocks. Nothing is executed or imported; the notebook as it
 //! is now is all there is, so code found here is "the code now", not necessarily the code
 //! an old entry was computed with.
@@ -77,11 +77,11 @@ pub fn find_notebooks(dir: &Path) -> Vec<NotebookSource> {
         .filter(|i| i.file_type().is_ok_and(|t| t.is_file()))
         .filter_map(|i| {
             let name = i.file_name().into_string().ok()?;
-            let meta = i.metadata().ok()?;
-            if !name.ends_with(".py") || meta.len() > MAX_SOURCE_BYTES {
+            if !name.ends_with(".py") {
                 return None;
             }
-            let text = std::fs::read_to_string(i.path()).ok()?;
+            let bytes = crate::store::fs::read_regular(&i.path(), MAX_SOURCE_BYTES).ok()?;
+            let text = String::from_utf8(bytes).ok()?;
             text.contains("marimo.App(").then(|| parse(&name, &text))
         })
         .collect();

@@ -116,9 +116,12 @@ fn write_manifest(batch: &Path, manifest: &BatchManifest) -> Result<()> {
     fs::write(&path, text).at(&path)
 }
 
+/// A batch manifest lists at most a cache folder's entries: far below this.
+const MAX_BATCH_MANIFEST_BYTES: u64 = 64 << 20;
+
 fn read_manifest(batch: &Path) -> Result<BatchManifest> {
     let path = batch.join(BATCH_MANIFEST);
-    let bytes = fs::read(&path).at(&path)?;
+    let bytes = crate::store::fs::read_regular(&path, MAX_BATCH_MANIFEST_BYTES).at(&path)?;
     serde_json::from_slice(&bytes)
         .map_err(|e| LegacyError::invalid(&path, format!("not a celltime trash manifest: {e}")))
 }
@@ -284,6 +287,13 @@ fn restore_entry(root: &Path, batch: &Path, record: &MovedEntry) -> Result<()> {
     let block = record.entry.split('/').next().unwrap_or_default();
     let block_dir = root.join(block);
     fs::create_dir_all(&block_dir).at(&block_dir)?;
+    // A block folder replaced by a link would take the entry outside the cache.
+    if !fs::symlink_metadata(&block_dir).at(&block_dir)?.is_dir() {
+        return Err(LegacyError::invalid(
+            &block_dir,
+            "is a symbolic link or not a folder; links are never followed",
+        ));
+    }
     if fs::symlink_metadata(root.join(&record.entry)).is_ok() {
         return Err(LegacyError::invalid(
             &root.join(&record.entry),

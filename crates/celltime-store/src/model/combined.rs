@@ -164,6 +164,7 @@ mod tests {
             parts: PartMask(1),
             contents: vec![content],
             copies: Copies::default(),
+            code: None,
         }
     }
 

@@ -71,6 +71,9 @@ pub struct Row {
     /// Indices into [`Timeline::content_sizes`]; shared contents share an index.
     pub contents: Vec<u32>,
     pub copies: Copies,
+    /// The hash of the run's code snapshot: two runs have the same code exactly when these
+    /// are equal (their module hashes may differ while the code does not).
+    pub code: Option<ContentHash>,
 }
 
 /// All entries of one notebook, in execution-key order.
@@ -79,6 +82,40 @@ pub struct Timeline {
     pub notebook: String,
     pub rows: Vec<Row>,
     pub content_sizes: Vec<u64>,
+}
+
+impl Timeline {
+    /// The previous code version of row `index` (see [`previous_code_version`]), as an index.
+    pub fn previous_code_version(&self, index: usize) -> Option<usize> {
+        let row = &self.rows[index];
+        let mut older: Vec<usize> = (0..self.rows.len())
+            .filter(|&i| {
+                let r = &self.rows[i];
+                r.cell == row.cell && (&r.created_at, &r.version) < (&row.created_at, &row.version)
+            })
+            .collect();
+        older.sort_by(|&a, &b| {
+            let (a, b) = (&self.rows[a], &self.rows[b]);
+            (&b.created_at, &b.version).cmp(&(&a.created_at, &a.version))
+        });
+        let at = previous_code_version(row, older.iter().map(|&i| &self.rows[i]))?;
+        Some(older[at])
+    }
+}
+
+/// The one definition of a run's previous code version, by code text: among the older runs
+/// of its cell (`older`, newest first), the first whose code differs from the run's; returns
+/// its position in `older`. Runs without a code snapshot are passed over, and a run without
+/// one has none. The UI's timeline and Diff tab and `celltime diff` all use it; the UI's
+/// "code changed" separators stand where [`Row::code`] changes.
+pub fn previous_code_version<'a>(
+    row: &Row,
+    older: impl IntoIterator<Item = &'a Row>,
+) -> Option<usize> {
+    let code = row.code?;
+    older
+        .into_iter()
+        .position(|older| older.code.is_some_and(|c| c != code))
 }
 
 /// Where a part's bytes are.

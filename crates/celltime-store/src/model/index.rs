@@ -1032,6 +1032,14 @@ impl NotebookIndex {
             .collect()
     }
 
+    /// The content hash of an entry's code snapshot, if it has one.
+    pub fn code_of(&self, view: &EntryView<'_>) -> Option<ContentHash> {
+        self.parts_of(&self.rows[view.row as usize])
+            .iter()
+            .find(|p| p.kind == PartKind::Code)
+            .map(|p| self.contents[p.content as usize].0)
+    }
+
     /// Sizes of all contents by index (some may belong only to removed entries until compaction).
     pub fn content_sizes(&self) -> Vec<u64> {
         self.contents.iter().map(|(_, size)| *size).collect()

@@ -16,11 +16,13 @@ pub struct KeyError {
     pub reason: String,
 }
 
+/// Most characters of a value an error message repeats.
+pub const ECHOED_CHARS: usize = 80;
+
 fn key_error(what: &'static str, value: &str, reason: impl Into<String>) -> KeyError {
-    let shown: String = value.chars().take(80).collect();
     KeyError {
         what,
-        value: shown,
+        value: celltime_text::excerpt(value, ECHOED_CHARS).into_owned(),
         reason: reason.into(),
     }
 }
@@ -53,6 +55,12 @@ where
 
     fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<T, E> {
         text.parse().map_err(E::custom)
+    }
+}
+
+impl KeyError {
+    pub fn new(what: &'static str, value: &str, reason: impl Into<String>) -> KeyError {
+        key_error(what, value, reason)
     }
 }
 
@@ -109,6 +117,30 @@ impl NotebookKey {
     pub fn components(&self) -> impl Iterator<Item = &str> {
         self.0.split('/')
     }
+}
+
+/// The first folder at which `a` and `b` are two spellings of one folder on file systems that
+/// ignore case or Unicode normalisation (macOS, Windows): `Café` and `cafe\u{301}`, `EDA` and
+/// `eda`. Returns that folder as `a` spells it; `None` when the keys name different folders
+/// there (or are equal).
+pub fn colliding_folder(a: &NotebookKey, b: &NotebookKey) -> Option<String> {
+    fn fold(component: &str) -> String {
+        use unicode_normalization::UnicodeNormalization;
+        component
+            .nfc()
+            .collect::<String>()
+            .to_lowercase()
+            .nfc()
+            .collect()
+    }
+    let mut folder = Vec::new();
+    for (x, y) in a.components().zip(b.components()) {
+        folder.push(x);
+        if x != y {
+            return (fold(x) == fold(y)).then(|| folder.join("/"));
+        }
+    }
+    None
 }
 
 fn check_component(key: &str, component: &str) -> Result<(), KeyError> {
@@ -458,9 +490,10 @@ impl EntryId {
         self.to_hex()[..SHORT_ID_LEN].to_string()
     }
 
-    /// Does this id start with the (lower-case hex) prefix?
+    /// Does this id start with the hex prefix (in either case)?
     pub fn has_prefix(self, prefix: &str) -> bool {
-        self.to_hex().starts_with(prefix)
+        let hex = self.to_hex();
+        hex.len() >= prefix.len() && hex[..prefix.len()].eq_ignore_ascii_case(prefix)
     }
 }
 
@@ -591,6 +624,27 @@ impl fmt::Debug for ContentHash {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn keys_that_one_folder_would_hold_on_macos_and_windows_collide() {
+        let key = |k: &str| NotebookKey::new(k).unwrap();
+        let collide = |a: &str, b: &str| colliding_folder(&key(a), &key(b));
+        assert_eq!(
+            collide("Analysis/x", "analysis/eda"),
+            Some("Analysis".into())
+        );
+        assert_eq!(
+            collide("analysis/EDA", "analysis/eda"),
+            Some("analysis/EDA".into())
+        );
+        assert_eq!(
+            collide("caf\u{e9}", "cafe\u{301}"),
+            Some("caf\u{e9}".into())
+        );
+        assert_eq!(collide("analysis/eda", "analysis/eda"), None);
+        assert_eq!(collide("analysis/eda", "analysis/eda2"), None);
+        assert_eq!(collide("a/eda", "b/eda"), None);
+    }
 
     #[test]
     fn notebook_keys_never_escape() {

@@ -1,6 +1,10 @@
-//! Millisecond UTC timestamps: the `created_at` of execution keys and `last_used`.
+//! Millisecond UTC timestamps: the `created_at` of execution keys and `last_used`; and
+//! [`Zone`], the one time zone celltime counts days in and shows times in.
 
-use chrono::{DateTime, SecondsFormat, TimeZone, Utc};
+use chrono::offset::MappedLocalTime;
+use chrono::{
+    DateTime, FixedOffset, NaiveDate, NaiveDateTime, Offset, SecondsFormat, TimeZone, Utc,
+};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::fmt;
 use std::str::FromStr;
@@ -174,7 +178,7 @@ impl FromStr for Timestamp {
             .ok()
             .filter(|t| t.is_writable())
             .ok_or_else(|| TimestampError {
-                text: text.to_string(),
+                text: celltime_text::excerpt(text, super::keys::ECHOED_CHARS).into_owned(),
             })
     }
 }
@@ -203,9 +207,115 @@ impl<'de> Deserialize<'de> for Timestamp {
     }
 }
 
+/// The time zone days, ISO weeks and months are counted in (`prune --keep-daily`, the UI's
+/// "mark by policy") and times are shown in: the real local zone with its daylight-saving
+/// rules, asked afresh for every instant (`chrono::Local`, which follows `TZ`). A fixed offset
+/// is for reproducible output and tests only.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Zone {
+    #[default]
+    Local,
+    Fixed(FixedOffset),
+}
+
+impl Zone {
+    /// A name for reports: `$TZ` when it names a zone, else the system's zone
+    /// (`Europe/Berlin`), else the current offset; a fixed zone by its offset.
+    pub fn name(&self) -> String {
+        match self {
+            Zone::Local => match std::env::var("TZ") {
+                Ok(tz) if !tz.is_empty() && !tz.starts_with(':') => tz,
+                _ => iana_time_zone::get_timezone()
+                    .unwrap_or_else(|_| chrono::Local::now().offset().to_string()),
+            },
+            Zone::Fixed(offset) => format!("UTC{offset}"),
+        }
+    }
+
+    /// `t` in this zone.
+    pub fn at(&self, t: Timestamp) -> DateTime<Zone> {
+        t.to_datetime().with_timezone(self)
+    }
+
+    fn offset(&self, fixed: FixedOffset) -> ZoneOffset {
+        ZoneOffset { zone: *self, fixed }
+    }
+}
+
+/// The offset of a [`Zone`] at one instant; it remembers its zone, so date arithmetic on a
+/// local time keeps following the zone's rules.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ZoneOffset {
+    zone: Zone,
+    fixed: FixedOffset,
+}
+
+impl Offset for ZoneOffset {
+    fn fix(&self) -> FixedOffset {
+        self.fixed
+    }
+}
+
+impl fmt::Display for ZoneOffset {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.fixed.fmt(f)
+    }
+}
+
+impl TimeZone for Zone {
+    type Offset = ZoneOffset;
+
+    fn from_offset(offset: &ZoneOffset) -> Zone {
+        offset.zone
+    }
+
+    #[allow(deprecated)]
+    fn offset_from_local_date(&self, local: &NaiveDate) -> MappedLocalTime<ZoneOffset> {
+        match self {
+            Zone::Local => chrono::Local.offset_from_local_date(local),
+            Zone::Fixed(fixed) => fixed.offset_from_local_date(local),
+        }
+        .map(|fixed| self.offset(fixed))
+    }
+
+    fn offset_from_local_datetime(&self, local: &NaiveDateTime) -> MappedLocalTime<ZoneOffset> {
+        match self {
+            Zone::Local => chrono::Local.offset_from_local_datetime(local),
+            Zone::Fixed(fixed) => fixed.offset_from_local_datetime(local),
+        }
+        .map(|fixed| self.offset(fixed))
+    }
+
+    #[allow(deprecated)]
+    fn offset_from_utc_date(&self, utc: &NaiveDate) -> ZoneOffset {
+        self.offset(match self {
+            Zone::Local => chrono::Local.offset_from_utc_date(utc),
+            Zone::Fixed(fixed) => *fixed,
+        })
+    }
+
+    fn offset_from_utc_datetime(&self, utc: &NaiveDateTime) -> ZoneOffset {
+        self.offset(match self {
+            Zone::Local => chrono::Local.offset_from_utc_datetime(utc),
+            Zone::Fixed(fixed) => *fixed,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_fixed_zone_shifts_by_its_offset_and_keeps_it() {
+        let cet = Zone::Fixed(FixedOffset::east_opt(3600).unwrap());
+        let t: Timestamp = "2026-07-01T22:30:00Z".parse().unwrap();
+        let local = cet.at(t);
+        assert_eq!(local.to_rfc3339(), "2026-07-01T23:30:00+01:00");
+        let next_day = local + chrono::Duration::days(1);
+        assert_eq!(next_day.timezone(), cet);
+        assert_eq!(cet.name(), "UTC+01:00");
+    }
 
     #[test]
     fn round_trips_with_millisecond_precision() {

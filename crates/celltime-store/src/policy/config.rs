@@ -3,7 +3,7 @@
 use toml_edit::{Item, Table, Value};
 
 use super::rules::{Policy, PolicyError};
-use crate::units::{self, Count, Size, Span, ValueError};
+use crate::units::{self, Count, ValueError, size_from_toml, span_from_toml, toml_kind};
 
 const KEYS: &str = "notebook, cell, group-by, keep-last, keep-within, keep-daily, keep-weekly, \
                     keep-monthly, keep-versions, max-age, max-size, max-entries, unsafe-allow-remove-all";
@@ -38,12 +38,15 @@ impl Policy {
                 "keep-monthly" => policy.keep_monthly = Some(count(value).map_err(fail)?),
                 "keep-versions" => policy.keep_versions = Some(number(value).map_err(fail)?),
                 "max-entries" => policy.max_entries = Some(number(value).map_err(fail)?),
-                "keep-within" => policy.keep_within = Some(span(value).map_err(fail)?),
-                "max-age" => policy.max_age = Some(span(value).map_err(fail)?),
-                "max-size" => policy.max_size = Some(size(value).map_err(fail)?),
+                "keep-within" => policy.keep_within = Some(span_from_toml(value).map_err(fail)?),
+                "max-age" => policy.max_age = Some(span_from_toml(value).map_err(fail)?),
+                "max-size" => policy.max_size = Some(size_from_toml(value).map_err(fail)?),
                 "unsafe-allow-remove-all" => {
                     policy.unsafe_allow_remove_all = value.as_bool().ok_or_else(|| {
-                        fail(format!("expected true or false, found {}", kind(value)))
+                        fail(format!(
+                            "expected true or false, found {}",
+                            toml_kind(value)
+                        ))
                     })?;
                 }
                 _ => return Err(fail(format!("unknown key; valid keys are {KEYS}"))),
@@ -108,22 +111,10 @@ impl Policy {
     }
 }
 
-fn kind(value: &Value) -> &'static str {
-    match value {
-        Value::String(_) => "a string",
-        Value::Integer(_) => "an integer",
-        Value::Float(_) => "a float",
-        Value::Boolean(_) => "a boolean",
-        Value::Datetime(_) => "a datetime",
-        Value::Array(_) => "an array",
-        Value::InlineTable(_) => "a table",
-    }
-}
-
 fn text<'v>(value: &'v Value, expected: &str) -> Result<&'v str, String> {
     value
         .as_str()
-        .ok_or_else(|| format!("expected {expected}, found {}", kind(value)))
+        .ok_or_else(|| format!("expected {expected}, found {}", toml_kind(value)))
 }
 
 /// One pattern or a list of them, each non-empty.
@@ -149,7 +140,7 @@ fn count(value: &Value) -> Result<Count, String> {
         other => {
             return Err(format!(
                 "expected an integer or \"all\", found {}",
-                kind(other)
+                toml_kind(other)
             ));
         }
     }
@@ -159,29 +150,8 @@ fn count(value: &Value) -> Result<Count, String> {
 fn number(value: &Value) -> Result<u32, String> {
     match value {
         Value::Integer(i) => units::parse_number(&i.value().to_string()).map_err(|e| e.to_string()),
-        other => Err(format!("expected an integer, found {}", kind(other))),
+        other => Err(format!("expected an integer, found {}", toml_kind(other))),
     }
-}
-
-fn span(value: &Value) -> Result<Span, String> {
-    text(value, "a string such as \"30d\"")?
-        .parse()
-        .map_err(|e: ValueError| e.to_string())
-}
-
-/// A string with a unit, or an integer number of bytes (as on the command line).
-fn size(value: &Value) -> Result<Size, String> {
-    match value {
-        Value::Integer(i) => i.value().to_string().parse(),
-        Value::String(s) => s.value().parse(),
-        other => {
-            return Err(format!(
-                "expected a string such as \"5GiB\", found {}",
-                kind(other)
-            ));
-        }
-    }
-    .map_err(|e: ValueError| e.to_string())
 }
 
 #[cfg(test)]

@@ -6,7 +6,6 @@
 //! themselves. The same plan serves `prune --dry-run`, `prune` and the TUI's "mark by policy".
 
 mod config;
-mod glob;
 mod keep;
 mod plan;
 mod report;
@@ -18,7 +17,7 @@ use chrono::{DateTime, Utc};
 pub use crate::units::{Count, Size, Span, ValueError, human_bytes};
 pub use keep::KeepReason;
 pub use plan::{Budget, BudgetFigure, BudgetStatus, GroupPlan, Kept, Plan, Removed, Totals, plan};
-pub use report::{EntryLabel, ReportContext, ReportFormat, ReportWriter};
+pub use report::{EntryLabel, ReportContext, ReportFormat, ReportWriter, SCHEMA};
 pub use rules::{GroupBy, Policy, PolicyError};
 pub use timelines::TimelineInput;
 

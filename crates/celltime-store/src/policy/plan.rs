@@ -10,10 +10,10 @@ use std::ops::Range;
 use chrono::{DateTime, TimeZone, Utc};
 use serde::{Serialize, Serializer};
 
-use super::glob;
 use super::keep::{self, KeepReason, Marks};
 use super::rules::{GroupBy, Policy, PolicyError};
 use super::{Candidate, PlanInput};
+use crate::model::NotebookGlobs;
 
 /// The budget rule that removed an entry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -305,15 +305,14 @@ fn check_input(input: &PlanInput<'_>) -> Result<(), PolicyError> {
 
 /// In-scope entry indices. Globs are matched once per distinct notebook key.
 fn in_scope(entries: &[Candidate<'_>], policy: &Policy) -> Result<Vec<usize>, PolicyError> {
-    let globs = glob::compile(&policy.notebook)?;
+    let globs = NotebookGlobs::new(&policy.notebook)?;
     let mut notebook_ok: HashMap<&str, bool> = HashMap::new();
     Ok((0..entries.len())
         .filter(|&i| {
             let e = &entries[i];
-            let nb = policy.notebook.is_empty()
-                || *notebook_ok
-                    .entry(e.notebook)
-                    .or_insert_with(|| globs.is_match(e.notebook));
+            let nb = *notebook_ok
+                .entry(e.notebook)
+                .or_insert_with(|| globs.matches(e.notebook));
             nb && (policy.cell.is_empty() || policy.cell.iter().any(|c| c == e.cell))
         })
         .collect())

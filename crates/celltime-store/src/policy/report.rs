@@ -1,5 +1,5 @@
 //! The dry-run report: restic-style text for people, versioned JSON for programs
-//! (schema in docs/PRUNE.md). The planner knows entries by index only; the caller names them.
+//! (`celltime.prune.v2`, docs/JSON.md and docs/PRUNE.md). The planner knows entries by index only; the caller names them.
 
 use std::collections::BTreeMap;
 use std::fmt::{Display, Write as _};
@@ -12,11 +12,12 @@ use super::keep::KeepReason;
 use super::plan::{Budget, BudgetStatus, GroupPlan, Plan, Totals};
 use super::rules::Policy;
 use super::{Candidate, PlanInput};
-use crate::units::{Size, human_bytes};
+use crate::units::{Size, human_bytes, plural};
 
-/// Bumped on any change a JSON consumer could notice. 2: kept entries are summarised per
-/// group unless asked for (`verbose`).
-const SCHEMA: u32 = 2;
+/// The document's kind and version in celltime's JSON family (docs/JSON.md); the version is
+/// bumped on any change a JSON consumer could notice. 2: kept entries are summarised per group
+/// unless asked for (`verbose`).
+pub const SCHEMA: &str = "celltime.prune.v2";
 
 /// How the caller wants an entry shown: its display id (a short hash, a file name) and the
 /// size to print (for example [`PlanInput::entry_size`], or bytes on disk).
@@ -82,8 +83,8 @@ struct KeptSummary {
 #[derive(Serialize)]
 struct JsonKept {
     id: String,
-    created: String,
-    last_used: String,
+    created_at: String,
+    last_used_at: String,
     size: u64,
     reasons: Vec<KeepReason>,
 }
@@ -91,8 +92,8 @@ struct JsonKept {
 #[derive(Serialize)]
 struct JsonRemoved {
     id: String,
-    created: String,
-    last_used: String,
+    created_at: String,
+    last_used_at: String,
     size: u64,
     removed_by: Option<Budget>,
 }
@@ -141,7 +142,7 @@ where
             ),
             ReportFormat::Json { dry_run, .. } => {
                 writeln!(out, "{{")?;
-                writeln!(out, "  \"schema\": {SCHEMA},")?;
+                writeln!(out, "  \"schema\": \"{SCHEMA}\",")?;
                 writeln!(out, "  \"now\": {},", json_line(&rfc3339(self.now))?)?;
                 writeln!(out, "  \"time_zone\": {},", json_line(&self.tz_name)?)?;
                 writeln!(out, "  \"dry_run\": {dry_run},")?;
@@ -259,7 +260,7 @@ where
             .unwrap_or(0)
             .max(4);
         let table = |out: &mut dyn Write, verb: &str, rows: &[Row], last_column: &str| {
-            let noun = if rows.len() == 1 { "entry" } else { "entries" };
+            let noun = plural(rows.len(), "entry", "entries");
             if rows.is_empty() {
                 return writeln!(out, "{verb} 0 entries");
             }
@@ -382,8 +383,8 @@ fn json_group<'g>(
                 let (l, e) = (label(k.entry), &entries[k.entry]);
                 JsonKept {
                     id: l.id,
-                    created: rfc3339(e.created_at),
-                    last_used: rfc3339(e.last_used),
+                    created_at: rfc3339(e.created_at),
+                    last_used_at: rfc3339(e.last_used),
                     size: l.size,
                     reasons: k.reasons.clone(),
                 }
@@ -397,8 +398,8 @@ fn json_group<'g>(
             let (l, e) = (label(r.entry), &entries[r.entry]);
             JsonRemoved {
                 id: l.id,
-                created: rfc3339(e.created_at),
-                last_used: rfc3339(e.last_used),
+                created_at: rfc3339(e.created_at),
+                last_used_at: rfc3339(e.last_used),
                 size: l.size,
                 removed_by: r.by,
             }
@@ -463,8 +464,4 @@ fn join(reasons: &[KeepReason]) -> String {
         .map(|r| r.to_string())
         .collect::<Vec<_>>()
         .join(", ")
-}
-
-fn plural<'s>(n: usize, one: &'s str, many: &'s str) -> &'s str {
-    if n == 1 { one } else { many }
 }

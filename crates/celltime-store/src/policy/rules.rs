@@ -6,6 +6,7 @@ use std::str::FromStr;
 
 use serde::{Serialize, Serializer};
 
+use crate::model::{GlobError, NotebookGlobs};
 use crate::units::{Count, Size, Span, ValueError};
 
 /// How candidates are grouped before the keep rules run (restic `--group-by`).
@@ -79,6 +80,12 @@ pub enum PolicyError {
     },
 }
 
+impl From<GlobError> for PolicyError {
+    fn from(e: GlobError) -> PolicyError {
+        PolicyError::Usage(e.to_string())
+    }
+}
+
 impl PolicyError {
     /// A mistake in what the user asked for (as opposed to inconsistent input data).
     pub fn is_usage(&self) -> bool {
@@ -136,13 +143,13 @@ impl Policy {
         if self.unsafe_allow_remove_all && self.notebook.is_empty() && self.cell.is_empty() {
             return Err(PolicyError::UnsafeWithoutScope);
         }
-        super::glob::compile(&self.notebook).map(|_| ())
+        NotebookGlobs::new(&self.notebook).map(|_| ())?;
+        Ok(())
     }
 
     /// Does the `--notebook` scope take in this notebook (any does when there is none)?
     pub fn takes_notebook(&self, notebook: &str) -> bool {
-        self.notebook.is_empty()
-            || super::glob::compile(&self.notebook).is_ok_and(|set| set.is_match(notebook))
+        NotebookGlobs::new(&self.notebook).is_ok_and(|globs| globs.matches(notebook))
     }
 
     pub fn has_keep_rules(&self) -> bool {
@@ -167,11 +174,6 @@ impl Policy {
     /// notebook at a time.
     pub fn plans_notebooks_apart(&self) -> bool {
         self.group_by != GroupBy::None && self.max_size.is_none() && self.max_entries.is_none()
-    }
-
-    /// Whether the scope may hold entries of `notebook` (its `--notebook` globs match it).
-    pub fn covers_notebook(&self, notebook: &str) -> Result<bool, PolicyError> {
-        Ok(self.notebook.is_empty() || super::glob::compile(&self.notebook)?.is_match(notebook))
     }
 
     /// The policy as flags, in a fixed order, quoted so that [`Policy::from_text`] reads it

@@ -2,8 +2,9 @@
 //! edits it with `toml_edit`, so comments and layout survive.
 
 use super::error::{IoContext, Result, StoreError};
-use super::fs::{Fs, write_atomic};
-use crate::units::{Size, Span};
+use super::fs::{Fs, read_limited, write_atomic};
+use super::layout::MAX_SETTINGS_BYTES;
+use crate::units::{size_from_toml, span_from_toml};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 use toml_edit::{Document, DocumentMut, Item};
@@ -38,6 +39,20 @@ pub struct Config {
     pub gc_grace: Duration,
 }
 
+/// The one "format too new" check: a file written in a newer format than this celltime reads
+/// (`persist.toml`, `notebook.toml`, `map.toml`, a pack's `user_version`) is refused, naming
+/// the file, before anything is read from it or written (docs/FORMAT.md §13).
+pub fn check_format(path: &Path, found: i64, supported: i64) -> Result<()> {
+    if found > supported {
+        return Err(StoreError::FormatTooNew {
+            path: path.to_path_buf(),
+            found,
+            supported,
+        });
+    }
+    Ok(())
+}
+
 /// 1-based line of a byte offset in `text`.
 pub fn line_of(text: &str, offset: usize) -> usize {
     text.as_bytes()[..offset.min(text.len())]
@@ -50,7 +65,7 @@ pub fn line_of(text: &str, offset: usize) -> usize {
 impl Config {
     /// Reads `persist.toml`, or the defaults when the file does not exist.
     pub fn load(fs: &dyn Fs, path: &Path) -> Result<Config> {
-        let text = match fs.read(path) {
+        let text = match read_limited(fs, path, MAX_SETTINGS_BYTES) {
             Ok(bytes) => String::from_utf8(bytes)
                 .map_err(|_| StoreError::invalid(path, None, "not UTF-8 text"))?,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => DEFAULT_TEXT.to_string(),
@@ -73,13 +88,7 @@ impl Config {
                 .as_integer()
                 .ok_or_else(|| StoreError::invalid(path, at(item), "format must be an integer"))?,
         };
-        if format > FORMAT_VERSION {
-            return Err(StoreError::FormatTooNew {
-                path: path.to_path_buf(),
-                found: format,
-                supported: FORMAT_VERSION,
-            });
-        }
+        check_format(path, format, FORMAT_VERSION)?;
         if format < 1 {
             return Err(StoreError::invalid(
                 path,
@@ -89,17 +98,18 @@ impl Config {
         }
         let inline_threshold = match table.get("inline_threshold") {
             None => DEFAULT_INLINE_THRESHOLD,
-            Some(item) => size_value(item).map_err(|m| {
-                StoreError::invalid(path, at(item), format!("inline_threshold: {m}"))
-            })?,
+            Some(item) => value_of(item)
+                .and_then(size_from_toml)
+                .map(|size| size.0)
+                .map_err(|m| {
+                    StoreError::invalid(path, at(item), format!("inline_threshold: {m}"))
+                })?,
         };
         let gc_grace = match table.get("gc_grace") {
             None => DEFAULT_GC_GRACE,
-            Some(item) => item
-                .as_str()
-                .ok_or_else(|| "expected a duration such as \"1d\"".to_string())
-                .and_then(|s| s.parse::<Span>().map_err(|e| e.to_string()))
-                .map(|span| span_duration(&span))
+            Some(item) => value_of(item)
+                .and_then(span_from_toml)
+                .map(|span| span.to_duration())
                 .map_err(|m| StoreError::invalid(path, at(item), format!("gc_grace: {m}")))?,
         };
         if let Some(item) = table.get("prune")
@@ -153,20 +163,9 @@ impl Config {
     }
 }
 
-/// A calendar span as a fixed duration measured back from now (months differ in length).
-pub fn span_duration(span: &Span) -> Duration {
-    let now = chrono::Utc::now();
-    (now - span.before(now)).to_std().unwrap_or(Duration::ZERO)
-}
-
-fn size_value(item: &Item) -> Result<u64, String> {
-    if let Some(n) = item.as_integer() {
-        return u64::try_from(n).map_err(|_| "must not be negative".to_string());
-    }
-    match item.as_str() {
-        Some(s) => s.parse::<Size>().map(|s| s.0).map_err(|e| e.to_string()),
-        None => Err("expected a size such as \"64KiB\"".into()),
-    }
+fn value_of(item: &Item) -> Result<&toml_edit::Value, String> {
+    item.as_value()
+        .ok_or_else(|| "expected a value, found a table".to_string())
 }
 
 #[cfg(test)]

@@ -1,5 +1,6 @@
 //! Store errors. Each names the file (and line, where there is one) and says what to do.
 
+use crate::Located;
 use crate::model::{EntryId, KeyError};
 use std::io;
 use std::path::{Path, PathBuf};
@@ -9,12 +10,8 @@ pub enum StoreError {
     #[error("{}: {source}", path.display())]
     Io { path: PathBuf, source: io::Error },
 
-    #[error("{}{}: {message}", path.display(), line.map(|l| format!(":{l}")).unwrap_or_default())]
-    Invalid {
-        path: PathBuf,
-        line: Option<usize>,
-        message: String,
-    },
+    #[error("{0}")]
+    Invalid(Located),
 
     #[error(
         "{}: format version {found} is newer than this celltime understands ({supported}); upgrade celltime",
@@ -44,9 +41,6 @@ pub enum StoreError {
     #[error("no entry matches {0:?}")]
     UnknownEntry(String),
 
-    #[error("{prefix:?} matches {count} entries; give more characters of the id")]
-    AmbiguousId { prefix: String, count: usize },
-
     #[error(
         "entry {} already exists with different contents (same execution key); use a new created_at or version",
         .0.short()
@@ -56,8 +50,8 @@ pub enum StoreError {
     #[error("content {hash} is missing from the store ({context})")]
     MissingContent { hash: String, context: String },
 
-    #[error("{}: {what}; nothing was written. Run `celltime verify` for details", path.display())]
-    Corrupt { path: PathBuf, what: String },
+    #[error("{0}; nothing was written. Run `celltime verify` for details")]
+    Corrupt(Located),
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
@@ -77,11 +71,17 @@ impl<T> IoContext<T> for io::Result<T> {
 }
 
 impl StoreError {
-    pub fn invalid(path: &Path, line: Option<usize>, message: impl Into<String>) -> StoreError {
-        StoreError::Invalid {
-            path: path.to_path_buf(),
-            line,
-            message: message.into(),
+    /// The error as a problem of a file: its own file and line where it has them, else
+    /// `fallback` (the folder it is about).
+    pub fn into_located(self, fallback: &Path) -> Located {
+        match self {
+            StoreError::Invalid(at) | StoreError::Corrupt(at) => at,
+            StoreError::Io { path, source } => Located::new(&path, None, source.to_string()),
+            e => Located::new(fallback, None, e.to_string()),
         }
+    }
+
+    pub fn invalid(path: &Path, line: Option<usize>, message: impl Into<String>) -> StoreError {
+        StoreError::Invalid(Located::new(path, line, message))
     }
 }

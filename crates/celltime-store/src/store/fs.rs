@@ -80,33 +80,39 @@ pub struct RealFs;
 
 impl Fs for RealFs {
     fn read(&self, path: &Path) -> io::Result<Vec<u8>> {
-        fs::read(path)
+        self.read_from(path, 0)
     }
 
     fn read_from(&self, path: &Path, offset: u64) -> io::Result<Vec<u8>> {
-        let mut file = File::open(path)?;
+        let (mut file, len) = open_regular(path)?;
         file.seek(SeekFrom::Start(offset))?;
-        let mut bytes = Vec::new();
-        file.read_to_end(&mut bytes)?;
+        let mut bytes = Vec::with_capacity(len.saturating_sub(offset).min(1 << 24) as usize);
+        // Never past the length the file had when opened: a file still growing is read next time.
+        file.take(len.saturating_sub(offset))
+            .read_to_end(&mut bytes)?;
         Ok(bytes)
     }
 
     fn read_head(&self, path: &Path, max: usize) -> io::Result<Vec<u8>> {
+        let (file, _) = open_regular(path)?;
         let mut bytes = Vec::with_capacity(max.min(1 << 16));
-        File::open(path)?.take(max as u64).read_to_end(&mut bytes)?;
+        file.take(max as u64).read_to_end(&mut bytes)?;
         Ok(bytes)
     }
 
     fn read_range(&self, path: &Path, offset: u64, len: usize) -> io::Result<Vec<u8>> {
-        let mut file = File::open(path)?;
+        let (mut file, file_len) = open_regular(path)?;
         file.seek(SeekFrom::Start(offset))?;
-        let mut bytes = Vec::with_capacity(len.min(1 << 24));
-        file.take(len as u64).read_to_end(&mut bytes)?;
+        let len = (len as u64).min(file_len.saturating_sub(offset));
+        let mut bytes = Vec::with_capacity(len.min(1 << 24) as usize);
+        file.take(len).read_to_end(&mut bytes)?;
         Ok(bytes)
     }
 
     fn open(&self, path: &Path) -> io::Result<Box<dyn Read + Send>> {
-        Ok(Box::new(File::open(path)?))
+        // As for `read_from`: a regular file only, and no further than its length when opened.
+        let (file, len) = open_regular(path)?;
+        Ok(Box::new(file.take(len)))
     }
 
     fn write_new(&self, path: &Path, bytes: &[u8]) -> io::Result<()> {
@@ -189,6 +195,95 @@ fn inode(_meta: &fs::Metadata) -> u64 {
     0
 }
 
+/// Opens a file for reading only if it is a regular file, never through a symbolic link; a
+/// FIFO, device or socket (which can block for ever or never end) is refused without blocking.
+/// Returns the file and its length.
+pub fn open_regular(path: &Path) -> io::Result<(File, u64)> {
+    let mut options = OpenOptions::new();
+    options.read(true);
+    no_links_no_blocking(&mut options);
+    let file = options.open(path).map_err(|e| explain_link(path, e))?;
+    let meta = file.metadata()?;
+    if !meta.is_file() {
+        return Err(not_regular());
+    }
+    Ok((file, meta.len()))
+}
+
+/// Reads a regular file of at most `max` bytes (see [`open_regular`]); a longer one is an
+/// error, read no further than the limit.
+pub fn read_regular(path: &Path, max: u64) -> io::Result<Vec<u8>> {
+    let (file, len) = open_regular(path)?;
+    if len > max {
+        return Err(too_large(len, max));
+    }
+    let mut bytes = Vec::with_capacity(len as usize);
+    file.take(max.saturating_add(1)).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > max {
+        return Err(too_large(bytes.len() as u64, max));
+    }
+    Ok(bytes)
+}
+
+/// Reads a file of at most `max` bytes through `fs` (a longer one is an error, read no further).
+pub fn read_limited(fs: &dyn Fs, path: &Path, max: u64) -> io::Result<Vec<u8>> {
+    let bytes = fs.read_head(
+        path,
+        usize::try_from(max.saturating_add(1)).unwrap_or(usize::MAX),
+    )?;
+    if bytes.len() as u64 > max {
+        return Err(too_large_at_least(max));
+    }
+    Ok(bytes)
+}
+
+/// Opening flags that make `open` fail on a symbolic link (the last component) and return at
+/// once on a FIFO instead of waiting for a writer.
+pub fn no_links_no_blocking(options: &mut OpenOptions) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK);
+    }
+    #[cfg(not(unix))]
+    let _ = options;
+}
+
+/// Why a link in a store is refused, wherever one is found.
+pub const LINK_REFUSED: &str = "is a symbolic link; celltime never follows links in __marimo__/";
+
+/// The error of opening `path` with [`no_links_no_blocking`], said plainly when it was a link
+/// (the system's own words are "too many levels of symbolic links").
+pub fn explain_link(path: &Path, e: io::Error) -> io::Error {
+    let is_link = fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink());
+    if is_link && e.kind() != io::ErrorKind::NotFound {
+        io::Error::new(io::ErrorKind::InvalidInput, LINK_REFUSED)
+    } else {
+        e
+    }
+}
+
+fn not_regular() -> io::Error {
+    io::Error::new(
+        io::ErrorKind::InvalidInput,
+        "not a regular file (a FIFO, device or socket); celltime reads only regular files",
+    )
+}
+
+fn too_large_at_least(max: u64) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::FileTooLarge,
+        format!("over the {max}-byte limit for this file"),
+    )
+}
+
+fn too_large(len: u64, max: u64) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::FileTooLarge,
+        format!("{len} bytes, over the {max}-byte limit for this file"),
+    )
+}
+
 /// Is `dir` a real folder (not a link to one elsewhere)? The store deletes only inside such
 /// folders, so a link placed in the store can never lead a deletion outside it.
 pub fn is_real_dir(fs: &dyn Fs, dir: &Path) -> bool {
@@ -250,8 +345,13 @@ pub fn for_each_block(
 /// BLAKE3 of a file and its length, through a fixed buffer and on every core (as `b3sum`
 /// hashes, without mapping the file: a mapped file counts whole in a process's memory).
 pub fn hash_file(fs: &dyn Fs, path: &Path) -> io::Result<(blake3::Hash, u64)> {
+    hash_reader(&mut *fs.open(path)?)
+}
+
+/// [`hash_file`] of what a reader gives.
+pub fn hash_reader(reader: &mut dyn Read) -> io::Result<(blake3::Hash, u64)> {
     let mut hasher = blake3::Hasher::new();
-    let len = for_each_block(&mut *fs.open(path)?, |block| {
+    let len = for_each_block(reader, |block| {
         hasher.update_rayon(block);
         Ok(())
     })?;
@@ -271,6 +371,31 @@ pub fn random_hex(n: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[cfg(unix)]
+    #[test]
+    fn only_regular_files_are_read_and_never_through_links() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("map.toml");
+        fs::write(&file, b"abc").unwrap();
+        assert_eq!(RealFs.read(&file).unwrap(), b"abc");
+        assert_eq!(read_regular(&file, 3).unwrap(), b"abc");
+        let e = read_regular(&file, 2).unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::FileTooLarge);
+        let link = dir.path().join("link");
+        std::os::unix::fs::symlink(&file, &link).unwrap();
+        let e = RealFs.read(&link).unwrap_err();
+        assert!(e.to_string().contains("symbolic link"), "{e}");
+        let zero = dir.path().join("zero");
+        std::os::unix::fs::symlink("/dev/zero", &zero).unwrap();
+        assert!(RealFs.read(&zero).is_err());
+        let e = RealFs.read_head(Path::new("/dev/zero"), 10).unwrap_err();
+        assert!(e.to_string().contains("not a regular file"), "{e}");
+        assert_eq!(
+            RealFs.read(&dir.path().join("missing")).unwrap_err().kind(),
+            io::ErrorKind::NotFound
+        );
+    }
 
     #[test]
     fn atomic_write_replaces_and_cleans_up() {

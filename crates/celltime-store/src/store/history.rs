@@ -1,10 +1,11 @@
 //! The store as a [`History`]: what the CLI, prune and the TUI use on `__marimo__/persist/`.
 
+use super::layout::NOTEBOOK_FILE;
 use super::{Locked, Notebook, Store, StoreError};
 use crate::model::{
     Applied, BackendKind, CacheTie, Change, ContentRef, Copies, Detail, EntryId, History,
-    HistoryError, HistoryResult, Journal, NotebookInfo, NotebookKey, ParentInfo, PartInfo,
-    PartKind, Removal, Row, Timeline,
+    HistoryError, HistoryResult, IndexSummary, Journal, NotebookInfo, NotebookKey, ParentInfo,
+    PartInfo, PartKind, Removal, Row, Timeline,
 };
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
@@ -49,8 +50,13 @@ impl StoreHistory {
 
     /// Does the store have this notebook's folder?
     pub fn has_notebook(&self, notebook: &str) -> HistoryResult<bool> {
-        let key = NotebookKey::new(notebook).map_err(StoreError::from)?;
-        Ok(self.store.paths(&key).notebook_file().is_file())
+        // Whatever kind of file notebook.toml is: a damaged one is the store's to report.
+        let exists = |path: std::path::PathBuf| std::fs::symlink_metadata(path).is_ok();
+        Ok(match NotebookKey::new(notebook) {
+            Ok(key) => exists(self.store.paths(&key).notebook_file()),
+            // Not a key: marimo's alone, unless a store folder of that name (damage) exists.
+            Err(_) => exists(self.store.persist_dir().join(notebook)),
+        })
     }
 
     /// Runs `f` under the notebook's exclusive lock with its fresh timeline and the cache ties
@@ -195,7 +201,15 @@ impl StoreHistory {
         reload: bool,
         f: impl FnOnce(&mut Notebook) -> Result<T, E>,
     ) -> Result<T, E> {
-        let key = NotebookKey::new(notebook).map_err(StoreError::from)?;
+        // Listings name damaged folders by their path; say what is wrong with the folder.
+        let key = NotebookKey::new(notebook).map_err(|e| {
+            let file = self.store.persist_dir().join(notebook).join(NOTEBOOK_FILE);
+            StoreError::invalid(
+                &file,
+                None,
+                format!("the folder's path is not a notebook key: {}", e.reason),
+            )
+        })?;
         let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
         match open.iter().position(|(name, _)| name == notebook) {
             Some(at) => {
@@ -239,26 +253,35 @@ impl History for StoreHistory {
     }
 
     /// Totals from snapshot headers where they are current; a notebook that must be read for
-    /// them stays open, so the timeline asked for next is not read twice.
+    /// them stays open, so the timeline asked for next is not read twice. A damaged folder is
+    /// listed with no entries (its timeline says what is wrong): it never hides the others.
     fn notebooks(&self) -> HistoryResult<Vec<NotebookInfo>> {
-        self.store
-            .notebook_keys()?
-            .into_iter()
-            .map(|key| {
-                let summary = match self.store.quick_summary(&key) {
-                    Some(summary) => summary,
-                    None => self.with(key.as_str(), true, |nb| {
-                        Ok::<_, HistoryError>(nb.index().summary())
-                    })?,
-                };
-                Ok(NotebookInfo {
-                    notebook: key.to_string(),
-                    cells: summary.cells as usize,
-                    entries: summary.entries as usize,
-                    bytes: summary.bytes,
-                })
-            })
-            .collect()
+        let mut infos = Vec::new();
+        for folder in self.store.notebook_folders()? {
+            let (notebook, summary) = match folder.key {
+                Ok(key) => {
+                    let summary = match self.store.quick_summary(&key) {
+                        Some(summary) => summary,
+                        None => match self.with(key.as_str(), true, |nb| {
+                            Ok::<_, HistoryError>(nb.index().summary())
+                        }) {
+                            Ok(summary) => summary,
+                            Err(e) if e.busy => return Err(e),
+                            Err(_) => IndexSummary::default(),
+                        },
+                    };
+                    (key.to_string(), summary)
+                }
+                Err(_) => (folder.name, IndexSummary::default()),
+            };
+            infos.push(NotebookInfo {
+                notebook,
+                cells: summary.cells as usize,
+                entries: summary.entries as usize,
+                bytes: summary.bytes,
+            });
+        }
+        Ok(infos)
     }
 
     fn timeline(&self, notebook: &str) -> HistoryResult<Timeline> {
@@ -433,6 +456,7 @@ pub fn timeline_of(nb: &Notebook) -> Timeline {
             parts: view.parts,
             contents: index.content_ids(&view),
             copies: Copies::STORE,
+            code: index.code_of(&view),
         })
         .collect();
     Timeline {

@@ -16,6 +16,8 @@ pub const PACKS_DIR: &str = "packs";
 pub const OBJECTS_DIR: &str = "objects";
 pub const LOCK_FILE: &str = ".lock";
 pub const INDEX_DIR: &str = ".index";
+/// The largest `persist.toml` or `notebook.toml` a reader accepts (docs/FORMAT.md §1).
+pub const MAX_SETTINGS_BYTES: u64 = 1 << 20;
 
 /// A folder that holds a `__marimo__/` folder.
 #[derive(Debug, Clone, PartialEq, Eq)]

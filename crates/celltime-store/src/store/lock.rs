@@ -3,6 +3,7 @@
 //! because each writes only its own files.
 
 use super::error::{Result, StoreError};
+use super::fs::{explain_link, no_links_no_blocking};
 use std::fs::{File, OpenOptions, TryLockError};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
@@ -25,14 +26,22 @@ pub enum LockMode {
 /// After a failed first try the wait is a blocking lock in a helper thread: the kernel queues
 /// the waiter and wakes it when the lock is released, so a process that locks in a tight loop
 /// (a kernel writing runs) cannot starve it the way polling would be starved.
+/// A `.lock` that is a link (even a dangling one) or not a regular file is refused: following
+/// it would create or lock a file outside the store.
 pub fn acquire(path: &Path, mode: LockMode, timeout: Duration) -> Result<StoreLock> {
-    let file = OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
+    let mut options = OpenOptions::new();
+    options.read(true).write(true).create(true).truncate(false);
+    no_links_no_blocking(&mut options);
+    let file = options
         .open(path)
-        .map_err(|source| io_error(path, source))?;
+        .map_err(|source| io_error(path, explain_link(path, source)))?;
+    if !file.metadata().is_ok_and(|m| m.is_file()) {
+        return Err(StoreError::invalid(
+            path,
+            None,
+            "not a regular file; remove it (celltime makes a new one)",
+        ));
+    }
     let attempt = match mode {
         LockMode::Shared => file.try_lock_shared(),
         LockMode::Exclusive => file.try_lock(),
@@ -89,6 +98,18 @@ mod tests {
         };
         drop(held);
         assert!(waiting.join().unwrap());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_dangling_link_is_refused_and_nothing_is_created_where_it_points() {
+        let dir = tempfile::tempdir().unwrap();
+        let outside = dir.path().join("outside");
+        let path = dir.path().join(".lock");
+        std::os::unix::fs::symlink(&outside, &path).unwrap();
+        let err = acquire(&path, LockMode::Shared, Duration::ZERO).unwrap_err();
+        assert!(err.to_string().contains("symbolic link"), "{err}");
+        assert!(!outside.exists());
     }
 
     #[test]

@@ -17,16 +17,16 @@ mod snapshot;
 mod verify;
 pub mod wire;
 
-pub use config::{Config, FORMAT_VERSION, line_of, span_duration};
+pub use config::{Config, FORMAT_VERSION, check_format, line_of};
 pub use error::{IoContext, Result, StoreError};
 pub use layout::{NotebookPaths, Workspace};
 pub use notebook::{
     CONSOLIDATE_AFTER, ContentReader, Fetched, GcReport, Issue, Locked, Notebook, NotebookFile,
     Severity,
 };
-pub use verify::{Problem, VerifyReport};
+pub use verify::VerifyReport;
 
-use crate::model::{EntryId, ExecKey, MIN_ID_PREFIX, NewEntry, NotebookKey};
+use crate::model::{ExecKey, KeyError, NewEntry, NotebookKey, colliding_folder};
 use fs::{Fs, ItemKind, RealFs, random_hex, write_atomic};
 use layout::{INDEX_DIR, LOCK_FILE, LOG_DIR, NOTEBOOK_FILE, OBJECTS_DIR, PACKS_DIR};
 use lock::{LockMode, StoreLock};
@@ -225,13 +225,23 @@ pub struct Appended {
 }
 
 /// Totals of one notebook, for listings.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, Default, serde::Serialize)]
 pub struct NotebookSummary {
     pub notebook: String,
     pub cells: usize,
     pub entries: usize,
     pub bytes: u64,
     pub pinned: usize,
+    /// Why the notebook cannot be read (its entries are then not counted).
+    pub problem: Option<String>,
+}
+
+/// A notebook folder found under `persist/`: its path there, and its key or why it cannot
+/// be used.
+#[derive(Debug)]
+pub struct NotebookFolder {
+    pub name: String,
+    pub key: Result<NotebookKey>,
 }
 
 /// The `__marimo__/persist/` store of a workspace.
@@ -278,9 +288,12 @@ impl Store {
         &self.ctx.persist_dir
     }
 
-    /// Every notebook folder (a folder holding `notebook.toml`), found without following links.
-    pub fn notebook_keys(&self) -> Result<Vec<NotebookKey>> {
-        let mut keys = Vec::new();
+    /// Every notebook folder (a folder holding `notebook.toml`), found without following links,
+    /// sorted by name: its key, or why it cannot be used — a path that is not a valid key, a
+    /// `notebook.toml` that is not a regular file, is invalid or names another key, or a link
+    /// where a folder would be. One damaged folder never hides the others.
+    pub fn notebook_folders(&self) -> Result<Vec<NotebookFolder>> {
+        let mut found = Vec::new();
         let mut pending = vec![(self.ctx.persist_dir.clone(), Vec::<String>::new())];
         while let Some((dir, components)) = pending.pop() {
             let items = match self.ctx.fs.read_dir(&dir) {
@@ -288,43 +301,111 @@ impl Store {
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
                 Err(e) => return Err(e).at(&dir),
             };
-            if !components.is_empty()
-                && items
-                    .iter()
-                    .any(|i| i.name == NOTEBOOK_FILE && i.kind == ItemKind::File)
-            {
-                let key = NotebookKey::new(&components.join("/"))?;
-                self.check_notebook_file(&dir.join(NOTEBOOK_FILE), &key)?;
-                keys.push(key);
+            let marked = items
+                .iter()
+                .any(|i| i.name == NOTEBOOK_FILE && i.kind != ItemKind::Dir);
+            if !components.is_empty() && marked {
+                let name = components.join("/");
+                let file = dir.join(NOTEBOOK_FILE);
+                let key = NotebookKey::new(&name)
+                    .map_err(|e| {
+                        StoreError::invalid(
+                            &file,
+                            None,
+                            format!("the folder's path is not a notebook key: {}", e.reason),
+                        )
+                    })
+                    .and_then(|key| self.check_notebook_file(&file, &key).map(|()| key));
+                found.push(NotebookFolder { name, key });
             }
             for item in items {
                 let internal = [LOG_DIR, PACKS_DIR, OBJECTS_DIR].contains(&item.name.as_str());
-                if item.kind == ItemKind::Dir && !item.name.starts_with('.') && !internal {
-                    let mut next = components.clone();
-                    next.push(item.name.clone());
-                    pending.push((dir.join(&item.name), next));
+                if item.name.starts_with('.') || internal {
+                    continue;
+                }
+                let mut next = components.clone();
+                next.push(item.name.clone());
+                match item.kind {
+                    ItemKind::Dir => pending.push((dir.join(&item.name), next)),
+                    // A linked folder could be a notebook whose writes would land elsewhere:
+                    // reported, never entered. (Only its kind is looked up through the link.)
+                    ItemKind::Symlink
+                        if std::fs::metadata(dir.join(&item.name)).is_ok_and(|m| m.is_dir()) =>
+                    {
+                        found.push(NotebookFolder {
+                            name: next.join("/"),
+                            key: Err(StoreError::invalid(
+                                &dir.join(&item.name),
+                                None,
+                                fs::LINK_REFUSED,
+                            )),
+                        })
+                    }
+                    ItemKind::Symlink | ItemKind::File | ItemKind::Other => {}
                 }
             }
         }
-        keys.sort();
-        Ok(keys)
+        found.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(found)
+    }
+
+    /// The usable notebooks; damaged folders are left out (see [`Store::notebook_folders`]).
+    pub fn notebook_keys(&self) -> Result<Vec<NotebookKey>> {
+        Ok(self
+            .notebook_folders()?
+            .into_iter()
+            .filter_map(|f| f.key.ok())
+            .collect())
+    }
+
+    /// Refuses a new notebook key that an existing notebook's folder would hold on macOS or
+    /// Windows (another case or Unicode normalisation of a folder on its path): the two
+    /// notebooks would share files there.
+    fn check_no_collision(&self, key: &NotebookKey) -> Result<()> {
+        for other in self.notebook_keys()? {
+            if let Some(folder) = colliding_folder(key, &other) {
+                return Err(StoreError::Key(KeyError::new(
+                    "notebook key",
+                    key.as_str(),
+                    format!(
+                        "its folder {folder:?} is the folder of the existing notebook {:?} on macOS and Windows, which ignore case and Unicode normalisation; give the notebook another key",
+                        other.as_str()
+                    ),
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// Refuses a notebook whose folder, or a folder above it under `persist/`, is a link or
+    /// not a folder: writes there would land outside the store.
+    fn check_no_links(&self, key: &NotebookKey) -> Result<()> {
+        let mut dir = self.ctx.persist_dir.clone();
+        for component in key.components() {
+            dir.push(component);
+            match self.ctx.fs.metadata(&dir) {
+                Ok(item) if item.kind == ItemKind::Dir => {}
+                Ok(item) if item.kind == ItemKind::Symlink => {
+                    return Err(StoreError::invalid(&dir, None, fs::LINK_REFUSED));
+                }
+                Ok(_) => return Err(StoreError::invalid(&dir, None, "is not a folder")),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => break,
+                Err(e) => return Err(e).at(&dir),
+            }
+        }
+        Ok(())
     }
 
     fn check_notebook_file(&self, path: &Path, key: &NotebookKey) -> Result<()> {
-        let bytes = self.ctx.fs.read(path).at(path)?;
+        let bytes =
+            fs::read_limited(self.ctx.fs.as_ref(), path, layout::MAX_SETTINGS_BYTES).at(path)?;
         let text = String::from_utf8(bytes)
             .map_err(|_| StoreError::invalid(path, None, "not UTF-8 text"))?;
         let file: NotebookFile = toml::from_str(&text).map_err(|e| {
             let line = e.span().map(|s| line_of(&text, s.start));
             StoreError::invalid(path, line, e.message().trim().to_string())
         })?;
-        if file.format > FORMAT_VERSION {
-            return Err(StoreError::FormatTooNew {
-                path: path.to_path_buf(),
-                found: file.format,
-                supported: FORMAT_VERSION,
-            });
-        }
+        check_format(path, file.format, FORMAT_VERSION)?;
         if file.key != key.as_str() {
             return Err(StoreError::invalid(
                 path,
@@ -345,6 +426,7 @@ impl Store {
 
     /// Opens an existing notebook folder.
     pub fn notebook(&self, key: &NotebookKey) -> Result<Notebook> {
+        self.check_no_links(key)?;
         let paths = self.paths(key);
         if self.ctx.fs.metadata(&paths.notebook_file()).is_err() {
             return Err(StoreError::UnknownNotebook(key.to_string()));
@@ -355,9 +437,12 @@ impl Store {
 
     /// Opens a notebook folder for writing; it is created on its first write.
     pub fn notebook_for_write(&self, key: &NotebookKey) -> Result<Notebook> {
+        self.check_no_links(key)?;
         let paths = self.paths(key);
         if self.ctx.fs.metadata(&paths.notebook_file()).is_ok() {
             self.check_notebook_file(&paths.notebook_file(), key)?;
+        } else {
+            self.check_no_collision(key)?;
         }
         Notebook::open(self.ctx.clone(), key.clone(), paths)
     }
@@ -368,9 +453,12 @@ impl Store {
     /// [`CONSOLIDATE_AFTER`] bytes. A long-lived writer keeps a [`Notebook`] open instead and
     /// consolidates when it exits.
     pub fn append(&self, key: &NotebookKey, entries: Vec<NewEntry>) -> Result<Appended> {
+        self.check_no_links(key)?;
         let paths = self.paths(key);
         if self.ctx.fs.metadata(&paths.notebook_file()).is_ok() {
             self.check_notebook_file(&paths.notebook_file(), key)?;
+        } else {
+            self.check_no_collision(key)?;
         }
         let mut notebook = Notebook::open_for_append(self.ctx.clone(), key.clone(), paths)?;
         let keys = notebook.put_batch(entries)?;
@@ -381,6 +469,7 @@ impl Store {
 
     /// Records where a notebook's source lives (`notebook.toml` `source`), creating the folder.
     pub fn set_notebook_source(&self, key: &NotebookKey, source: &str) -> Result<()> {
+        self.check_no_links(key)?;
         let paths = self.paths(key);
         self.ctx.ensure_dir(&paths.dir)?;
         let _lock = self.ctx.lock_exclusive(&paths)?;
@@ -399,15 +488,37 @@ impl Store {
         notebook::quick_summary(&self.ctx, &self.paths(key))
     }
 
-    /// Totals per notebook; read from snapshot headers where they are current, so listing a
-    /// large workspace reads neither maps nor entries.
+    /// Totals per notebook folder; read from snapshot headers where they are current, so
+    /// listing a large workspace reads neither maps nor entries. A damaged folder is listed
+    /// with no entries and its problem.
     pub fn summaries(&self) -> Result<Vec<NotebookSummary>> {
-        self.notebook_keys()?
+        self.notebook_folders()?
             .into_iter()
-            .map(|key| {
-                let summary = match self.quick_summary(&key) {
+            .map(|folder| {
+                let key = match folder.key {
+                    Ok(key) => key,
+                    Err(e) => {
+                        return Ok(NotebookSummary {
+                            notebook: folder.name,
+                            problem: Some(e.to_string()),
+                            ..NotebookSummary::default()
+                        });
+                    }
+                };
+                let paths = self.paths(&key);
+                let summary = match notebook::quick_summary(&self.ctx, &paths) {
                     Some(summary) => summary,
-                    None => self.notebook(&key)?.index().summary(),
+                    None => match self.notebook(&key) {
+                        Ok(notebook) => notebook.index().summary(),
+                        Err(e @ StoreError::Busy { .. }) => return Err(e),
+                        Err(e) => {
+                            return Ok(NotebookSummary {
+                                notebook: folder.name,
+                                problem: Some(e.to_string()),
+                                ..NotebookSummary::default()
+                            });
+                        }
+                    },
                 };
                 Ok(NotebookSummary {
                     notebook: key.to_string(),
@@ -415,33 +526,9 @@ impl Store {
                     entries: summary.entries as usize,
                     bytes: summary.bytes,
                     pinned: summary.pinned as usize,
+                    problem: None,
                 })
             })
             .collect()
-    }
-
-    /// Finds the entry whose id starts with `prefix` (at least 4 hex digits), in any notebook.
-    pub fn resolve(&self, prefix: &str) -> Result<(Notebook, EntryId)> {
-        let prefix = prefix.to_ascii_lowercase();
-        if prefix.len() < MIN_ID_PREFIX || !prefix.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return Err(StoreError::UnknownEntry(format!(
-                "{prefix} (ids are hex; give at least {MIN_ID_PREFIX} characters)"
-            )));
-        }
-        let mut found: Vec<(Notebook, EntryId)> = Vec::new();
-        let mut count = 0;
-        for key in self.notebook_keys()? {
-            let notebook = self.notebook(&key)?;
-            let ids = notebook.index().ids_with_prefix(&prefix);
-            count += ids.len();
-            if let Some(id) = ids.first().copied() {
-                found.push((notebook, id));
-            }
-        }
-        match count {
-            0 => Err(StoreError::UnknownEntry(prefix)),
-            1 => Ok(found.remove(0)),
-            count => Err(StoreError::AmbiguousId { prefix, count }),
-        }
     }
 }

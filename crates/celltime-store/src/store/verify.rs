@@ -2,22 +2,15 @@
 //! cleanly. Garbage (contents nothing references) is reported apart from errors.
 
 use super::error::Result;
-use super::fs::{ItemKind, hash_file};
-use super::notebook::{Notebook, Severity};
+use super::fs::{ItemKind, hash_reader};
+use super::notebook::{Issue, Notebook, Severity};
 use super::objects;
 use super::pack;
 use crate::model::ContentHash;
 use serde::Serialize;
 use std::collections::{HashMap, HashSet};
+use std::io::Read;
 use std::path::PathBuf;
-
-#[derive(Debug, Clone, Serialize)]
-pub struct Problem {
-    pub severity: Severity,
-    pub path: PathBuf,
-    pub line: Option<usize>,
-    pub message: String,
-}
 
 #[derive(Debug, Default, Clone, Serialize)]
 pub struct VerifyReport {
@@ -27,10 +20,22 @@ pub struct VerifyReport {
     pub bytes_hashed: u64,
     pub garbage_contents: usize,
     pub garbage_bytes: u64,
-    pub problems: Vec<Problem>,
+    pub problems: Vec<Issue>,
 }
 
 impl VerifyReport {
+    /// The report of a notebook folder that cannot be read at all.
+    pub fn unreadable(notebook: &str, problem: crate::Located) -> VerifyReport {
+        VerifyReport {
+            notebook: notebook.to_string(),
+            problems: vec![Issue {
+                severity: Severity::Error,
+                at: problem,
+            }],
+            ..VerifyReport::default()
+        }
+    }
+
     pub fn errors(&self) -> usize {
         self.problems
             .iter()
@@ -55,20 +60,27 @@ impl Notebook {
             entries: self.index().len(),
             ..VerifyReport::default()
         };
-        for issue in self.issues() {
-            report.problems.push(Problem {
-                severity: issue.severity,
-                path: issue.path.clone(),
-                line: issue.line,
-                message: issue.message.clone(),
-            });
+        report.problems.extend(self.issues().iter().cloned());
+        let error = |path: PathBuf, message: String| Issue::error(&path, None, message);
+        // Links, FIFOs and devices where segments and packs live are never read: say so.
+        for dir in [paths.log_dir(), paths.packs_dir()] {
+            for item in fs.read_dir(&dir).unwrap_or_default() {
+                if matches!(item.kind, ItemKind::Symlink | ItemKind::Other) {
+                    report.problems.push(Issue::warning(
+                        &dir.join(&item.name),
+                        "not a regular file; ignored (celltime never reads or deletes it)",
+                    ));
+                }
+            }
         }
-        let error = |path: PathBuf, message: String| Problem {
-            severity: Severity::Error,
-            path,
-            line: None,
-            message,
-        };
+        let referenced = self.index().referenced_contents();
+        // No content is longer than the map records; a longer one is damage, not read whole.
+        let longest = referenced
+            .values()
+            .copied()
+            .max()
+            .unwrap_or(0)
+            .max(ctx.config.inline_threshold);
         let mut found: HashMap<ContentHash, Found> = HashMap::new();
         // Damaged contents are reported once, where they are, not again as missing.
         let mut damaged: HashSet<ContentHash> = HashSet::new();
@@ -76,7 +88,19 @@ impl Notebook {
         for name in pack::list(fs, &packs_dir)? {
             let path = packs_dir.join(&name);
             let mut bad = Vec::new();
-            let visited = pack::for_each_row(&path, |hash, size, bytes| {
+            let visited = pack::for_each_row(&path, longest, |hash, size, bytes| {
+                let bytes = match bytes {
+                    Ok(bytes) => bytes,
+                    Err(len) => {
+                        if let Ok(h) = hash.parse::<ContentHash>() {
+                            damaged.insert(h);
+                        }
+                        bad.push(format!(
+                            "content {hash} holds {len} bytes, more than any content the map records; it was not read"
+                        ));
+                        return Ok(());
+                    }
+                };
                 report.contents_checked += 1;
                 report.bytes_hashed += bytes.len() as u64;
                 match hash.parse::<ContentHash>() {
@@ -103,8 +127,31 @@ impl Notebook {
         for object in objects::list(fs, &paths.objects_dir())? {
             match (object.hash, object.kind) {
                 (Some(hash), ItemKind::File) => {
-                    // Streamed: memory does not grow with the object.
-                    let (actual, len) = match hash_file(fs, &object.path) {
+                    let recorded = match referenced.get(&hash) {
+                        // Garbage: counted from its length; gc sweeps it and nothing reads it.
+                        None => {
+                            found.insert(hash, Found { size: object.len });
+                            continue;
+                        }
+                        Some(&recorded) if object.len != recorded => {
+                            damaged.insert(hash);
+                            report.problems.push(error(
+                                object.path,
+                                format!(
+                                    "holds {} bytes where the map records {recorded}; it was not read",
+                                    object.len
+                                ),
+                            ));
+                            continue;
+                        }
+                        Some(&recorded) => recorded,
+                    };
+                    // Streamed, and never past the recorded size: memory does not grow with
+                    // the object, and an object that grew meanwhile is not read on for ever.
+                    let hashed = fs.open(&object.path).and_then(|reader| {
+                        hash_reader(&mut reader.take(recorded.saturating_add(1)))
+                    });
+                    let (actual, len) = match hashed {
                         Ok(hashed) => hashed,
                         Err(e) => {
                             report
@@ -124,21 +171,18 @@ impl Notebook {
                             .push(error(object.path, "content does not match its name".into()));
                     }
                 }
-                _ if object.temp => report.problems.push(Problem {
-                    severity: Severity::Info,
-                    path: object.path,
-                    line: None,
-                    message: "leftover temp file of an interrupted write; gc removes it".into(),
-                }),
-                _ => report.problems.push(Problem {
-                    severity: Severity::Warning,
-                    path: object.path,
-                    line: None,
-                    message: "not a store object (celltime never deletes it)".into(),
-                }),
+                _ if object.temp => report.problems.push(Issue::new(
+                    Severity::Info,
+                    &object.path,
+                    None,
+                    "leftover temp file of an interrupted write; gc removes it",
+                )),
+                _ => report.problems.push(Issue::warning(
+                    &object.path,
+                    "not a store object (celltime never deletes it)",
+                )),
             }
         }
-        let referenced = self.index().referenced_contents();
         for view in self.index().views() {
             for (hash, size) in self.index().contents_of(&view) {
                 match found.get(&hash) {

@@ -6,7 +6,7 @@
 
 mod canonical;
 
-use super::config::{FORMAT_VERSION, line_of};
+use super::config::{FORMAT_VERSION, check_format, line_of};
 use super::error::{IoContext, Result, StoreError};
 use super::fs::Fs;
 use super::wire::{WireBody, exec_key};
@@ -173,26 +173,16 @@ pub fn parse_map_general(path: &Path, text: &str, notebook: &NotebookKey) -> Res
 
 fn syntax_error(path: &Path, text: &str, offset: usize, e: toml::de::Error) -> StoreError {
     if let Some(found) = declared_format(text)
-        && found > FORMAT_VERSION
+        && let Err(too_new) = check_format(path, found, FORMAT_VERSION)
     {
-        return StoreError::FormatTooNew {
-            path: path.to_path_buf(),
-            found,
-            supported: FORMAT_VERSION,
-        };
+        return too_new;
     }
     let line = e.span().map(|s| line_of(text, offset + s.start));
     StoreError::invalid(path, line, e.message().trim().to_string())
 }
 
 fn check_header(path: &Path, header: &MapHeader, notebook: &NotebookKey) -> Result<()> {
-    if header.format > FORMAT_VERSION {
-        return Err(StoreError::FormatTooNew {
-            path: path.to_path_buf(),
-            found: header.format,
-            supported: FORMAT_VERSION,
-        });
-    }
+    check_format(path, header.format, FORMAT_VERSION)?;
     if header.notebook != notebook.as_str() {
         return Err(StoreError::invalid(
             path,

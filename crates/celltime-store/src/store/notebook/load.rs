@@ -221,12 +221,7 @@ fn read_map(
     let (data, conflicted) = map::parse_map(&map_path, &text, key)?;
     drop(text);
     if conflicted {
-        issues.push(Issue {
-            severity: Severity::Warning,
-            path: map_path,
-            line: None,
-            message: "git conflict markers: both sides were read and merged; `celltime consolidate` writes a clean map".into(),
-        });
+        issues.push(Issue::new(Severity::Warning, &map_path, None, "git conflict markers: both sides were read and merged; `celltime consolidate` writes a clean map"));
     } else {
         snapshot::save_soon(ctx, &index_dir, &hash, stamp, &data);
     }
@@ -252,12 +247,12 @@ fn merge_conflicted_copies(
         let bytes = ctx.fs.read(&path).at(&path)?;
         let hash = blake3::hash(&bytes).to_hex().to_string();
         if data.merged.contains(&hash) {
-            issues.push(Issue {
-                severity: Severity::Info,
-                path,
-                line: None,
-                message: "conflicted copy already merged into map.toml; you may delete it".into(),
-            });
+            issues.push(Issue::new(
+                Severity::Info,
+                &path,
+                None,
+                "conflicted copy already merged into map.toml; you may delete it",
+            ));
             continue;
         }
         let parsed = String::from_utf8(bytes)
@@ -267,21 +262,14 @@ fn merge_conflicted_copies(
             Ok((copy, _)) => {
                 data.merge(copy);
                 merged.insert(hash);
-                issues.push(Issue {
-                    severity: Severity::Warning,
-                    path,
-                    line: None,
-                    message: "conflicted copy of the map from a sync tool: merged; it is kept until you delete it".into(),
-                });
+                issues.push(Issue::new(Severity::Warning, &path, None, "conflicted copy of the map from a sync tool: merged; it is kept until you delete it"));
             }
-            Err(e) => issues.push(Issue {
-                severity: Severity::Warning,
-                path,
-                line: None,
-                message: format!(
-                    "conflicted copy of the map could not be read and was ignored: {e}"
-                ),
-            }),
+            Err(e) => issues.push(Issue::new(
+                Severity::Warning,
+                &path,
+                None,
+                format!("conflicted copy of the map could not be read and was ignored: {e}"),
+            )),
         }
     }
     Ok(merged)
@@ -304,25 +292,20 @@ fn apply_segments(
         let start = from.get(name).copied().unwrap_or(0);
         let len = ctx.fs.metadata(&path).at(&path)?.len;
         if len < start {
-            state.issues.push(Issue {
-                severity: Severity::Error,
-                path,
-                line: None,
-                message: format!("segment is shorter ({len} bytes) than the map says was folded ({start}); it was truncated or replaced"),
-            });
+            state.issues.push(Issue::new(Severity::Error, &path, None, format!("segment is shorter ({len} bytes) than the map says was folded ({start}); it was truncated or replaced")));
             continue;
         }
         let read = log::read_segment(ctx.fs.as_ref(), &path, start)?;
         if read.torn_bytes > 0 {
-            state.issues.push(Issue {
-                severity: Severity::Warning,
-                path: path.clone(),
-                line: None,
-                message: format!(
+            state.issues.push(Issue::new(
+                Severity::Warning,
+                &path,
+                None,
+                format!(
                     "incomplete last record ({} bytes) ignored: an interrupted write",
                     read.torn_bytes
                 ),
-            });
+            ));
         }
         if let Some((line, reason)) = read.corrupt {
             let line = if start == 0 {
@@ -330,12 +313,12 @@ fn apply_segments(
             } else {
                 line_in_file(ctx, &path, start, line)
             };
-            state.issues.push(Issue {
-                severity: Severity::Error,
-                path: path.clone(),
+            state.issues.push(Issue::new(
+                Severity::Error,
+                &path,
                 line,
-                message: format!("{reason}; records after it are not applied"),
-            });
+                format!("{reason}; records after it are not applied"),
+            ));
         }
         state.read_pos.insert(name.clone(), read.valid_end);
         // A segment's records keep their order even if its writer's clock went backwards:
@@ -359,12 +342,12 @@ fn apply_segments(
     });
     for (segment, record) in ready.into_iter().flatten() {
         if let Some(message) = apply(&mut state.data.index, record) {
-            state.issues.push(Issue {
-                severity: Severity::Error,
-                path: log_dir.join(&names[segment]),
-                line: None,
+            state.issues.push(Issue::new(
+                Severity::Error,
+                &log_dir.join(&names[segment]),
+                None,
                 message,
-            });
+            ));
         }
     }
     Ok(())
@@ -419,6 +402,6 @@ pub(super) fn refresh(
         .collect();
     state
         .issues
-        .retain(|i| !i.path.starts_with(paths.log_dir()));
+        .retain(|i| !i.at.path.starts_with(paths.log_dir()));
     apply_segments(ctx, key, paths, state, &from)
 }

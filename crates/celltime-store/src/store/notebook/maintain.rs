@@ -230,7 +230,8 @@ impl Notebook {
         let mut garbage = 0;
         for name in &settled {
             let path = dir.join(name);
-            pack::for_each_row(&path, |hash, size, bytes| {
+            pack::for_each_row(&path, u64::MAX, |hash, size, bytes| {
+                let bytes = bytes.unwrap_or_default();
                 match hash.parse::<ContentHash>() {
                     Ok(h) if referenced.contains(&h) && ContentHash::of(bytes) == h => {
                         if kept.insert(h) {

@@ -6,28 +6,51 @@
 
 use super::Context;
 use super::error::{IoContext, Result, StoreError};
-use super::fs::{for_each_block, hash_file};
+use super::fs::{for_each_block, hash_reader};
 use super::layout::NotebookPaths;
 use super::map::MapData;
 use super::pack::{PackReader, PackWriter};
 use super::snapshot::{MapIds, MapStamp};
+use crate::Located;
 use crate::model::{
     ContentHash, Entry, EntryId, EntryView, NotebookIndex, NotebookKey, PartMask, PartRef,
     Timestamp,
 };
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::Write;
-use std::path::PathBuf;
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-/// Something a reader noticed and tolerated (or, for errors, refused to write over).
+/// Something a reader noticed and tolerated (or, for errors, refused to write over), or
+/// `verify` found.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Issue {
     pub severity: Severity,
-    pub path: PathBuf,
-    pub line: Option<usize>,
-    pub message: String,
+    #[serde(flatten)]
+    pub at: Located,
+}
+
+impl Issue {
+    pub fn new(
+        severity: Severity,
+        path: &Path,
+        line: Option<usize>,
+        message: impl Into<String>,
+    ) -> Issue {
+        Issue {
+            severity,
+            at: Located::new(path, line, message),
+        }
+    }
+
+    pub fn error(path: &Path, line: Option<usize>, message: impl Into<String>) -> Issue {
+        Issue::new(Severity::Error, path, line, message)
+    }
+
+    pub fn warning(path: &Path, message: impl Into<String>) -> Issue {
+        Issue::new(Severity::Warning, path, None, message)
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -40,8 +63,7 @@ pub enum Severity {
 
 impl std::fmt::Display for Issue {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let line = self.line.map(|l| format!(":{l}")).unwrap_or_default();
-        write!(f, "{}{line}: {}", self.path.display(), self.message)
+        self.at.fmt(f)
     }
 }
 
@@ -156,14 +178,23 @@ impl ContentReader {
     pub fn copy_to(&self, hash: ContentHash, size: u64, out: &mut dyn Write) -> Result<u64> {
         let fs = self.ctx.fs.as_ref();
         let object = self.paths.object(hash);
+        // Never more than the map records (one byte more tells a longer object).
+        let open = || {
+            fs.open(&object)
+                .map(|reader| reader.take(size.saturating_add(1)))
+        };
         if size > self.ctx.config.inline_threshold
-            && let Ok((actual, _)) = hash_file(fs, &object)
+            && let Ok(mut reader) = open()
         {
+            let (actual, len) = hash_reader(&mut reader).at(&object)?;
+            if len != size {
+                return Err(wrong_size(&object, len, size));
+            }
             if ContentHash(*actual.as_bytes()) != hash {
                 return Err(corrupt(hash, &self.paths));
             }
-            let mut reader = fs.open(&object).at(&object)?;
-            return for_each_block(&mut *reader, |block| out.write_all(block)).at(&object);
+            let mut reader = open().at(&object)?.take(size);
+            return for_each_block(&mut reader, |block| out.write_all(block)).at(&object);
         }
         let bytes = self.read(hash, size)?;
         out.write_all(&bytes).at(&self.paths.dir)?;
@@ -185,18 +216,21 @@ impl ContentReader {
     fn find(&self, hash: ContentHash, size: u64) -> Result<Option<Vec<u8>>> {
         let fs = self.ctx.fs.as_ref();
         let object = self.paths.object(hash);
-        let from_object = || match fs.read(&object) {
-            Ok(bytes) => Ok(Some(bytes)),
+        // Never more than the map records: a longer object is damage, not read whole.
+        let limit = usize::try_from(size.saturating_add(1)).unwrap_or(usize::MAX);
+        let from_object = || match fs.read_head(&object, limit) {
+            Ok(bytes) if bytes.len() as u64 == size => Ok(Some(bytes)),
+            Ok(bytes) => Err(wrong_size(&object, bytes.len() as u64, size)),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(e).at(&object),
         };
         let found = if size > self.ctx.config.inline_threshold {
             match from_object()? {
                 Some(bytes) => Some(bytes),
-                None => self.packs.read(fs, hash)?,
+                None => self.packs.read(fs, hash, size)?,
             }
         } else {
-            match self.packs.read(fs, hash)? {
+            match self.packs.read(fs, hash, size)? {
                 Some(bytes) => Some(bytes),
                 None => from_object()?,
             }
@@ -213,10 +247,23 @@ fn check_hash(bytes: Vec<u8>, hash: ContentHash, paths: &NotebookPaths) -> Resul
 }
 
 fn corrupt(hash: ContentHash, paths: &NotebookPaths) -> StoreError {
-    StoreError::Corrupt {
-        path: paths.dir.clone(),
-        what: format!("content {} does not match its hash", hash.short()),
-    }
+    StoreError::Corrupt(Located::new(
+        &paths.dir,
+        None,
+        format!("content {} does not match its hash", hash.short()),
+    ))
+}
+
+/// An object whose length is not the size the map records: damage, never read whole.
+fn wrong_size(object: &Path, found: u64, size: u64) -> StoreError {
+    StoreError::Corrupt(Located::new(
+        object,
+        None,
+        format!(
+            "holds {} bytes where the map records {size}; it was not read",
+            if found > size { "more" } else { "fewer" }
+        ),
+    ))
 }
 
 pub struct Notebook {
@@ -282,7 +329,7 @@ impl Notebook {
         &self.key
     }
 
-    pub fn dir(&self) -> &std::path::Path {
+    pub fn dir(&self) -> &Path {
         &self.paths.dir
     }
 

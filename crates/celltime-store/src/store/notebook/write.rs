@@ -194,7 +194,7 @@ impl Notebook {
             return Ok(());
         }
         let pack_path = self.current_pack()?;
-        if fs.metadata(&pack_path).is_err() {
+        if fs.metadata(&pack_path).is_err() || pack::beyond_sqlite(&pack_path) {
             return pack::insert(fs.as_ref(), &pack_path, &small);
         }
         // The pack exists: keep one connection to it for this writer's later puts.
@@ -218,7 +218,10 @@ impl Notebook {
             .into_iter()
             .filter(|name| self.ctx.owns(name))
             .collect();
-        let held = self.reader.packs.holding(&own, &wanted)?;
+        let held = self
+            .reader
+            .packs
+            .holding(self.ctx.fs.as_ref(), &own, &wanted)?;
         items.retain(|(h, _)| !held.contains(h));
         Ok(items)
     }
@@ -310,17 +313,7 @@ impl Notebook {
         self.ctx.ensure_notebook_folder(&self.key, &self.paths)?;
         refresh(&self.ctx, &self.key, &self.paths, &mut self.state)?;
         if let Some(issue) = self.state.corruption() {
-            return Err(StoreError::Corrupt {
-                path: issue.path.clone(),
-                what: format!(
-                    "{}{}",
-                    issue
-                        .line
-                        .map(|l| format!("line {l}: "))
-                        .unwrap_or_default(),
-                    issue.message
-                ),
-            });
+            return Err(StoreError::Corrupt(issue.at.clone()));
         }
         Ok(())
     }
