@@ -664,17 +664,25 @@ fn an_object_larger_than_the_map_records_is_not_read_whole() {
         text.contains("(unavailable:") && text.contains("where the map records 100000"),
         "{text}"
     );
+    // Streamed to a pipe, the part is refused the same way, before a byte is written.
+    let raw = ["show", &id, "--part", "outputs", "--raw"];
+    let out = within_2gb(ws.path(), &raw);
+    assert_eq!(out.status.code(), Some(1), "{}", both(&out));
+    assert!(out.stdout.is_empty());
+    assert!(
+        both(&out).contains("where the map records 100000"),
+        "{}",
+        both(&out)
+    );
     // The same object linked to an endless device.
     std::fs::remove_file(big_object(ws.path())).unwrap();
     std::os::unix::fs::symlink("/dev/zero", big_object(ws.path())).unwrap();
-    let out = within_2gb(ws.path(), &["show", &id, "--part", "outputs"]);
-    let text = both(&out);
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "the part is unavailable: {text}"
-    );
-    assert!(text.contains("is a symbolic link"), "{text}");
+    for command in [&["show", &id, "--part", "outputs"][..], &raw] {
+        let out = within_2gb(ws.path(), command);
+        let text = both(&out);
+        assert_eq!(out.status.code(), Some(1), "{command:?}: {text}");
+        assert!(text.contains("is a symbolic link"), "{command:?}: {text}");
+    }
 }
 
 #[cfg(unix)]
