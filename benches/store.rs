@@ -500,8 +500,8 @@ fn verify_rows(count: usize) {
         .args(["ls", &big_ws, "--json"])
         .output()
         .unwrap();
-    let rows: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let id = rows[0]["id"].as_str().unwrap().to_string();
+    let listing: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let id = listing["entries"][0]["id"].as_str().unwrap().to_string();
     let (_, show_rss) = run(
         &celltime(),
         &[
