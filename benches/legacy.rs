@@ -1,14 +1,18 @@
-//! `celltime ls --json` versus `marimo cache size` on the same 10,000-entry legacy cache, in
-//! one run. The cache is made from the real demo entries (tests/fixtures/marimo/demo), copied
-//! under fresh keys of the same length (the key inside each file is replaced too), as
-//! `make_big_cache.py` does.
+//! marimo's cache folder (issue 16's rows), each next to its floor or peer in the same run:
+//! `celltime ls --json` of a 10,000-entry cache beside `du -s` (and `marimo cache size` when
+//! marimo is installed), and `prune --keep-last 1 --yes` of 5,000 / 10,000 / 20,000 entries
+//! beside a store prune of 40,000. The caches are made from the real demo entries
+//! (tests/fixtures/marimo/demo), copied under fresh keys of the same length (the key inside
+//! each file is replaced too), as `make_big_cache.py` does.
 //!
-//! Then the same cache after `celltime import`: `ls --json` over both backends (every run one
-//! row, merged with its store copy) next to `ls --json --backend cache` in the same run.
+//! The `ls` row then lists the same cache after `celltime import`: `ls --json` over both
+//! backends (every run one row, merged with its store copy) next to `--backend cache` and
+//! `--backend store` in the same run.
 //!
-//! Run: `cargo bench --bench legacy`. marimo is looked up in `CELLTIME_BENCH_MARIMO`, then
-//! `/work/scratch/marimo-demo/.venv/bin/marimo`, then `PATH`; without it, only celltime runs.
-//! `CELLTIME_BENCH_ENTRIES` and `CELLTIME_BENCH_RUNS` change the size and the repetitions.
+//! Run: `cargo bench --bench legacy [-- ls|prune]`. marimo is looked up in
+//! `CELLTIME_BENCH_MARIMO`, then `/work/scratch/marimo-demo/.venv/bin/marimo`, then `PATH`;
+//! without it, only celltime runs. `CELLTIME_BENCH_ENTRIES` and `CELLTIME_BENCH_RUNS` change
+//! the listing's size and the repetitions.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -144,6 +148,10 @@ fn median(mut times: Vec<Duration>) -> Duration {
     times[times.len() / 2]
 }
 
+fn ms(d: Duration) -> String {
+    format!("{:.1} ms", d.as_secs_f64() * 1000.0)
+}
+
 fn marimo() -> Option<PathBuf> {
     let candidates = std::env::var_os("CELLTIME_BENCH_MARIMO")
         .map(PathBuf::from)
@@ -164,14 +172,9 @@ fn env_number(name: &str, default: usize) -> usize {
         .unwrap_or(default)
 }
 
-fn main() {
-    // `cargo bench` passes `--bench`; `cargo test --benches` runs this with no arguments, where
-    // a full run would only slow the tests down.
-    if !std::env::args().any(|a| a == "--bench") {
-        return;
-    }
-    let entries = env_number("CELLTIME_BENCH_ENTRIES", 10_000);
-    let runs = env_number("CELLTIME_BENCH_RUNS", 7).max(1);
+/// `celltime ls --json` of a cache of `entries` entries next to `du -s` of the same folder
+/// (the floor: one `stat` per file), and `marimo cache size` when marimo is installed.
+fn listing(entries: usize, runs: usize) {
     let dir = tempfile::tempdir().unwrap();
     let workspace = dir.path().join("big");
     let start = Instant::now();
@@ -181,7 +184,6 @@ fn main() {
         start.elapsed(),
         workspace.display()
     );
-
     let celltime = env!("CARGO_BIN_EXE_celltime");
     let mut ls = Command::new(celltime);
     ls.args(["ls", "--json"]).arg(&workspace);
@@ -190,6 +192,8 @@ fn main() {
         let rows = listing["entries"].as_array().unwrap();
         assert_eq!(rows.len(), entries, "celltime ls --json lists every entry");
     };
+    let mut du = Command::new("du");
+    du.arg("-s").arg(workspace.join("__marimo__/cache"));
     let marimo = marimo();
     let mut size = marimo.as_ref().map(|m| {
         let mut c = Command::new(m);
@@ -204,34 +208,34 @@ fn main() {
             "marimo cache size said: {text}"
         );
     };
-    if marimo.is_none() {
-        println!("note: marimo not found (set CELLTIME_BENCH_MARIMO); timing celltime only");
-    }
     // One warm-up each (page cache, Python's bytecode cache), then alternating runs.
     time(&mut ls, check_ls);
+    time(&mut du, |_| {});
     if let Some(size) = size.as_mut() {
         time(size, check_size);
     }
-    let (mut ours, mut theirs) = (Vec::new(), Vec::new());
+    let (mut ours, mut floor, mut theirs) = (Vec::new(), Vec::new(), Vec::new());
     for _ in 0..runs {
         ours.push(time(&mut ls, check_ls));
+        floor.push(time(&mut du, |_| {}));
         if let Some(size) = size.as_mut() {
             theirs.push(time(size, check_size));
         }
     }
-    let ours = median(ours);
+    let (ours, floor) = (median(ours), median(floor));
     println!(
-        "celltime ls --json        median {:>9.1?} over {runs} runs",
-        ours
+        "ls --json of a {entries}-entry marimo cache: {} | du -s {} | ratio {:.2}x (target <= 1.5x)",
+        ms(ours),
+        ms(floor),
+        ours.as_secs_f64() / floor.as_secs_f64()
     );
-    if !theirs.is_empty() {
+    if theirs.is_empty() {
+        println!("  (marimo not found: set CELLTIME_BENCH_MARIMO to compare `marimo cache size`)");
+    } else {
         let theirs = median(theirs);
         println!(
-            "marimo cache size         median {:>9.1?} over {runs} runs",
-            theirs
-        );
-        println!(
-            "ratio (marimo / celltime) {:.1}x",
+            "  marimo cache size {} ({:.1}x celltime)",
+            ms(theirs),
             theirs.as_secs_f64() / ours.as_secs_f64()
         );
     }
@@ -294,4 +298,100 @@ fn one_row_per_run(celltime: &str, workspace: &Path, entries: usize, runs: usize
         "ratio both / (cache + store) {:.2}x",
         merged.as_secs_f64() / (alone + stored).as_secs_f64()
     );
+}
+
+/// Copies a folder with `cp -a` (outside the measured time).
+fn fresh_copy(from: &Path, to: &Path) {
+    let _ = std::fs::remove_dir_all(to);
+    let status = Command::new("cp")
+        .arg("-a")
+        .arg(from)
+        .arg(to)
+        .status()
+        .unwrap();
+    assert!(status.success(), "cp -a {}", from.display());
+}
+
+/// `prune --keep-last 1 --yes` of caches of growing size (a fresh copy for every run): the time
+/// per entry must stay flat. The peer is a store prune of 40,000 entries, in the same run.
+fn pruning(sizes: &[usize], runs: usize) {
+    let celltime = env!("CARGO_BIN_EXE_celltime");
+    let dir = tempfile::tempdir().unwrap();
+    let prune = |workspace: &Path| {
+        let mut command = Command::new(celltime);
+        command
+            .args(["prune", "--keep-last", "1", "--yes"])
+            .arg(workspace);
+        time(&mut command, |out| {
+            assert!(String::from_utf8_lossy(out).contains("removed"));
+        })
+    };
+    let mut per_entry = Vec::new();
+    for &entries in sizes {
+        let template = dir.path().join(format!("template-{entries}"));
+        make_cache(&template, entries);
+        let work = dir.path().join("work");
+        let times: Vec<Duration> = (0..runs)
+            .map(|_| {
+                fresh_copy(&template, &work);
+                prune(&work)
+            })
+            .collect();
+        let took = median(times);
+        let micros = took.as_secs_f64() * 1e6 / entries as f64;
+        per_entry.push(micros);
+        println!(
+            "prune --keep-last 1 --yes of a {entries}-entry marimo cache: {} ({micros:.0} us per entry)",
+            ms(took)
+        );
+        let _ = std::fs::remove_dir_all(&template);
+    }
+    if let (Some(first), Some(last)) = (per_entry.first(), per_entry.last()) {
+        println!(
+            "  time per entry, largest / smallest: {:.2}x (linear: about 1; quadratic: {:.0}x)",
+            last / first,
+            sizes[sizes.len() - 1] as f64 / sizes[0] as f64
+        );
+    }
+    let store = dir.path().join("store-template");
+    let status = Command::new(celltime)
+        .args(["demo", "--no-tui", "--scale", "40000", "--dir"])
+        .arg(&store)
+        .stdout(std::process::Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let work = dir.path().join("store-work");
+    let times: Vec<Duration> = (0..runs)
+        .map(|_| {
+            fresh_copy(&store, &work);
+            prune(&work)
+        })
+        .collect();
+    println!(
+        "  peer: prune --keep-last 1 --yes of a 40,000-entry store notebook: {}",
+        ms(median(times))
+    );
+}
+
+fn main() {
+    // `cargo bench` passes `--bench`; `cargo test --benches` runs this with no arguments, where
+    // a full run would only slow the tests down.
+    if !std::env::args().any(|a| a == "--bench") {
+        return;
+    }
+    // `cargo bench --bench legacy -- prune` runs the rows whose name contains "prune".
+    let filter = std::env::args()
+        .skip(1)
+        .find(|a| !a.starts_with('-'))
+        .unwrap_or_default();
+    let entries = env_number("CELLTIME_BENCH_ENTRIES", 10_000);
+    let runs = env_number("CELLTIME_BENCH_RUNS", 7).max(1);
+    println!("legacy benchmarks (medians of {runs} runs; release build)");
+    if "ls".contains(&filter) {
+        listing(entries, runs);
+    }
+    if "prune".contains(&filter) {
+        pruning(&[5_000, 10_000, 20_000], runs.min(3));
+    }
 }

@@ -1,6 +1,6 @@
 //! The reading and maintenance commands on the demo workspace: what a user sees.
 
-use crate::common::{celltime, demo, workspace};
+use crate::common::{celltime, demo, nb, store, workspace};
 use assert_cmd::Command;
 use predicates::prelude::*;
 
@@ -109,6 +109,85 @@ fn put_show_raw_and_maintenance() {
         .code(2)
         .stderr(predicate::str::contains("would leave the store"));
     assert!(!dir.path().join("escape").exists());
+}
+
+/// `put` appends one log record and returns; listings fold the log in, so the entries show
+/// before anything is consolidated, and `consolidate` writes them into map.toml.
+#[test]
+fn puts_are_listed_before_consolidation() {
+    let dir = demo();
+    let map = dir.path().join("__marimo__/persist/analysis/eda/map.toml");
+    let map_before = std::fs::read(&map).unwrap();
+    std::fs::write(dir.path().join("cell.py"), "x = 2\n").unwrap();
+    let mut ids = Vec::new();
+    for module in ["m1", "m2"] {
+        let put = celltime(dir.path())
+            .args(["put", "--notebook", "analysis/eda", "--cell", "new"])
+            .args(["--module", module, "--code", "cell.py"])
+            .output()
+            .unwrap();
+        assert!(put.status.success(), "{put:?}");
+        ids.push(String::from_utf8(put.stdout).unwrap().trim().to_string());
+    }
+    assert_eq!(
+        std::fs::read(&map).unwrap(),
+        map_before,
+        "map.toml untouched"
+    );
+    let listed = stdout(celltime(dir.path()).args(["ls", "--json", "--cell", "new"]));
+    for id in &ids {
+        assert!(listed.contains(id.as_str()), "{id} not in {listed}");
+    }
+    stdout(celltime(dir.path()).arg("consolidate"));
+    let map_after = std::fs::read_to_string(&map).unwrap();
+    assert_eq!(map_after.matches("[entry.\"new\"").count(), 2);
+}
+
+/// `verify` and `show --raw` stream objects through a fixed buffer: with an object larger
+/// than the memory the process may use (`ulimit -d`, 64 MiB of heap and other private
+/// writable memory; the address-space limit `-v` would also count the debug binary's 60 MB
+/// of code), both still work.
+#[test]
+fn verify_and_show_raw_of_an_object_larger_than_memory() {
+    use celltime_store::model::NewPart;
+    let dir = workspace();
+    let big: Vec<u8> = (0..96u32 << 20).map(|i| (i % 251) as u8).collect();
+    let mut entry = crate::common::entry("nb", "cell", "m", 1, "big");
+    entry.parts = vec![NewPart::output("application/octet-stream", big.clone())];
+    let id = store(dir.path())
+        .notebook_for_write(&nb("nb"))
+        .unwrap()
+        .put(entry)
+        .unwrap()
+        .id();
+    drop(big);
+    let limited = |args: &str| {
+        let binary = assert_cmd::cargo::cargo_bin("celltime");
+        std::process::Command::new("sh")
+            .arg("-c")
+            .arg(format!("ulimit -d 65536 && exec \"$0\" {args}"))
+            .arg(binary)
+            .current_dir(dir.path())
+            .output()
+            .unwrap()
+    };
+    let verified = limited("verify");
+    assert!(verified.status.success(), "{verified:?}");
+    assert!(String::from_utf8_lossy(&verified.stdout).contains("96.0 MiB"));
+    let shown = limited(&format!("show {} --part outputs --raw", id.short()));
+    assert!(
+        shown.status.success(),
+        "{:?}",
+        String::from_utf8_lossy(&shown.stderr)
+    );
+    assert_eq!(shown.stdout.len(), 96 << 20);
+    assert!(
+        shown
+            .stdout
+            .iter()
+            .enumerate()
+            .all(|(i, b)| *b == (i % 251) as u8)
+    );
 }
 
 #[test]

@@ -87,7 +87,7 @@ fn dry_run_shows_reasons_and_matches_the_real_run() {
         .assert()
         .success();
     let plan: serde_json::Value = serde_json::from_slice(&json.get_output().stdout).unwrap();
-    assert_eq!(plan["schema"], "celltime.prune.v1");
+    assert_eq!(plan["schema"], "celltime.prune.v2");
     assert_eq!(plan["dry_run"], true);
     let planned: std::collections::BTreeSet<String> = plan["groups"]
         .as_array()
@@ -102,6 +102,24 @@ fn dry_run_shows_reasons_and_matches_the_real_run() {
         })
         .collect();
     assert!(!planned.is_empty());
+    // Kept entries are summarised; --verbose lists them.
+    let groups = plan["groups"].as_array().unwrap();
+    assert!(
+        groups
+            .iter()
+            .all(|g| g["keep"].is_null() && g["kept"]["entries"].is_u64())
+    );
+    let verbose = celltime(dir.path())
+        .arg("prune")
+        .args(policy)
+        .args(["--dry-run", "--json", "--verbose"])
+        .assert()
+        .success();
+    let verbose: serde_json::Value = serde_json::from_slice(&verbose.get_output().stdout).unwrap();
+    for (brief, full) in groups.iter().zip(verbose["groups"].as_array().unwrap()) {
+        let listed = full["keep"].as_array().unwrap().len() as u64;
+        assert_eq!(Some(listed), brief["kept"]["entries"].as_u64());
+    }
 
     let before = ids(dir.path());
     celltime(dir.path())

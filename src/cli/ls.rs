@@ -57,13 +57,24 @@ fn for_each_timeline(
                 }
             };
             // People read histories cell by cell, newest run first.
-            timeline
-                .rows
-                .sort_by(|a, b| a.cell.cmp(&b.cell).then(b.created_at.cmp(&a.created_at)));
+            newest_first_by_cell(&mut timeline.rows);
             visit(timeline)?;
         }
     }
     Ok(())
+}
+
+/// Sorts rows by cell, each cell's newest run first. Timelines come in key order, so a cell's
+/// rows are usually together already: then only each cell's rows are sorted, by time.
+fn newest_first_by_cell(rows: &mut [Row]) {
+    let newest_first = |a: &Row, b: &Row| b.created_at.cmp(&a.created_at);
+    if rows.is_sorted_by(|a, b| a.cell <= b.cell) {
+        for cell in rows.chunk_by_mut(|a, b| a.cell == b.cell) {
+            cell.sort_by(newest_first);
+        }
+    } else {
+        rows.sort_by(|a, b| a.cell.cmp(&b.cell).then(newest_first(a, b)));
+    }
 }
 
 /// `--notebook` globs that match no notebook are a mistake worth saying (exit 1, as `rg`
@@ -199,13 +210,17 @@ pub fn ls(args: LsArgs) -> CliResult {
         json::write(&json::open_list(Kind::Ls, "entries"))?;
         let mut first = true;
         for_each_timeline(history.as_ref(), &args.notebook, &mut skipped, |timeline| {
+            // Printed a thousand rows at a time: a large notebook's listing is never held whole.
             let mut chunk = String::new();
-            for row in timeline.rows.iter().filter(|r| wanted_cell(r)) {
+            for (n, row) in timeline.rows.iter().filter(|r| wanted_cell(r)).enumerate() {
                 chunk.push_str(&json::item(
                     first,
                     &json::Entry::of(&timeline.notebook, row),
                 )?);
                 first = false;
+                if n % 1000 == 999 {
+                    json::write(&std::mem::take(&mut chunk))?;
+                }
             }
             json::write(&chunk)
         })?;

@@ -2,7 +2,6 @@
 //! through the backend. `--dry-run` is the same code path, stopped before the first write.
 
 use super::format::{count, size};
-use super::json;
 use super::output::progress;
 use super::policy_args::{PolicyArgs, policy_from_args};
 use super::{
@@ -13,13 +12,14 @@ use celltime_store::model::{
 };
 use celltime_store::ops::{self, Lazy, OpKind, OpLog};
 use celltime_store::policy::{
-    EntryLabel, Plan, Policy, PolicyError, ReportContext, TimelineInput, plan,
+    EntryLabel, Plan, PlanInput, Policy, PolicyError, ReportFormat, ReportWriter, TimelineInput,
+    plan,
 };
 use celltime_store::store::Config;
 use chrono::{DateTime, Utc};
 use clap::Args;
 use std::collections::{BTreeMap, BTreeSet, HashSet};
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 
 #[derive(Debug, Args)]
 pub struct PruneArgs {
@@ -34,9 +34,13 @@ pub struct PruneArgs {
     /// Print the plan and change nothing.
     #[arg(short = 'n', long)]
     pub dry_run: bool,
-    /// Machine-readable plan (schema celltime.prune.v1, docs/JSON.md and docs/PRUNE.md).
+    /// Machine-readable plan (schema celltime.prune.v2, docs/JSON.md and docs/PRUNE.md): what
+    /// is removed, and per group a summary of what is kept.
     #[arg(long)]
     pub json: bool,
+    /// With --json, also list every kept entry with its reasons.
+    #[arg(short, long, requires = "json")]
+    pub verbose: bool,
     /// Apply without asking; required when stdin is not a terminal.
     #[arg(short, long)]
     pub yes: bool,
@@ -110,24 +114,33 @@ fn save_default(args: &PolicyArgs, config: &mut Config) -> CliResult {
     Ok(exit::OK)
 }
 
-/// Every notebook's timeline, as the plan (and its re-check) sees them, and the notebooks that
-/// could not be read (the policy applies to the rest).
+/// Every notebook's timeline, as the plan's re-check sees them, and the notebooks that could
+/// not be read (the policy applies to the rest).
 fn load_timelines(history: &dyn History) -> Result<(Vec<Timeline>, Vec<HistoryError>), CliError> {
     let mut timelines = Vec::new();
     let mut unreadable = Vec::new();
     for info in history.notebooks()? {
-        match history.timeline(&info.notebook) {
+        match readable(history.timeline(&info.notebook))? {
             Ok(timeline) => timelines.push(timeline),
-            Err(e) if e.busy => return Err(e.into()),
             Err(e) => unreadable.push(e),
         }
     }
     Ok((timelines, unreadable))
 }
 
+/// A notebook's timeline, or why it cannot be read; a busy notebook stops the command.
+fn readable(
+    timeline: Result<Timeline, HistoryError>,
+) -> Result<Result<Timeline, HistoryError>, CliError> {
+    match timeline {
+        Err(e) if e.busy => Err(e.into()),
+        other => Ok(other),
+    }
+}
+
 /// The runs a policy removes, by notebook.
-fn removals(
-    timelines: &[Timeline],
+fn removals<'t>(
+    timelines: impl IntoIterator<Item = &'t Timeline>,
     policy: &Policy,
     now: DateTime<Utc>,
 ) -> Result<BTreeMap<String, Vec<EntryId>>, PolicyError> {
@@ -152,82 +165,83 @@ pub fn run(args: PruneArgs) -> CliResult {
     }
     let policy = choose_policy(&args.policy, &config)?;
     let history = args.workspace.history_of(args.backend)?;
-    // A notebook that cannot be read is reported and left alone; the policy applies to the rest.
-    let mut skipped = Skipped::default();
-    let (timelines, unreadable) = load_timelines(history.as_ref())?;
-    for e in unreadable {
-        skipped.report(e);
-    }
-    if !timelines.iter().any(|t| policy.takes_notebook(&t.notebook)) && !policy.notebook.is_empty()
-    {
+    let all: Vec<String> = history
+        .notebooks()?
+        .into_iter()
+        .map(|n| n.notebook)
+        .collect();
+    let mut notebooks: Vec<String> = all
+        .iter()
+        .filter(|n| policy.takes_notebook(n))
+        .cloned()
+        .collect();
+    if notebooks.is_empty() && !policy.notebook.is_empty() {
         super::warn(&format!(
             "no notebook matches --notebook {}; nothing to prune (notebooks: {})",
             policy.notebook.join(" --notebook "),
-            timelines
-                .iter()
-                .map(|t| t.notebook.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
+            all.join(", ")
         ));
-        return Ok(skipped.exit_code(exit::OK));
+        return Ok(exit::OK);
     }
-    let now = Utc::now();
-    let input = TimelineInput::new(&timelines);
-    let candidates = input.candidates();
-    let plan_input = input.plan_input(&candidates);
-    let plan = plan(&plan_input, &policy, now, &Zone::Local)?;
+    // Plans list their groups by notebook: so must the plans of each notebook.
+    notebooks.sort();
     let tz_name = Zone::Local.name();
-    let report = ReportContext {
-        input: &plan_input,
-        policy: &policy,
-        plan: &plan,
-        tz: &Zone::Local,
-        tz_name: &tz_name,
-    };
-    // People read short ids; programs get the full ones (docs/JSON.md).
-    let label = |entry: usize| {
-        let (_, row) = input.row(entry);
-        EntryLabel {
-            id: if args.json {
-                row.id.to_hex()
-            } else {
-                row.id.short()
-            },
-            size: row.size,
+    let now = Utc::now();
+    let format = if args.json {
+        ReportFormat::Json {
+            dry_run: args.dry_run,
+            verbose: args.verbose,
         }
+    } else {
+        ReportFormat::Text
     };
-    let removals = plan.removed();
-    if args.dry_run || removals.is_empty() {
-        print_report(&report, args.json, true, label)?;
-        return Ok(skipped.exit_code(plan_exit_code(&plan)));
+    // A dry run prints the report while it plans; a real run keeps it until the removals
+    // are done (and shows the text first when it asks).
+    let asking = !args.dry_run && !args.yes;
+    let mut reports = vec![Report::new(&policy, now, &tz_name, format, args.dry_run)];
+    if asking && args.json {
+        reports.push(Report::new(
+            &policy,
+            now,
+            &tz_name,
+            ReportFormat::Text,
+            false,
+        ));
     }
-    if !args.yes && !ask(&report, removals.len(), &label)? {
+    // A notebook that cannot be read is reported and left alone; the policy applies to the rest.
+    let mut skipped = Skipped::default();
+    let planned = plan_all(
+        history.as_ref(),
+        &notebooks,
+        &policy,
+        now,
+        &mut reports,
+        !args.dry_run,
+        &mut skipped,
+    )?;
+    if args.dry_run || planned.removed == 0 {
+        reports[0].finish()?;
+        return Ok(skipped.exit_code(exit_code(planned.budget_met)));
+    }
+    if asking && !ask(reports.last().expect("a text report"), planned.removed)? {
         out("nothing removed\n")?;
         return Ok(skipped.exit_code(exit::OK));
     }
-    let mut by_notebook: BTreeMap<String, Vec<EntryId>> = BTreeMap::new();
-    for entry in removals.iter().copied() {
-        let (notebook, row) = input.row(entry);
-        by_notebook
-            .entry(notebook.to_string())
-            .or_default()
-            .push(row.id);
-    }
     let fresh = Fresh {
-        timelines: &timelines,
+        timelines: &planned.timelines,
         policy: &policy,
         now,
-        planned: &by_notebook,
+        planned: &planned.by_notebook,
     };
     // A first look without the lock, so a plan that no longer holds changes nothing at all;
     // each notebook is checked again under its lock right before its removal.
     fresh.check_all(&load_timelines(history.as_ref())?.0)?;
     let oplog = args.workspace.oplog()?;
     let recorder = Lazy::new(&oplog, OpKind::Prune, &command_line());
-    let bar = progress(removals.len() as u64, "prune");
+    let bar = progress(planned.removed as u64, "prune");
     let outcome = apply(history.as_ref(), &oplog, &recorder, &fresh, &bar);
     bar.finish_and_clear();
-    print_report(&report, args.json, false, label)?;
+    reports[0].finish()?;
     let applied = match outcome {
         Ok(applied) => applied,
         Err(e) => {
@@ -240,7 +254,223 @@ pub fn run(args: PruneArgs) -> CliResult {
     if !args.json {
         out(&summary)?;
     }
-    Ok(skipped.exit_code(plan_exit_code(&plan)))
+    Ok(skipped.exit_code(exit_code(planned.budget_met)))
+}
+
+/// What the plans decided, kept for applying them: the ids to remove, by notebook, and (for a
+/// real run, to check the plan again before applying it) the timelines planned on.
+struct Planned {
+    by_notebook: BTreeMap<String, Vec<EntryId>>,
+    timelines: Vec<Timeline>,
+    removed: usize,
+    budget_met: bool,
+}
+
+/// Plans notebook by notebook when the policy allows it (see
+/// `Policy::plans_notebooks_apart`), holding one notebook at a time unless `keep` asks for
+/// the timelines; else all at once. Every report is written as each plan comes.
+fn plan_all(
+    history: &dyn History,
+    notebooks: &[String],
+    policy: &Policy,
+    now: DateTime<Utc>,
+    reports: &mut [Report<'_>],
+    keep: bool,
+    skipped: &mut Skipped,
+) -> Result<Planned, CliError> {
+    let mut planned = Planned {
+        by_notebook: BTreeMap::new(),
+        timelines: Vec::new(),
+        removed: 0,
+        budget_met: true,
+    };
+    for report in reports.iter_mut() {
+        report.begin()?;
+    }
+    let mut load = |notebook: &str| -> Result<Option<Timeline>, CliError> {
+        Ok(match readable(history.timeline(notebook))? {
+            Ok(timeline) => Some(timeline),
+            Err(e) => {
+                skipped.report(e);
+                None
+            }
+        })
+    };
+    if policy.plans_notebooks_apart() {
+        for notebook in notebooks {
+            let Some(timeline) = load(notebook)? else {
+                continue;
+            };
+            plan_timelines(&[&timeline], policy, now, reports, &mut planned)?;
+            if keep {
+                planned.timelines.push(timeline);
+            }
+        }
+    } else {
+        let mut timelines: Vec<Timeline> = Vec::new();
+        for notebook in notebooks {
+            timelines.extend(load(notebook)?);
+        }
+        let all: Vec<&Timeline> = timelines.iter().collect();
+        plan_timelines(&all, policy, now, reports, &mut planned)?;
+        if keep {
+            planned.timelines = timelines;
+        }
+    }
+    Ok(planned)
+}
+
+fn plan_timelines(
+    timelines: &[&Timeline],
+    policy: &Policy,
+    now: DateTime<Utc>,
+    reports: &mut [Report<'_>],
+    planned: &mut Planned,
+) -> Result<(), CliError> {
+    let input = TimelineInput::new(timelines.iter().copied());
+    let candidates = input.candidates();
+    let plan_input = input.plan_input(&candidates);
+    let plan = plan(&plan_input, policy, now, &Zone::Local)?;
+    // People read short ids; programs get the full ones (docs/JSON.md).
+    let label = |entry: usize, full: bool| {
+        let (_, row) = input.row(entry);
+        EntryLabel {
+            id: if full {
+                row.id.to_hex()
+            } else {
+                row.id.short()
+            },
+            size: row.size,
+        }
+    };
+    for report in reports.iter_mut() {
+        let full = report.json;
+        report.plan(&plan_input, &plan, |entry| label(entry, full))?;
+    }
+    for entry in plan.removed() {
+        let (notebook, row) = input.row(entry);
+        planned
+            .by_notebook
+            .entry(notebook.to_string())
+            .or_default()
+            .push(row.id);
+        planned.removed += 1;
+    }
+    planned.budget_met &= plan.budget_met();
+    Ok(())
+}
+
+/// One report being written: straight to the terminal for a dry run, else into memory until
+/// the removals are done.
+struct Report<'r> {
+    writer: ReportWriter<'r, Zone>,
+    sink: Sink,
+    json: bool,
+}
+
+enum Sink {
+    Terminal(Escaped<std::io::BufWriter<std::io::Stdout>>),
+    Memory(Vec<u8>),
+}
+
+/// The terminal end of a report as it is written: every piece passes the terminal-unsafe
+/// predicate as [`out`] (text) or `json::write` (JSON) passes it. The report writes whole
+/// strings, so each piece is text on its own.
+struct Escaped<W> {
+    inner: W,
+    json: bool,
+}
+
+impl<W: Write> Write for Escaped<W> {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        let text = std::str::from_utf8(bytes)
+            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))?;
+        let escaped = match self.json {
+            true => celltime_text::escape_json(text),
+            false => celltime_text::escape_text(text),
+        };
+        self.inner.write_all(escaped.as_bytes())?;
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+impl Sink {
+    fn write(&mut self) -> &mut dyn Write {
+        match self {
+            Sink::Terminal(terminal) => terminal,
+            Sink::Memory(buffer) => buffer,
+        }
+    }
+}
+
+impl<'r> Report<'r> {
+    fn new(
+        policy: &'r Policy,
+        now: DateTime<Utc>,
+        tz_name: &'r str,
+        format: ReportFormat,
+        to_terminal: bool,
+    ) -> Report<'r> {
+        let json = matches!(format, ReportFormat::Json { .. });
+        Report {
+            writer: ReportWriter::new(policy, &Zone::Local, tz_name, now, format),
+            sink: match to_terminal {
+                true => Sink::Terminal(Escaped {
+                    inner: std::io::BufWriter::new(std::io::stdout()),
+                    json,
+                }),
+                false => Sink::Memory(Vec::new()),
+            },
+            json,
+        }
+    }
+
+    fn begin(&mut self) -> Result<(), CliError> {
+        printed(self.writer.begin(self.sink.write()))
+    }
+
+    fn plan(
+        &mut self,
+        input: &PlanInput<'_>,
+        plan: &Plan,
+        label: impl Fn(usize) -> EntryLabel,
+    ) -> Result<(), CliError> {
+        printed(self.writer.plan(self.sink.write(), input, plan, label))
+    }
+
+    /// The whole report as it stands, from memory.
+    fn text(&self) -> String {
+        let mut text = match &self.sink {
+            Sink::Memory(buffer) => buffer.clone(),
+            Sink::Terminal(_) => Vec::new(),
+        };
+        // Writing into memory cannot fail.
+        let _ = self.writer.end(&mut text);
+        String::from_utf8_lossy(&text).into_owned()
+    }
+
+    /// Ends the report and shows it.
+    fn finish(&mut self) -> Result<(), CliError> {
+        match &mut self.sink {
+            Sink::Terminal(terminal) => {
+                printed(self.writer.end(terminal).and_then(|()| terminal.flush()))
+            }
+            Sink::Memory(_) if self.json => super::json::write(&self.text()),
+            Sink::Memory(_) => out(&self.text()),
+        }
+    }
+}
+
+/// A report that cannot be written: a reader that went away (`| head`) is no error.
+fn printed(result: std::io::Result<()>) -> Result<(), CliError> {
+    match result {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => Ok(other?),
+    }
 }
 
 /// What one apply did across notebooks.
@@ -310,14 +540,14 @@ impl Fresh<'_> {
     /// Plans again with `fresh` in place of its notebook's timeline; the notebook's removals
     /// must be exactly the planned ones.
     fn check(&self, fresh: &Timeline) -> Result<(), String> {
-        let mut timelines: Vec<Timeline> = self
+        // A notebook planned apart is planned again alone.
+        let apart = self.policy.plans_notebooks_apart();
+        let others = self
             .timelines
             .iter()
-            .filter(|t| t.notebook != fresh.notebook)
-            .cloned()
-            .collect();
-        timelines.push(fresh.clone());
-        let now_removed = removals(&timelines, self.policy, self.now).map_err(|e| e.to_string())?;
+            .filter(|t| !apart && t.notebook != fresh.notebook);
+        let now_removed =
+            removals(others.chain([fresh]), self.policy, self.now).map_err(|e| e.to_string())?;
         let empty = Vec::new();
         let planned = self.planned.get(&fresh.notebook).unwrap_or(&empty);
         let now = now_removed.get(&fresh.notebook).unwrap_or(&empty);
@@ -382,36 +612,20 @@ fn what_changed(
 fn stale(message: String) -> CliError {
     CliError::failure(message)
 }
+
 /// Shows the plan and asks; refuses when nobody can answer.
-fn ask(
-    report: &ReportContext<'_, '_, Zone>,
-    count: usize,
-    label: &impl Fn(usize) -> EntryLabel,
-) -> Result<bool, CliError> {
+fn ask(text: &Report<'_>, entries: usize) -> Result<bool, CliError> {
     if std::io::stdin().is_terminal() {
-        out(&report.text(label))?;
+        out(&text.text())?;
     }
     confirm(
         &format!(
             "prune would remove {}. Remove {}?",
-            super::format::count(count, "entry", "entries"),
-            super::format::plural(count, "it", "them")
+            count(entries, "entry", "entries"),
+            super::format::plural(entries, "it", "them")
         ),
         "--yes",
     )
-}
-
-fn print_report(
-    report: &ReportContext<'_, '_, Zone>,
-    as_json: bool,
-    dry_run: bool,
-    label: impl Fn(usize) -> EntryLabel,
-) -> Result<(), CliError> {
-    if as_json {
-        json::print_document(&report.json(dry_run, label))
-    } else {
-        out(&report.text(label))
-    }
 }
 
 /// Removes notebook by notebook, each checked against the plan under its lock and recorded
@@ -472,8 +686,8 @@ fn roll_back(history: &dyn History, oplog: &OpLog, recorder: &Lazy<'_>) -> Resul
 }
 
 /// 0, or 3 when a budget could not be met (see docs/PRUNE.md).
-fn plan_exit_code(plan: &Plan) -> u8 {
-    if plan.budget_met() {
+fn exit_code(budget_met: bool) -> u8 {
+    if budget_met {
         exit::OK
     } else {
         exit::BUDGET_NOT_MET

@@ -135,15 +135,16 @@ pub fn run(args: PutArgs) -> CliResult {
             .ok_or_else(|| StoreError::UnknownEntry(parent.clone()))?;
         entry.parents.push(parent_entry.key);
     }
-    let mut target = store.notebook_for_write(&notebook)?;
-    let key: ExecKey = target.put(entry)?;
-    // The entry is committed once `put` returns (its log record is durable): its id is printed
-    // whatever happens next, so that nobody retries and makes a duplicate.
+    // The entry is committed once appended to the log; the map catches up only when the log
+    // has grown past the threshold (docs/FORMAT.md §10.5), so a put costs the same at any size.
+    let appended = store.append(&notebook, vec![entry])?;
+    let key: &ExecKey = &appended.keys[0];
+    // Its id is printed whatever happens next, so that nobody retries and makes a duplicate.
     let id = key.id().to_hex();
     out(&format!("{id}\n"))?;
-    if let Err(e) = target.consolidate() {
+    if let Err(e) = appended.consolidated {
         super::warn(&format!(
-            "entry {id} is committed; folding it into map.toml failed: {e}; `celltime consolidate` folds it later"
+            "entry {id} is committed; folding the log into map.toml failed: {e}; `celltime consolidate` folds it later"
         ));
     }
     Ok(exit::OK)

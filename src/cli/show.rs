@@ -85,15 +85,22 @@ pub fn show(args: ShowArgs) -> CliResult {
                 selected.len()
             )));
         };
-        let bytes = history.read(&timeline.notebook, part)?;
-        if !args.force && std::io::stdout().is_terminal() && celltime_text::drives_terminal(&bytes)
-        {
-            return Err(CliError::usage(
-                "--raw: this part holds control sequences or binary data, which would drive \
-                 the terminal; redirect it to a file or a pipe, or pass --force",
-            ));
+        if !args.force && std::io::stdout().is_terminal() {
+            // What goes to a terminal is checked whole before a byte of it is written.
+            let bytes = history.read(&timeline.notebook, part)?;
+            if celltime_text::drives_terminal(&bytes) {
+                return Err(CliError::usage(
+                    "--raw: this part holds control sequences or binary data, which would drive \
+                     the terminal; redirect it to a file or a pipe, or pass --force",
+                ));
+            }
+            write_stdout(&bytes)?;
+            return Ok(exit::OK);
         }
-        write_stdout(&bytes)?;
+        // Streamed: a part of any size costs the memory of one block.
+        let mut stdout = UntilClosed(std::io::BufWriter::new(std::io::stdout().lock()), false);
+        history.copy_to(&timeline.notebook, part, &mut stdout)?;
+        std::io::Write::flush(&mut stdout)?;
         return Ok(exit::OK);
     }
     if args.json {
@@ -168,6 +175,32 @@ pub fn show(args: ShowArgs) -> CliResult {
         )));
     }
     Ok(exit::OK)
+}
+
+/// Standard output for `--raw`: once the reader has gone (`| head`), the rest is dropped
+/// quietly instead of failing the command.
+struct UntilClosed<W>(W, bool);
+
+impl<W: std::io::Write> std::io::Write for UntilClosed<W> {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        if self.1 {
+            return Ok(bytes.len());
+        }
+        match self.0.write(bytes) {
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {
+                self.1 = true;
+                Ok(bytes.len())
+            }
+            other => other,
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        match self.0.flush() {
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+            other => other,
+        }
+    }
 }
 
 /// Rows an image takes when `show` draws it on a terminal.

@@ -458,6 +458,53 @@ proptest! {
         }
     }
 
+    /// `prune` plans each notebook on its own when the policy allows it, holding one notebook
+    /// at a time: that must be exactly the plan of all notebooks at once.
+    #[test]
+    fn planning_notebooks_apart_is_planning_them_together(store in store(), policy in policy()) {
+        // The policy without what ties notebooks together: budgets over all of them, one group.
+        let mut policy = policy;
+        (policy.max_size, policy.max_entries) = (None, None);
+        if policy.group_by == GroupBy::None {
+            policy.group_by = GroupBy::Notebook;
+        }
+        let normalised = policy.normalised();
+        prop_assume!(normalised.is_ok());
+        let policy = normalised.unwrap();
+        prop_assert!(policy.plans_notebooks_apart());
+        // Contents live in a notebook's folder: no two notebooks share one.
+        let mut store = store;
+        for row in &mut store.rows {
+            for c in &mut row.contents {
+                *c += 12 * row.notebook as u32;
+            }
+        }
+        store.sizes = store.sizes.repeat(NOTEBOOKS.len());
+        let together = run(&store, &policy);
+        let mut groups = Vec::new();
+        let mut removed_bytes = 0;
+        // Notebooks in key order, as plans list them.
+        let mut order: Vec<usize> = (0..NOTEBOOKS.len()).collect();
+        order.sort_by_key(|&n| NOTEBOOKS[n]);
+        for n in order {
+            let rows: Vec<usize> = (0..store.rows.len()).filter(|&i| store.rows[i].notebook == n).collect();
+            let alone = Store {
+                rows: rows.iter().map(|&i| store.rows[i].clone()).collect(),
+                sizes: store.sizes.clone(),
+            };
+            let p = run(&alone, &policy);
+            prop_assert!(p.budget_met());
+            removed_bytes += p.totals.bytes_freed;
+            for mut g in p.groups {
+                g.keep.iter_mut().for_each(|k| k.entry = rows[k.entry]);
+                g.remove.iter_mut().for_each(|r| r.entry = rows[r.entry]);
+                groups.push(g);
+            }
+        }
+        prop_assert_eq!(groups, together.groups);
+        prop_assert_eq!(removed_bytes, together.totals.bytes_freed);
+    }
+
     #[test]
     fn policy_text_round_trips(policy in policy(), nb in "[a-z '\"/*?-]{1,8}") {
         let mut p = policy;

@@ -1,12 +1,13 @@
 //! The dry-run output, snapshotted whole: human text and the versioned JSON document.
 
 use celltime::cli::policy_args::policy_from_text;
-use celltime_store::policy::{EntryLabel, ReportContext, plan};
+use celltime_store::policy::{EntryLabel, ReportContext, ReportFormat, plan};
 use chrono_tz::Europe::Berlin;
 
 use super::fixture::{Fixture, NOW, at, id};
 
-fn snapshots(name: &str, text: &str) {
+/// The text and the JSON document of a policy's plan; `verbose` JSON lists every kept entry.
+fn snapshots(name: &str, text: &str, verbose: bool) {
     let fixture = Fixture::new();
     let input = fixture.input();
     let policy = policy_from_text(text).expect("valid policy");
@@ -27,10 +28,13 @@ fn snapshots(name: &str, text: &str) {
     settings.set_prepend_module_to_snapshot(false);
     settings.bind(|| {
         insta::assert_snapshot!(format!("policy_report__{name}_text"), report.text(label));
-        insta::assert_json_snapshot!(
-            format!("policy_report__{name}_json"),
-            report.json(true, label)
-        );
+        let format = ReportFormat::Json {
+            dry_run: true,
+            verbose,
+        };
+        let json: serde_json::Value =
+            serde_json::from_str(&report.render(format, label)).expect("valid JSON");
+        insta::assert_json_snapshot!(format!("policy_report__{name}_json"), json);
     });
 }
 
@@ -39,6 +43,7 @@ fn keep_rules_report() {
     snapshots(
         "keep",
         "--notebook 'analysis/**' --keep-daily 2 --keep-within 14d",
+        false,
     );
 }
 
@@ -47,6 +52,7 @@ fn budget_not_met_report() {
     snapshots(
         "budget",
         "--cell fit --cell plot --keep-monthly 3 --max-size 2MB --max-entries 4",
+        true,
     );
 }
 

@@ -4,7 +4,7 @@
 
 use celltime_store::model::{ContentHash, NotebookKey};
 use celltime_store::store::log::{encode, parse_segment};
-use celltime_store::store::map::{parse_map, render_map};
+use celltime_store::store::map::{parse_map, parse_map_general, render_map};
 use std::path::Path;
 
 /// The notebook a map declares (`notebook = "…"` in `[map]`), so real maps of any notebook
@@ -43,10 +43,10 @@ pub fn strict_entry_tables(text: &str) -> Option<usize> {
 }
 
 /// `map_parse`: a map that parses renders to the canonical text, which parses back to the
-/// same entries, log positions and merged copies, and renders to itself; and a map without
-/// conflict markers is accepted only if a strict TOML reader accepts it too, with every entry
-/// table it declares (no table silently replaced by another, no instant spelled twice).
-/// Returns whether the input parsed at all.
+/// same entries, log positions and merged copies (as the general TOML reader reads them too),
+/// and renders to itself; and a map without conflict markers is accepted only if a strict TOML
+/// reader accepts it too, with every entry table it declares (no table silently replaced by
+/// another, no instant spelled twice). Returns whether the input parsed at all.
 pub fn check_map(data: &[u8]) -> bool {
     let Ok(text) = std::str::from_utf8(data) else {
         return false;
@@ -76,6 +76,12 @@ pub fn check_map(data: &[u8]) -> bool {
     assert_eq!(again.log_pos, parsed.log_pos, "{rendered}");
     assert_eq!(again.merged, parsed.merged, "{rendered}");
     assert_eq!(render_map(&again), rendered, "rendering is not canonical");
+    // The canonical text is read by the fast reader; the general TOML reader must agree.
+    let general = parse_map_general(path, &rendered, &notebook)
+        .unwrap_or_else(|e| panic!("the general reader refuses the rendered map: {e}\n{rendered}"));
+    assert_eq!(general.index.entries(), again.index.entries(), "{rendered}");
+    assert_eq!(general.log_pos, again.log_pos, "{rendered}");
+    assert_eq!(general.merged, again.merged, "{rendered}");
     true
 }
 

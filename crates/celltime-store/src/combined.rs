@@ -249,6 +249,18 @@ impl History for CombinedHistory {
         }
     }
 
+    fn copy_to(
+        &self,
+        notebook: &str,
+        part: &PartInfo,
+        out: &mut dyn std::io::Write,
+    ) -> HistoryResult<u64> {
+        match part.content {
+            ContentRef::Hash(_) => self.store.copy_to(notebook, part, out),
+            ContentRef::File { .. } => self.legacy.copy_to(notebook, part, out),
+        }
+    }
+
     fn remove(&self, removal: &Removal<'_>) -> HistoryResult<Applied> {
         if self.store.has_notebook(removal.notebook)? {
             self.remove_with_store(removal)

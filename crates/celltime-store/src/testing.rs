@@ -101,6 +101,10 @@ impl Fs for TestFs {
         RealFs.read_head(path, max)
     }
 
+    fn open(&self, path: &Path) -> io::Result<Box<dyn io::Read + Send>> {
+        RealFs.open(path)
+    }
+
     fn write_new(&self, path: &Path, bytes: &[u8]) -> io::Result<()> {
         self.check(OpKind::WriteNew, path)?;
         RealFs.write_new(path, bytes)

@@ -12,6 +12,7 @@ mod reliability_sync;
 #[cfg(feature = "remote")]
 mod remote;
 mod store_api;
+mod store_append;
 mod store_concurrency;
 #[cfg(feature = "failpoints")]
 mod store_crash;

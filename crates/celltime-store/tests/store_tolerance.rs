@@ -238,8 +238,7 @@ fn malformed_maps_are_refused_with_file_and_line() {
     let good = std::fs::read_to_string(&map).unwrap();
     let cases = [
         (
-            good.replacen("pinned", "pined", 1)
-                .replacen("code = {", "pined = true\ncode = {", 1),
+            good.replacen("code = {", "shiny = true, code = {", 1),
             "unknown field",
         ),
         (good.replacen("size = ", "size = -", 1), "invalid value"),

@@ -96,9 +96,20 @@ pub fn excerpt(text: &str, max: usize) -> Cow<'_, str> {
 /// The byte offset of the first unsafe character not kept. ASCII is checked byte by byte
 /// (listings are mostly ASCII and long), other characters decoded.
 fn find_unsafe(text: &str, keep: impl Fn(char) -> bool) -> Option<usize> {
+    /// Printable ASCII, the bulk of any listing, is passed over this many bytes at a time.
+    const BLOCK: usize = 32;
     let bytes = text.as_bytes();
     let mut at = 0;
     while at < bytes.len() {
+        if let Some(block) = bytes.get(at..at + BLOCK) {
+            // No early exit: the whole block is checked at once (the compiler vectorises it).
+            let printable = |b: &u8| (0x20..0x7f).contains(b);
+            if block.iter().fold(true, |all, b| all & printable(b)) {
+                at += BLOCK;
+                continue;
+            }
+            at += block.iter().position(|b| !printable(b)).unwrap_or(0);
+        }
         let b = bytes[at];
         if b.is_ascii() {
             if (b < 0x20 || b == 0x7f) && !keep(char::from(b)) {
@@ -176,6 +187,26 @@ mod tests {
             escape_json(json),
             "{\n  \"name\": \"a\\u202eb\\u0085\\u007f\"\n}"
         );
+    }
+
+    #[test]
+    fn unsafe_characters_are_found_wherever_they_sit_in_long_text() {
+        // Past the blocks of printable ASCII that are passed over whole, at every offset.
+        for unsafe_char in ['\u{1b}', '\u{7f}', '\u{85}', '\u{202e}'] {
+            for at in 0..100 {
+                let text = format!("{}é{unsafe_char}{}", "a".repeat(at), "b".repeat(70));
+                let naive = text
+                    .char_indices()
+                    .find(|(_, c)| is_unsafe(*c) && *c != '\n')
+                    .map(|(i, _)| i);
+                assert_eq!(find_unsafe(&text, |c| c == '\n'), naive, "{at}");
+                assert_eq!(
+                    escape_text(&text).matches('^').count() > 0,
+                    unsafe_char < '\u{80}'
+                );
+            }
+        }
+        assert_eq!(find_unsafe(&"a\n".repeat(50), |c| c == '\n'), None);
     }
 
     #[test]

@@ -30,6 +30,8 @@ pub struct Loaded {
     /// Parallel to `scan.entries`.
     pub links: Vec<Link>,
     linker: Linker,
+    /// Positions in `scan.entries` by id: a prune looks up thousands of entries.
+    positions: HashMap<EntryId, usize>,
 }
 
 impl Loaded {
@@ -38,13 +40,14 @@ impl Loaded {
     }
 
     pub fn find(&self, id: EntryId) -> Option<(&LegacyEntry, &Link)> {
-        let at = self.scan.entries.iter().position(|e| e.id() == id)?;
+        let at = *self.positions.get(&id)?;
         Some((&self.scan.entries[at], &self.links[at]))
     }
 
+    /// Ids are derived from relative paths, so the path's id finds the entry.
     fn by_path(&self, rel: &str) -> Option<(&LegacyEntry, &Link)> {
-        let at = self.scan.entries.iter().position(|e| e.rel_path == rel)?;
-        Some((&self.scan.entries[at], &self.links[at]))
+        self.find(scan::entry_id(rel))
+            .filter(|(entry, _)| entry.rel_path == rel)
     }
 
     /// Entries and links of one notebook.
@@ -131,10 +134,17 @@ impl LegacyHistory {
         };
         let linker = Linker::new(&self.workspace, &scan, &self.fallback);
         let links = linker.links(&self.root, &scan.entries);
+        let positions = scan
+            .entries
+            .iter()
+            .enumerate()
+            .map(|(at, e)| (e.id(), at))
+            .collect();
         let loaded = Arc::new(Loaded {
             scan,
             links,
             linker,
+            positions,
         });
         *slot = Some(loaded.clone());
         Ok(loaded)

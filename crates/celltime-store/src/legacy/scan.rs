@@ -7,7 +7,7 @@
 use super::error::{AtPath, LegacyError, Result};
 use super::names::{self, EntryName, Loader};
 use crate::model::{EntryId, Timestamp};
-use std::collections::BTreeSet;
+use std::collections::HashSet;
 use std::fs::{self, Metadata};
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
@@ -51,12 +51,14 @@ pub struct LegacyEntry {
     pub blob_dir: Option<String>,
     /// The entry file first, then the blobs by name.
     pub files: Vec<FileStat>,
+    /// `entry_id(rel_path)`, worked out once.
+    id: EntryId,
 }
 
 impl LegacyEntry {
     /// Stable across runs and file times: derived from the relative path alone.
     pub fn id(&self) -> EntryId {
-        entry_id(&self.rel_path)
+        self.id
     }
 
     pub fn size(&self) -> u64 {
@@ -86,11 +88,13 @@ impl LegacyEntry {
 }
 
 pub fn entry_id(rel_path: &str) -> EntryId {
-    let mut hasher = blake3::Hasher::new();
-    hasher.update(b"celltime-legacy-entry-v1\0");
-    hasher.update(rel_path.as_bytes());
+    const DOMAIN: &[u8] = b"celltime-legacy-entry-v1\0";
+    // One call on one buffer: setting up a `blake3::Hasher` costs more than these bytes.
+    let mut key = Vec::with_capacity(DOMAIN.len() + rel_path.len());
+    key.extend_from_slice(DOMAIN);
+    key.extend_from_slice(rel_path.as_bytes());
     let mut first = [0u8; 16];
-    first.copy_from_slice(&hasher.finalize().as_bytes()[..16]);
+    first.copy_from_slice(&blake3::hash(&key).as_bytes()[..16]);
     EntryId(u128::from_be_bytes(first))
 }
 
@@ -140,7 +144,7 @@ impl Scan {
     }
 
     pub fn find(&self, id: EntryId) -> Option<&LegacyEntry> {
-        self.entries.iter().find(|e| e.id() == id)
+        self.entries.iter().find(|e| e.id == id)
     }
 }
 
@@ -183,13 +187,16 @@ pub fn scan(root: &Path) -> Result<Scan> {
                 .push((name, "symbolic link (not followed)".into())),
         }
     }
+    // Entries are sorted by path within their block (on the block's thread); blocks in the
+    // order of "<block>/", their paths' common start, so the whole listing is in path order.
+    blocks.sort_by_cached_key(|b| format!("{b}/"));
     for part in scan_blocks(root, &blocks)? {
         scan.entries.extend(part.entries);
         scan.incomplete.extend(part.incomplete);
         scan.skipped.extend(part.skipped);
         scan.stamps.extend(part.stamps);
     }
-    scan.entries.sort_by(|a, b| a.rel_path.cmp(&b.rel_path));
+    debug_assert!(scan.entries.is_sorted_by(|a, b| a.rel_path < b.rel_path));
     scan.incomplete.sort();
     scan.skipped.sort();
     scan.notebook_manifests.sort();
@@ -255,10 +262,10 @@ impl Item {
     }
 }
 
-/// Names and kinds in a folder, sorted, links not followed; names that are not UTF-8 are
-/// skipped (marimo never writes them).
+/// Names and kinds in a folder, links not followed; names that are not UTF-8 are skipped
+/// (marimo never writes them). Unsorted: listings are sorted once, at the end.
 fn read_dir(dir: &Path) -> Result<Vec<Item>> {
-    let mut items = Vec::new();
+    let mut items = Vec::with_capacity(64);
     for entry in fs::read_dir(dir).at(dir)? {
         let entry = entry.at(dir)?;
         let file_type = entry.file_type().at(&entry.path())?;
@@ -273,7 +280,6 @@ fn read_dir(dir: &Path) -> Result<Vec<Item>> {
             items.push(Item { name, kind, entry });
         }
     }
-    items.sort_by(|a, b| a.name.cmp(&b.name));
     Ok(items)
 }
 
@@ -287,11 +293,12 @@ fn scan_block(root: &Path, block: &str) -> Result<Scan> {
         ..Scan::default()
     };
     let items = read_dir(&dir)?;
-    let mut blob_dirs: BTreeSet<&str> = items
+    let mut blob_dirs: HashSet<&str> = items
         .iter()
         .filter(|i| i.kind == Kind::Dir)
         .map(|i| i.name.as_str())
         .collect();
+    scan.entries.reserve(items.len() - blob_dirs.len());
     for item in items.iter().filter(|i| i.kind != Kind::Dir) {
         let rel = format!("{block}/{}", item.name);
         match item.kind {
@@ -314,6 +321,7 @@ fn scan_block(root: &Path, block: &str) -> Result<Scan> {
                     scan.entries.push(LegacyEntry {
                         block: block.to_string(),
                         name,
+                        id: entry_id(&rel),
                         rel_path: rel,
                         blob_dir,
                         files,
@@ -325,6 +333,8 @@ fn scan_block(root: &Path, block: &str) -> Result<Scan> {
     }
     scan.incomplete
         .extend(blob_dirs.into_iter().map(|d| format!("{block}/{d}")));
+    scan.entries
+        .sort_unstable_by(|a, b| a.rel_path.cmp(&b.rel_path));
     Ok(scan)
 }
 
@@ -346,5 +356,6 @@ fn blob_files(scan: &mut Scan, dir_rel: &str) -> Result<Vec<FileStat>> {
                 .push((rel, "symbolic link (not followed)".into())),
         }
     }
+    files.sort_by(|a, b| a.rel.cmp(&b.rel));
     Ok(files)
 }

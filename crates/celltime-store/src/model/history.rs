@@ -276,6 +276,19 @@ pub trait History: Send + Sync {
     fn timeline(&self, notebook: &str) -> HistoryResult<Timeline>;
     fn detail(&self, notebook: &str, id: EntryId) -> HistoryResult<Detail>;
     fn read(&self, notebook: &str, part: &PartInfo) -> HistoryResult<Vec<u8>>;
+    /// Writes a part's bytes to `out`, streaming them where the backend can (the store's
+    /// large objects) so memory does not grow with the part; returns how many were written.
+    fn copy_to(
+        &self,
+        notebook: &str,
+        part: &PartInfo,
+        out: &mut dyn std::io::Write,
+    ) -> HistoryResult<u64> {
+        let bytes = self.read(notebook, part)?;
+        out.write_all(&bytes)
+            .map_err(|e| HistoryError::new(e.to_string()))?;
+        Ok(bytes.len() as u64)
+    }
     /// Removes runs, every copy of each or none: checks the plan against the fresh state
     /// first, records the change in the journal, then removes.
     fn remove(&self, removal: &Removal<'_>) -> HistoryResult<Applied>;

@@ -13,14 +13,54 @@ use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+mod codec;
+
+/// Lookup tables of the index are filled by the hundred thousand while a map or log is read:
+/// foldhash is several times faster than the standard SipHash there, and still seeded per
+/// process, so crafted keys cannot aim at one bucket.
+type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
+
+#[derive(Debug, Clone, Default)]
 struct Interner {
     strings: Vec<Box<str>>,
-    #[serde(skip)]
-    lookup: Option<HashMap<Box<str>, u32>>,
+    lookup: Option<FastMap<Box<str>, u32>>,
+    /// For each role a string plays (a cell, a module, an outputs label, …), the last one
+    /// interned in it: consecutive runs repeat their cell, module, labels and formats, and
+    /// one comparison is cheaper than a lookup.
+    last: [u32; ROLES],
+}
+
+/// Roles: cell, module, version, parent keys, then a label and a format for each part kind.
+const ROLES: usize = 4 + 2 * PartKind::ALL.len();
+const CELL: usize = 0;
+const MODULE: usize = 1;
+const VERSION: usize = 2;
+const PARENT: usize = 3;
+
+fn label_role(kind: PartKind) -> usize {
+    4 + 2 * kind as usize
+}
+
+fn format_role(kind: PartKind) -> usize {
+    label_role(kind) + 1
 }
 
 impl Interner {
+    /// The id of `text`, which plays `role` (see [`ROLES`]).
+    fn intern_as(&mut self, role: usize, text: &str) -> u32 {
+        let last = self.last[role];
+        if self
+            .strings
+            .get(last as usize)
+            .is_some_and(|s| **s == *text)
+        {
+            return last;
+        }
+        let id = self.intern(text);
+        self.last[role] = id;
+        id
+    }
+
     fn intern(&mut self, text: &str) -> u32 {
         if let Some(id) = self.find(text) {
             return id;
@@ -42,7 +82,7 @@ impl Interner {
         self.intern_lookup().get(text).copied()
     }
 
-    fn intern_lookup(&mut self) -> &HashMap<Box<str>, u32> {
+    fn intern_lookup(&mut self) -> &FastMap<Box<str>, u32> {
         let strings = &self.strings;
         self.lookup.get_or_insert_with(|| {
             strings
@@ -88,9 +128,8 @@ impl Row {
     }
 }
 
-#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy)]
 struct Row {
-    #[serde(with = "raw_id")]
     id: EntryId,
     cell: u32,
     module: u32,
@@ -111,7 +150,7 @@ struct Row {
     alive: bool,
 }
 
-#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy)]
 struct PartRow {
     kind: PartKind,
     label: u32,
@@ -119,7 +158,7 @@ struct PartRow {
     content: u32,
 }
 
-#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy)]
 struct ParentRow {
     notebook: u32,
     cell: u32,
@@ -133,41 +172,6 @@ const NO_STRING: u32 = u32::MAX;
 
 fn time_of(millis: i64) -> Option<Timestamp> {
     (millis != NEVER).then_some(Timestamp(millis))
-}
-
-/// Ids as a plain integer in binary snapshots (their text form is for people).
-mod raw_id {
-    use super::EntryId;
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    pub fn serialize<S: Serializer>(id: &EntryId, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_u128(id.0)
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<EntryId, D::Error> {
-        u128::deserialize(d).map(EntryId)
-    }
-}
-
-/// Content hashes as raw bytes in binary snapshots.
-mod raw_contents {
-    use super::ContentHash;
-    use serde::{Deserialize, Deserializer, Serialize, Serializer};
-
-    pub fn serialize<S: Serializer>(
-        contents: &[(ContentHash, u64)],
-        s: S,
-    ) -> Result<S::Ok, S::Error> {
-        let raw: Vec<(&[u8; 32], u64)> = contents.iter().map(|(h, n)| (&h.0, *n)).collect();
-        raw.serialize(s)
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(
-        d: D,
-    ) -> Result<Vec<(ContentHash, u64)>, D::Error> {
-        let raw = Vec::<([u8; 32], u64)>::deserialize(d)?;
-        Ok(raw.into_iter().map(|(h, n)| (ContentHash(h), n)).collect())
-    }
 }
 
 /// What an insert did.
@@ -224,6 +228,50 @@ pub struct PartView<'a> {
     pub size: u64,
 }
 
+impl PartView<'_> {
+    /// The order parts are kept in: that of [`PartRef`].
+    fn order_key(&self) -> (PartKind, &str, &str, ContentHash, u64) {
+        (self.kind, self.label, self.format, self.content, self.size)
+    }
+}
+
+impl PartRef {
+    pub fn view(&self) -> PartView<'_> {
+        PartView {
+            kind: self.kind,
+            label: &self.label,
+            format: &self.format,
+            content: self.content,
+            size: self.size,
+        }
+    }
+}
+
+/// The cell, module and version of a key as the strings of one index
+/// ([`NotebookIndex::intern_key`]): a map's runs of one module share it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InternedKey {
+    cell: u32,
+    module: u32,
+    version: u32,
+}
+
+/// An entry described by borrowed text, for [`NotebookIndex::push`]. Its strings are
+/// validated keys and labels, `key` comes from the index it is pushed to, and `id` is the id
+/// of its key.
+#[derive(Debug, Clone)]
+pub struct BorrowedEntry<'a, 'p> {
+    pub id: EntryId,
+    pub key: InternedKey,
+    pub created_at: Timestamp,
+    pub pinned: bool,
+    pub last_used: Option<Timestamp>,
+    pub served: Option<Timestamp>,
+    pub marimo_key: Option<&'a str>,
+    pub parts: Vec<PartView<'a>>,
+    pub parents: &'p [ParentView<'a>],
+}
+
 /// A parent key of an entry, borrowed from the index.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ParentView<'a> {
@@ -244,11 +292,11 @@ pub struct CellSummary {
     pub pinned: usize,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// The entries of one notebook. Snapshots store it with [`NotebookIndex::encode`].
+#[derive(Debug, Clone)]
 pub struct NotebookIndex {
     notebook: NotebookKey,
     strings: Interner,
-    #[serde(with = "raw_contents")]
     contents: Vec<(ContentHash, u64)>,
     rows: Vec<Row>,
     parts: Vec<PartRow>,
@@ -257,16 +305,74 @@ pub struct NotebookIndex {
     sorted: bool,
     /// Built on the first lookup by id, also through `&self`: a listing that never looks an
     /// id up never pays for it, and a thousand lookups never scan the rows a thousand times.
-    #[serde(skip)]
-    by_id: OnceLock<HashMap<EntryId, u32>>,
-    #[serde(skip)]
-    content_ix: Option<HashMap<ContentHash, u32>>,
+    by_id: OnceLock<FastMap<EntryId, u32>>,
+    content_ix: Option<FastMap<ContentHash, u32>>,
+    /// While a map is read in bulk, contents are listed once per part and shared only at the
+    /// end ([`NotebookIndex::finish_bulk`]): one pass over them then, instead of a lookup in
+    /// a large table for every part.
+    bulk: bool,
     /// (cell, module) → rows, built on the first lookup of alternatives.
-    #[serde(skip)]
-    by_module: Option<HashMap<(u32, u32), Vec<u32>>>,
+    by_module: Option<FastMap<(u32, u32), Vec<u32>>>,
 }
 
 impl NotebookIndex {
+    /// An empty index to fill in bulk with [`NotebookIndex::push`] and
+    /// [`NotebookIndex::append`], then [`NotebookIndex::finish_bulk`]; nothing else may be
+    /// asked of it in between.
+    pub fn new_bulk(notebook: NotebookKey) -> NotebookIndex {
+        NotebookIndex {
+            bulk: true,
+            ..NotebookIndex::new(notebook)
+        }
+    }
+
+    /// Shares the contents a bulk load listed once per part: they are dealt into buckets by
+    /// their first byte (hashes are uniform), each bucket deduplicated on its own with a
+    /// table small enough to stay in cache.
+    pub fn finish_bulk(&mut self) {
+        if !self.bulk {
+            return;
+        }
+        self.bulk = false;
+        self.content_ix = None;
+        let mut buckets: Vec<Vec<u32>> = vec![Vec::new(); 256];
+        for (i, (hash, _)) in self.contents.iter().enumerate() {
+            buckets[hash.0[0] as usize].push(i as u32);
+        }
+        let contents = &self.contents;
+        // Per bucket: its distinct contents, and for each listed one its place among them.
+        let shared: Vec<(Vec<u32>, Vec<u32>)> = buckets
+            .iter()
+            .map(|bucket| {
+                let mut first: FastMap<ContentHash, u32> = FastMap::default();
+                let mut distinct = Vec::new();
+                let places = bucket
+                    .iter()
+                    .map(|&i| {
+                        *first.entry(contents[i as usize].0).or_insert_with(|| {
+                            distinct.push(i);
+                            distinct.len() as u32 - 1
+                        })
+                    })
+                    .collect();
+                (distinct, places)
+            })
+            .collect();
+        let mut renumbered = vec![0u32; self.contents.len()];
+        let mut deduplicated = Vec::with_capacity(self.contents.len());
+        for (bucket, (distinct, places)) in buckets.iter().zip(&shared) {
+            let offset = deduplicated.len() as u32;
+            deduplicated.extend(distinct.iter().map(|&i| self.contents[i as usize]));
+            for (&listed, &place) in bucket.iter().zip(places) {
+                renumbered[listed as usize] = offset + place;
+            }
+        }
+        for part in &mut self.parts {
+            part.content = renumbered[part.content as usize];
+        }
+        self.contents = deduplicated;
+    }
+
     pub fn new(notebook: NotebookKey) -> NotebookIndex {
         NotebookIndex {
             notebook,
@@ -278,6 +384,7 @@ impl NotebookIndex {
             sorted: true,
             by_id: OnceLock::new(),
             content_ix: None,
+            bulk: false,
             by_module: None,
         }
     }
@@ -294,7 +401,7 @@ impl NotebookIndex {
         self.len() == 0
     }
 
-    fn id_index(&self) -> &HashMap<EntryId, u32> {
+    fn id_index(&self) -> &FastMap<EntryId, u32> {
         self.by_id.get_or_init(|| {
             self.rows
                 .iter()
@@ -305,7 +412,7 @@ impl NotebookIndex {
         })
     }
 
-    fn by_id(&mut self) -> &mut HashMap<EntryId, u32> {
+    fn by_id(&mut self) -> &mut FastMap<EntryId, u32> {
         self.id_index();
         self.by_id.get_mut().expect("built just above")
     }
@@ -319,6 +426,10 @@ impl NotebookIndex {
     }
 
     fn content_index(&mut self, hash: ContentHash, size: u64) -> u32 {
+        if self.bulk {
+            self.contents.push((hash, size));
+            return self.contents.len() as u32 - 1;
+        }
         let contents = &self.contents;
         let index = self.content_ix.get_or_insert_with(|| {
             contents
@@ -327,24 +438,32 @@ impl NotebookIndex {
                 .map(|(i, (h, _))| (*h, i as u32))
                 .collect()
         });
-        if let Some(&i) = index.get(&hash) {
-            return i;
+        match index.entry(hash) {
+            std::collections::hash_map::Entry::Occupied(found) => *found.get(),
+            std::collections::hash_map::Entry::Vacant(slot) => {
+                let i = self.contents.len() as u32;
+                self.contents.push((hash, size));
+                slot.insert(i);
+                i
+            }
         }
-        let i = self.contents.len() as u32;
-        self.contents.push((hash, size));
-        index.insert(hash, i);
-        i
     }
 
     /// Adds or replaces an entry. Pins and use times of a replaced entry are kept.
     pub fn insert(&mut self, entry: &Entry) -> InsertOutcome {
+        self.insert_with_id(entry, entry.key.id())
+    }
+
+    /// [`NotebookIndex::insert`] when the caller already knows the id (`entry.key.id()`).
+    pub fn insert_with_id(&mut self, entry: &Entry, id: EntryId) -> InsertOutcome {
         debug_assert_eq!(entry.key.notebook, self.notebook);
-        let id = entry.key.id();
+        debug_assert_eq!(entry.key.id(), id);
         let existing = self.by_id().get(&id).copied();
         if let Some(row) = existing {
             let current = self.entry_at(row);
             let marks = Marks::of(entry);
-            if current.parts == sorted_parts(&entry.parts)
+            let parts: Vec<PartRef> = sorted_parts(&entry.parts).into_iter().cloned().collect();
+            if current.parts == parts
                 && current.parents == entry.parents
                 && current.marimo_key == entry.marimo_key
             {
@@ -354,19 +473,66 @@ impl NotebookIndex {
             let mut old = self.rows[row as usize];
             self.rows[row as usize].alive = false;
             old.merge(marks);
-            self.push_row(entry, Marks::of_row(&old));
+            self.push_row(entry, id, Marks::of_row(&old));
             return InsertOutcome::Replaced;
         }
-        self.push_row(entry, Marks::of(entry));
+        self.push_row(entry, id, Marks::of(entry));
         InsertOutcome::New
     }
 
-    fn push_row(&mut self, entry: &Entry, marks: Marks) {
+    fn push_row(&mut self, entry: &Entry, id: EntryId, marks: Marks) {
         let key = &entry.key;
+        let parents: Vec<ParentView<'_>> = entry
+            .parents
+            .iter()
+            .map(|p| ParentView {
+                notebook: p.notebook.as_str(),
+                cell: p.cell.as_str(),
+                module: p.module.as_str(),
+                version: p.version.as_str(),
+                created_at: p.created_at,
+            })
+            .collect();
+        let interned =
+            self.intern_key(key.cell.as_str(), key.module.as_str(), key.version.as_str());
+        self.push(&BorrowedEntry {
+            id,
+            key: interned,
+            created_at: key.created_at,
+            pinned: marks.pinned,
+            last_used: time_of(marks.last_used),
+            served: time_of(marks.served),
+            marimo_key: entry.marimo_key.as_ref().map(MarimoKey::as_str),
+            parts: entry.parts.iter().map(PartRef::view).collect(),
+            parents: &parents,
+        });
+    }
+
+    /// The strings of a key, interned once for every run that shares them.
+    pub fn intern_key(&mut self, cell: &str, module: &str, version: &str) -> InternedKey {
+        InternedKey {
+            cell: self.strings.intern_as(CELL, cell),
+            module: self.strings.intern_as(MODULE, module),
+            version: self.strings.intern_as(VERSION, version),
+        }
+    }
+
+    /// Room for about `entries` more entries before a bulk load (a map's `entries` count).
+    pub fn reserve_entries(&mut self, entries: usize) {
+        self.rows.reserve(entries);
+        self.parts.reserve(entries * 4);
+        self.reserve_contents(entries * 3);
+    }
+
+    /// Appends an entry the index does not hold (the caller knows: a map read in key order
+    /// cannot repeat one), from borrowed text: reading a large map builds no owned entries.
+    pub fn push(&mut self, entry: &BorrowedEntry<'_, '_>) {
         let parts_start = self.parts.len() as u32;
-        for part in sorted_parts(&entry.parts) {
-            let label = self.strings.intern(&part.label);
-            let format = self.strings.intern(&part.format);
+        let mut parts = entry.parts.clone();
+        parts.sort_by(|a, b| a.order_key().cmp(&b.order_key()));
+        for part in &parts {
+            let label = self.strings.intern_as(label_role(part.kind), part.label);
+            let format = self.strings.intern_as(format_role(part.kind), part.format);
             let content = self.content_index(part.content, part.size);
             self.parts.push(PartRow {
                 kind: part.kind,
@@ -376,50 +542,147 @@ impl NotebookIndex {
             });
         }
         let parents_start = self.parents.len() as u32;
-        for parent in &entry.parents {
+        for parent in entry.parents {
             let row = ParentRow {
-                notebook: self.strings.intern(parent.notebook.as_str()),
-                cell: self.strings.intern(parent.cell.as_str()),
-                module: self.strings.intern(parent.module.as_str()),
-                version: self.strings.intern(parent.version.as_str()),
+                notebook: self.strings.intern_as(PARENT, parent.notebook),
+                cell: self.strings.intern(parent.cell),
+                module: self.strings.intern(parent.module),
+                version: self.strings.intern_as(VERSION, parent.version),
                 created_at: parent.created_at.0,
             };
             self.parents.push(row);
         }
-        let marimo_key = match &entry.marimo_key {
-            Some(k) => self.strings.intern(k.as_str()),
-            None => NO_STRING,
-        };
+        let marimo_key = entry
+            .marimo_key
+            .map_or(NO_STRING, |k| self.strings.intern(k));
         let row = Row {
-            id: key.id(),
-            cell: self.strings.intern(key.cell.as_str()),
-            module: self.strings.intern(key.module.as_str()),
-            version: self.strings.intern(key.version.as_str()),
-            created_at: key.created_at.0,
-            last_used: marks.last_used,
-            served: marks.served,
+            id: entry.id,
+            cell: entry.key.cell,
+            module: entry.key.module,
+            version: entry.key.version,
+            created_at: entry.created_at.0,
+            last_used: entry.last_used.map_or(NEVER, |t| t.0),
+            served: entry.served.map_or(NEVER, |t| t.0),
             marimo_key,
-            size: entry.size(),
+            size: parts.iter().map(|p| p.size).sum(),
             parts_start,
             parts_len: (self.parts.len() as u32 - parts_start) as u16,
             parents_start,
             parents_len: entry.parents.len() as u16,
-            pinned: marks.pinned,
+            pinned: entry.pinned,
             alive: true,
         };
         if let Some(last) = self.rows.iter().rev().find(|r| r.alive)
-            && self.row_order_key(last) > self.row_order_key(&row)
+            && self.row_order(last, &row).is_gt()
         {
             self.sorted = false;
         }
         let index = self.rows.len() as u32;
         self.rows.push(row);
-        self.by_id().insert(row.id, index);
+        if let Some(by_id) = self.by_id.get_mut() {
+            by_id.insert(row.id, index);
+        }
         if let Some(by_module) = &mut self.by_module {
             by_module
                 .entry((row.cell, row.module))
                 .or_default()
                 .push(index);
+        }
+    }
+
+    /// Makes room for about `contents` more distinct contents before a bulk load.
+    pub fn reserve_contents(&mut self, contents: usize) {
+        self.contents.reserve(contents);
+        if self.bulk {
+            return;
+        }
+        let known = &self.contents;
+        self.content_ix
+            .get_or_insert_with(|| {
+                known
+                    .iter()
+                    .enumerate()
+                    .map(|(i, (h, _))| (*h, i as u32))
+                    .collect()
+            })
+            .reserve(contents);
+    }
+
+    /// Frees the lookup tables a bulk load filled (they are rebuilt if needed) and spare
+    /// capacity: what a reader keeps is only the rows.
+    pub fn trim(&mut self) {
+        self.content_ix = None;
+        self.strings.lookup = None;
+        self.rows.shrink_to_fit();
+        self.parts.shrink_to_fit();
+        self.parents.shrink_to_fit();
+        self.contents.shrink_to_fit();
+    }
+
+    /// Appends every entry of `other`, an index of the same notebook holding none of this
+    /// one's ids: how the pieces of a map read on several threads become one index.
+    pub fn append(&mut self, other: NotebookIndex) {
+        debug_assert_eq!(self.notebook, other.notebook);
+        let strings: Vec<u32> = other
+            .strings
+            .strings
+            .iter()
+            .map(|s| self.strings.intern(s))
+            .collect();
+        debug_assert_eq!(self.bulk, other.bulk);
+        if let Some(lookup) = &mut self.content_ix {
+            lookup.reserve(other.contents.len());
+        }
+        self.contents.reserve(other.contents.len());
+        let contents: Vec<u32> = other
+            .contents
+            .iter()
+            .map(|(hash, size)| self.content_index(*hash, *size))
+            .collect();
+        let (parts_offset, parents_offset) = (self.parts.len() as u32, self.parents.len() as u32);
+        self.parts.extend(other.parts.iter().map(|p| PartRow {
+            kind: p.kind,
+            label: strings[p.label as usize],
+            format: strings[p.format as usize],
+            content: contents[p.content as usize],
+        }));
+        self.parents.extend(other.parents.iter().map(|p| ParentRow {
+            notebook: strings[p.notebook as usize],
+            cell: strings[p.cell as usize],
+            module: strings[p.module as usize],
+            version: strings[p.version as usize],
+            created_at: p.created_at,
+        }));
+        let first_new = self.rows.len();
+        let ordered = match (
+            self.rows.iter().rev().find(|r| r.alive),
+            other.rows.iter().find(|r| r.alive),
+        ) {
+            (Some(last), Some(first)) => self.row_order_key(last) <= other.row_order_key(first),
+            _ => true,
+        };
+        self.sorted &= other.sorted && ordered;
+        self.rows.extend(other.rows.iter().map(|r| {
+            Row {
+                cell: strings[r.cell as usize],
+                module: strings[r.module as usize],
+                version: strings[r.version as usize],
+                marimo_key: strings
+                    .get(r.marimo_key as usize)
+                    .copied()
+                    .unwrap_or(NO_STRING),
+                parts_start: r.parts_start + parts_offset,
+                parents_start: r.parents_start + parents_offset,
+                ..*r
+            }
+        }));
+        self.by_module = None;
+        if let Some(by_id) = self.by_id.get_mut() {
+            for (i, row) in self.rows.iter().enumerate().skip(first_new) {
+                if row.alive {
+                    by_id.insert(row.id, i as u32);
+                }
+            }
         }
     }
 
@@ -430,6 +693,19 @@ impl NotebookIndex {
             self.strings.get(row.version),
             row.created_at,
         )
+    }
+
+    /// The key order of two rows of this index: equal string ids are equal strings, so
+    /// consecutive runs of one module compare without reading their strings.
+    fn row_order(&self, a: &Row, b: &Row) -> std::cmp::Ordering {
+        let text = |x: u32, y: u32| match x == y {
+            true => std::cmp::Ordering::Equal,
+            false => self.strings.get(x).cmp(self.strings.get(y)),
+        };
+        text(a.cell, b.cell)
+            .then_with(|| text(a.module, b.module))
+            .then_with(|| text(a.version, b.version))
+            .then(a.created_at.cmp(&b.created_at))
     }
 
     pub fn remove(&mut self, id: EntryId) -> bool {
@@ -479,7 +755,7 @@ impl NotebookIndex {
     /// no particular order.
     pub fn alternatives(&mut self, cell: &str, module: &str) -> Vec<EntryId> {
         if self.by_module.is_none() {
-            let mut map: HashMap<(u32, u32), Vec<u32>> = HashMap::new();
+            let mut map: FastMap<(u32, u32), Vec<u32>> = FastMap::default();
             for (i, row) in self.rows.iter().enumerate() {
                 map.entry((row.cell, row.module))
                     .or_default()
@@ -514,7 +790,7 @@ impl NotebookIndex {
         }
         let mut live: Vec<Row> = self.rows.iter().filter(|r| r.alive).copied().collect();
         if !self.sorted {
-            live.sort_by(|a, b| self.row_order_key(a).cmp(&self.row_order_key(b)));
+            live.sort_by(|a, b| self.row_order(a, b));
         }
         // Rows keep their interned strings; parts, parents and contents are copied in row
         // order with contents renumbered, so nothing is re-hashed or re-allocated per entry.
@@ -551,6 +827,18 @@ impl NotebookIndex {
         self.by_id = OnceLock::new();
         self.content_ix = None;
         self.by_module = None;
+    }
+
+    /// The interned ids of an entry's cell, module and version (below
+    /// [`NotebookIndex::string_count`]): equal ids, equal strings.
+    pub fn key_string_ids(&self, view: &EntryView<'_>) -> [u32; 3] {
+        let row = &self.rows[view.row as usize];
+        [row.cell, row.module, row.version]
+    }
+
+    /// How many distinct strings the index holds.
+    pub fn string_count(&self) -> usize {
+        self.strings.strings.len()
     }
 
     /// An entry's parts, borrowed: for writing them out without building an [`Entry`].
@@ -674,24 +962,27 @@ impl NotebookIndex {
 
     /// Live entries in execution-key order.
     pub fn views(&self) -> Vec<EntryView<'_>> {
-        let mut views: Vec<EntryView<'_>> = self
-            .rows
-            .iter()
-            .enumerate()
-            .filter(|(_, r)| r.alive)
-            .map(|(i, _)| self.view_of(i as u32))
+        self.views_in_order().collect()
+    }
+
+    /// Live entries in execution-key order, one at a time (a listing of a large notebook
+    /// never holds them all as views).
+    pub fn views_in_order(&self) -> impl Iterator<Item = EntryView<'_>> {
+        let mut order: Vec<u32> = (0..self.rows.len() as u32)
+            .filter(|&i| self.rows[i as usize].alive)
             .collect();
         if !self.sorted {
-            views.sort_by(|a, b| {
-                (a.cell, a.module, a.version, a.created_at).cmp(&(
-                    b.cell,
-                    b.module,
-                    b.version,
-                    b.created_at,
-                ))
+            order.sort_by(|&a, &b| {
+                let (a, b) = (&self.rows[a as usize], &self.rows[b as usize]);
+                self.row_order(a, b)
             });
         }
-        views
+        order.into_iter().map(|i| self.view_of(i))
+    }
+
+    /// Ids of live entries, in row order.
+    pub fn ids(&self) -> impl Iterator<Item = EntryId> + '_ {
+        self.rows.iter().filter(|r| r.alive).map(|r| r.id)
     }
 
     /// Live entries as full values, in execution-key order.
@@ -848,8 +1139,8 @@ impl NotebookIndex {
     }
 }
 
-fn sorted_parts(parts: &[PartRef]) -> Vec<PartRef> {
-    let mut sorted = parts.to_vec();
+fn sorted_parts(parts: &[PartRef]) -> Vec<&PartRef> {
+    let mut sorted: Vec<&PartRef> = parts.iter().collect();
     sorted.sort();
     sorted
 }

@@ -27,6 +27,37 @@ fn key_error(what: &'static str, value: &str, reason: impl Into<String>) -> KeyE
     }
 }
 
+/// Deserialises a value from its text form without an owned copy of the text: ids, hashes
+/// and times are read by the million from maps and logs.
+pub(crate) struct FromStrVisitor<T> {
+    expecting: &'static str,
+    parsed: std::marker::PhantomData<T>,
+}
+
+impl<T> FromStrVisitor<T> {
+    pub(crate) fn new(expecting: &'static str) -> FromStrVisitor<T> {
+        FromStrVisitor {
+            expecting,
+            parsed: std::marker::PhantomData,
+        }
+    }
+}
+
+impl<T: FromStr> serde::de::Visitor<'_> for FromStrVisitor<T>
+where
+    T::Err: fmt::Display,
+{
+    type Value = T;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.expecting)
+    }
+
+    fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<T, E> {
+        text.parse().map_err(E::custom)
+    }
+}
+
 impl KeyError {
     pub fn new(what: &'static str, value: &str, reason: impl Into<String>) -> KeyError {
         key_error(what, value, reason)
@@ -203,9 +234,14 @@ macro_rules! string_key {
 
         impl $name {
             pub fn new(text: &str) -> Result<$name, KeyError> {
-                let check: fn(&str) -> Result<(), String> = $check;
-                check(text).map_err(|reason| key_error($what, text, reason))?;
+                $name::check(text)?;
                 Ok($name(text.to_string()))
+            }
+
+            /// Whether `text` is a valid key, without making one.
+            pub fn check(text: &str) -> Result<(), KeyError> {
+                let check: fn(&str) -> Result<(), String> = $check;
+                check(text).map_err(|reason| key_error($what, text, reason))
             }
 
             pub fn as_str(&self) -> &str {
@@ -403,9 +439,15 @@ impl fmt::Display for ExecKey {
 }
 
 /// A stable id derived from the execution key: the first 128 bits of its BLAKE3 hash.
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(into = "String", try_from = "String")]
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(into = "String")]
 pub struct EntryId(pub u128);
+
+impl<'de> Deserialize<'de> for EntryId {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<EntryId, D::Error> {
+        d.deserialize_str(FromStrVisitor::new("an entry id of 32 hex digits"))
+    }
+}
 
 /// Characters of an id shown by default; commands accept any unique prefix of 4 or more.
 pub const SHORT_ID_LEN: usize = 10;
@@ -419,21 +461,29 @@ impl EntryId {
         version: &str,
         created_at: Timestamp,
     ) -> EntryId {
-        let mut hasher = blake3::Hasher::new();
-        hasher.update(b"celltime-entry-v1\0");
+        // One buffer and one call: a `blake3::Hasher` costs more to set up than these few
+        // bytes cost to hash, and ids are computed for every entry a map or log holds.
+        let mut key = Vec::with_capacity(64 + notebook.len() + cell.len() + module.len());
+        key.extend_from_slice(b"celltime-entry-v1\0");
         for part in [notebook, cell, module, version] {
-            hasher.update(part.as_bytes());
-            hasher.update(b"\0");
+            key.extend_from_slice(part.as_bytes());
+            key.push(0);
         }
-        hasher.update(created_at.millis().to_string().as_bytes());
-        let digest = hasher.finalize();
+        let _ = std::io::Write::write_fmt(&mut key, format_args!("{}", created_at.millis()));
+        let digest = blake3::hash(&key);
         let mut first = [0u8; 16];
         first.copy_from_slice(&digest.as_bytes()[..16]);
         EntryId(u128::from_be_bytes(first))
     }
 
     pub fn to_hex(self) -> String {
-        format!("{:032x}", self.0)
+        const DIGITS: &[u8; 16] = b"0123456789abcdef";
+        let mut hex = [0u8; 32];
+        for (pair, byte) in hex.chunks_exact_mut(2).zip(self.0.to_be_bytes()) {
+            pair[0] = DIGITS[(byte >> 4) as usize];
+            pair[1] = DIGITS[(byte & 15) as usize];
+        }
+        String::from_utf8_lossy(&hex).into_owned()
     }
 
     pub fn short(self) -> String {
@@ -475,19 +525,22 @@ impl TryFrom<String> for EntryId {
 impl FromStr for EntryId {
     type Err = KeyError;
     fn from_str(text: &str) -> Result<EntryId, KeyError> {
-        if text.len() != 32 || !text.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return Err(key_error("entry id", text, "expected 32 hex digits"));
-        }
-        u128::from_str_radix(text, 16)
-            .map(EntryId)
-            .map_err(|e| key_error("entry id", text, e.to_string()))
+        decode_hex(text)
+            .map(|bytes| EntryId(u128::from_be_bytes(bytes)))
+            .ok_or_else(|| key_error("entry id", text, "expected 32 hex digits"))
     }
 }
 
 /// The BLAKE3 hash of a content's bytes: its address in the store.
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(into = "String", try_from = "String")]
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(into = "String")]
 pub struct ContentHash(pub [u8; 32]);
+
+impl<'de> Deserialize<'de> for ContentHash {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<ContentHash, D::Error> {
+        d.deserialize_str(FromStrVisitor::new("a content hash of 64 hex digits"))
+    }
+}
 
 impl ContentHash {
     pub fn of(bytes: &[u8]) -> ContentHash {
@@ -503,19 +556,43 @@ impl ContentHash {
     }
 }
 
+/// Hex digits (either case) to bytes; `None` unless `text` is exactly `2 * N` hex digits.
+pub(crate) fn decode_hex<const N: usize>(text: &str) -> Option<[u8; N]> {
+    const INVALID: u8 = 0xff;
+    const DIGITS: [u8; 256] = {
+        let mut table = [INVALID; 256];
+        let mut c = 0;
+        while c < 256 {
+            table[c] = match c as u8 {
+                b'0'..=b'9' => c as u8 - b'0',
+                b'a'..=b'f' => c as u8 - b'a' + 10,
+                b'A'..=b'F' => c as u8 - b'A' + 10,
+                _ => INVALID,
+            };
+            c += 1;
+        }
+        table
+    };
+    let text = text.as_bytes();
+    if text.len() != 2 * N {
+        return None;
+    }
+    let mut out = [0u8; N];
+    let mut bad = 0;
+    for (byte, pair) in out.iter_mut().zip(text.chunks_exact(2)) {
+        let (high, low) = (DIGITS[pair[0] as usize], DIGITS[pair[1] as usize]);
+        bad |= high | low;
+        *byte = high << 4 | (low & 0x0f);
+    }
+    (bad & 0xf0 == 0).then_some(out)
+}
+
 impl FromStr for ContentHash {
     type Err = KeyError;
     fn from_str(text: &str) -> Result<ContentHash, KeyError> {
-        if text.len() != 64 {
-            return Err(key_error(
-                "content hash",
-                text,
-                "expected 64 lower-case hex digits",
-            ));
-        }
-        blake3::Hash::from_hex(text)
-            .map(|h| ContentHash(*h.as_bytes()))
-            .map_err(|e| key_error("content hash", text, e.to_string()))
+        decode_hex(text)
+            .map(ContentHash)
+            .ok_or_else(|| key_error("content hash", text, "expected 64 lower-case hex digits"))
     }
 }
 

@@ -18,8 +18,10 @@ pub use history::{
     previous_code_version,
 };
 pub use index::{
-    CellSummary, EntryView, IndexSummary, InsertOutcome, NotebookIndex, ParentView, PartView,
+    BorrowedEntry, CellSummary, EntryView, IndexSummary, InsertOutcome, InternedKey, NotebookIndex,
+    ParentView, PartView,
 };
+pub(crate) use keys::decode_hex;
 pub use keys::{
     CellKey, ContentHash, EntryId, ExecKey, KeyError, MIN_ID_PREFIX, MarimoKey, ModuleHash,
     NotebookKey, RESERVED_COMPONENTS, SHORT_ID_LEN, Version, colliding_folder,

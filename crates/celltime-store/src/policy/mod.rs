@@ -17,7 +17,7 @@ use chrono::{DateTime, Utc};
 pub use crate::units::{Count, Size, Span, ValueError, human_bytes};
 pub use keep::KeepReason;
 pub use plan::{Budget, BudgetFigure, BudgetStatus, GroupPlan, Kept, Plan, Removed, Totals, plan};
-pub use report::{EntryLabel, JsonReport, ReportContext, SCHEMA};
+pub use report::{EntryLabel, ReportContext, ReportFormat, ReportWriter, SCHEMA};
 pub use rules::{GroupBy, Policy, PolicyError};
 pub use timelines::TimelineInput;
 

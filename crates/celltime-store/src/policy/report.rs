@@ -1,7 +1,9 @@
 //! The dry-run report: restic-style text for people, versioned JSON for programs
-//! (schema in docs/PRUNE.md). The planner knows entries by index only; the caller names them.
+//! (`celltime.prune.v2`, docs/JSON.md and docs/PRUNE.md). The planner knows entries by index only; the caller names them.
 
-use std::fmt::{Display, Write};
+use std::collections::BTreeMap;
+use std::fmt::{Display, Write as _};
+use std::io::{self, Write};
 
 use chrono::{DateTime, SecondsFormat, TimeZone, Utc};
 use serde::Serialize;
@@ -13,8 +15,9 @@ use super::{Candidate, PlanInput};
 use crate::units::{Size, human_bytes, plural};
 
 /// The document's kind and version in celltime's JSON family (docs/JSON.md); the version is
-/// bumped on any change a JSON consumer could notice.
-pub const SCHEMA: &str = "celltime.prune.v1";
+/// bumped on any change a JSON consumer could notice. 2: kept entries are summarised per group
+/// unless asked for (`verbose`).
+pub const SCHEMA: &str = "celltime.prune.v2";
 
 /// How the caller wants an entry shown: its display id (a short hash, a file name) and the
 /// size to print (for example [`PlanInput::entry_size`], or bytes on disk).
@@ -24,7 +27,7 @@ pub struct EntryLabel {
     pub size: u64,
 }
 
-/// Everything a report is drawn from.
+/// Everything a report of one plan is drawn from.
 pub struct ReportContext<'r, 'a, Tz: TimeZone> {
     pub input: &'r PlanInput<'a>,
     pub policy: &'r Policy,
@@ -35,30 +38,49 @@ pub struct ReportContext<'r, 'a, Tz: TimeZone> {
     pub tz_name: &'r str,
 }
 
-/// The `--json` document. Serialize it; the fields are the schema.
-#[derive(Debug, Clone, Serialize)]
-pub struct JsonReport {
-    schema: &'static str,
-    now: String,
-    time_zone: String,
-    dry_run: bool,
-    policy: Policy,
-    policy_text: String,
-    groups: Vec<JsonGroup>,
-    totals: Totals,
-    budget_met: bool,
-    budget: BudgetStatus,
+/// What a report looks like: text for people, or the versioned JSON document of
+/// docs/PRUNE.md (`verbose` lists every kept entry instead of a summary per group).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReportFormat {
+    Text,
+    Json { dry_run: bool, verbose: bool },
 }
 
-#[derive(Debug, Clone, Serialize)]
-struct JsonGroup {
-    notebook: Option<String>,
-    cell: Option<String>,
-    keep: Vec<JsonKept>,
+/// Writes a report while plans come in — one plan for everything, or one per notebook when
+/// the policy lets notebooks be planned apart — holding only the group being written: the
+/// header, every group of every plan, then the summary of them all.
+pub struct ReportWriter<'r, Tz: TimeZone> {
+    policy: &'r Policy,
+    tz: &'r Tz,
+    tz_name: &'r str,
+    now: DateTime<Utc>,
+    format: ReportFormat,
+    totals: Totals,
+    groups_touched: usize,
+    budget: BudgetStatus,
+    groups_written: usize,
+}
+
+#[derive(Serialize)]
+struct JsonGroup<'g> {
+    notebook: &'g Option<String>,
+    cell: &'g Option<String>,
+    kept: KeptSummary,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    keep: Option<Vec<JsonKept>>,
     remove: Vec<JsonRemoved>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+/// The kept entries of a group in a few numbers: how many, their size, and how many were
+/// kept for each reason.
+#[derive(Serialize)]
+struct KeptSummary {
+    entries: usize,
+    bytes: u64,
+    reasons: BTreeMap<String, usize>,
+}
+
+#[derive(Serialize)]
 struct JsonKept {
     id: String,
     created_at: String,
@@ -67,7 +89,7 @@ struct JsonKept {
     reasons: Vec<KeepReason>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Serialize)]
 struct JsonRemoved {
     id: String,
     created_at: String,
@@ -80,80 +102,115 @@ fn rfc3339(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
-impl<Tz: TimeZone> ReportContext<'_, '_, Tz>
+fn json_line(value: &impl Serialize) -> io::Result<String> {
+    serde_json::to_string(value).map_err(io::Error::other)
+}
+
+impl<'r, Tz: TimeZone> ReportWriter<'r, Tz>
 where
     Tz::Offset: Display,
 {
-    pub fn json(&self, dry_run: bool, label: impl Fn(usize) -> EntryLabel) -> JsonReport {
-        let entries = self.input.entries;
-        let groups = self
-            .plan
-            .groups
-            .iter()
-            .map(|g| JsonGroup {
-                notebook: g.notebook.clone(),
-                cell: g.cell.clone(),
-                keep: g
-                    .keep
-                    .iter()
-                    .map(|k| {
-                        let (l, e) = (label(k.entry), &entries[k.entry]);
-                        JsonKept {
-                            id: l.id,
-                            created_at: rfc3339(e.created_at),
-                            last_used_at: rfc3339(e.last_used),
-                            size: l.size,
-                            reasons: k.reasons.clone(),
-                        }
-                    })
-                    .collect(),
-                remove: g
-                    .remove
-                    .iter()
-                    .map(|r| {
-                        let (l, e) = (label(r.entry), &entries[r.entry]);
-                        JsonRemoved {
-                            id: l.id,
-                            created_at: rfc3339(e.created_at),
-                            last_used_at: rfc3339(e.last_used),
-                            size: l.size,
-                            removed_by: r.by,
-                        }
-                    })
-                    .collect(),
-            })
-            .collect();
-        JsonReport {
-            schema: SCHEMA,
-            now: rfc3339(self.plan.now),
-            time_zone: self.tz_name.to_string(),
-            dry_run,
-            policy: self.policy.clone(),
-            policy_text: self.policy.to_text(),
-            groups,
-            totals: self.plan.totals,
-            budget_met: self.plan.budget.met(),
-            budget: self.plan.budget,
+    pub fn new(
+        policy: &'r Policy,
+        tz: &'r Tz,
+        tz_name: &'r str,
+        now: DateTime<Utc>,
+        format: ReportFormat,
+    ) -> ReportWriter<'r, Tz> {
+        ReportWriter {
+            policy,
+            tz,
+            tz_name,
+            now,
+            format,
+            totals: Totals::default(),
+            groups_touched: 0,
+            budget: BudgetStatus::default(),
+            groups_written: 0,
         }
     }
 
-    /// One block per group (keep table with reasons, remove table), then the summary.
-    /// (`writeln!` into a `String` cannot fail, hence the ignored results.)
-    pub fn text(&self, label: impl Fn(usize) -> EntryLabel) -> String {
-        let mut out = String::new();
-        let now = self.local(self.plan.now);
-        let _ = writeln!(
-            out,
-            "Policy: {} (time zone {}, now {now})",
-            self.policy, self.tz_name
-        );
-        for group in &self.plan.groups {
-            out.push('\n');
-            self.group_text(&mut out, group, &label);
+    /// The header: the policy line, or the JSON document up to its `groups`.
+    pub fn begin(&mut self, out: &mut dyn Write) -> io::Result<()> {
+        match self.format {
+            ReportFormat::Text => writeln!(
+                out,
+                "Policy: {} (time zone {}, now {})",
+                self.policy,
+                self.tz_name,
+                self.local(self.now)
+            ),
+            ReportFormat::Json { dry_run, .. } => {
+                writeln!(out, "{{")?;
+                writeln!(out, "  \"schema\": \"{SCHEMA}\",")?;
+                writeln!(out, "  \"now\": {},", json_line(&rfc3339(self.now))?)?;
+                writeln!(out, "  \"time_zone\": {},", json_line(&self.tz_name)?)?;
+                writeln!(out, "  \"dry_run\": {dry_run},")?;
+                writeln!(out, "  \"policy\": {},", json_line(self.policy)?)?;
+                let text = self.policy.to_text();
+                writeln!(out, "  \"policy_text\": {},", json_line(&text)?)?;
+                write!(out, "  \"groups\": [")
+            }
         }
-        out.push('\n');
-        out.push_str(&self.summary());
-        out
+    }
+
+    /// Every group of one plan; `label` names its entries.
+    pub fn plan(
+        &mut self,
+        out: &mut dyn Write,
+        input: &PlanInput<'_>,
+        plan: &Plan,
+        label: impl Fn(usize) -> EntryLabel,
+    ) -> io::Result<()> {
+        for group in &plan.groups {
+            match self.format {
+                ReportFormat::Text => {
+                    writeln!(out)?;
+                    self.group_text(out, input, group, &label)?;
+                }
+                ReportFormat::Json { verbose, .. } => {
+                    let separator = if self.groups_written == 0 { "" } else { "," };
+                    let group = json_group(input, group, &label, verbose);
+                    write!(out, "{separator}\n    {}", json_line(&group)?)?;
+                }
+            }
+            self.groups_written += 1;
+        }
+        let t = &plan.totals;
+        let sum = &mut self.totals;
+        sum.groups += t.groups;
+        sum.entries_in_scope += t.entries_in_scope;
+        sum.entries_kept += t.entries_kept;
+        sum.entries_removed += t.entries_removed;
+        sum.contents_freed += t.contents_freed;
+        sum.bytes_freed += t.bytes_freed;
+        sum.contents_shared_kept += t.contents_shared_kept;
+        self.groups_touched += plan.groups.iter().filter(|g| !g.remove.is_empty()).count();
+        // Budgets are planned over all notebooks at once: there is one plan when they count.
+        self.budget = plan.budget;
+        Ok(())
+    }
+
+    /// The summary of every plan written so far, or the rest of the JSON document.
+    pub fn end(&self, out: &mut dyn Write) -> io::Result<()> {
+        match self.format {
+            ReportFormat::Text => {
+                writeln!(out)?;
+                out.write_all(self.summary().as_bytes())
+            }
+            ReportFormat::Json { .. } => {
+                let close = if self.groups_written == 0 {
+                    "]"
+                } else {
+                    "\n  ]"
+                };
+                writeln!(out, "{close},")?;
+                writeln!(out, "  \"totals\": {},", json_line(&self.totals)?)?;
+                writeln!(out, "  \"budget_met\": {},", self.budget.met())?;
+                writeln!(out, "  \"budget\": {}", json_line(&self.budget)?)?;
+                writeln!(out, "}}")
+            }
+        }
     }
 
     fn local(&self, t: DateTime<Utc>) -> String {
@@ -164,30 +221,28 @@ where
 
     fn group_text(
         &self,
-        out: &mut String,
+        out: &mut dyn Write,
+        input: &PlanInput<'_>,
         group: &GroupPlan,
         label: &impl Fn(usize) -> EntryLabel,
-    ) {
+    ) -> io::Result<()> {
         let header = match (&group.notebook, &group.cell) {
             (Some(nb), Some(cell)) => format!("notebook {nb} · cell {cell}"),
             (Some(nb), None) => format!("notebook {nb}"),
             _ => "all notebooks".to_string(),
         };
-        let _ = writeln!(out, "{header}");
+        writeln!(out, "{header}")?;
         let kept: Vec<Row> = group
             .keep
             .iter()
-            .map(|k| self.row(k.entry, label, join(&k.reasons)))
+            .map(|k| self.row(input, k.entry, label, join(&k.reasons)))
             .collect();
         let removed: Vec<Row> = group
             .remove
             .iter()
             .map(|r| {
-                self.row(
-                    r.entry,
-                    label,
-                    r.by.map(|b| b.to_string()).unwrap_or_default(),
-                )
+                let by = r.by.map(|b| b.to_string()).unwrap_or_default();
+                self.row(input, r.entry, label, by)
             })
             .collect();
         let id_width = kept
@@ -204,13 +259,12 @@ where
             .max()
             .unwrap_or(0)
             .max(4);
-        let table = |out: &mut String, verb: &str, rows: &[Row], last_column: &str| {
+        let table = |out: &mut dyn Write, verb: &str, rows: &[Row], last_column: &str| {
             let noun = plural(rows.len(), "entry", "entries");
             if rows.is_empty() {
-                let _ = writeln!(out, "{verb} 0 entries");
-                return;
+                return writeln!(out, "{verb} 0 entries");
             }
-            let _ = writeln!(out, "{verb} {} {noun}:", rows.len());
+            writeln!(out, "{verb} {} {noun}:", rows.len())?;
             let header = Row {
                 id: "ID".into(),
                 created: "Created".into(),
@@ -223,21 +277,28 @@ where
                     "  {:<id_width$}  {:<19}  {:<19}  {:>size_width$}  {}",
                     row.id, row.created, row.last_used, row.size, row.last
                 );
-                let _ = writeln!(out, "{}", line.trim_end());
+                writeln!(out, "{}", line.trim_end())?;
             }
+            Ok(())
         };
-        table(out, "keep", &kept, "Reasons");
+        table(out, "keep", &kept, "Reasons")?;
         let by_column = if self.policy.has_budgets() {
             "Removed by"
         } else {
             ""
         };
-        table(out, "remove", &removed, by_column);
+        table(out, "remove", &removed, by_column)
     }
 
-    fn row(&self, entry: usize, label: &impl Fn(usize) -> EntryLabel, last: String) -> Row {
+    fn row(
+        &self,
+        input: &PlanInput<'_>,
+        entry: usize,
+        label: &impl Fn(usize) -> EntryLabel,
+        last: String,
+    ) -> Row {
         let EntryLabel { id, size } = label(entry);
-        let e: &Candidate<'_> = &self.input.entries[entry];
+        let e: &Candidate<'_> = &input.entries[entry];
         Row {
             id,
             created: self.local(e.created_at),
@@ -249,14 +310,8 @@ where
 
     /// The closing lines: what goes, what it frees, and any budget that could not be met.
     pub fn summary(&self) -> String {
-        let t = &self.plan.totals;
+        let t = &self.totals;
         let mut out = String::new();
-        let groups_touched = self
-            .plan
-            .groups
-            .iter()
-            .filter(|g| !g.remove.is_empty())
-            .count();
         if t.entries_removed == 0 {
             let _ = writeln!(
                 out,
@@ -272,8 +327,8 @@ where
                 "Summary: remove {} {} in {} {}, keep {}; free {} {} ({}); {} {} shared with kept entries.",
                 t.entries_removed,
                 plural(t.entries_removed, "entry", "entries"),
-                groups_touched,
-                plural(groups_touched, "group", "groups"),
+                self.groups_touched,
+                plural(self.groups_touched, "group", "groups"),
                 t.entries_kept,
                 t.contents_freed,
                 plural(t.contents_freed, "content", "contents"),
@@ -282,7 +337,7 @@ where
                 plural(t.contents_shared_kept, "content stays", "contents stay"),
             );
         }
-        if let Some(f) = self.plan.budget.max_size.filter(|f| !f.met()) {
+        if let Some(f) = self.budget.max_size.filter(|f| !f.met()) {
             let _ = writeln!(
                 out,
                 "budget not met: protected entries total {}, over --max-size {} ({})",
@@ -291,7 +346,7 @@ where
                 human_bytes(f.limit)
             );
         }
-        if let Some(f) = self.plan.budget.max_entries.filter(|f| !f.met()) {
+        if let Some(f) = self.budget.max_entries.filter(|f| !f.met()) {
             let _ = writeln!(
                 out,
                 "budget not met: {} protected entries, over --max-entries {}",
@@ -299,6 +354,99 @@ where
             );
         }
         out
+    }
+}
+
+fn json_group<'g>(
+    input: &PlanInput<'_>,
+    group: &'g GroupPlan,
+    label: &impl Fn(usize) -> EntryLabel,
+    verbose: bool,
+) -> JsonGroup<'g> {
+    let entries = input.entries;
+    let mut kept = KeptSummary {
+        entries: group.keep.len(),
+        bytes: 0,
+        reasons: BTreeMap::new(),
+    };
+    for k in &group.keep {
+        kept.bytes += label(k.entry).size;
+        for reason in &k.reasons {
+            *kept.reasons.entry(reason.to_string()).or_default() += 1;
+        }
+    }
+    let keep = verbose.then(|| {
+        group
+            .keep
+            .iter()
+            .map(|k| {
+                let (l, e) = (label(k.entry), &entries[k.entry]);
+                JsonKept {
+                    id: l.id,
+                    created_at: rfc3339(e.created_at),
+                    last_used_at: rfc3339(e.last_used),
+                    size: l.size,
+                    reasons: k.reasons.clone(),
+                }
+            })
+            .collect()
+    });
+    let remove = group
+        .remove
+        .iter()
+        .map(|r| {
+            let (l, e) = (label(r.entry), &entries[r.entry]);
+            JsonRemoved {
+                id: l.id,
+                created_at: rfc3339(e.created_at),
+                last_used_at: rfc3339(e.last_used),
+                size: l.size,
+                removed_by: r.by,
+            }
+        })
+        .collect();
+    JsonGroup {
+        notebook: &group.notebook,
+        cell: &group.cell,
+        kept,
+        keep,
+        remove,
+    }
+}
+
+impl<Tz: TimeZone> ReportContext<'_, '_, Tz>
+where
+    Tz::Offset: Display,
+{
+    /// The whole report of this one plan, as text or JSON.
+    pub fn render(&self, format: ReportFormat, label: impl Fn(usize) -> EntryLabel) -> String {
+        let mut writer = self.writer(format);
+        let mut out = Vec::new();
+        // Writing into memory cannot fail.
+        let _ = writer
+            .begin(&mut out)
+            .and_then(|()| writer.plan(&mut out, self.input, self.plan, label))
+            .and_then(|()| writer.end(&mut out));
+        String::from_utf8_lossy(&out).into_owned()
+    }
+
+    /// One block per group (keep table with reasons, remove table), then the summary.
+    pub fn text(&self, label: impl Fn(usize) -> EntryLabel) -> String {
+        self.render(ReportFormat::Text, label)
+    }
+
+    /// The closing lines of the text.
+    pub fn summary(&self) -> String {
+        let mut writer = self.writer(ReportFormat::Text);
+        let _ = writer.plan(&mut io::sink(), self.input, self.plan, |_| EntryLabel {
+            id: String::new(),
+            size: 0,
+        });
+        writer.summary()
+    }
+
+    fn writer(&self, format: ReportFormat) -> ReportWriter<'_, Tz> {
+        ReportWriter::new(self.policy, self.tz, self.tz_name, self.plan.now, format)
     }
 }
 

@@ -168,6 +168,14 @@ impl Policy {
         self.max_age.is_some() || self.max_size.is_some() || self.max_entries.is_some()
     }
 
+    /// Whether planning each notebook on its own gives the plan of all of them at once: no
+    /// group spans notebooks, and no budget counts across them (`--max-age` judges each entry
+    /// by itself; contents are never shared between notebooks). Then a prune holds one
+    /// notebook at a time.
+    pub fn plans_notebooks_apart(&self) -> bool {
+        self.group_by != GroupBy::None && self.max_size.is_none() && self.max_entries.is_none()
+    }
+
     /// The policy as flags, in a fixed order, quoted so that [`Policy::from_text`] reads it
     /// back to an equal policy.
     pub fn to_text(&self) -> String {

@@ -5,20 +5,25 @@ use super::{Candidate, PlanInput};
 use crate::model::{Row, Timeline};
 
 /// Rows of several notebooks with their contents numbered in one space (contents are per
-/// notebook folder, so two notebooks never share one).
+/// notebook folder, so two notebooks never share one), in one flat table.
 pub struct TimelineInput<'t> {
     timelines: Vec<&'t Timeline>,
     /// (timeline, row) of each planner entry.
-    rows: Vec<(usize, usize)>,
-    contents: Vec<Vec<u32>>,
+    rows: Vec<(u32, u32)>,
+    /// Each planner entry's contents are `contents[spans[i].0..spans[i].1]`.
+    spans: Vec<(u32, u32)>,
+    contents: Vec<u32>,
     sizes: Vec<u64>,
 }
 
 impl<'t> TimelineInput<'t> {
     pub fn new(timelines: impl IntoIterator<Item = &'t Timeline>) -> TimelineInput<'t> {
+        let timelines: Vec<&Timeline> = timelines.into_iter().collect();
+        let rows = timelines.iter().map(|t| t.rows.len()).sum();
         let mut input = TimelineInput {
-            timelines: timelines.into_iter().collect(),
-            rows: Vec::new(),
+            timelines,
+            rows: Vec::with_capacity(rows),
+            spans: Vec::with_capacity(rows),
             contents: Vec::new(),
             sizes: Vec::new(),
         };
@@ -26,10 +31,12 @@ impl<'t> TimelineInput<'t> {
             let offset = input.sizes.len() as u32;
             input.sizes.extend_from_slice(&timeline.content_sizes);
             for (r, row) in timeline.rows.iter().enumerate() {
-                input.rows.push((t, r));
+                input.rows.push((t as u32, r as u32));
+                let start = input.contents.len() as u32;
                 input
                     .contents
-                    .push(row.contents.iter().map(|c| c + offset).collect());
+                    .extend(row.contents.iter().map(|c| c + offset));
+                input.spans.push((start, input.contents.len() as u32));
             }
         }
         input
@@ -39,10 +46,10 @@ impl<'t> TimelineInput<'t> {
     pub fn candidates(&self) -> Vec<Candidate<'_>> {
         self.rows
             .iter()
-            .zip(&self.contents)
-            .map(|(&(t, r), contents)| {
-                let timeline = self.timelines[t];
-                let row = &timeline.rows[r];
+            .zip(&self.spans)
+            .map(|(&(t, r), &(start, end))| {
+                let timeline = self.timelines[t as usize];
+                let row = &timeline.rows[r as usize];
                 Candidate {
                     notebook: &timeline.notebook,
                     cell: &row.cell,
@@ -51,7 +58,7 @@ impl<'t> TimelineInput<'t> {
                     created_at: row.created_at.to_datetime(),
                     last_used: row.last_used.unwrap_or(row.created_at).to_datetime(),
                     pinned: row.pinned,
-                    contents,
+                    contents: &self.contents[start as usize..end as usize],
                 }
             })
             .collect()
@@ -67,7 +74,7 @@ impl<'t> TimelineInput<'t> {
     /// The notebook and row of planner entry `entry`.
     pub fn row(&self, entry: usize) -> (&'t str, &'t Row) {
         let (t, r) = self.rows[entry];
-        let timeline = self.timelines[t];
-        (&timeline.notebook, &timeline.rows[r])
+        let timeline = self.timelines[t as usize];
+        (&timeline.notebook, &timeline.rows[r as usize])
     }
 }

@@ -46,6 +46,16 @@ pub trait Fs: Send + Sync + fmt::Debug {
     fn read_from(&self, path: &Path, offset: u64) -> io::Result<Vec<u8>>;
     /// Reads at most the first `max` bytes.
     fn read_head(&self, path: &Path, max: usize) -> io::Result<Vec<u8>>;
+    /// Reads at most `len` bytes from `offset`.
+    fn read_range(&self, path: &Path, offset: u64, len: usize) -> io::Result<Vec<u8>> {
+        let mut bytes = self.read_from(path, offset)?;
+        bytes.truncate(len);
+        Ok(bytes)
+    }
+    /// A file to read as a stream, for contents of any size.
+    fn open(&self, path: &Path) -> io::Result<Box<dyn Read + Send>> {
+        Ok(Box::new(io::Cursor::new(self.read(path)?)))
+    }
     /// Creates a file that must not exist yet and writes `bytes` to it (not synced).
     fn write_new(&self, path: &Path, bytes: &[u8]) -> io::Result<()>;
     /// Appends to a file, creating it if needed (not synced).
@@ -88,6 +98,21 @@ impl Fs for RealFs {
         let mut bytes = Vec::with_capacity(max.min(1 << 16));
         file.take(max as u64).read_to_end(&mut bytes)?;
         Ok(bytes)
+    }
+
+    fn read_range(&self, path: &Path, offset: u64, len: usize) -> io::Result<Vec<u8>> {
+        let (mut file, file_len) = open_regular(path)?;
+        file.seek(SeekFrom::Start(offset))?;
+        let len = (len as u64).min(file_len.saturating_sub(offset));
+        let mut bytes = Vec::with_capacity(len.min(1 << 24) as usize);
+        file.take(len).read_to_end(&mut bytes)?;
+        Ok(bytes)
+    }
+
+    fn open(&self, path: &Path) -> io::Result<Box<dyn Read + Send>> {
+        // As for `read_from`: a regular file only, and no further than its length when opened.
+        let (file, len) = open_regular(path)?;
+        Ok(Box::new(file.take(len)))
     }
 
     fn write_new(&self, path: &Path, bytes: &[u8]) -> io::Result<()> {
@@ -283,6 +308,54 @@ pub fn write_atomic(fs: &dyn Fs, path: &Path, bytes: &[u8]) -> io::Result<()> {
         let _ = fs.remove_file(&temp);
     }
     result
+}
+
+/// Bytes read at a time when a file is streamed: memory stays at this, whatever the file's
+/// size, while each block is still large enough to hash on every core.
+pub const STREAM_BLOCK: usize = 4 << 20;
+
+/// Reads `reader` to its end a block at a time, handing each block to `visit`.
+pub fn for_each_block(
+    reader: &mut dyn Read,
+    mut visit: impl FnMut(&[u8]) -> io::Result<()>,
+) -> io::Result<u64> {
+    let mut block = vec![0u8; STREAM_BLOCK];
+    let mut total = 0u64;
+    loop {
+        let mut filled = 0;
+        while filled < block.len() {
+            match reader.read(&mut block[filled..]) {
+                Ok(0) => break,
+                Ok(n) => filled += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        if filled == 0 {
+            return Ok(total);
+        }
+        visit(&block[..filled])?;
+        total += filled as u64;
+        if filled < block.len() {
+            return Ok(total);
+        }
+    }
+}
+
+/// BLAKE3 of a file and its length, through a fixed buffer and on every core (as `b3sum`
+/// hashes, without mapping the file: a mapped file counts whole in a process's memory).
+pub fn hash_file(fs: &dyn Fs, path: &Path) -> io::Result<(blake3::Hash, u64)> {
+    hash_reader(&mut *fs.open(path)?)
+}
+
+/// [`hash_file`] of what a reader gives.
+pub fn hash_reader(reader: &mut dyn Read) -> io::Result<(blake3::Hash, u64)> {
+    let mut hasher = blake3::Hasher::new();
+    let len = for_each_block(reader, |block| {
+        hasher.update_rayon(block);
+        Ok(())
+    })?;
+    Ok((hasher.finalize(), len))
 }
 
 /// `n` random lower-case hex digits, for unique file names.

@@ -4,10 +4,10 @@ use super::layout::NOTEBOOK_FILE;
 use super::{Locked, Notebook, Store, StoreError};
 use crate::model::{
     Applied, BackendKind, CacheTie, Change, ContentRef, Copies, Detail, EntryId, History,
-    HistoryError, HistoryResult, Journal, NotebookInfo, NotebookKey, ParentInfo, PartInfo,
-    PartKind, Removal, Row, Timeline,
+    HistoryError, HistoryResult, IndexSummary, Journal, NotebookInfo, NotebookKey, ParentInfo,
+    PartInfo, PartKind, Removal, Row, Timeline,
 };
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 
 impl From<StoreError> for HistoryError {
@@ -252,18 +252,36 @@ impl History for StoreHistory {
         self.store.persist_dir().display().to_string()
     }
 
+    /// Totals from snapshot headers where they are current; a notebook that must be read for
+    /// them stays open, so the timeline asked for next is not read twice. A damaged folder is
+    /// listed with no entries (its timeline says what is wrong): it never hides the others.
     fn notebooks(&self) -> HistoryResult<Vec<NotebookInfo>> {
-        Ok(self
-            .store
-            .summaries()?
-            .into_iter()
-            .map(|s| NotebookInfo {
-                notebook: s.notebook,
-                cells: s.cells,
-                entries: s.entries,
-                bytes: s.bytes,
-            })
-            .collect())
+        let mut infos = Vec::new();
+        for folder in self.store.notebook_folders()? {
+            let (notebook, summary) = match folder.key {
+                Ok(key) => {
+                    let summary = match self.store.quick_summary(&key) {
+                        Some(summary) => summary,
+                        None => match self.with(key.as_str(), true, |nb| {
+                            Ok::<_, HistoryError>(nb.index().summary())
+                        }) {
+                            Ok(summary) => summary,
+                            Err(e) if e.busy => return Err(e),
+                            Err(_) => IndexSummary::default(),
+                        },
+                    };
+                    (key.to_string(), summary)
+                }
+                Err(_) => (folder.name, IndexSummary::default()),
+            };
+            infos.push(NotebookInfo {
+                notebook,
+                cells: summary.cells as usize,
+                entries: summary.entries as usize,
+                bytes: summary.bytes,
+            });
+        }
+        Ok(infos)
     }
 
     fn timeline(&self, notebook: &str) -> HistoryResult<Timeline> {
@@ -347,6 +365,19 @@ impl History for StoreHistory {
         Ok(reader.read(*hash, part.size)?)
     }
 
+    fn copy_to(
+        &self,
+        notebook: &str,
+        part: &PartInfo,
+        out: &mut dyn std::io::Write,
+    ) -> HistoryResult<u64> {
+        let ContentRef::Hash(hash) = &part.content else {
+            return Err(HistoryError::new("not a store content"));
+        };
+        let reader = self.with(notebook, false, |nb| Ok::<_, HistoryError>(nb.reader()))?;
+        Ok(reader.copy_to(*hash, part.size, out)?)
+    }
+
     fn remove(&self, removal: &Removal<'_>) -> HistoryResult<Applied> {
         let notebook = removal.notebook;
         self.locked(notebook, |tx, timeline, _| {
@@ -399,25 +430,33 @@ impl History for StoreHistory {
 /// Rows of a notebook; strings are shared between rows of one cell or module.
 pub fn timeline_of(nb: &Notebook) -> Timeline {
     let index = nb.index();
-    let views = index.views();
-    let mut strings: HashMap<&str, Arc<str>> = HashMap::new();
-    let mut share = |s| -> Arc<str> { strings.entry(s).or_insert_with(|| Arc::from(s)).clone() };
-    let rows = views
-        .iter()
-        .map(|view| Row {
+    // One `Arc` per distinct string, found by the index's own string ids.
+    let mut shared: Vec<Option<Arc<str>>> = vec![None; index.string_count()];
+    let mut share = |id: u32, text: &str| -> Arc<str> {
+        shared[id as usize]
+            .get_or_insert_with(|| Arc::from(text))
+            .clone()
+    };
+    let rows = index
+        .views_in_order()
+        .map(|view| {
+            let [cell, module, version] = index.key_string_ids(&view);
+            (view, cell, module, version)
+        })
+        .map(|(view, cell, module, version)| Row {
             id: view.id,
-            cell: share(view.cell),
-            module: share(view.module),
-            version: share(view.version),
+            cell: share(cell, view.cell),
+            module: share(module, view.module),
+            version: share(version, view.version),
             created_at: view.created_at,
             approximate_time: false,
             last_used: view.last_used,
             pinned: view.pinned,
             size: view.size,
             parts: view.parts,
-            contents: index.content_ids(view),
+            contents: index.content_ids(&view),
             copies: Copies::STORE,
-            code: index.code_of(view),
+            code: index.code_of(&view),
         })
         .collect();
     Timeline {

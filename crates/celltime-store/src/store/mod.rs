@@ -12,6 +12,7 @@ pub mod map;
 mod notebook;
 pub(crate) mod objects;
 pub mod pack;
+mod parallel;
 mod snapshot;
 mod verify;
 pub mod wire;
@@ -23,12 +24,12 @@ pub use config::{
 pub use error::{IoContext, Result, StoreError};
 pub use layout::{NotebookPaths, Workspace};
 pub use notebook::{
-    ContentReader, ContentSource, Fetched, GcReport, Importer, Issue, Locked, Notebook,
-    NotebookFile, ObjectWriter, Severity,
+    CONSOLIDATE_AFTER, ContentReader, ContentSource, Fetched, GcReport, Importer, Issue, Locked,
+    Notebook, NotebookFile, ObjectWriter, Severity,
 };
 pub use verify::VerifyReport;
 
-use crate::model::{KeyError, NotebookKey, colliding_folder};
+use crate::model::{ExecKey, KeyError, NewEntry, NotebookKey, colliding_folder};
 use fs::{Fs, ItemKind, RealFs, random_hex, write_atomic};
 use layout::{INDEX_DIR, LOCK_FILE, LOG_DIR, NOTEBOOK_FILE, OBJECTS_DIR, PACKS_DIR};
 use lock::{LockMode, StoreLock};
@@ -59,9 +60,28 @@ pub struct Context {
     /// Where contents this machine lacks are fetched from on first read (a remote).
     pub content_source: Option<Arc<dyn ContentSource>>,
     persist_dir: PathBuf,
+    /// Writes of derived files (snapshots) that run while the command goes on.
+    background: std::sync::Mutex<Vec<std::thread::JoinHandle<()>>>,
+}
+
+impl Drop for Context {
+    fn drop(&mut self) {
+        let pending = std::mem::take(self.background.get_mut().unwrap_or_else(|e| e.into_inner()));
+        for write in pending {
+            let _ = write.join();
+        }
+    }
 }
 
 impl Context {
+    /// Keeps a background write to wait for before the store goes away.
+    fn in_background(&self, write: std::thread::JoinHandle<()>) {
+        self.background
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(write);
+    }
+
     pub fn persist_dir(&self) -> &Path {
         &self.persist_dir
     }
@@ -218,6 +238,17 @@ impl Default for StoreOptions {
     }
 }
 
+/// What [`Store::append`] did.
+#[derive(Debug)]
+pub struct Appended {
+    /// The entries' keys: they are written (or were already there), whatever `consolidated`
+    /// says.
+    pub keys: Vec<ExecKey>,
+    /// Whether the log had passed [`CONSOLIDATE_AFTER`] and was folded into the map. A
+    /// failure here leaves the entries written, in the log, for the next consolidation.
+    pub consolidated: Result<bool>,
+}
+
 /// Totals of one notebook, for listings.
 #[derive(Debug, Clone, Default, serde::Serialize)]
 pub struct NotebookSummary {
@@ -268,6 +299,7 @@ impl Store {
                 lock_timeout: options.lock_timeout,
                 content_source,
                 persist_dir,
+                background: std::sync::Mutex::default(),
             }),
         })
     }
@@ -447,6 +479,26 @@ impl Store {
         Notebook::open(self.ctx.clone(), key.clone(), paths)
     }
 
+    /// Adds entries to a notebook (creating its folder on the first write), for a process that
+    /// writes and exits (`celltime put`): the map's entries are not read when its snapshot
+    /// lists their ids, and the log is folded into the map only once it has passed
+    /// [`CONSOLIDATE_AFTER`] bytes. A long-lived writer keeps a [`Notebook`] open instead and
+    /// consolidates when it exits.
+    pub fn append(&self, key: &NotebookKey, entries: Vec<NewEntry>) -> Result<Appended> {
+        self.check_no_links(key)?;
+        let paths = self.paths(key);
+        if self.ctx.fs.metadata(&paths.notebook_file()).is_ok() {
+            self.check_notebook_file(&paths.notebook_file(), key)?;
+        } else {
+            self.check_no_collision(key)?;
+        }
+        let mut notebook = Notebook::open_for_append(self.ctx.clone(), key.clone(), paths)?;
+        let keys = notebook.put_batch(entries)?;
+        failpoint::hit("append.before_consolidate");
+        let consolidated = notebook.consolidate_if_due();
+        Ok(Appended { keys, consolidated })
+    }
+
     /// Records where a notebook's source lives (`notebook.toml` `source`), creating the folder.
     pub fn set_notebook_source(&self, key: &NotebookKey, source: &str) -> Result<()> {
         self.check_no_links(key)?;
@@ -460,6 +512,12 @@ impl Store {
             key,
             Some(source),
         )
+    }
+
+    /// A notebook's totals from its snapshot header, when that is current (the snapshot
+    /// matches the map, and nothing waits in the log or in conflicted copies).
+    pub fn quick_summary(&self, key: &NotebookKey) -> Option<crate::model::IndexSummary> {
+        notebook::quick_summary(&self.ctx, &self.paths(key))
     }
 
     /// Totals per notebook folder; read from snapshot headers where they are current, so

@@ -14,11 +14,15 @@ use super::fs::{Fs, ItemKind, open_regular, write_atomic};
 use crate::Located;
 use crate::model::ContentHash;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 pub const PACK_SUFFIX: &str = ".sqlite";
+/// A writer continues the newest pack of its machine until the pack reaches this size, so
+/// processes that write one entry and exit do not leave a pack each, while a pack that git or
+/// a sync tool must copy again after a change stays small.
+pub const PACK_ROLLOVER: u64 = 8 << 20;
 /// `PRAGMA application_id`: "ctm1".
 const APPLICATION_ID: i32 = 0x6374_6d31;
 /// `PRAGMA user_version`: the pack layout this celltime reads and writes.
@@ -31,7 +35,7 @@ fn sql_error(path: &Path, e: rusqlite::Error) -> StoreError {
 }
 
 /// Is `path`, as SQLite would resolve it, too long for SQLite to open?
-fn beyond_sqlite(path: &Path) -> bool {
+pub fn beyond_sqlite(path: &Path) -> bool {
     let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
         return false;
     };
@@ -99,7 +103,10 @@ fn open_read(path: &Path) -> Result<Connection> {
 
 const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 
-fn open_write(path: &Path) -> Result<Connection> {
+/// A connection for writing. Only a new pack gets its identity and table: on an existing one,
+/// each of those statements would be a write transaction of its own, with its own syncs; its
+/// layout is only checked.
+fn open_write(path: &Path, new: bool) -> Result<Connection> {
     let conn = Connection::open(path).map_err(|e| sql_error(path, e))?;
     conn.busy_timeout(BUSY_TIMEOUT)
         .map_err(|e| sql_error(path, e))?;
@@ -108,7 +115,10 @@ fn open_write(path: &Path) -> Result<Connection> {
          PRAGMA synchronous = FULL;",
     )
     .map_err(|e| sql_error(path, e))?;
-    create_schema(path, &conn)?;
+    match new {
+        true => create_schema(path, &conn)?,
+        false => check_version(path, &conn)?,
+    }
     Ok(conn)
 }
 
@@ -138,7 +148,7 @@ pub fn insert(fs: &dyn Fs, path: &Path, items: &[(ContentHash, &[u8])]) -> Resul
         return save_in_memory(fs, path, &mut conn);
     }
     if path.exists() {
-        return insert_into(fs, path, items);
+        return insert_into(fs, path, false, items);
     }
     let dir = path.parent().unwrap_or(Path::new("."));
     let name = path
@@ -146,7 +156,7 @@ pub fn insert(fs: &dyn Fs, path: &Path, items: &[(ContentHash, &[u8])]) -> Resul
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     let temp = dir.join(format!(".tmp-{name}"));
-    let created = insert_into(fs, &temp, items)
+    let created = insert_into(fs, &temp, true, items)
         .and_then(|()| fs.rename(&temp, path).at(path))
         .and_then(|()| fs.sync_dir(dir).at(dir));
     if created.is_err() {
@@ -155,9 +165,47 @@ pub fn insert(fs: &dyn Fs, path: &Path, items: &[(ContentHash, &[u8])]) -> Resul
     created
 }
 
-fn insert_into(fs: &dyn Fs, path: &Path, items: &[(ContentHash, &[u8])]) -> Result<()> {
-    let mut conn = open_write(path)?;
+fn insert_into(fs: &dyn Fs, path: &Path, new: bool, items: &[(ContentHash, &[u8])]) -> Result<()> {
+    let mut conn = open_write(path, new)?;
     insert_rows(fs, path, &mut conn, items)
+}
+
+/// A write connection kept open between commits to one existing pack, so a long-lived
+/// writer pays for opening it (and reading its schema) once, not at every put. Packs beyond
+/// SQLite's path limit have none (they are written whole by [`insert`]).
+pub struct PackWriter {
+    path: PathBuf,
+    inode: u64,
+    conn: Connection,
+}
+
+impl std::fmt::Debug for PackWriter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PackWriter")
+            .field("path", &self.path)
+            .finish()
+    }
+}
+
+impl PackWriter {
+    pub fn open(fs: &dyn Fs, path: &Path) -> Result<PackWriter> {
+        Ok(PackWriter {
+            inode: fs.metadata(path).at(path)?.inode,
+            path: path.to_path_buf(),
+            conn: open_write(path, false)?,
+        })
+    }
+
+    /// Is this the connection to the pack at `path` as it is now (not to a file another
+    /// process replaced or deleted meanwhile)?
+    pub fn is_for(&self, fs: &dyn Fs, path: &Path) -> bool {
+        self.path == path && fs.metadata(path).is_ok_and(|m| m.inode == self.inode)
+    }
+
+    /// Inserts contents in one durable transaction.
+    pub fn insert(&mut self, fs: &dyn Fs, items: &[(ContentHash, &[u8])]) -> Result<()> {
+        insert_rows(fs, &self.path, &mut self.conn, items)
+    }
 }
 
 fn insert_rows(
@@ -280,6 +328,38 @@ impl PackReader {
         }
     }
 
+    /// Which of `hashes` the packs named `names` hold (primary-key lookups through the
+    /// connections kept open; no content is read).
+    pub fn holding(
+        &self,
+        fs: &dyn Fs,
+        names: &[String],
+        hashes: &HashSet<ContentHash>,
+    ) -> Result<HashSet<ContentHash>> {
+        let mut connections = self.connections.lock().expect("pack connections");
+        let mut held = HashSet::new();
+        for name in names {
+            let path = self.dir.join(name);
+            let Some(open) = open_current(fs, &mut connections, &path, name)? else {
+                continue; // compacted away meanwhile: what it held is in another pack, or gone
+            };
+            let mut query = open
+                .conn
+                .prepare_cached("SELECT 1 FROM contents WHERE hash = ?1")
+                .map_err(|e| sql_error(&path, e))?;
+            for hash in hashes {
+                if !held.contains(hash)
+                    && query
+                        .exists([hash.to_hex()])
+                        .map_err(|e| sql_error(&path, e))?
+                {
+                    held.insert(*hash);
+                }
+            }
+        }
+        Ok(held)
+    }
+
     /// The content `hash` from whichever pack holds it. The packs already open (and still
     /// there: a compacted pack is deleted, and what only it held is gone) are asked first; the
     /// folder is listed again only when none has it, so a reader that hits costs one `stat`,
@@ -298,23 +378,11 @@ impl PackReader {
             let mut vanished = false;
             for name in &names {
                 let path = self.dir.join(name);
-                let stale = connections.get(name).is_some_and(|open| {
-                    open.in_memory.is_some_and(|s| Some(s) != stamp(fs, &path))
-                });
-                if stale || !connections.contains_key(name) {
-                    let in_memory = beyond_sqlite(&path).then(|| stamp(fs, &path)).flatten();
-                    match open_read(&path) {
-                        Ok(conn) => {
-                            connections.insert(name.clone(), Open { conn, in_memory });
-                        }
-                        Err(_) if !path.exists() => {
-                            vanished = true;
-                            continue;
-                        }
-                        Err(e) => return Err(e),
-                    }
-                }
-                if let Some(found) = query(&path, &connections[name].conn, hash, size)? {
+                let Some(open) = open_current(fs, &mut connections, &path, name)? else {
+                    vanished = true;
+                    continue;
+                };
+                if let Some(found) = query(&path, &open.conn, hash, size)? {
                     return Ok(Some(found));
                 }
             }
@@ -324,6 +392,30 @@ impl PackReader {
         }
         Ok(None)
     }
+}
+
+/// The open pack `name`, opened now if it was not open or was read into memory before it
+/// changed; `None` when it vanished (another process compacted it).
+fn open_current<'c>(
+    fs: &dyn Fs,
+    connections: &'c mut HashMap<String, Open>,
+    path: &Path,
+    name: &str,
+) -> Result<Option<&'c Open>> {
+    let stale = connections
+        .get(name)
+        .is_some_and(|open| open.in_memory.is_some_and(|s| Some(s) != stamp(fs, path)));
+    if stale || !connections.contains_key(name) {
+        let in_memory = beyond_sqlite(path).then(|| stamp(fs, path)).flatten();
+        match open_read(path) {
+            Ok(conn) => {
+                connections.insert(name.to_string(), Open { conn, in_memory });
+            }
+            Err(_) if !path.exists() => return Ok(None),
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(connections.get(name))
 }
 
 fn query(path: &Path, conn: &Connection, hash: ContentHash, size: u64) -> Result<Option<Vec<u8>>> {

@@ -2,13 +2,14 @@
 //! cleanly. Garbage (contents nothing references) is reported apart from errors.
 
 use super::error::Result;
-use super::fs::ItemKind;
+use super::fs::{ItemKind, hash_reader};
 use super::notebook::{Issue, Notebook, Severity};
 use super::objects;
 use super::pack;
 use crate::model::ContentHash;
 use serde::Serialize;
 use std::collections::{HashMap, HashSet};
+use std::io::Read;
 use std::path::PathBuf;
 
 #[derive(Debug, Default, Clone, Serialize)]
@@ -126,7 +127,7 @@ impl Notebook {
         for object in objects::list(fs, &paths.objects_dir())? {
             match (object.hash, object.kind) {
                 (Some(hash), ItemKind::File) => {
-                    match referenced.get(&hash) {
+                    let recorded = match referenced.get(&hash) {
                         // Garbage: counted from its length; gc sweeps it and nothing reads it.
                         None => {
                             found.insert(hash, Found { size: object.len });
@@ -143,10 +144,15 @@ impl Notebook {
                             ));
                             continue;
                         }
-                        Some(_) => {}
-                    }
-                    let bytes = match fs.read(&object.path) {
-                        Ok(bytes) => bytes,
+                        Some(&recorded) => recorded,
+                    };
+                    // Streamed, and never past the recorded size: memory does not grow with
+                    // the object, and an object that grew meanwhile is not read on for ever.
+                    let hashed = fs.open(&object.path).and_then(|reader| {
+                        hash_reader(&mut reader.take(recorded.saturating_add(1)))
+                    });
+                    let (actual, len) = match hashed {
+                        Ok(hashed) => hashed,
                         Err(e) => {
                             report
                                 .problems
@@ -155,14 +161,9 @@ impl Notebook {
                         }
                     };
                     report.contents_checked += 1;
-                    report.bytes_hashed += bytes.len() as u64;
-                    if ContentHash::of(&bytes) == hash {
-                        found.insert(
-                            hash,
-                            Found {
-                                size: bytes.len() as u64,
-                            },
-                        );
+                    report.bytes_hashed += len;
+                    if ContentHash(*actual.as_bytes()) == hash {
+                        found.insert(hash, Found { size: len });
                     } else {
                         damaged.insert(hash);
                         report

@@ -2,13 +2,14 @@
 //! the positions the map records; refreshing that state when other processes write.
 
 use super::{Issue, Severity, State};
-use crate::model::{NotebookIndex, NotebookKey, Timestamp};
+use crate::model::{Entry, EntryId, NotebookIndex, NotebookKey, Timestamp};
 use crate::store::Context;
 use crate::store::error::{IoContext, Result, StoreError};
 use crate::store::fs::{DirItem, ItemKind};
 use crate::store::layout::{MAP_FILE, NotebookPaths};
 use crate::store::log::{self, Record, SEGMENT_SUFFIX};
 use crate::store::map::{self, MapData};
+use crate::store::parallel;
 use crate::store::snapshot::{self, MapStamp};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -32,78 +33,91 @@ pub(in crate::store) fn quick_summary(
             return None;
         }
     }
-    let copies = ctx.fs.read_dir(&paths.dir).ok()?;
-    if copies
-        .iter()
-        .any(|i| i.name != MAP_FILE && i.name.starts_with("map") && i.name.ends_with(".toml"))
-    {
+    if has_conflicted_copies(ctx, paths)? {
         return None;
     }
     Some(header.summary)
 }
 
+/// Does the folder hold conflicted copies of the map (which must be merged on read)?
+pub(super) fn has_conflicted_copies(ctx: &Context, paths: &NotebookPaths) -> Option<bool> {
+    let items = ctx.fs.read_dir(&paths.dir).ok()?;
+    Some(items.iter().any(|i| is_conflicted_copy(&i.name)))
+}
+
+fn is_conflicted_copy(name: &str) -> bool {
+    name != MAP_FILE && name.starts_with("map") && name.ends_with(".toml")
+}
+
 /// Segment file names in the log folder (regular files only).
 pub(super) fn segment_names(ctx: &Context, log_dir: &std::path::Path) -> Result<Vec<String>> {
     match ctx.fs.read_dir(log_dir) {
-        Ok(items) => Ok(items
-            .into_iter()
-            .filter(|i| {
-                i.kind == ItemKind::File
-                    && i.name.ends_with(SEGMENT_SUFFIX)
-                    && !i.name.starts_with('.')
-            })
-            .map(|i| i.name)
-            .collect()),
+        Ok(items) => {
+            let mut names: Vec<String> = items
+                .into_iter()
+                .filter(|i| {
+                    i.kind == ItemKind::File
+                        && i.name.ends_with(SEGMENT_SUFFIX)
+                        && !i.name.starts_with('.')
+                })
+                .map(|i| i.name)
+                .collect();
+            names.sort();
+            Ok(names)
+        }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
         Err(e) => Err(e).at(log_dir),
     }
 }
 
-/// Applies one record to the index.
-pub(super) fn apply(
-    index: &mut NotebookIndex,
-    notebook: &NotebookKey,
-    record: Record,
-) -> Option<String> {
-    match record {
-        Record::Put { entry, .. } => match (*entry).into_entry(notebook) {
-            Ok(entry) => {
-                index.insert(&entry);
-                None
-            }
-            Err(e) => Some(format!("invalid put record: {e}")),
-        },
-        Record::Remove { ids, .. } => {
-            ids.iter().for_each(|id| {
-                index.remove(*id);
-            });
-            None
-        }
-        Record::Pin { ids, .. } => {
-            ids.iter().for_each(|id| {
-                index.set_pinned(*id, true);
-            });
-            None
-        }
-        Record::Unpin { ids, .. } => {
-            ids.iter().for_each(|id| {
-                index.set_pinned(*id, false);
-            });
-            None
-        }
-        Record::Used { ids, used_at, .. } => {
-            ids.iter().for_each(|id| {
-                index.touch(*id, used_at);
-            });
-            None
-        }
-        Record::Serve { ids, at } => {
-            ids.iter().for_each(|id| {
-                index.set_served(*id, at);
-            });
-            None
+/// A record ready to apply: a put already validated into an entry with its id. Validation
+/// does not depend on the index, so it runs on all cores before records are applied in order.
+pub(super) enum Ready {
+    Put(Box<Entry>, EntryId),
+    Invalid(String),
+    Other(Record),
+}
+
+impl Ready {
+    pub(super) fn of(notebook: &NotebookKey, record: Record) -> Ready {
+        match record {
+            Record::Put { entry, .. } => match (*entry).into_entry(notebook) {
+                Ok(entry) => {
+                    let id = entry.key.id();
+                    Ready::Put(Box::new(entry), id)
+                }
+                Err(e) => Ready::Invalid(format!("invalid put record: {e}")),
+            },
+            other => Ready::Other(other),
         }
     }
+}
+
+/// Applies one record to the index; returns why it could not be applied, if it could not.
+pub(super) fn apply(index: &mut NotebookIndex, record: Ready) -> Option<String> {
+    match record {
+        Ready::Put(entry, id) => {
+            index.insert_with_id(&entry, id);
+        }
+        Ready::Invalid(message) => return Some(message),
+        Ready::Other(Record::Put { .. }) => unreachable!("puts are made ready"),
+        Ready::Other(Record::Remove { ids, .. }) => ids.iter().for_each(|id| {
+            index.remove(*id);
+        }),
+        Ready::Other(Record::Pin { ids, .. }) => ids.iter().for_each(|id| {
+            index.set_pinned(*id, true);
+        }),
+        Ready::Other(Record::Unpin { ids, .. }) => ids.iter().for_each(|id| {
+            index.set_pinned(*id, false);
+        }),
+        Ready::Other(Record::Used { ids, used_at, .. }) => ids.iter().for_each(|id| {
+            index.touch(*id, used_at);
+        }),
+        Ready::Other(Record::Serve { ids, at }) => ids.iter().for_each(|id| {
+            index.set_served(*id, at);
+        }),
+    }
+    None
 }
 
 /// Reads the map (through its snapshot when one matches), merges conflicted copies, and
@@ -125,6 +139,43 @@ pub(super) fn load_state(ctx: &Context, key: &NotebookKey, paths: &NotebookPaths
         issues,
         data,
         latest_at: Timestamp(i64::MIN),
+        map_ids: None,
+    };
+    let start: BTreeMap<String, u64> = state.data.log_pos.clone();
+    apply_segments(ctx, key, paths, &mut state, &start)?;
+    Ok(state)
+}
+
+/// The state a writer that only adds entries needs: the map's entries by id alone, from the
+/// snapshot that matches the map, and the log records after the map's positions in full.
+/// Without such a snapshot, or with conflicted copies to merge, this is [`load_state`].
+pub(super) fn load_for_append(
+    ctx: &Context,
+    key: &NotebookKey,
+    paths: &NotebookPaths,
+) -> Result<State> {
+    let fs = ctx.fs.as_ref();
+    let Some(map_stamp) = stamp(ctx, &paths.map()) else {
+        return load_state(ctx, key, paths);
+    };
+    let Some((header, ids)) = snapshot::ids_by_stamp(fs, &paths.index_dir(), map_stamp) else {
+        return load_state(ctx, key, paths);
+    };
+    if has_conflicted_copies(ctx, paths) != Some(false) {
+        return load_state(ctx, key, paths);
+    }
+    let mut state = State {
+        data: MapData {
+            index: NotebookIndex::new(key.clone()),
+            log_pos: header.log_pos,
+            merged: BTreeSet::new(),
+        },
+        map_stamp: Some(map_stamp),
+        read_pos: BTreeMap::new(),
+        merged_copies: BTreeSet::new(),
+        issues: Vec::new(),
+        latest_at: Timestamp(i64::MIN),
+        map_ids: Some(ids),
     };
     let start: BTreeMap<String, u64> = state.data.log_pos.clone();
     apply_segments(ctx, key, paths, &mut state, &start)?;
@@ -132,7 +183,7 @@ pub(super) fn load_state(ctx: &Context, key: &NotebookKey, paths: &NotebookPaths
 }
 
 /// The map's state: from the snapshot that matches its stamp, else from the snapshot of its
-/// contents, else by parsing it (and saving a snapshot for next time).
+/// contents, else by reading it (and saving a snapshot for next time).
 fn read_map(
     ctx: &Context,
     key: &NotebookKey,
@@ -148,18 +199,31 @@ fn read_map(
         return Ok(data);
     }
     let map_path = paths.map();
-    let bytes = fs.read(&map_path).at(&map_path)?;
-    let hash = blake3::hash(&bytes);
-    if let Some(data) = snapshot::load_by_hash(fs, &index_dir, &hash, stamp).filter(valid) {
+    // A snapshot of the same contents under another stamp (a copy, a checkout) is found by
+    // the map's hash; without snapshots (a fresh clone) there is nothing to look for.
+    if snapshot::any(fs, &index_dir) {
+        let (hash, _) = crate::store::fs::hash_file(fs, &map_path).at(&map_path)?;
+        if let Some(data) = snapshot::load_by_hash(fs, &index_dir, &hash, stamp).filter(valid) {
+            return Ok(data);
+        }
+    }
+    // The layout celltime writes is read block by block; anything else is read whole.
+    if let Some((data, hash)) = map::read_canonical_file(fs, &map_path, key)?
+        && self::stamp(ctx, &map_path) == Some(stamp)
+    {
+        snapshot::save_soon(ctx, &index_dir, &hash, stamp, &data);
         return Ok(data);
     }
+    let bytes = fs.read(&map_path).at(&map_path)?;
+    let hash = blake3::hash(&bytes);
     let text = String::from_utf8(bytes)
         .map_err(|_| StoreError::invalid(&map_path, None, "not UTF-8 text"))?;
     let (data, conflicted) = map::parse_map(&map_path, &text, key)?;
+    drop(text);
     if conflicted {
         issues.push(Issue::new(Severity::Warning, &map_path, None, "git conflict markers: both sides were read and merged; `celltime consolidate` writes a clean map"));
     } else {
-        snapshot::save(fs, &index_dir, &hash, stamp, &data);
+        snapshot::save_soon(ctx, &index_dir, &hash, stamp, &data);
     }
     Ok(data)
 }
@@ -176,11 +240,7 @@ fn merge_conflicted_copies(
     let mut merged = BTreeSet::new();
     let items = ctx.fs.read_dir(&paths.dir).unwrap_or_default();
     for item in items {
-        let is_copy = item.kind == ItemKind::File
-            && item.name != MAP_FILE
-            && item.name.starts_with("map")
-            && item.name.ends_with(".toml");
-        if !is_copy {
+        if item.kind != ItemKind::File || !is_conflicted_copy(&item.name) {
             continue;
         }
         let path = paths.dir.join(&item.name);
@@ -225,10 +285,11 @@ fn apply_segments(
     from: &BTreeMap<String, u64>,
 ) -> Result<()> {
     let log_dir = paths.log_dir();
-    let mut pending: Vec<(Timestamp, String, u64, Record)> = Vec::new();
-    for name in segment_names(ctx, &log_dir)? {
-        let path = log_dir.join(&name);
-        let start = from.get(&name).copied().unwrap_or(0);
+    let names = segment_names(ctx, &log_dir)?;
+    let mut pending: Vec<(Timestamp, usize, u64, Record)> = Vec::new();
+    for (segment, name) in names.iter().enumerate() {
+        let path = log_dir.join(name);
+        let start = from.get(name).copied().unwrap_or(0);
         let len = ctx.fs.metadata(&path).at(&path)?.len;
         if len < start {
             state.issues.push(Issue::new(Severity::Error, &path, None, format!("segment is shorter ({len} bytes) than the map says was folded ({start}); it was truncated or replaced")));
@@ -265,18 +326,25 @@ fn apply_segments(
         let mut clock = Timestamp(i64::MIN);
         pending.extend(read.records.into_iter().map(|(offset, r)| {
             clock = clock.max(r.at());
-            (clock, name.clone(), offset, r)
+            (clock, segment, offset, r)
         }));
     }
-    pending.sort_by(|a, b| (a.0, &a.1, a.2).cmp(&(b.0, &b.1, b.2)));
+    // Segment names are sorted, so their positions order records as their names would.
+    pending.sort_by_key(|(at, segment, offset, _)| (*at, *segment, *offset));
     if let Some((last, ..)) = pending.last() {
         state.latest_at = state.latest_at.max(*last);
     }
-    for (_, name, _, record) in pending {
-        if let Some(message) = apply(&mut state.data.index, key, record) {
+    let ready = parallel::map_owned_shares(pending, |share| {
+        share
+            .into_iter()
+            .map(|(_, segment, _, record)| (segment, Ready::of(key, record)))
+            .collect::<Vec<_>>()
+    });
+    for (segment, record) in ready.into_iter().flatten() {
+        if let Some(message) = apply(&mut state.data.index, record) {
             state.issues.push(Issue::new(
                 Severity::Error,
-                &log_dir.join(name),
+                &log_dir.join(&names[segment]),
                 None,
                 message,
             ));
@@ -301,19 +369,26 @@ fn line_in_file(
     Some(before + relative)
 }
 
-/// Brings `state` up to date: a replaced map means a full reload; otherwise only records
-/// appended since the last read are applied.
+/// Brings `state` up to date: a replaced map means a reload (as deep as the state was);
+/// otherwise only records appended since the last read are applied.
 pub(super) fn refresh(
     ctx: &Context,
     key: &NotebookKey,
     paths: &NotebookPaths,
     state: &mut State,
 ) -> Result<()> {
-    if stamp(ctx, &paths.map()) != state.map_stamp {
-        *state = load_state(ctx, key, paths)?;
+    let names = segment_names(ctx, &paths.log_dir())?;
+    // A replaced map, or a segment gone whose records were applied (moved out to repair it),
+    // cannot be caught up with record by record.
+    let vanished = state.read_pos.keys().any(|name| !names.contains(name));
+    if stamp(ctx, &paths.map()) != state.map_stamp || vanished {
+        *state = match state.map_ids {
+            Some(_) => load_for_append(ctx, key, paths)?,
+            None => load_state(ctx, key, paths)?,
+        };
         return Ok(());
     }
-    let from: BTreeMap<String, u64> = segment_names(ctx, &paths.log_dir())?
+    let from: BTreeMap<String, u64> = names
         .into_iter()
         .map(|name| {
             let pos = state

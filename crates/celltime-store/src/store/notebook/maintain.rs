@@ -15,7 +15,23 @@ use std::collections::{BTreeSet, HashSet};
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 
+/// Log bytes not yet folded into the map past which [`Notebook::consolidate_if_due`] folds
+/// them: every reader re-reads those records on open, and a writer that only appends reads
+/// them on every write, so they are kept to what takes a few milliseconds to read.
+pub const CONSOLIDATE_AFTER: u64 = 256 << 10;
+
 impl Notebook {
+    /// Consolidates once the log records not yet in the map pass [`CONSOLIDATE_AFTER`] bytes
+    /// (as of the last read or write): the threshold step of writers that do not consolidate
+    /// at exit, such as `celltime put`. Returns whether it consolidated.
+    pub fn consolidate_if_due(&mut self) -> Result<bool> {
+        if self.state.unfolded_log_bytes() < CONSOLIDATE_AFTER {
+            return Ok(false);
+        }
+        self.consolidate()?;
+        Ok(true)
+    }
+
     /// Folds every log record into a new `map.toml` (atomically), then retires this machine's
     /// fully folded segments. The before_sync / on_exit step.
     pub fn consolidate(&mut self) -> Result<()> {
@@ -61,7 +77,7 @@ impl Notebook {
             fs.remove_file(&path).at(&path)?;
             self.state.read_pos.remove(name);
             self.state.data.log_pos.remove(name);
-            if self.writer.segment.as_ref().is_some_and(|(s, _)| s == name) {
+            if self.writer.segment.as_ref() == Some(name) {
                 self.writer.segment = None;
             }
             retired = true;
@@ -250,7 +266,7 @@ impl Notebook {
         failpoint::hit("gc.after_pack_delete");
         report.packs_compacted = settled.len();
         self.writer.pack = None;
-        self.writer.own_pack_hashes = None;
+        self.writer.pack_writer = None;
         Ok(())
     }
 }

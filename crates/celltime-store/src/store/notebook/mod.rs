@@ -6,18 +6,20 @@
 
 use super::Context;
 use super::error::{IoContext, Result, StoreError};
+use super::fs::{for_each_block, hash_reader};
 use super::layout::NotebookPaths;
 use super::map::MapData;
-use super::pack::PackReader;
-use super::snapshot::MapStamp;
+use super::pack::{PackReader, PackWriter};
+use super::snapshot::{MapIds, MapStamp};
 use crate::Located;
 use crate::model::{
     ContentHash, Entry, EntryId, EntryView, NotebookIndex, NotebookKey, PartMask, PartRef,
     Timestamp,
 };
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, BTreeSet, HashSet};
-use std::path::PathBuf;
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 /// Something a reader noticed and tolerated (or, for errors, refused to write over), or
@@ -32,7 +34,7 @@ pub struct Issue {
 impl Issue {
     pub fn new(
         severity: Severity,
-        path: &std::path::Path,
+        path: &Path,
         line: Option<usize>,
         message: impl Into<String>,
     ) -> Issue {
@@ -42,11 +44,11 @@ impl Issue {
         }
     }
 
-    pub fn error(path: &std::path::Path, line: Option<usize>, message: impl Into<String>) -> Issue {
+    pub fn error(path: &Path, line: Option<usize>, message: impl Into<String>) -> Issue {
         Issue::new(Severity::Error, path, line, message)
     }
 
-    pub fn warning(path: &std::path::Path, message: impl Into<String>) -> Issue {
+    pub fn warning(path: &Path, message: impl Into<String>) -> Issue {
         Issue::new(Severity::Warning, path, None, message)
     }
 }
@@ -88,31 +90,35 @@ struct State {
     /// The latest record time applied: new records are stamped after it, so a fresh fold
     /// (which orders records by time) applies them in the order this process did.
     latest_at: Timestamp,
+    /// Set when only appending: the map's entries are known by their sorted ids alone (from
+    /// the snapshot), and `data.index` holds only what the log adds. Anything else a writer
+    /// needs makes it load the whole map first.
+    map_ids: Option<MapIds>,
 }
 
 impl State {
     fn corruption(&self) -> Option<&Issue> {
         self.issues.iter().find(|i| i.severity == Severity::Error)
     }
+
+    /// Bytes of log records not yet folded into the map.
+    fn unfolded_log_bytes(&self) -> u64 {
+        self.read_pos
+            .iter()
+            .map(|(name, pos)| {
+                pos.saturating_sub(self.data.log_pos.get(name).copied().unwrap_or(0))
+            })
+            .sum()
+    }
 }
 
-/// Files this process writes to; each is created on first use with a fresh random name.
+/// The segment and the pack this process last added to (both this machine's), and its
+/// connection to that pack.
 #[derive(Debug, Default)]
 struct WriterFiles {
-    /// The segment and the length this process expects it to have.
-    segment: Option<(String, u64)>,
+    segment: Option<String>,
     pack: Option<String>,
-    /// Hashes held by this machine's packs (loaded on first write).
-    own_pack_hashes: Option<OwnPacks>,
-}
-
-/// The contents this machine's packs hold, and which packs they were read from. Another
-/// process of this machine may compact the packs (dropping rows nothing referenced), so the
-/// set is only trusted while every pack it was read from still exists.
-#[derive(Debug, Default)]
-struct OwnPacks {
-    packs: BTreeSet<String>,
-    hashes: HashSet<ContentHash>,
+    pack_writer: Option<PackWriter>,
 }
 
 /// What `gc` did.
@@ -202,6 +208,35 @@ impl ContentReader {
         }
     }
 
+    /// Writes a content to `out` after checking it against its hash, streaming large
+    /// contents (objects) through a fixed buffer — checked in a first pass, copied in a
+    /// second — so memory does not grow with the content. Returns the bytes written.
+    pub fn copy_to(&self, hash: ContentHash, size: u64, out: &mut dyn Write) -> Result<u64> {
+        let fs = self.ctx.fs.as_ref();
+        let object = self.paths.object(hash);
+        // Never more than the map records (one byte more tells a longer object).
+        let open = || {
+            fs.open(&object)
+                .map(|reader| reader.take(size.saturating_add(1)))
+        };
+        if size > self.ctx.config.inline_threshold
+            && let Ok(mut reader) = open()
+        {
+            let (actual, len) = hash_reader(&mut reader).at(&object)?;
+            if len != size {
+                return Err(wrong_size(&object, len, size));
+            }
+            if ContentHash(*actual.as_bytes()) != hash {
+                return Err(corrupt(hash, &self.paths));
+            }
+            let mut reader = open().at(&object)?.take(size);
+            return for_each_block(&mut reader, |block| out.write_all(block)).at(&object);
+        }
+        let bytes = self.read(hash, size)?;
+        out.write_all(&bytes).at(&self.paths.dir)?;
+        Ok(bytes.len() as u64)
+    }
+
     /// [`ContentReader::read`] for a caller that holds the notebook's lock: no compaction can
     /// run, so a miss is final (and retrying under the shared lock would wait on ourselves).
     pub(crate) fn read_locked(&self, hash: ContentHash, size: u64) -> Result<Vec<u8>> {
@@ -221,18 +256,7 @@ impl ContentReader {
         let limit = usize::try_from(size.saturating_add(1)).unwrap_or(usize::MAX);
         let from_object = || match fs.read_head(&object, limit) {
             Ok(bytes) if bytes.len() as u64 == size => Ok(Some(bytes)),
-            Ok(bytes) => Err(StoreError::Corrupt(Located::new(
-                &object,
-                None,
-                format!(
-                    "holds {} bytes where the map records {size}; it was not read",
-                    if bytes.len() as u64 > size {
-                        "more"
-                    } else {
-                        "fewer"
-                    }
-                ),
-            ))),
+            Ok(bytes) => Err(wrong_size(&object, bytes.len() as u64, size)),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(e).at(&object),
         };
@@ -253,13 +277,29 @@ impl ContentReader {
 
 fn check_hash(bytes: Vec<u8>, hash: ContentHash, paths: &NotebookPaths) -> Result<Vec<u8>> {
     if ContentHash::of(&bytes) != hash {
-        return Err(StoreError::Corrupt(Located::new(
-            &paths.dir,
-            None,
-            format!("content {} does not match its hash", hash.short()),
-        )));
+        return Err(corrupt(hash, paths));
     }
     Ok(bytes)
+}
+
+fn corrupt(hash: ContentHash, paths: &NotebookPaths) -> StoreError {
+    StoreError::Corrupt(Located::new(
+        &paths.dir,
+        None,
+        format!("content {} does not match its hash", hash.short()),
+    ))
+}
+
+/// An object whose length is not the size the map records: damage, never read whole.
+fn wrong_size(object: &Path, found: u64, size: u64) -> StoreError {
+    StoreError::Corrupt(Located::new(
+        object,
+        None,
+        format!(
+            "holds {} bytes where the map records {size}; it was not read",
+            if found > size { "more" } else { "fewer" }
+        ),
+    ))
 }
 
 pub struct Notebook {
@@ -284,9 +324,28 @@ impl Notebook {
         key: NotebookKey,
         paths: NotebookPaths,
     ) -> Result<Notebook> {
+        Notebook::open_as(ctx, key, paths, load_state)
+    }
+
+    /// Opens a notebook to add entries only, without reading the map's entries when its
+    /// snapshot gives their ids (see `State::map_ids`). Never handed out: see `Store::append`.
+    pub(super) fn open_for_append(
+        ctx: Arc<Context>,
+        key: NotebookKey,
+        paths: NotebookPaths,
+    ) -> Result<Notebook> {
+        Notebook::open_as(ctx, key, paths, load_for_append)
+    }
+
+    fn open_as(
+        ctx: Arc<Context>,
+        key: NotebookKey,
+        paths: NotebookPaths,
+        load: fn(&Context, &NotebookKey, &NotebookPaths) -> Result<State>,
+    ) -> Result<Notebook> {
         let state = {
             let _lock = ctx.lock_shared(&paths)?;
-            load_state(&ctx, &key, &paths)?
+            load(&ctx, &key, &paths)?
         };
         let importer = Importer::new(ctx.clone(), paths.clone());
         let reader = ContentReader {
@@ -311,11 +370,15 @@ impl Notebook {
         &self.key
     }
 
-    pub fn dir(&self) -> &std::path::Path {
+    pub fn dir(&self) -> &Path {
         &self.paths.dir
     }
 
     pub fn index(&self) -> &NotebookIndex {
+        debug_assert!(
+            self.state.map_ids.is_none(),
+            "an appending notebook is never handed out"
+        );
         &self.state.data.index
     }
 
@@ -328,11 +391,17 @@ impl Notebook {
         self.reader.clone()
     }
 
-    /// Re-reads the folder (another process may have written).
+    /// Picks up what other processes wrote: the records appended to the log since the last
+    /// read, or everything again when the map was replaced or conflicted copies are around.
     pub fn reload(&mut self) -> Result<()> {
         let _lock = self.ctx.lock_shared(&self.paths)?;
-        self.state = load_state(&self.ctx, &self.key, &self.paths)?;
-        Ok(())
+        let copies = load::has_conflicted_copies(&self.ctx, &self.paths);
+        if copies == Some(false) && self.state.merged_copies.is_empty() {
+            load::refresh(&self.ctx, &self.key, &self.paths, &mut self.state)
+        } else {
+            self.state = load_state(&self.ctx, &self.key, &self.paths)?;
+            Ok(())
+        }
     }
 
     /// Picks up what other processes appended to the log since the last read (a replaced map
@@ -404,5 +473,6 @@ mod write;
 pub use contents::{Importer, ObjectWriter};
 pub use write::Locked;
 
-use load::load_state;
 pub(super) use load::quick_summary;
+use load::{load_for_append, load_state};
+pub use maintain::CONSOLIDATE_AFTER;

@@ -1,19 +1,19 @@
 //! Writing: put (contents durable, then one log record), remove, pin, unpin, touch, restore.
 //! Every change is one log append under the exclusive lock.
 
-use super::load::{apply, refresh};
-use super::{Notebook, OwnPacks};
+use super::Notebook;
+use super::load::{Ready, apply, load_state, refresh, segment_names};
 use crate::model::{
     ContentHash, Entry, EntryId, ExecKey, NewEntry, PartRef, Timestamp, check_part_labels,
 };
 use crate::store::error::{IoContext, Result, StoreError};
 use crate::store::failpoint;
 use crate::store::fs::ItemKind;
-use crate::store::log::{self, Record, SEGMENT_SUFFIX};
+use crate::store::log::{self, Record, SEGMENT_ROLLOVER, SEGMENT_SUFFIX};
 use crate::store::objects;
-use crate::store::pack::{self, PACK_SUFFIX};
+use crate::store::pack::{self, PACK_ROLLOVER, PACK_SUFFIX, PackWriter};
 use crate::store::wire::WireEntry;
-use std::collections::{BTreeSet, HashSet};
+use std::collections::HashSet;
 use std::path::PathBuf;
 
 impl Notebook {
@@ -44,7 +44,10 @@ impl Notebook {
             }
         }
         let _lock = self.ctx.lock_exclusive(&self.paths)?;
-        self.refresh_for_write()?;
+        self.catch_up()?;
+        if self.names_a_mapped_entry(&entries) {
+            self.load_whole_map()?;
+        }
         let now = Timestamp::now();
         let mut batch_ids = HashSet::new();
         let mut accepted: Vec<(Entry, &NewEntry)> = Vec::new();
@@ -53,7 +56,7 @@ impl Notebook {
             let entry = self.prepare(new, now, &batch_ids)?;
             let id = entry.key.id();
             keys.push(entry.key.clone());
-            if batch_ids.insert(id) && !self.index().contains(id) {
+            if batch_ids.insert(id) && !self.state.data.index.contains(id) {
                 accepted.push((entry, new));
             }
         }
@@ -76,6 +79,36 @@ impl Notebook {
             self.state.data.index.insert(entry);
         }
         Ok(keys)
+    }
+
+    /// When only appending: does an entry with a given time name an entry of the map, whose
+    /// parts a re-put must be compared with?
+    fn names_a_mapped_entry(&self, entries: &[NewEntry]) -> bool {
+        let Some(map_ids) = &self.state.map_ids else {
+            return false;
+        };
+        entries.iter().any(|e| {
+            e.created_at.is_some_and(|created| {
+                let id = EntryId::of(
+                    e.notebook.as_str(),
+                    e.cell.as_str(),
+                    e.module.as_str(),
+                    e.version.as_str(),
+                    created,
+                );
+                map_ids.contains(id)
+            })
+        })
+    }
+
+    /// Is there an entry with this id, in the index or (when only appending) in the map?
+    fn known(&self, id: EntryId) -> bool {
+        self.state.data.index.contains(id)
+            || self
+                .state
+                .map_ids
+                .as_ref()
+                .is_some_and(|ids| ids.contains(id))
     }
 
     /// The entry a `NewEntry` becomes, checked against what the store holds.
@@ -114,12 +147,12 @@ impl Notebook {
         };
         // A defaulted created_at moves on by a millisecond rather than collide with another run.
         if new.created_at.is_none() {
-            while batch.contains(&entry.key.id()) || self.index().contains(entry.key.id()) {
+            while batch.contains(&entry.key.id()) || self.known(entry.key.id()) {
                 created = Timestamp(created.0 + 1);
                 entry.key = key_at(created);
             }
         }
-        if let Some(existing) = self.index().get(entry.key.id()) {
+        if let Some(existing) = self.state.data.index.get(entry.key.id()) {
             let mut mine = entry.parts.clone();
             let mut theirs = existing.parts.clone();
             mine.sort();
@@ -138,7 +171,6 @@ impl Notebook {
         let fs = self.ctx.fs.clone();
         let threshold = self.ctx.config.inline_threshold;
         let objects_dir = self.paths.objects_dir();
-        let own_hashes = self.own_pack_hashes()?;
         let mut small: Vec<(ContentHash, &[u8])> = Vec::new();
         let mut large: Vec<(ContentHash, &[u8])> = Vec::new();
         let mut seen = HashSet::new();
@@ -149,7 +181,7 @@ impl Notebook {
                 }
                 if part.size > threshold {
                     large.push((part.content, bytes));
-                } else if !own_hashes.contains(&part.content) {
+                } else {
                     small.push((part.content, bytes));
                 }
             }
@@ -157,89 +189,127 @@ impl Notebook {
         for (hash, bytes) in large {
             objects::write(fs.as_ref(), &objects_dir, hash, bytes)?;
         }
+        let small = self.not_in_own_packs(small)?;
         if small.is_empty() {
             return Ok(());
         }
         let pack_path = self.current_pack()?;
-        pack::insert(fs.as_ref(), &pack_path, &small)?;
-        let own = self
-            .writer
-            .own_pack_hashes
-            .get_or_insert_with(OwnPacks::default);
-        own.hashes.extend(small.iter().map(|(h, _)| *h));
-        if let Some(name) = pack_path.file_name() {
-            own.packs.insert(name.to_string_lossy().into_owned());
+        if fs.metadata(&pack_path).is_err() || pack::beyond_sqlite(&pack_path) {
+            return pack::insert(fs.as_ref(), &pack_path, &small);
         }
-        Ok(())
+        // The pack exists: keep one connection to it for this writer's later puts.
+        let writer = match self.writer.pack_writer.take() {
+            Some(writer) if writer.is_for(fs.as_ref(), &pack_path) => writer,
+            _ => PackWriter::open(fs.as_ref(), &pack_path)?,
+        };
+        let writer = self.writer.pack_writer.insert(writer);
+        writer.insert(fs.as_ref(), &small)
     }
 
-    /// Under the lock: the contents of this machine's packs, re-read when a pack it was read
-    /// from has gone (compacted), extended when new packs appeared.
-    fn own_pack_hashes(&mut self) -> Result<&HashSet<ContentHash>> {
+    /// Under the lock: drops the contents this machine's packs already hold. Only this
+    /// machine's packs count: another machine's gc may drop a row before our record reaches it.
+    fn not_in_own_packs<'b>(
+        &self,
+        mut items: Vec<(ContentHash, &'b [u8])>,
+    ) -> Result<Vec<(ContentHash, &'b [u8])>> {
         let dir = self.paths.packs_dir();
-        let present: BTreeSet<String> = pack::list(self.ctx.fs.as_ref(), &dir)?
+        let wanted: HashSet<ContentHash> = items.iter().map(|(h, _)| *h).collect();
+        let own: Vec<String> = pack::list(self.ctx.fs.as_ref(), &dir)?
             .into_iter()
             .filter(|name| self.ctx.owns(name))
             .collect();
-        let own = self
-            .writer
-            .own_pack_hashes
-            .get_or_insert_with(OwnPacks::default);
-        if !own.packs.is_subset(&present) {
-            *own = OwnPacks::default();
-        }
-        for name in present.difference(&own.packs.clone()) {
-            for (hash, _) in pack::index(&dir.join(name))? {
-                if let Ok(h) = hash.parse() {
-                    own.hashes.insert(h);
-                }
-            }
-            own.packs.insert(name.clone());
-        }
-        Ok(&own.hashes)
+        let held = self
+            .reader
+            .packs
+            .holding(self.ctx.fs.as_ref(), &own, &wanted)?;
+        items.retain(|(h, _)| !held.contains(h));
+        Ok(items)
     }
 
+    /// The pack new small contents go to: this process's, else the newest of this machine's
+    /// packs, while under [`PACK_ROLLOVER`]; else a new one.
     fn current_pack(&mut self) -> Result<PathBuf> {
+        let fs = self.ctx.fs.clone();
         let dir = self.paths.packs_dir();
-        if let Some(name) = &self.writer.pack
-            && dir.join(name).exists()
-        {
-            return Ok(dir.join(name));
-        }
-        self.ctx.fs.create_dir_all(&dir).at(&dir)?;
-        let name = format!("{}{PACK_SUFFIX}", self.ctx.new_file_stem());
+        let fits = |name: &String| {
+            fs.metadata(&dir.join(name))
+                .is_ok_and(|m| m.kind == ItemKind::File && m.len < PACK_ROLLOVER)
+        };
+        let newest_own = || -> Result<Option<String>> {
+            Ok(pack::list(fs.as_ref(), &dir)?
+                .into_iter()
+                .filter(|name| self.ctx.owns(name))
+                .max())
+        };
+        let name = match self.writer.pack.clone().filter(fits) {
+            Some(name) => name,
+            None => match newest_own()?.filter(fits) {
+                Some(name) => name,
+                None => {
+                    fs.create_dir_all(&dir).at(&dir)?;
+                    format!("{}{PACK_SUFFIX}", self.ctx.new_file_stem())
+                }
+            },
+        };
         self.writer.pack = Some(name.clone());
         Ok(dir.join(name))
     }
 
-    /// Appends to this process's segment, starting a new one if it was retired meanwhile.
+    /// Under the lock, after catching up: appends to a segment of this machine that ends
+    /// exactly where it was read to (a torn tail must never be followed by good lines): the
+    /// one this process used, else the machine's newest, while under [`SEGMENT_ROLLOVER`];
+    /// else to a new one. So processes that write once and exit do not leave a segment each.
     fn append(&mut self, records: &[Record]) -> Result<()> {
         let fs = self.ctx.fs.clone();
         let dir = self.paths.log_dir();
-        let still_ours = match &self.writer.segment {
-            Some((name, expected)) => fs
-                .metadata(&dir.join(name))
-                .is_ok_and(|m| m.kind == ItemKind::File && m.len == *expected),
-            None => false,
+        let continuable = |name: &String| {
+            fs.metadata(&dir.join(name)).ok().and_then(|m| {
+                let read_to = self.state.read_pos.get(name).copied();
+                (m.kind == ItemKind::File && Some(m.len) == read_to && m.len < SEGMENT_ROLLOVER)
+                    .then_some(m.len)
+            })
         };
-        if !still_ours {
-            fs.create_dir_all(&dir).at(&dir)?;
-            let name = format!("{}{SEGMENT_SUFFIX}", self.ctx.new_file_stem());
-            self.writer.segment = Some((name, 0));
-        }
-        let (name, expected) = self.writer.segment.clone().expect("segment chosen above");
+        let candidate = match self.writer.segment.clone() {
+            Some(name) => Some(name),
+            None => segment_names(&self.ctx, &dir)?
+                .into_iter()
+                .filter(|name| self.ctx.owns(name))
+                .max(),
+        };
+        let (name, len) = match candidate.and_then(|name| continuable(&name).map(|l| (name, l))) {
+            Some(found) => found,
+            None => {
+                fs.create_dir_all(&dir).at(&dir)?;
+                (format!("{}{SEGMENT_SUFFIX}", self.ctx.new_file_stem()), 0)
+            }
+        };
         let path = dir.join(&name);
         let written = log::append(fs.as_ref(), &path, records)?;
-        if expected == 0 {
+        if len == 0 {
             fs.sync_dir(&dir).at(&dir)?;
         }
-        self.writer.segment = Some((name.clone(), expected + written));
-        self.state.read_pos.insert(name, expected + written);
+        self.state.read_pos.insert(name.clone(), len + written);
+        self.writer.segment = Some(name);
+        Ok(())
+    }
+
+    /// Under the exclusive lock: picks up what others wrote (loading the whole map if only its
+    /// ids were known), and refuses to write over damage.
+    pub(super) fn refresh_for_write(&mut self) -> Result<()> {
+        self.load_whole_map()?;
+        self.catch_up()
+    }
+
+    /// Under the lock: reads the whole map when only its ids were known.
+    fn load_whole_map(&mut self) -> Result<()> {
+        if self.state.map_ids.is_some() {
+            self.state = load_state(&self.ctx, &self.key, &self.paths)?;
+        }
         Ok(())
     }
 
     /// Under the exclusive lock: picks up what others wrote, and refuses to write over damage.
-    pub(super) fn refresh_for_write(&mut self) -> Result<()> {
+    fn catch_up(&mut self) -> Result<()> {
         self.ctx.ensure_notebook_folder(&self.key, &self.paths)?;
         refresh(&self.ctx, &self.key, &self.paths, &mut self.state)?;
         if let Some(issue) = self.state.corruption() {
@@ -277,7 +347,7 @@ impl Notebook {
         let record = make(self.record_time(), present.clone());
         self.append(std::slice::from_ref(&record))?;
         failpoint::hit(point);
-        apply(&mut self.state.data.index, &self.key, record);
+        apply(&mut self.state.data.index, Ready::of(&self.key, record));
         Ok(present.len())
     }
 
@@ -315,7 +385,7 @@ impl Notebook {
         self.append(&records)?;
         let count = records.len();
         for record in records {
-            apply(&mut self.state.data.index, &self.key, record);
+            apply(&mut self.state.data.index, Ready::of(&self.key, record));
         }
         Ok(count)
     }

@@ -4,8 +4,11 @@
 //! reading both sides and merging them. Writing produces one canonical text, so unchanged
 //! entries never show up in a diff.
 
+mod canonical;
+
 use super::config::{FORMAT_VERSION, check_format, line_of};
-use super::error::{Result, StoreError};
+use super::error::{IoContext, Result, StoreError};
+use super::fs::Fs;
 use super::wire::{WireBody, exec_key};
 use crate::model::{
     Entry, EntryId, EntryView, NotebookIndex, NotebookKey, PartKind, PartView, Timestamp,
@@ -92,9 +95,10 @@ struct MapFile {
 struct MapHeader {
     format: i64,
     notebook: String,
-    /// Written for readers that only want a count; celltime derives it from the tables.
-    #[serde(default, rename = "entries")]
-    _entries: serde::de::IgnoredAny,
+    /// Written for readers that only want a count; celltime derives it from the tables and
+    /// takes it only as a hint of how much room to make (any value is accepted).
+    #[serde(default)]
+    entries: Option<toml::Value>,
     #[serde(default)]
     log_pos: BTreeMap<String, u64>,
     #[serde(default)]
@@ -116,8 +120,55 @@ pub fn parse_map(path: &Path, text: &str, notebook: &NotebookKey) -> Result<(Map
 /// Parses a map without conflict markers. Large maps are read table by table on all cores;
 /// anything that reading cannot follow (a hand edit TOML allows but chunking does not) falls
 /// back to reading the whole document, which also gives the exact error.
+///
+/// The layout celltime writes is read by [`canonical::read`] (several times faster). Other
+/// texts in the layout of a table per module version (hand-edited) are read whole, so that
+/// a table declared twice is refused; texts in the layout of a table per entry (maps written
+/// before) are read in chunks.
 fn parse_clean(path: &Path, text: &str, notebook: &NotebookKey) -> Result<MapData> {
+    if let Some(data) = canonical::read(text, notebook) {
+        return Ok(data);
+    }
+    if text.lines().any(|line| line.starts_with('"')) {
+        return parse_whole(path, text, notebook);
+    }
     parse_chunked(path, text, notebook).or_else(|_| parse_whole(path, text, notebook))
+}
+
+/// Bytes read from map.toml at a time when it is read block by block.
+const BLOCK: usize = 4 << 20;
+
+/// Reads a map file in the canonical layout block by block — never holding the whole text —
+/// and its BLAKE3 hash; `Ok(None)` when the text is in any other layout (then read it whole
+/// with [`parse_map`], which also reports what is wrong, with its line).
+pub fn read_canonical_file(
+    fs: &dyn Fs,
+    path: &Path,
+    notebook: &NotebookKey,
+) -> Result<Option<(MapData, blake3::Hash)>> {
+    let len = fs.metadata(path).at(path)?.len;
+    let mut reader = canonical::Reader::new(notebook, len);
+    let mut hasher = blake3::Hasher::new();
+    let mut offset = 0u64;
+    let batch = BLOCK * super::parallel::workers();
+    loop {
+        let bytes = fs.read_range(path, offset, batch).at(path)?;
+        hasher.update(&bytes);
+        offset += bytes.len() as u64;
+        if reader.feed(&bytes).is_none() {
+            return Ok(None);
+        }
+        if bytes.len() < batch {
+            break;
+        }
+    }
+    Ok(reader.finish().map(|data| (data, hasher.finalize())))
+}
+
+/// The general reader alone (the whole document through the TOML parser): the reference
+/// the canonical reader is checked against in tests and fuzzing.
+pub fn parse_map_general(path: &Path, text: &str, notebook: &NotebookKey) -> Result<MapData> {
+    parse_whole(path, text, notebook)
 }
 
 fn syntax_error(path: &Path, text: &str, offset: usize, e: toml::de::Error) -> StoreError {
@@ -374,13 +425,13 @@ fn string(text: &str) -> String {
     out
 }
 
-/// The canonical text of a map.
+/// The canonical text of a map: a table per module version of a cell, one line per run.
 pub fn render_map(data: &MapData) -> String {
     let index = &data.index;
-    let mut out = String::with_capacity(64 + index.len() * 320);
+    let mut out = String::with_capacity(64 + index.len() * 400);
     let _ = writeln!(
         out,
-        "# celltime content map of notebook {}: one table per entry, sorted by execution key.",
+        "# celltime content map of notebook {}: a table per cell, module and version, one line per run.",
         string(index.notebook().as_str())
     );
     out.push_str(
@@ -404,46 +455,52 @@ pub fn render_map(data: &MapData) -> String {
         let merged: Vec<String> = data.merged.iter().map(|m| string(m)).collect();
         let _ = writeln!(out, "merged = [{}]", merged.join(", "));
     }
+    let mut group: Option<(&str, &str, &str)> = None;
     for view in index.views() {
-        render_entry(&mut out, index, &view);
+        let this = (view.cell, view.module, view.version);
+        if group != Some(this) {
+            let _ = writeln!(
+                out,
+                "\n[entry.{}.{}.{}]",
+                key(view.cell),
+                key(view.module),
+                key(view.version)
+            );
+            group = Some(this);
+        }
+        render_run(&mut out, index, &view);
     }
     out
 }
 
-fn render_entry(out: &mut String, index: &NotebookIndex, view: &EntryView<'_>) {
-    let _ = writeln!(
-        out,
-        "\n[entry.{}.{}.{}.{}]",
-        key(view.cell),
-        key(view.module),
-        key(view.version),
-        key(&view.created_at.to_rfc3339())
-    );
+/// One run: `"<created_at>" = { <fields> }`, on one line.
+fn render_run(out: &mut String, index: &NotebookIndex, view: &EntryView<'_>) {
+    let mut fields: Vec<String> = Vec::new();
     if view.pinned {
-        out.push_str("pinned = true\n");
+        fields.push("pinned = true".into());
     }
     if let Some(used) = view.last_used {
-        let _ = writeln!(out, "last_used = {}", string(&used.to_rfc3339()));
+        fields.push(format!("last_used = {}", string(&used.to_rfc3339())));
     }
     if let Some(served) = view.served {
-        let _ = writeln!(out, "served = {}", string(&served.to_rfc3339()));
+        fields.push(format!("served = {}", string(&served.to_rfc3339())));
     }
     if let Some(marimo_key) = view.marimo_key {
-        let _ = writeln!(out, "marimo_key = {}", string(marimo_key));
+        fields.push(format!("marimo_key = {}", string(marimo_key)));
     }
     let parts: Vec<PartView<'_>> = index.part_views(view).collect();
     let content = |p: &PartView<'_>| format!("content = \"{}\", size = {}", p.content, p.size);
     for part in parts.iter().filter(|p| p.kind == PartKind::Code) {
-        let _ = writeln!(out, "code = {{ {} }}", content(part));
+        fields.push(format!("code = {{ {} }}", content(part)));
     }
-    let table = |kind: PartKind, fields: &dyn Fn(&PartView<'_>) -> String| -> Vec<String> {
+    let rows = |kind: PartKind, label: &dyn Fn(&PartView<'_>) -> String| -> Vec<String> {
         parts
             .iter()
             .filter(|p| p.kind == kind)
-            .map(|p| format!("{{ {}{} }}", fields(p), content(p)))
+            .map(|p| format!("{{ {}{} }}", label(p), content(p)))
             .collect()
     };
-    let variables = table(PartKind::Variables, &|p| {
+    let variables = rows(PartKind::Variables, &|p| {
         let name = if p.label.is_empty() {
             String::new()
         } else {
@@ -451,13 +508,13 @@ fn render_entry(out: &mut String, index: &NotebookIndex, view: &EntryView<'_>) {
         };
         format!("{name}format = {}, ", string(p.format))
     });
-    let outputs = table(PartKind::Outputs, &|p| {
+    let outputs = rows(PartKind::Outputs, &|p| {
         format!("mime = {}, ", string(p.label))
     });
-    let console = table(PartKind::Console, &|p| {
+    let console = rows(PartKind::Console, &|p| {
         format!("stream = {}, ", string(p.label))
     });
-    let watched = table(PartKind::Watched, &|p| {
+    let watched = rows(PartKind::Watched, &|p| {
         format!("path = {}, ", string(p.label))
     });
     let parents: Vec<String> = index
@@ -484,15 +541,15 @@ fn render_entry(out: &mut String, index: &NotebookIndex, view: &EntryView<'_>) {
         ("watched", watched),
         ("parents", parents),
     ] {
-        match rows.len() {
-            0 => {}
-            1 => {
-                let _ = writeln!(out, "{name} = [{}]", rows[0]);
-            }
-            _ => {
-                let _ = writeln!(out, "{name} = [\n  {},\n]", rows.join(",\n  "));
-            }
+        if !rows.is_empty() {
+            fields.push(format!("{name} = [{}]", rows.join(", ")));
         }
+    }
+    let created = key(&view.created_at.to_rfc3339());
+    if fields.is_empty() {
+        let _ = writeln!(out, "{created} = {{}}");
+    } else {
+        let _ = writeln!(out, "{created} = {{ {} }}", fields.join(", "));
     }
 }
 
@@ -583,46 +640,91 @@ mod tests {
         assert_eq!(merged.index.len(), 3);
     }
 
-    /// The table of the entry created at `ms`, as `render_map` writes it.
-    fn table_of(text: &str, ms: i64) -> String {
-        let created = Timestamp(ms).to_string();
-        let start = text.find(&format!("\"{created}\"]")).unwrap();
-        let start = text[..start].rfind("\n[entry.").unwrap() + 1;
-        let end = text[start + 1..]
-            .find("\n[entry.")
-            .map_or(text.len(), |e| start + 1 + e + 1);
-        text[start..end].to_string()
+    /// The line of the run created at `ms`, as `render_map` writes it.
+    fn run_of(text: &str, ms: i64) -> &str {
+        let created = format!("\"{}\" = ", Timestamp(ms));
+        text.lines().find(|l| l.starts_with(&created)).unwrap()
+    }
+
+    /// A map as celltime wrote them before: a table per entry.
+    fn table_per_entry(times: &[&str]) -> String {
+        let hash = ContentHash::of(b"a");
+        let mut text = "[map]\nformat = 1\nnotebook = \"analysis/eda\"\n".to_string();
+        for time in times {
+            text.push_str(&format!(
+                "\n[entry.\"a\".\"Hx3-_a\".\"0\".\"{time}\"]\ncode = {{ content = \"{hash}\", size = 1 }}\n"
+            ));
+        }
+        text
+    }
+
+    #[test]
+    fn maps_with_a_table_per_entry_still_read() {
+        let text = table_per_entry(&["1970-01-01T00:00:00.001Z", "1970-01-01T00:00:00.002Z"]);
+        let (data, _) = parse_map(Path::new("map.toml"), &text, &nb()).unwrap();
+        assert_eq!(data.index.len(), 2);
+        let rendered = render_map(&data);
+        let (again, _) = parse_map(Path::new("map.toml"), &rendered, &nb()).unwrap();
+        assert_eq!(again.index.entries(), data.index.entries());
     }
 
     #[test]
     fn a_table_declared_twice_is_refused_with_its_line() {
-        let text = render_map(&data(&[entry("a", 1), entry("a", 2)]));
-        let twice = format!("{text}\n{}", table_of(&text, 1));
+        let twice = table_per_entry(&["1970-01-01T00:00:00.001Z", "1970-01-01T00:00:00.001Z"]);
         let err = parse_map(Path::new("nb/map.toml"), &twice, &nb()).unwrap_err();
         let message = err.to_string();
-        assert!(message.starts_with("nb/map.toml:"), "{message}");
-        let line = twice.lines().count() - table_of(&text, 1).lines().count() + 1;
-        assert!(message.contains(&format!(":{line}")), "{message}");
+        assert!(message.starts_with("nb/map.toml:8:"), "{message}");
+    }
+
+    #[test]
+    fn a_run_declared_twice_is_refused_with_its_line() {
+        let text = render_map(&data(&[entry("a", 1), entry("a", 2)]));
+        let run = run_of(&text, 1);
+        let twice = text.replacen(run, &format!("{run}\n{run}"), 1);
+        let err = parse_map(Path::new("nb/map.toml"), &twice, &nb()).unwrap_err();
+        let line = twice.lines().position(|l| l == run).unwrap() + 2;
+        let message = err.to_string();
+        assert!(
+            message.starts_with(&format!("nb/map.toml:{line}:")),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn a_module_version_table_declared_twice_is_refused_with_its_line() {
+        let text = render_map(&data(&[entry("a", 1)]));
+        let header = text.lines().find(|l| l.starts_with("[entry.")).unwrap();
+        let run = run_of(&text, 1).replace(&Timestamp(1).to_string(), &Timestamp(2).to_string());
+        let twice = format!("{text}\n{header}\n{run}\n");
+        let err = parse_map(Path::new("nb/map.toml"), &twice, &nb()).unwrap_err();
+        let line = twice.lines().count() - 1;
+        let message = err.to_string();
+        assert!(
+            message.starts_with(&format!("nb/map.toml:{line}:")),
+            "{message}"
+        );
     }
 
     #[test]
     fn one_instant_spelled_two_ways_is_one_entry_declared_twice() {
+        let old = table_per_entry(&["1970-01-01T01:00:00.000Z", "1970-01-01T02:00:00.000+01:00"]);
         let text = render_map(&data(&[entry("a", 3_600_000)]));
-        let table = table_of(&text, 3_600_000);
-        let respelled = table.replace(
+        let run = run_of(&text, 3_600_000);
+        let respelled = run.replace(
             &Timestamp(3_600_000).to_string(),
             "1970-01-01T02:00:00.000+01:00",
         );
-        assert_ne!(table, respelled);
-        let err = parse_map(
-            Path::new("nb/map.toml"),
-            &format!("{text}\n{respelled}"),
-            &nb(),
-        )
-        .unwrap_err()
-        .to_string();
-        assert!(err.contains("declared twice (first at line"), "{err}");
-        assert!(err.starts_with("nb/map.toml:"), "{err}");
+        let new = text.replacen(run, &format!("{run}\n{respelled}"), 1);
+        for (layout, twice) in [("table per entry", old), ("line per run", new)] {
+            let err = parse_map(Path::new("nb/map.toml"), &twice, &nb())
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.contains("declared twice (first at line"),
+                "{layout}: {err}"
+            );
+            assert!(err.starts_with("nb/map.toml:"), "{layout}: {err}");
+        }
     }
 
     #[test]

@@ -1,0 +1,85 @@
+//! Splitting CPU-bound reading (maps, logs) over the cores, with scoped threads: the inputs
+//! are borrowed, and results come back in input order.
+
+/// How many threads a large read uses (asked once: finding out reads cgroup files).
+pub fn workers() -> usize {
+    static WORKERS: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *WORKERS.get_or_init(|| {
+        std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .min(8)
+    })
+}
+
+/// `f` over each share of `items` (one share per worker), results in order. A worker that
+/// panics panics the caller, as a sequential loop would.
+pub fn map_shares<T: Sync, R: Send>(items: &[T], f: impl Fn(&[T]) -> R + Sync) -> Vec<R> {
+    let per_worker = items.len().div_ceil(workers()).max(1);
+    if items.len() <= per_worker {
+        return vec![f(items)];
+    }
+    std::thread::scope(|scope| {
+        let f = &f;
+        let handles: Vec<_> = items
+            .chunks(per_worker)
+            .map(|share| scope.spawn(move || f(share)))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+            .collect()
+    })
+}
+
+/// `f` over each share of `items`, taken by value (one share per worker), results in order.
+pub fn map_owned_shares<T: Send, R: Send>(
+    mut items: Vec<T>,
+    f: impl Fn(Vec<T>) -> R + Sync,
+) -> Vec<R> {
+    let per_worker = items.len().div_ceil(workers()).max(1);
+    if items.len() <= per_worker {
+        return vec![f(items)];
+    }
+    let mut shares = Vec::new();
+    while items.len() > per_worker {
+        shares.push(items.split_off(items.len() - per_worker));
+    }
+    shares.push(items);
+    shares.reverse();
+    std::thread::scope(|scope| {
+        let f = &f;
+        let handles: Vec<_> = shares
+            .into_iter()
+            .map(|share| scope.spawn(move || f(share)))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+            .collect()
+    })
+}
+
+/// How many pieces of at least `min_piece` bytes to cut `len` bytes into: one per worker.
+pub fn piece_count(len: usize, min_piece: usize) -> usize {
+    workers().min(len / min_piece.max(1)).max(1)
+}
+
+/// Byte ranges that split `bytes` into at most `count` pieces, each ending just after a
+/// newline (the last one at the end of `bytes`).
+pub fn line_pieces(bytes: &[u8], count: usize) -> Vec<std::ops::Range<usize>> {
+    let mut pieces = Vec::with_capacity(count);
+    let mut start = 0;
+    for i in 1..count {
+        let target = (bytes.len() * i / count).max(start);
+        let Some(newline) = memchr::memchr(b'\n', &bytes[target..]) else {
+            break;
+        };
+        let end = target + newline + 1;
+        if end < bytes.len() {
+            pieces.push(start..end);
+            start = end;
+        }
+    }
+    pieces.push(start..bytes.len());
+    pieces
+}
