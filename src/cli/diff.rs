@@ -77,19 +77,7 @@ pub fn diff(args: DiffArgs) -> CliResult {
         }
         None => match timeline.previous_code_version(index) {
             Some(base) => (timeline.notebook.clone(), timeline.rows[base].id),
-            None if args.json => {
-                return json::print(
-                    Kind::Diff,
-                    &DiffJson {
-                        notebook: &timeline.notebook,
-                        cell: &row.cell,
-                        id: row.id.to_hex(),
-                        base_id: None,
-                        unified: String::new(),
-                    },
-                )
-                .map(|()| exit::OK);
-            }
+            None if args.json => return print_json(&timeline.notebook, row, None, String::new()),
             None => {
                 out(&format!(
                     "{}: first code version of cell {}; nothing to compare\n",
@@ -109,21 +97,26 @@ pub fn diff(args: DiffArgs) -> CliResult {
         .header(&base_label, &row.id.short())
         .to_string();
     if args.json {
-        return json::print(
-            Kind::Diff,
-            &DiffJson {
-                notebook: &timeline.notebook,
-                cell: &row.cell,
-                id: row.id.to_hex(),
-                base_id: Some(base.1.to_hex()),
-                unified,
-            },
-        )
-        .map(|()| exit::OK);
+        return print_json(&timeline.notebook, row, Some(base.1), unified);
     }
     // Escaped before it is painted: the colours are celltime's, the text the workspace's.
     let safe = celltime_text::escape_text(&unified);
     write_stdout(coloured(&safe).as_bytes())?;
+    Ok(exit::OK)
+}
+
+/// The code diff as a `celltime.diff.v1` document; `base` None for a first code version.
+fn print_json(notebook: &str, row: &Row, base: Option<EntryId>, unified: String) -> CliResult {
+    json::print(
+        Kind::Diff,
+        &DiffJson {
+            notebook,
+            cell: &row.cell,
+            id: row.id.to_hex(),
+            base_id: base.map(|id| id.to_hex()),
+            unified,
+        },
+    )?;
     Ok(exit::OK)
 }
 

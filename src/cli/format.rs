@@ -39,14 +39,6 @@ pub fn parts(mask: PartMask) -> String {
         .collect()
 }
 
-pub fn part_names(mask: PartMask) -> Vec<&'static str> {
-    PartKind::ALL
-        .iter()
-        .filter(|k| mask.contains(**k))
-        .map(|k| k.name())
-        .collect()
-}
-
 /// Left-aligned columns separated by two spaces; the last column is not padded. Cells are
 /// escaped first (names come from the workspace), so columns line up as they show.
 pub fn table(header: &[&str], rows: &[Vec<String>]) -> String {
