@@ -10,7 +10,8 @@
 //! `--backend store` in the same run.
 //!
 //! Run: `cargo bench --bench legacy [-- ls|prune]`. marimo is looked up in
-//! `CELLTIME_BENCH_MARIMO`, then `/work/scratch/marimo-demo/.venv/bin/marimo`, then `PATH`;
+//! `CELLTIME_BENCH_MARIMO`, then the test venv's (`target/python-venv/bin/marimo`, made by
+//! `scripts/test-python.sh`), then `PATH`;
 //! without it, only celltime runs. `CELLTIME_BENCH_ENTRIES` and `CELLTIME_BENCH_RUNS` change
 //! the listing's size and the repetitions.
 
@@ -156,7 +157,7 @@ fn marimo() -> Option<PathBuf> {
     let candidates = std::env::var_os("CELLTIME_BENCH_MARIMO")
         .map(PathBuf::from)
         .into_iter()
-        .chain([PathBuf::from("/work/scratch/marimo-demo/.venv/bin/marimo")])
+        .chain([PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/python-venv/bin/marimo")])
         .chain(std::env::var_os("PATH").into_iter().flat_map(|p| {
             std::env::split_paths(&p)
                 .map(|d| d.join("marimo"))
