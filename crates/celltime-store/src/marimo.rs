@@ -373,6 +373,11 @@ impl Recorder {
             self.uses.clear();
         }
         self.waiting_since = None;
+        // A long session folds its log once it passes the threshold, as `celltime put` does,
+        // so neither this process nor readers re-read a growing log. Only an optimisation: the
+        // runs are durable in the log already, and a fold that fails (another process holds
+        // the lock) is tried again at the next flush or at exit.
+        let _ = self.notebook.consolidate_if_due();
         Ok(())
     }
 

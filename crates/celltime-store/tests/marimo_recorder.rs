@@ -140,3 +140,27 @@ fn runs_are_written_in_batches_and_the_ids_returned_are_theirs() {
     let all = store.notebook(&nb("nb")).unwrap();
     assert!(ids.iter().all(|id| all.index().contains(*id)));
 }
+
+#[test]
+fn a_long_session_folds_its_log_into_the_map_before_it_ends() {
+    let dir = workspace();
+    let store = store(dir.path());
+    let mut recorder = Recorder::open(&store, &nb("nb"), None).unwrap();
+    for i in 0..2 * celltime_store::marimo::FLUSH_RUNS {
+        let k = key(&format!("small/D_h{i}.pickle"));
+        recorder
+            .record(Run::of_value(k, None, vec![1; 10]).unwrap())
+            .unwrap();
+    }
+    let map = std::fs::read_to_string(store.paths(&nb("nb")).map()).unwrap_or_default();
+    // The map's header counts the entries folded into it.
+    let folded: usize = map
+        .lines()
+        .find_map(|l| l.strip_prefix("entries = "))
+        .map_or(0, |n| n.trim().parse().unwrap());
+    assert!(
+        folded >= celltime_store::marimo::FLUSH_RUNS,
+        "{folded} runs in map.toml while the session goes on"
+    );
+    recorder.close().unwrap();
+}
