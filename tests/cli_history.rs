@@ -1,7 +1,7 @@
 //! One history a user can trust, from the command line: the operation log and undo, ids
 //! resolved before anything changes, honest results, and `import --watch` following marimo.
 
-use crate::common::{celltime, demo};
+use crate::common::{celltime, demo, listed};
 use std::path::Path;
 use std::sync::mpsc::Receiver;
 use std::time::Duration;
@@ -11,19 +11,7 @@ use std::time::Duration;
 const REPORT_BOUND: Duration = Duration::from_secs(60);
 
 fn ls(dir: &Path, extra: &[&str]) -> Vec<serde_json::Value> {
-    let out = celltime(dir)
-        .arg("ls")
-        .arg("--json")
-        .args(extra)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let listing: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    listing["entries"].as_array().unwrap().clone()
+    listed(celltime(dir).args(["ls", "--json"]).args(extra))
 }
 
 fn stderr(out: &std::process::Output) -> String {

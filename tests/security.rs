@@ -11,7 +11,7 @@
 //!   the terminal raw.
 #![cfg(unix)]
 
-use crate::common::{WRITER, celltime, copy_tree};
+use crate::common::{WRITER, celltime, copy_tree, json_list, listed};
 
 use assert_cmd::Command;
 use std::collections::BTreeMap;
@@ -341,9 +341,10 @@ fn links_and_foreign_files_survive_every_command_that_deletes() {
     }
 
     let outside_before = fingerprint(outside);
-    let rows_before = entries(&run_next_to_linked_folders(
-        celltime(&ws).args(["ls", "--json"]),
-    ));
+    let rows_before = json_list(
+        run_next_to_linked_folders(celltime(&ws).args(["ls", "--json"])).as_bytes(),
+        "entries",
+    );
     assert!(
         rows_before
             .iter()
@@ -388,9 +389,10 @@ fn links_and_foreign_files_survive_every_command_that_deletes() {
     // ... and the commands did their work next to them.
     assert!(pruned.contains("removed"), "{pruned}");
     assert!(!fanout.join(&big0).exists(), "the garbage object was swept");
-    let rows_after = entries(&run_next_to_linked_folders(
-        celltime(&ws).args(["ls", "--json"]),
-    ));
+    let rows_after = json_list(
+        run_next_to_linked_folders(celltime(&ws).args(["ls", "--json"])).as_bytes(),
+        "entries",
+    );
     assert!(
         !rows_after.iter().any(|r| r["id"].as_str() == Some(&ids[0])),
         "the older run was pruned"
@@ -701,7 +703,7 @@ fn dot_dot_like_legacy_blocks_are_not_blocks_and_a_linked_cache_is_refused() {
         );
     }
     let odd_before: Vec<_> = odd.iter().map(|n| fingerprint(&cache.join(n))).collect();
-    let rows: Vec<serde_json::Value> = entries(&run(celltime(&ws).args(["ls", "--json"])));
+    let rows = listed(celltime(&ws).args(["ls", "--json"]));
     assert_eq!(rows.len(), 12, "only the fixture's entries: {rows:?}");
     run(celltime(&ws).args(["prune", "--keep-last", "1", "--yes"]));
     celltime_store::legacy::LegacyHistory::open(&ws, None)
@@ -711,7 +713,7 @@ fn dot_dot_like_legacy_blocks_are_not_blocks_and_a_linked_cache_is_refused() {
     run(celltime(&ws).arg("import"));
     let odd_after: Vec<_> = odd.iter().map(|n| fingerprint(&cache.join(n))).collect();
     assert_eq!(odd_after, odd_before);
-    let rows: Vec<serde_json::Value> = entries(&run(celltime(&ws).args(["ls", "--json"])));
+    let rows = listed(celltime(&ws).args(["ls", "--json"]));
     assert!(
         rows.iter()
             .all(|r| !r["cell"].as_str().unwrap().contains('.')),
@@ -955,10 +957,4 @@ fn terminal_escapes_in_contents_are_shown_escaped() {
             "{args:?} printed raw control bytes"
         );
     }
-}
-
-/// The entries of an `ls --json` document.
-fn entries(text: &str) -> Vec<serde_json::Value> {
-    let listing: serde_json::Value = serde_json::from_str(text).unwrap();
-    listing["entries"].as_array().unwrap().clone()
 }

@@ -111,15 +111,6 @@ impl Pty {
         stdin.flush().unwrap();
     }
 
-    fn finish(mut self) -> (ExitStatus, String) {
-        let status = self.exit_within_bound();
-        // The reader sees the end of the output once the terminal closes.
-        while self.grew.recv_timeout(Duration::from_millis(0)).is_ok() {}
-        (status, self.text())
-    }
-}
-
-impl Pty {
     /// The exit status; a program still running after [`BOUND`] (a key it never saw) fails
     /// the test instead of hanging the suite.
     fn exit_within_bound(&mut self) -> ExitStatus {
@@ -136,6 +127,13 @@ impl Pty {
             // checked again after a moment.
             let _ = self.grew.recv_timeout(Duration::from_millis(50));
         }
+    }
+
+    fn finish(mut self) -> (ExitStatus, String) {
+        let status = self.exit_within_bound();
+        // The reader sees the end of the output once the terminal closes.
+        while self.grew.recv_timeout(Duration::from_millis(0)).is_ok() {}
+        (status, self.text())
     }
 }
 

@@ -9,7 +9,9 @@ use super::{
 };
 use celltime_store::model::{Change, EntryId, NotebookKey, colliding_folder};
 use celltime_store::ops::{self, OpKind, OpLog};
-use celltime_store::store::{GcReport, Issue, Notebook, Severity, Store, StoreError, VerifyReport};
+use celltime_store::store::{
+    GcReport, Issue, Notebook, NotebookFolder, Severity, Store, StoreError, VerifyReport,
+};
 use celltime_text::escape_line;
 use clap::Args;
 use serde::Serialize;
@@ -61,10 +63,11 @@ pub fn pin(args: IdsArgs, pinned: bool) -> CliResult {
 /// or visited, is reported and the others go on.
 fn each_notebook(
     store: &Store,
+    folders: Vec<NotebookFolder>,
     mut visit: impl FnMut(Notebook) -> Result<(), CliError>,
 ) -> Result<Skipped, CliError> {
     let mut skipped = Skipped::default();
-    for folder in store.notebook_folders()? {
+    for folder in folders {
         match folder.key.and_then(|key| store.notebook(&key)) {
             Ok(notebook) => {
                 if let Err(e) = visit(notebook) {
@@ -77,24 +80,29 @@ fn each_notebook(
     Ok(skipped)
 }
 
-/// The store, or a clear error when the workspace has none (a command about the store must
-/// not report "ok" on nothing).
-fn existing_store(args: &WorkspaceArgs, command: &str) -> Result<Store, CliError> {
+/// The store and its notebook folders (listed once: the tree walk is the command's), or a
+/// clear error when the workspace has none (a command about the store must not report "ok"
+/// on nothing).
+fn existing_store(
+    args: &WorkspaceArgs,
+    command: &str,
+) -> Result<(Store, Vec<NotebookFolder>), CliError> {
     let store = args.store()?;
-    if store.notebook_folders()?.is_empty() {
+    let folders = store.notebook_folders()?;
+    if folders.is_empty() {
         let ws = args.workspace()?;
         return Err(CliError::failure(format!(
             "{command}: {} has no celltime store with notebooks (__marimo__/persist); nothing to {command} (`celltime import` copies marimo's cache into one)",
             ws.root().display()
         )));
     }
-    Ok(store)
+    Ok((store, folders))
 }
 
 pub fn consolidate(args: WorkspaceArgs) -> CliResult {
-    let store = existing_store(&args, "consolidate")?;
+    let (store, folders) = existing_store(&args, "consolidate")?;
     let mut text = String::new();
-    let skipped = each_notebook(&store, |mut notebook| {
+    let skipped = each_notebook(&store, folders, |mut notebook| {
         notebook.consolidate()?;
         text.push_str(&format!(
             "{}: {} in map.toml\n",
@@ -203,11 +211,10 @@ fn verify_json(reports: &[VerifyReport], errors: usize) -> VerifyJson {
 
 pub fn verify(args: VerifyArgs) -> CliResult {
     if let Some(name) = &args.remote {
-        let store = existing_store(&args.workspace, "verify")?;
+        let (store, _) = existing_store(&args.workspace, "verify")?;
         return super::remote::verify(&store, name, &args.notebook, args.read, args.json);
     }
-    let store = existing_store(&args.workspace, "verify")?;
-    let folders = store.notebook_folders()?;
+    let (store, folders) = existing_store(&args.workspace, "verify")?;
     let bar = progress(folders.len() as u64, "verify");
     let mut reports: Vec<VerifyReport> = Vec::new();
     let mut seen: Vec<NotebookKey> = Vec::new();
@@ -356,7 +363,7 @@ fn gc_json(reports: &[(String, GcReport)], lost: &[ops::Operation], freed: u64) 
 }
 
 pub fn gc(args: GcArgs) -> CliResult {
-    let store = existing_store(&args.workspace, "gc")?;
+    let (store, folders) = existing_store(&args.workspace, "gc")?;
     let grace = args
         .grace
         .map_or(store.config().gc_grace, |span| span.to_duration());
@@ -364,9 +371,9 @@ pub fn gc(args: GcArgs) -> CliResult {
         return super::remote::gc(&store, name, grace, &args.notebook, args.json);
     }
     let oplog = OpLog::of(&store);
-    let bar = progress(store.notebook_folders()?.len() as u64, "gc");
+    let bar = progress(folders.len() as u64, "gc");
     let mut reports = Vec::new();
-    let skipped = each_notebook(&store, |mut notebook| {
+    let skipped = each_notebook(&store, folders, |mut notebook| {
         bar.set_message(escape_line(notebook.key().as_str()).into_owned());
         bar.inc(1);
         reports.push((notebook.key().to_string(), notebook.gc(grace)?));

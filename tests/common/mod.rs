@@ -37,3 +37,14 @@ pub fn json_list(stdout: &[u8], list: &str) -> Vec<serde_json::Value> {
         .unwrap_or_else(|| panic!("no {list:?} list in {document}"))
         .clone()
 }
+
+/// The entries a successful `ls --json` command printed.
+pub fn listed(ls: &mut assert_cmd::Command) -> Vec<serde_json::Value> {
+    let out = ls.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    json_list(&out.stdout, "entries")
+}

@@ -8,20 +8,7 @@ fn celltime() -> Command {
 }
 
 fn ls_json(root: &std::path::Path, extra: &[&str]) -> Vec<serde_json::Value> {
-    let out = celltime()
-        .arg("ls")
-        .arg(root)
-        .arg("--json")
-        .args(extra)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let listing: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    listing["entries"].as_array().unwrap().clone()
+    crate::common::listed(celltime().arg("ls").arg(root).arg("--json").args(extra))
 }
 
 /// Rows of `ls --json` whose copies are exactly `copies`.
