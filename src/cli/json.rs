@@ -5,8 +5,9 @@
 //! entry) live here, so one command cannot drift from another.
 
 use super::CliError;
-use celltime_store::model::{Copies, PartKind, PartMask, Row, Timestamp};
-use serde::Serialize;
+use celltime_store::model::{Copies, EntryId, PartKind, PartMask, Row, Timestamp};
+use celltime_store::parallel;
+use serde::{Serialize, Serializer};
 
 /// Every kind of document the CLI prints. Adding one: a variant here, its schema file
 /// `docs/schema/<name>.json`, and one line in the schema tests.
@@ -138,12 +139,6 @@ pub fn open_list(kind: Kind, list: &str) -> String {
     format!("{{\n  \"schema\": \"{}\",\n  \"{list}\": [", kind.name())
 }
 
-/// One element of a streamed list, compact on its own line.
-pub fn item(first: bool, value: &impl Serialize) -> Result<String, CliError> {
-    let separator = if first { "\n    " } else { ",\n    " };
-    Ok(format!("{separator}{}", encode(value, false)?))
-}
-
 pub fn close_list(empty: bool) -> &'static str {
     if empty { "]\n}\n" } else { "\n  ]\n}\n" }
 }
@@ -153,61 +148,122 @@ pub fn time(t: Timestamp) -> String {
     t.to_rfc3339()
 }
 
+/// A time written as [`time`] writes it, without allocating (listings hold many).
+pub struct Time(pub Timestamp);
+
+impl Serialize for Time {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.0.with_rfc3339(|text| serializer.serialize_str(text))
+    }
+}
+
+/// An entry id, all 32 hex digits, without allocating.
+pub struct Id(pub EntryId);
+
+impl Serialize for Id {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.0.with_hex(|hex| serializer.serialize_str(hex))
+    }
+}
+
+/// The names of the parts a run has, in [`PartKind::ALL`] order.
+pub struct Parts(pub PartMask);
+
+impl Serialize for Parts {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(part_kinds(self.0).map(PartKind::name))
+    }
+}
+
+/// Where a run's copies live: `store`, `cache` or both.
+pub struct Places(pub Copies);
+
+impl Serialize for Places {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let places = [(self.0.store, "store"), (self.0.cache, "cache")];
+        serializer.collect_seq(places.iter().filter(|(held, _)| *held).map(|(_, p)| p))
+    }
+}
+
 /// An entry (a run) as `ls`, `show` and every listing of runs print it.
 #[derive(Serialize)]
 pub struct Entry<'a> {
-    pub id: String,
+    pub id: Id,
     pub notebook: &'a str,
     pub cell: &'a str,
     pub module: &'a str,
     pub version: &'a str,
-    pub created_at: String,
+    pub created_at: Time,
     /// The time came from a file's modification time, not from the run itself.
     pub approximate_time: bool,
-    pub last_used_at: Option<String>,
+    pub last_used_at: Option<Time>,
     pub pinned: bool,
     pub size: u64,
-    pub parts: Vec<&'static str>,
-    /// Where the run's copies live: `store`, `cache` or both.
-    pub copies: Vec<&'static str>,
+    pub parts: Parts,
+    pub copies: Places,
 }
 
 impl<'a> Entry<'a> {
     pub fn of(notebook: &'a str, row: &'a Row) -> Entry<'a> {
         Entry {
-            id: row.id.to_hex(),
+            id: Id(row.id),
             notebook,
             cell: &row.cell,
             module: &row.module,
             version: &row.version,
-            created_at: time(row.created_at),
+            created_at: Time(row.created_at),
             approximate_time: row.approximate_time,
-            last_used_at: row.last_used.map(time),
+            last_used_at: row.last_used.map(Time),
             pinned: row.pinned,
             size: row.size,
-            parts: part_names(row.parts),
-            copies: copies(row.copies),
+            parts: Parts(row.parts),
+            copies: Places(row.copies),
         }
     }
 }
 
-pub fn part_names(mask: PartMask) -> Vec<&'static str> {
-    PartKind::ALL
-        .iter()
-        .filter(|k| mask.contains(**k))
-        .map(|k| k.name())
-        .collect()
+/// Rows serialised at once by one thread when a listing is printed on every core: enough to
+/// make a thread worth starting, few enough that the text waiting to be written stays small.
+const ROWS_PER_SHARE: usize = 4096;
+
+/// The entries of one notebook as elements of a streamed list ([`open_list`]), serialised on
+/// every core a few thousand rows at a time and handed to `write` in order. `first` says
+/// whether no element was written yet, and is updated.
+pub fn write_entries(
+    notebook: &str,
+    rows: &[&Row],
+    first: &mut bool,
+    write: &mut impl FnMut(&str) -> Result<(), CliError>,
+) -> Result<(), CliError> {
+    let round = ROWS_PER_SHARE * parallel::workers();
+    for rows in rows.chunks(round) {
+        let pieces = parallel::map_shares(rows, |share| {
+            let mut text = Vec::with_capacity(share.len() * 384);
+            for row in share {
+                text.extend_from_slice(b",\n    ");
+                serde_json::to_writer(&mut text, &Entry::of(notebook, row))?;
+            }
+            Ok::<_, serde_json::Error>(text)
+        });
+        for piece in pieces {
+            let piece = piece.map_err(|e| CliError::failure(format!("cannot encode JSON: {e}")))?;
+            let text = String::from_utf8(piece)
+                .map_err(|e| CliError::failure(format!("cannot encode JSON: {e}")))?;
+            // Elements are written after a comma; the list's first one is not.
+            let text = if *first { &text[1..] } else { &text[..] };
+            *first = false;
+            write(text)?;
+        }
+    }
+    Ok(())
 }
 
-fn copies(copies: Copies) -> Vec<&'static str> {
-    let mut out = Vec::new();
-    if copies.store {
-        out.push("store");
-    }
-    if copies.cache {
-        out.push("cache");
-    }
-    out
+pub fn part_names(mask: PartMask) -> Vec<&'static str> {
+    part_kinds(mask).map(PartKind::name).collect()
+}
+
+fn part_kinds(mask: PartMask) -> impl Iterator<Item = PartKind> {
+    PartKind::ALL.into_iter().filter(move |k| mask.contains(*k))
 }
 
 #[cfg(test)]
@@ -233,15 +289,42 @@ mod tests {
 
     #[test]
     fn a_streamed_list_is_one_valid_document() {
-        for items in [vec![], vec![1, 2]] {
+        let row = |n: i64| Row {
+            id: EntryId(n as u128),
+            cell: "c\u{1b}]0;title\u{7}".into(),
+            module: "m".into(),
+            version: "v".into(),
+            created_at: Timestamp(n * 1000),
+            approximate_time: false,
+            last_used: None,
+            pinned: false,
+            size: 1,
+            parts: PartMask::default(),
+            contents: Vec::new(),
+            copies: Copies::STORE,
+            code: None,
+        };
+        let many: Vec<Row> = (0..3 * ROWS_PER_SHARE as i64).map(row).collect();
+        for rows in [vec![], vec![row(1)], many] {
+            let rows: Vec<&Row> = rows.iter().collect();
             let mut text = open_list(Kind::Ls, "entries");
-            for (i, n) in items.iter().enumerate() {
-                text.push_str(&item(i == 0, n).unwrap());
-            }
-            text.push_str(close_list(items.is_empty()));
+            let mut first = true;
+            write_entries("nb", &rows, &mut first, &mut |piece| {
+                text.push_str(&celltime_text::escape_json(piece));
+                Ok(())
+            })
+            .unwrap();
+            text.push_str(close_list(first));
+            assert!(!text.contains('\u{1b}'), "terminal controls are escaped");
             let value: serde_json::Value = serde_json::from_str(&text).unwrap();
             assert_eq!(value["schema"], "celltime.ls.v1");
-            assert_eq!(value["entries"].as_array().unwrap().len(), items.len());
+            let entries = value["entries"].as_array().unwrap();
+            assert_eq!(entries.len(), rows.len());
+            for (entry, row) in entries.iter().zip(&rows) {
+                assert_eq!(entry["id"], row.id.to_hex());
+                assert_eq!(entry["created_at"], row.created_at.to_rfc3339());
+                assert_eq!(entry["cell"], "c\u{1b}]0;title\u{7}");
+            }
         }
     }
 }

@@ -64,16 +64,23 @@ fn for_each_timeline(
     Ok(())
 }
 
-/// Sorts rows by cell, each cell's newest run first. Timelines come in key order, so a cell's
-/// rows are usually together already: then only each cell's rows are sorted, by time.
+/// Sorts rows by cell, each cell's newest run first (ties in key order, then by id: the order
+/// is total, so sorting in place gives one answer). Timelines come in key order, so a cell's
+/// rows are usually together already: then only each cell's rows are sorted.
 fn newest_first_by_cell(rows: &mut [Row]) {
-    let newest_first = |a: &Row, b: &Row| b.created_at.cmp(&a.created_at);
+    let newest_first = |a: &Row, b: &Row| {
+        b.created_at
+            .cmp(&a.created_at)
+            .then_with(|| a.module.cmp(&b.module))
+            .then_with(|| a.version.cmp(&b.version))
+            .then(a.id.cmp(&b.id))
+    };
     if rows.is_sorted_by(|a, b| a.cell <= b.cell) {
         for cell in rows.chunk_by_mut(|a, b| a.cell == b.cell) {
-            cell.sort_by(newest_first);
+            cell.sort_unstable_by(newest_first);
         }
     } else {
-        rows.sort_by(|a, b| a.cell.cmp(&b.cell).then(newest_first(a, b)));
+        rows.sort_unstable_by(|a, b| a.cell.cmp(&b.cell).then_with(|| newest_first(a, b)));
     }
 }
 
@@ -210,19 +217,8 @@ pub fn ls(args: LsArgs) -> CliResult {
         json::write(&json::open_list(Kind::Ls, "entries"))?;
         let mut first = true;
         for_each_timeline(history.as_ref(), &args.notebook, &mut skipped, |timeline| {
-            // Printed a thousand rows at a time: a large notebook's listing is never held whole.
-            let mut chunk = String::new();
-            for (n, row) in timeline.rows.iter().filter(|r| wanted_cell(r)).enumerate() {
-                chunk.push_str(&json::item(
-                    first,
-                    &json::Entry::of(&timeline.notebook, row),
-                )?);
-                first = false;
-                if n % 1000 == 999 {
-                    json::write(&std::mem::take(&mut chunk))?;
-                }
-            }
-            json::write(&chunk)
+            let rows: Vec<&Row> = timeline.rows.iter().filter(|r| wanted_cell(r)).collect();
+            json::write_entries(&timeline.notebook, &rows, &mut first, &mut json::write)
         })?;
         json::write(json::close_list(first))?;
     } else {

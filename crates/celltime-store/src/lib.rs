@@ -20,6 +20,7 @@ pub mod located;
 pub mod marimo;
 pub mod model;
 pub mod ops;
+pub mod parallel;
 pub mod policy;
 #[cfg(feature = "remote")]
 pub mod remote;

@@ -157,7 +157,7 @@ impl LegacyHistory {
 
     /// A notebook's rows in execution-key order, and what ties each to its cache file.
     pub fn timeline_of(loaded: &Loaded, notebook: &str) -> (Timeline, Vec<Option<CacheTie>>) {
-        let mut shared = HashMap::new();
+        let mut shared = Shared::default();
         let mut rows: Vec<(Row, CacheTie)> = Vec::new();
         let mut timeline = Timeline {
             notebook: notebook.to_string(),
@@ -174,9 +174,10 @@ impl LegacyHistory {
             };
             rows.push((row_of(entry, link, content, &mut shared), tie));
         }
-        // Execution-key order: cell, module, version, time.
-        rows.sort_by(|(a, _), (b, _)| {
-            (&a.cell, &a.module, a.created_at).cmp(&(&b.cell, &b.module, b.created_at))
+        // Execution-key order: cell, module, version (always "0" here), time; then the id, so
+        // the order is total and sorting in place gives one answer.
+        rows.sort_unstable_by(|(a, _), (b, _)| {
+            (&a.cell, &a.module, a.created_at, a.id).cmp(&(&b.cell, &b.module, b.created_at, b.id))
         });
         let (rows, ties): (Vec<Row>, Vec<CacheTie>) = rows.into_iter().unzip();
         timeline.rows = rows;
@@ -342,23 +343,40 @@ fn mask_of(link: &Link) -> PartMask {
     mask
 }
 
-fn row_of(
-    entry: &LegacyEntry,
-    link: &Link,
-    content: u32,
-    shared: &mut HashMap<String, Arc<str>>,
-) -> Row {
-    let mut share = |s: &str| -> Arc<str> {
-        shared
-            .entry(s.to_string())
-            .or_insert_with(|| Arc::from(s))
-            .clone()
-    };
+/// What rows of one listing share: strings, and the hash of each cell's code (a cell's runs
+/// share one code snapshot, hashed once rather than once per run).
+#[derive(Default)]
+struct Shared {
+    strings: HashMap<String, Arc<str>>,
+    codes: HashMap<*const u8, ContentHash>,
+}
+
+impl Shared {
+    fn string(&mut self, s: &str) -> Arc<str> {
+        if let Some(found) = self.strings.get(s) {
+            return found.clone();
+        }
+        let new: Arc<str> = Arc::from(s);
+        self.strings.insert(s.to_string(), new.clone());
+        new
+    }
+
+    /// Links of one cell hold one `Arc` of its code: its address identifies the text while
+    /// the listing lives.
+    fn code_hash(&mut self, code: &Arc<str>) -> ContentHash {
+        *self
+            .codes
+            .entry(code.as_ptr())
+            .or_insert_with(|| ContentHash::of(code.as_bytes()))
+    }
+}
+
+fn row_of(entry: &LegacyEntry, link: &Link, content: u32, shared: &mut Shared) -> Row {
     Row {
         id: entry.id(),
         cell: link.cell.clone(),
         module: Arc::from(entry.name.hash.as_str()),
-        version: share("0"),
+        version: shared.string("0"),
         created_at: entry.created_at(),
         approximate_time: true,
         last_used: None,
@@ -367,10 +385,7 @@ fn row_of(
         parts: mask_of(link),
         contents: vec![content],
         copies: Copies::CACHE,
-        code: link
-            .code
-            .as_deref()
-            .map(|code| ContentHash::of(code.as_bytes())),
+        code: link.code.as_ref().map(|code| shared.code_hash(code)),
     }
 }
 

@@ -206,10 +206,7 @@ pub fn scan(root: &Path) -> Result<Scan> {
 /// Blocks are listed on a few threads: a listing is mostly waiting on `stat`, and caches of
 /// many thousands of entries are the case that matters.
 fn scan_blocks(root: &Path, blocks: &[String]) -> Result<Vec<Scan>> {
-    let workers = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .clamp(1, 4)
-        .min(blocks.len());
+    let workers = crate::parallel::workers().min(blocks.len());
     if workers <= 1 {
         return blocks.iter().map(|b| scan_block(root, b)).collect();
     }

@@ -9,6 +9,7 @@ use super::keys::{
     CellKey, ContentHash, EntryId, ExecKey, MarimoKey, ModuleHash, NotebookKey, Version,
 };
 use super::time::Timestamp;
+use crate::parallel;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::sync::OnceLock;
@@ -19,6 +20,29 @@ mod codec;
 /// foldhash is several times faster than the standard SipHash there, and still seeded per
 /// process, so crafted keys cannot aim at one bucket.
 type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
+
+/// Below this many listed contents a bulk load's contents are shared on one thread.
+const PARALLEL_CONTENTS: usize = 1 << 16;
+
+/// The positions of `contents` grouped by the first byte of their hash (a counting sort, so
+/// each group keeps listing order), and where each of the 256 groups starts and ends.
+fn by_first_byte(contents: &[(ContentHash, u64)]) -> (Vec<u32>, [usize; 257]) {
+    let mut starts = [0usize; 257];
+    for (hash, _) in contents {
+        starts[hash.0[0] as usize + 1] += 1;
+    }
+    for b in 0..256 {
+        starts[b + 1] += starts[b];
+    }
+    let mut next = starts;
+    let mut order = vec![0u32; contents.len()];
+    for (i, (hash, _)) in contents.iter().enumerate() {
+        let slot = &mut next[hash.0[0] as usize];
+        order[*slot] = i as u32;
+        *slot += 1;
+    }
+    (order, starts)
+}
 
 #[derive(Debug, Clone, Default)]
 struct Interner {
@@ -328,36 +352,45 @@ impl NotebookIndex {
 
     /// Shares the contents a bulk load listed once per part: they are dealt into buckets by
     /// their first byte (hashes are uniform), each bucket deduplicated on its own with a
-    /// table small enough to stay in cache.
+    /// table small enough to stay in cache, the buckets of a large load on all cores.
     pub fn finish_bulk(&mut self) {
         if !self.bulk {
             return;
         }
         self.bulk = false;
         self.content_ix = None;
-        let mut buckets: Vec<Vec<u32>> = vec![Vec::new(); 256];
-        for (i, (hash, _)) in self.contents.iter().enumerate() {
-            buckets[hash.0[0] as usize].push(i as u32);
-        }
+        let (order, starts) = by_first_byte(&self.contents);
+        let buckets: Vec<&[u32]> = starts.windows(2).map(|w| &order[w[0]..w[1]]).collect();
         let contents = &self.contents;
-        // Per bucket: its distinct contents, and for each listed one its place among them.
-        let shared: Vec<(Vec<u32>, Vec<u32>)> = buckets
-            .iter()
-            .map(|bucket| {
-                let mut first: FastMap<ContentHash, u32> = FastMap::default();
-                let mut distinct = Vec::new();
-                let places = bucket
-                    .iter()
-                    .map(|&i| {
-                        *first.entry(contents[i as usize].0).or_insert_with(|| {
-                            distinct.push(i);
-                            distinct.len() as u32 - 1
+        let dedup_share = |share: &[&[u32]]| -> Vec<(Vec<u32>, Vec<u32>)> {
+            let mut first: FastMap<ContentHash, u32> = FastMap::default();
+            share
+                .iter()
+                .map(|bucket| {
+                    first.clear();
+                    let mut distinct = Vec::new();
+                    let places = bucket
+                        .iter()
+                        .map(|&i| {
+                            *first.entry(contents[i as usize].0).or_insert_with(|| {
+                                distinct.push(i);
+                                distinct.len() as u32 - 1
+                            })
                         })
-                    })
-                    .collect();
-                (distinct, places)
-            })
-            .collect();
+                        .collect();
+                    (distinct, places)
+                })
+                .collect()
+        };
+        // Per bucket: its distinct contents, and for each listed one its place among them.
+        let shared: Vec<(Vec<u32>, Vec<u32>)> = if contents.len() < PARALLEL_CONTENTS {
+            dedup_share(&buckets)
+        } else {
+            parallel::map_shares(&buckets, dedup_share)
+                .into_iter()
+                .flatten()
+                .collect()
+        };
         let mut renumbered = vec![0u32; self.contents.len()];
         let mut deduplicated = Vec::with_capacity(self.contents.len());
         for (bucket, (distinct, places)) in buckets.iter().zip(&shared) {
@@ -1172,6 +1205,34 @@ mod tests {
             marimo_key: None,
             served: None,
         }
+    }
+
+    #[test]
+    fn a_large_bulk_load_shares_contents_as_inserting_one_by_one_does() {
+        // Past PARALLEL_CONTENTS, so the buckets are deduplicated on all cores; every text
+        // is listed by two runs.
+        let count = PARALLEL_CONTENTS + 1001;
+        let entries: Vec<Entry> = (0..count)
+            .map(|i| entry("c", i as i64, &format!("text {}", i / 2)))
+            .collect();
+        let notebook = NotebookKey::new("nb").unwrap();
+        let mut bulk = NotebookIndex::new_bulk(notebook.clone());
+        let mut one_by_one = NotebookIndex::new(notebook);
+        for e in &entries {
+            bulk.push_row(e, e.key.id(), Marks::of(e));
+            one_by_one.insert(e);
+        }
+        bulk.finish_bulk();
+        assert_eq!(bulk.contents.len(), count.div_ceil(2));
+        assert_eq!(bulk.entries(), one_by_one.entries());
+        let sorted = |mut sizes: Vec<u64>| {
+            sizes.sort_unstable();
+            sizes
+        };
+        assert_eq!(
+            sorted(bulk.content_sizes()),
+            sorted(one_by_one.content_sizes())
+        );
     }
 
     #[test]

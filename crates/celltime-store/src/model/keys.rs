@@ -477,13 +477,20 @@ impl EntryId {
     }
 
     pub fn to_hex(self) -> String {
+        self.with_hex(str::to_string)
+    }
+
+    /// `f` of the 32 lowercase hex digits, built on the stack (listings print ids by the
+    /// hundred thousand).
+    pub fn with_hex<R>(self, f: impl FnOnce(&str) -> R) -> R {
         const DIGITS: &[u8; 16] = b"0123456789abcdef";
         let mut hex = [0u8; 32];
         for (pair, byte) in hex.chunks_exact_mut(2).zip(self.0.to_be_bytes()) {
             pair[0] = DIGITS[(byte >> 4) as usize];
             pair[1] = DIGITS[(byte & 15) as usize];
         }
-        String::from_utf8_lossy(&hex).into_owned()
+        // Only hex digits were written.
+        f(std::str::from_utf8(&hex).unwrap_or_default())
     }
 
     pub fn short(self) -> String {

@@ -40,12 +40,17 @@ impl Timestamp {
 
     /// RFC 3339 with exactly three fractional digits and `Z`: the only spelling the store writes.
     pub fn to_rfc3339(self) -> String {
+        self.with_rfc3339(str::to_string)
+    }
+
+    /// `f` of the RFC 3339 spelling, built on the stack: listings print these by the hundred
+    /// thousand, so they are written digit by digit rather than allocated.
+    pub fn with_rfc3339<R>(self, f: impl FnOnce(&str) -> R) -> R {
         if !self.is_writable() {
-            return self
+            return f(&self
                 .to_datetime()
-                .to_rfc3339_opts(SecondsFormat::Millis, true);
+                .to_rfc3339_opts(SecondsFormat::Millis, true));
         }
-        // Listings print these by the hundred thousand: written digit by digit.
         let (days, millis) = (self.0.div_euclid(86_400_000), self.0.rem_euclid(86_400_000));
         let (year, month, day) = civil_from_days(days);
         let (hour, minute) = (millis / 3_600_000, millis / 60_000 % 60);
@@ -66,7 +71,8 @@ impl Timestamp {
                 value /= 10;
             }
         }
-        String::from_utf8_lossy(&out).into_owned()
+        // Only ASCII digits and separators were written.
+        f(std::str::from_utf8(&out).unwrap_or_default())
     }
 }
 

@@ -197,7 +197,7 @@ pub fn parse_lines<T: DeserializeOwned + Send>(bytes: &[u8], from: u64) -> Segme
     parse_in_pieces(
         bytes,
         from,
-        super::parallel::piece_count(bytes.len(), PARALLEL_PIECE),
+        crate::parallel::piece_count(bytes.len(), PARALLEL_PIECE),
     )
 }
 
@@ -208,8 +208,8 @@ fn parse_in_pieces<T: DeserializeOwned + Send>(
     from: u64,
     count: usize,
 ) -> SegmentRead<T> {
-    let pieces = super::parallel::line_pieces(bytes, count);
-    let decoded = super::parallel::map_shares(&pieces, |share| {
+    let pieces = crate::parallel::line_pieces(bytes, count);
+    let decoded = crate::parallel::map_shares(&pieces, |share| {
         share
             .iter()
             .map(|range| decode_lines(&bytes[range.clone()], range.start))

@@ -12,7 +12,6 @@ pub mod map;
 mod notebook;
 pub(crate) mod objects;
 pub mod pack;
-mod parallel;
 mod snapshot;
 mod verify;
 pub mod wire;

@@ -28,6 +28,16 @@ fn put_text(out: &mut Vec<u8>, text: &str) {
 impl NotebookIndex {
     /// Appends the index's bytes to `out`.
     pub fn encode(&self, out: &mut Vec<u8>) {
+        // Sized up front: a large index grown by doubling is copied over and over.
+        let strings: usize = self.strings.strings.iter().map(|s| s.len() + 4).sum();
+        out.reserve(
+            64 + self.notebook.as_str().len()
+                + strings
+                + self.contents.len() * 40
+                + self.rows.len() * 77
+                + self.parts.len() * 13
+                + self.parents.len() * 24,
+        );
         put_text(out, self.notebook.as_str());
         out.push(u8::from(self.sorted));
         put_u32(out, self.strings.strings.len());

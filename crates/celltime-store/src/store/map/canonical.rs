@@ -14,7 +14,7 @@ use crate::model::{
     BorrowedEntry, CellKey, ContentHash, EntryId, MarimoKey, ModuleHash, NotebookIndex,
     NotebookKey, ParentView, PartKind, PartView, Timestamp, Version, check_part_labels,
 };
-use crate::store::parallel;
+use crate::parallel;
 use std::borrow::Cow;
 use std::path::Path;
 

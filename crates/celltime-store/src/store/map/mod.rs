@@ -150,7 +150,7 @@ pub fn read_canonical_file(
     let mut reader = canonical::Reader::new(notebook, len);
     let mut hasher = blake3::Hasher::new();
     let mut offset = 0u64;
-    let batch = BLOCK * super::parallel::workers();
+    let batch = BLOCK * crate::parallel::workers();
     loop {
         let bytes = fs.read_range(path, offset, batch).at(path)?;
         hasher.update(&bytes);

@@ -3,13 +3,13 @@
 
 use super::{Issue, Severity, State};
 use crate::model::{Entry, EntryId, NotebookIndex, NotebookKey, Timestamp};
+use crate::parallel;
 use crate::store::Context;
 use crate::store::error::{IoContext, Result, StoreError};
 use crate::store::fs::{DirItem, ItemKind};
 use crate::store::layout::{MAP_FILE, NotebookPaths};
 use crate::store::log::{self, Record, SEGMENT_SUFFIX};
 use crate::store::map::{self, MapData};
-use crate::store::parallel;
 use crate::store::snapshot::{self, MapStamp};
 use std::collections::{BTreeMap, BTreeSet};
 

@@ -1,5 +1,5 @@
-//! Splitting CPU-bound reading (maps, logs) over the cores, with scoped threads: the inputs
-//! are borrowed, and results come back in input order.
+//! Splitting CPU-bound work (reading maps and logs, printing large listings) over the cores,
+//! with scoped threads: the inputs are borrowed, and results come back in input order.
 
 /// How many threads a large read uses (asked once: finding out reads cgroup files).
 pub fn workers() -> usize {
