@@ -88,13 +88,17 @@ struct Document<'a, T: Serialize> {
     body: &'a T,
 }
 
+fn encode_failed(e: impl std::fmt::Display) -> CliError {
+    CliError::failure(format!("cannot encode JSON: {e}"))
+}
+
 fn encode(value: &impl Serialize, pretty: bool) -> Result<String, CliError> {
     let text = if pretty {
         serde_json::to_string_pretty(value)
     } else {
         serde_json::to_string(value)
     };
-    text.map_err(|e| CliError::failure(format!("cannot encode JSON: {e}")))
+    text.map_err(encode_failed)
 }
 
 /// Writes serialised JSON (a document or a piece of a streamed one) to stdout. Characters
@@ -224,6 +228,7 @@ impl<'a> Entry<'a> {
 
 /// Rows serialised at once by one thread when a listing is printed on every core: enough to
 /// make a thread worth starting, few enough that the text waiting to be written stays small.
+/// A listing of under a quarter of this is printed on one thread.
 const ROWS_PER_SHARE: usize = 4096;
 
 /// The entries of one notebook as elements of a streamed list ([`open_list`]), serialised on
@@ -237,7 +242,7 @@ pub fn write_entries(
 ) -> Result<(), CliError> {
     let round = ROWS_PER_SHARE * parallel::workers();
     for rows in rows.chunks(round) {
-        let pieces = parallel::map_shares(rows, |share| {
+        let pieces = parallel::map_shares_of_at_least(rows, ROWS_PER_SHARE / 4, |share| {
             let mut text = Vec::with_capacity(share.len() * 384);
             for row in share {
                 text.extend_from_slice(b",\n    ");
@@ -246,9 +251,7 @@ pub fn write_entries(
             Ok::<_, serde_json::Error>(text)
         });
         for piece in pieces {
-            let piece = piece.map_err(|e| CliError::failure(format!("cannot encode JSON: {e}")))?;
-            let text = String::from_utf8(piece)
-                .map_err(|e| CliError::failure(format!("cannot encode JSON: {e}")))?;
+            let text = String::from_utf8(piece.map_err(encode_failed)?).map_err(encode_failed)?;
             // Elements are written after a comma; the list's first one is not.
             let text = if *first { &text[1..] } else { &text[..] };
             *first = false;

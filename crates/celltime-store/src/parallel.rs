@@ -1,7 +1,7 @@
 //! Splitting CPU-bound work (reading maps and logs, printing large listings) over the cores,
 //! with scoped threads: the inputs are borrowed, and results come back in input order.
 
-/// How many threads a large read uses (asked once: finding out reads cgroup files).
+/// How many threads CPU-bound work uses (asked once: finding out reads cgroup files).
 pub fn workers() -> usize {
     static WORKERS: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
     *WORKERS.get_or_init(|| {
@@ -14,21 +14,21 @@ pub fn workers() -> usize {
 /// `f` over each share of `items` (one share per worker), results in order. A worker that
 /// panics panics the caller, as a sequential loop would.
 pub fn map_shares<T: Sync, R: Send>(items: &[T], f: impl Fn(&[T]) -> R + Sync) -> Vec<R> {
-    let per_worker = items.len().div_ceil(workers()).max(1);
+    map_shares_of_at_least(items, 1, f)
+}
+
+/// [`map_shares`] with shares of at least `min_share` items: work too small to be worth a
+/// thread stays on the caller's.
+pub fn map_shares_of_at_least<T: Sync, R: Send>(
+    items: &[T],
+    min_share: usize,
+    f: impl Fn(&[T]) -> R + Sync,
+) -> Vec<R> {
+    let per_worker = items.len().div_ceil(workers()).max(min_share).max(1);
     if items.len() <= per_worker {
         return vec![f(items)];
     }
-    std::thread::scope(|scope| {
-        let f = &f;
-        let handles: Vec<_> = items
-            .chunks(per_worker)
-            .map(|share| scope.spawn(move || f(share)))
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
-            .collect()
-    })
+    on_threads(items.chunks(per_worker), &f)
 }
 
 /// `f` over each share of `items`, taken by value (one share per worker), results in order.
@@ -46,8 +46,15 @@ pub fn map_owned_shares<T: Send, R: Send>(
     }
     shares.push(items);
     shares.reverse();
+    on_threads(shares, &f)
+}
+
+/// `f` over each share on a thread of its own, results in order.
+fn on_threads<S: Send, R: Send>(
+    shares: impl IntoIterator<Item = S>,
+    f: &(impl Fn(S) -> R + Sync),
+) -> Vec<R> {
     std::thread::scope(|scope| {
-        let f = &f;
         let handles: Vec<_> = shares
             .into_iter()
             .map(|share| scope.spawn(move || f(share)))

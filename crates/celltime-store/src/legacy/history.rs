@@ -157,7 +157,7 @@ impl LegacyHistory {
 
     /// A notebook's rows in execution-key order, and what ties each to its cache file.
     pub fn timeline_of(loaded: &Loaded, notebook: &str) -> (Timeline, Vec<Option<CacheTie>>) {
-        let mut shared = Shared::default();
+        let mut shared = Shared::new();
         let mut rows: Vec<(Row, CacheTie)> = Vec::new();
         let mut timeline = Timeline {
             notebook: notebook.to_string(),
@@ -343,22 +343,20 @@ fn mask_of(link: &Link) -> PartMask {
     mask
 }
 
-/// What rows of one listing share: strings, and the hash of each cell's code (a cell's runs
-/// share one code snapshot, hashed once rather than once per run).
-#[derive(Default)]
+/// What rows of one listing share: the version string, and the hash of each cell's code (a
+/// cell's runs share one code snapshot, hashed once rather than once per run).
 struct Shared {
-    strings: HashMap<String, Arc<str>>,
+    version: Arc<str>,
     codes: HashMap<*const u8, ContentHash>,
 }
 
 impl Shared {
-    fn string(&mut self, s: &str) -> Arc<str> {
-        if let Some(found) = self.strings.get(s) {
-            return found.clone();
+    fn new() -> Shared {
+        Shared {
+            // marimo's cache has no versions: every run is version 0.
+            version: Arc::from("0"),
+            codes: HashMap::new(),
         }
-        let new: Arc<str> = Arc::from(s);
-        self.strings.insert(s.to_string(), new.clone());
-        new
     }
 
     /// Links of one cell hold one `Arc` of its code: its address identifies the text while
@@ -376,7 +374,7 @@ fn row_of(entry: &LegacyEntry, link: &Link, content: u32, shared: &mut Shared) -
         id: entry.id(),
         cell: link.cell.clone(),
         module: Arc::from(entry.name.hash.as_str()),
-        version: shared.string("0"),
+        version: shared.version.clone(),
         created_at: entry.created_at(),
         approximate_time: true,
         last_used: None,
