@@ -46,7 +46,7 @@ fn finds_exactly_the_expected_entries_in_every_workspace() {
                 .find(|e| e["path"].as_str().unwrap().ends_with(&entry.rel_path))
                 .unwrap();
             assert_eq!(entry.name.hash, e["hash"].as_str().unwrap());
-            assert_eq!(entry.block, e["block"].as_str().unwrap());
+            assert_eq!(&*entry.block, e["block"].as_str().unwrap());
             assert_eq!(entry.name.loader.name(), e["loader"].as_str().unwrap());
         }
     }
@@ -59,7 +59,7 @@ fn lazy_manifest_and_blob_folder_are_one_entry() {
     let lazy = found
         .entries
         .iter()
-        .find(|e| e.block == "lazy_block")
+        .find(|e| &*e.block == "lazy_block")
         .unwrap();
     assert_eq!(lazy.files.len(), 3);
     assert_eq!(lazy.size(), 627 + 176 + 33);
@@ -127,7 +127,7 @@ fn ids_come_from_the_relative_path_and_times_from_the_file() {
         let entry = found.find(row.id).unwrap();
         assert_eq!(row.created_at, entry.created_at());
         assert_eq!(*row.module, entry.name.hash);
-        assert_eq!(*row.cell, entry.block);
+        assert_eq!(row.cell, entry.block);
         assert_eq!(row.size, entry.size());
     }
 }
@@ -144,4 +144,70 @@ fn a_custom_cache_dir_is_listed_under_its_own_name() {
     assert_eq!(notebooks.len(), 1);
     assert_eq!(notebooks[0].notebook, "my_cache");
     assert_eq!(notebooks[0].entries, 12);
+}
+
+/// Hundreds of entries in one block are stat'ed on several threads (a few dozen at a time):
+/// every one is found once, in path order, each lazy one with its own blobs.
+#[test]
+fn a_large_block_is_listed_whole_and_in_path_order() {
+    const LAZY_HASH: &str = "F4McLsthtQewN0f42ZSx2UajlPXNRGUq9RuGDjV2SDM";
+    let c = copy("demo");
+    let lazy_block = c.root.join("__marimo__/cache/lazy_block");
+    let manifest = std::fs::read(lazy_block.join(format!("C_{LAZY_HASH}.jsonl"))).unwrap();
+    for n in 0..300 {
+        let hash = format!("copy{n:04}");
+        std::fs::write(lazy_block.join(format!("C_{hash}.jsonl")), &manifest).unwrap();
+        std::fs::create_dir(lazy_block.join(&hash)).unwrap();
+        for blob in ["a.npy", "b.pickle"] {
+            std::fs::write(lazy_block.join(&hash).join(blob), hash.as_bytes()).unwrap();
+        }
+    }
+    let found = scan::scan(&c.root.join("__marimo__/cache")).unwrap();
+    assert_eq!(found.entries.len(), 12 + 300);
+    assert!(found.entries.is_sorted_by(|a, b| a.rel_path < b.rel_path));
+    for n in 0..300 {
+        let rel = format!("lazy_block/C_copy{n:04}.jsonl");
+        let entry = found.find(scan::entry_id(&rel)).unwrap();
+        assert_eq!(entry.rel_path, rel);
+        let blob_dir = format!("lazy_block/copy{n:04}");
+        assert_eq!(entry.blob_dir.as_deref(), Some(blob_dir.as_str()));
+        let blobs: Vec<&str> = entry.blobs().iter().map(|f| f.rel.as_str()).collect();
+        assert_eq!(
+            blobs,
+            [format!("{blob_dir}/a.npy"), format!("{blob_dir}/b.pickle")]
+        );
+    }
+    assert!(found.incomplete.is_empty() && found.skipped.is_empty());
+}
+
+/// Two lazy manifests of one hash (marimo writes one) would share a blob folder: it belongs
+/// to the first in path order, so removing the second can never take the first one's blobs.
+#[test]
+fn a_blob_folder_two_manifests_name_belongs_to_the_first() {
+    const LAZY_HASH: &str = "F4McLsthtQewN0f42ZSx2UajlPXNRGUq9RuGDjV2SDM";
+    let c = copy("demo");
+    let lazy_block = c.root.join("__marimo__/cache/lazy_block");
+    std::fs::copy(
+        lazy_block.join(format!("C_{LAZY_HASH}.jsonl")),
+        lazy_block.join(format!("E_{LAZY_HASH}.jsonl")),
+    )
+    .unwrap();
+    let found = scan::scan(&c.root.join("__marimo__/cache")).unwrap();
+    let of = |prefix: char| {
+        found
+            .entries
+            .iter()
+            .find(|e| e.name.prefix == prefix && e.name.hash == LAZY_HASH)
+            .unwrap()
+    };
+    assert_eq!(
+        of('C').blob_dir.as_deref(),
+        Some(format!("lazy_block/{LAZY_HASH}").as_str())
+    );
+    assert_eq!(of('C').files.len(), 3);
+    assert_eq!(
+        (of('E').blob_dir.as_deref(), of('E').files.len()),
+        (None, 1)
+    );
+    assert!(found.incomplete.is_empty());
 }

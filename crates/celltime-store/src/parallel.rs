@@ -49,6 +49,32 @@ pub fn map_owned_shares<T: Send, R: Send>(
     on_threads(shares, &f)
 }
 
+/// `f` over each of `items`, the workers taking the next item whenever they finish one, results
+/// in order: for items of very unequal cost, where equal shares would leave workers idle.
+pub fn map_in_turns<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    let workers = workers().min(items.len());
+    if workers <= 1 {
+        return items.iter().map(f).collect();
+    }
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let take_turns = |_| {
+        let mut done = Vec::new();
+        loop {
+            let at = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let Some(item) = items.get(at) else {
+                return done;
+            };
+            done.push((at, f(item)));
+        }
+    };
+    let mut done: Vec<(usize, R)> = on_threads(0..workers, &take_turns)
+        .into_iter()
+        .flatten()
+        .collect();
+    done.sort_unstable_by_key(|(at, _)| *at);
+    done.into_iter().map(|(_, r)| r).collect()
+}
+
 /// `f` over each share on a thread of its own, results in order.
 fn on_threads<S: Send, R: Send>(
     shares: impl IntoIterator<Item = S>,

@@ -105,6 +105,10 @@ impl Fs for TestFs {
         RealFs.open(path)
     }
 
+    fn hash_file(&self, path: &Path, limit: u64) -> io::Result<(blake3::Hash, u64)> {
+        RealFs.hash_file(path, limit)
+    }
+
     fn write_new(&self, path: &Path, bytes: &[u8]) -> io::Result<()> {
         self.check(OpKind::WriteNew, path)?;
         RealFs.write_new(path, bytes)

@@ -157,31 +157,19 @@ impl LegacyHistory {
 
     /// A notebook's rows in execution-key order, and what ties each to its cache file.
     pub fn timeline_of(loaded: &Loaded, notebook: &str) -> (Timeline, Vec<Option<CacheTie>>) {
-        let mut shared = Shared::new();
-        let mut rows: Vec<(Row, CacheTie)> = Vec::new();
-        let mut timeline = Timeline {
-            notebook: notebook.to_string(),
-            ..Timeline::default()
-        };
-        for (entry, link) in loaded.of_notebook(notebook) {
-            let content = timeline.content_sizes.len() as u32;
-            timeline.content_sizes.push(entry.size());
-            let tie = CacheTie {
-                hash: entry.name.hash.clone(),
-                format: entry.name.loader.extension().to_string(),
-                size: entry.files[0].size,
-                at: entry.created_at(),
-            };
-            rows.push((row_of(entry, link, content, &mut shared), tie));
-        }
-        // Execution-key order: cell, module, version (always "0" here), time; then the id, so
-        // the order is total and sorting in place gives one answer.
-        rows.sort_unstable_by(|(a, _), (b, _)| {
-            (&a.cell, &a.module, a.created_at, a.id).cmp(&(&b.cell, &b.module, b.created_at, b.id))
-        });
-        let (rows, ties): (Vec<Row>, Vec<CacheTie>) = rows.into_iter().unzip();
-        timeline.rows = rows;
-        (timeline, ties.into_iter().map(Some).collect())
+        let entries = in_key_order(loaded, notebook);
+        let ties = entries
+            .iter()
+            .map(|(entry, _)| {
+                Some(CacheTie {
+                    hash: entry.name.hash.clone(),
+                    format: entry.name.loader.extension().to_string(),
+                    size: entry.files[0].size,
+                    at: entry.created_at(),
+                })
+            })
+            .collect();
+        (timeline_in_order(notebook, &entries), ties)
     }
 
     /// Moves the entries `ids` of `notebook` into a new trash batch, recording the change in
@@ -369,6 +357,36 @@ impl Shared {
     }
 }
 
+/// A notebook's entries in execution-key order: cell, module, version (always "0" here), time;
+/// then the id, so the order is total and sorting in place gives one answer. Pairs are sorted,
+/// not rows: they are a fraction of a row's size.
+fn in_key_order<'a>(loaded: &'a Loaded, notebook: &'a str) -> Vec<(&'a LegacyEntry, &'a Link)> {
+    let mut entries: Vec<_> = loaded.of_notebook(notebook).collect();
+    entries.sort_unstable_by(|(a, a_link), (b, b_link)| {
+        (&a_link.cell, &a.name.hash, a.created_at(), a.id()).cmp(&(
+            &b_link.cell,
+            &b.name.hash,
+            b.created_at(),
+            b.id(),
+        ))
+    });
+    entries
+}
+
+fn timeline_in_order(notebook: &str, entries: &[(&LegacyEntry, &Link)]) -> Timeline {
+    let mut shared = Shared::new();
+    let rows = entries
+        .iter()
+        .enumerate()
+        .map(|(content, (entry, link))| row_of(entry, link, content as u32, &mut shared))
+        .collect();
+    Timeline {
+        notebook: notebook.to_string(),
+        rows,
+        content_sizes: entries.iter().map(|(entry, _)| entry.size()).collect(),
+    }
+}
+
 fn row_of(entry: &LegacyEntry, link: &Link, content: u32, shared: &mut Shared) -> Row {
     Row {
         id: entry.id(),
@@ -486,7 +504,7 @@ fn facts_of(
         ("id".to_string(), entry.id().to_hex()),
         ("notebook".to_string(), link.notebook.to_string()),
         ("cell".to_string(), link.cell.to_string()),
-        ("block".to_string(), entry.block.clone()),
+        ("block".to_string(), entry.block.to_string()),
         ("mapping".to_string(), link.origin.to_string()),
         ("cache type".to_string(), prefix_type.to_string()),
         ("loader".to_string(), entry.name.loader.name().to_string()),
@@ -592,7 +610,10 @@ impl History for LegacyHistory {
 
     fn timeline(&self, notebook: &str) -> HistoryResult<Timeline> {
         let loaded = self.load()?;
-        Ok(Self::timeline_of(&loaded, notebook).0)
+        Ok(timeline_in_order(
+            notebook,
+            &in_key_order(&loaded, notebook),
+        ))
     }
 
     fn detail(&self, notebook: &str, id: EntryId) -> HistoryResult<Detail> {
@@ -631,7 +652,8 @@ impl History for LegacyHistory {
 
     fn remove(&self, removal: &Removal<'_>) -> HistoryResult<Applied> {
         let loaded = self.fresh()?;
-        let (timeline, _) = Self::timeline_of(&loaded, removal.notebook);
+        let timeline =
+            timeline_in_order(removal.notebook, &in_key_order(&loaded, removal.notebook));
         (removal.check)(&timeline).map_err(HistoryError::stale)?;
         let outcome = self.trash(&loaded, removal.notebook, removal.ids, removal.journal)?;
         Ok(Applied {

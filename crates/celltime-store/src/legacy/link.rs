@@ -46,8 +46,8 @@ struct Notebook {
 
 pub struct Linker {
     notebooks: Vec<Notebook>,
-    /// (block, entry stem) → notebook, from marimo's notebook manifests.
-    listed: HashMap<(String, String), usize>,
+    /// block → entry stem → notebook, from marimo's notebook manifests.
+    listed: HashMap<String, HashMap<String, usize>>,
     /// block → notebook, from `FunctionStub` file names.
     stub_owner: HashMap<String, usize>,
     fallback: Arc<str>,
@@ -150,9 +150,8 @@ impl Linker {
         let nb = self.notebook_index(&manifest.notebook);
         for blocks in manifest.nodes.into_values() {
             for (block, stems) in blocks {
-                for stem in stems {
-                    self.listed.insert((block.clone(), stem), nb);
-                }
+                let listed = self.listed.entry(block).or_default();
+                listed.extend(stems.into_iter().map(|stem| (stem, nb)));
             }
         }
     }
@@ -168,14 +167,8 @@ impl Linker {
     fn find_stub_owners(&mut self, scan: &Scan) {
         let mut tried: Vec<&str> = Vec::new();
         for entry in &scan.entries {
-            let placed = self.in_source(&entry.block).is_some()
-                || self
-                    .listed
-                    .contains_key(&(entry.block.clone(), entry.stem()));
-            if placed
-                || entry.name.loader != Loader::Pickle
-                || tried.contains(&entry.block.as_str())
-            {
+            let placed = self.in_source(&entry.block).is_some() || self.listed_in(entry).is_some();
+            if placed || entry.name.loader != Loader::Pickle || tried.contains(&&*entry.block) {
                 continue;
             }
             tried.push(&entry.block);
@@ -191,26 +184,26 @@ impl Linker {
                 });
                 if known {
                     let nb = self.notebook_index(&file);
-                    self.stub_owner.insert(entry.block.clone(), nb);
+                    self.stub_owner.insert(entry.block.to_string(), nb);
                 }
             }
         }
     }
 
-    /// The links of `entries`, in order. Entries of one block that no manifest lists share
-    /// one link (its strings are made once, not per entry).
+    /// The links of `entries`, in order. Entries of one block placed the same way share one
+    /// link (its strings are made once, not per entry).
     pub fn links(&self, root: &Path, entries: &[LegacyEntry]) -> Vec<Link> {
-        let mut by_block: HashMap<&str, Link> = HashMap::new();
+        let mut by_block: HashMap<(&str, Option<usize>), Link> = HashMap::new();
         let mut links: Vec<Link> = entries
             .iter()
             .map(|entry| {
-                let listed = self.listed_in(entry);
-                if entry.block == CELL_CACHE_BLOCK || listed.is_some() {
+                if *entry.block == *CELL_CACHE_BLOCK {
                     return self.link(root, entry);
                 }
+                let listed = self.listed_in(entry);
                 by_block
-                    .entry(&entry.block)
-                    .or_insert_with(|| self.link(root, entry))
+                    .entry((&entry.block, listed))
+                    .or_insert_with(|| self.link_block(entry, listed))
                     .clone()
             })
             .collect();
@@ -219,18 +212,21 @@ impl Linker {
     }
 
     fn listed_in(&self, entry: &LegacyEntry) -> Option<usize> {
-        self.listed
-            .get(&(entry.block.clone(), entry.stem()))
-            .copied()
+        self.listed.get(&*entry.block)?.get(entry.stem()).copied()
     }
 
     pub fn link(&self, root: &Path, entry: &LegacyEntry) -> Link {
-        if entry.block == CELL_CACHE_BLOCK
+        if *entry.block == *CELL_CACHE_BLOCK
             && let Some(link) = self.link_cell(root, entry)
         {
             return link;
         }
-        let listed = self.listed_in(entry);
+        self.link_block(entry, self.listed_in(entry))
+    }
+
+    /// The link of an entry of a named block, which the manifest places in notebook `listed`
+    /// (or does not list): the same for every such entry of the block.
+    fn link_block(&self, entry: &LegacyEntry, listed: Option<usize>) -> Link {
         let owner = listed
             .map(|nb| (nb, "marimo's notebook manifest"))
             .or_else(|| {
@@ -239,7 +235,7 @@ impl Linker {
             })
             .or_else(|| {
                 self.stub_owner
-                    .get(&entry.block)
+                    .get(&*entry.block)
                     .map(|nb| (*nb, "a pickled function's file name"))
             });
         let Some((nb, how)) = owner else {
@@ -261,7 +257,7 @@ impl Linker {
         };
         Link {
             notebook: notebook.key.clone(),
-            cell: Arc::from(entry.block.as_str()),
+            cell: entry.block.clone(),
             code: block.map(|b| Arc::from(b.code.as_str())),
             origin: Arc::from(origin),
             session,
@@ -272,7 +268,7 @@ impl Linker {
     fn unmapped(&self, entry: &LegacyEntry) -> Link {
         Link {
             notebook: self.fallback.clone(),
-            cell: Arc::from(entry.block.as_str()),
+            cell: entry.block.clone(),
             code: None,
             origin: Arc::from("no notebook found for this block: listed under the cache folder"),
             session: None,
@@ -307,10 +303,7 @@ impl Linker {
                 .collect(),
         };
         names.sort();
-        let listed = self
-            .listed
-            .get(&(entry.block.clone(), entry.stem()))
-            .copied();
+        let listed = self.listed_in(entry);
         let mut matches = Vec::new();
         for (nb, notebook) in self.notebooks.iter().enumerate() {
             let Some(source) = &notebook.source else {
@@ -367,16 +360,22 @@ impl Linker {
 fn keep_sessions_of_one_run(entries: &[LegacyEntry], links: &mut [Link]) {
     let mut runs: HashMap<(Arc<str>, Arc<str>), usize> = HashMap::new();
     for (entry, link) in entries.iter().zip(links.iter()) {
-        if entry.block == CELL_CACHE_BLOCK && link.session.is_some() {
+        if *entry.block == *CELL_CACHE_BLOCK && link.session.is_some() {
             *runs
                 .entry((link.notebook.clone(), link.cell.clone()))
                 .or_default() += 1;
         }
     }
+    if runs.values().all(|&count| count < 2) {
+        return;
+    }
     for (entry, link) in entries.iter().zip(links.iter_mut()) {
+        if *entry.block != *CELL_CACHE_BLOCK || link.session.is_none() {
+            continue;
+        }
         let key = (link.notebook.clone(), link.cell.clone());
         let several = runs.get(&key).copied().unwrap_or(0);
-        if entry.block == CELL_CACHE_BLOCK && link.session.is_some() && several > 1 {
+        if several > 1 {
             link.session = None;
             link.outputs_note = Some(Arc::from(format!(
                 "not shown: marimo's session snapshot has the outputs of one run of this cell, \

@@ -10,6 +10,7 @@ use crate::model::{EntryId, Timestamp};
 use std::collections::HashSet;
 use std::fs::{self, Metadata};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::SystemTime;
 
 /// The cache folder of a workspace: `--cache-dir` when given, else `__marimo__/cache`.
@@ -43,7 +44,8 @@ impl FileStat {
 /// One cache entry: an entry file, plus its blob folder for a lazy entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LegacyEntry {
-    pub block: String,
+    /// Shared by the block's entries.
+    pub block: Arc<str>,
     pub name: EntryName,
     /// `<block>/<file name>`.
     pub rel_path: String,
@@ -82,19 +84,27 @@ impl LegacyEntry {
     }
 
     /// The entry file's stem (`C_<hash>`), as marimo's notebook manifest lists it.
-    pub fn stem(&self) -> String {
-        format!("{}_{}", self.name.prefix, self.name.hash)
+    pub fn stem(&self) -> &str {
+        let file = &self.rel_path[self.block.len() + 1..];
+        file.split_once('.').map_or(file, |(stem, _)| stem)
     }
 }
 
 pub fn entry_id(rel_path: &str) -> EntryId {
     const DOMAIN: &[u8] = b"celltime-legacy-entry-v1\0";
-    // One call on one buffer: setting up a `blake3::Hasher` costs more than these bytes.
-    let mut key = Vec::with_capacity(DOMAIN.len() + rel_path.len());
-    key.extend_from_slice(DOMAIN);
-    key.extend_from_slice(rel_path.as_bytes());
+    // One call on one buffer (on the stack for any path marimo writes): setting up a
+    // `blake3::Hasher` costs more than these bytes.
+    let mut on_stack = [0u8; 256];
+    let len = DOMAIN.len() + rel_path.len();
+    let digest = if len <= on_stack.len() {
+        on_stack[..DOMAIN.len()].copy_from_slice(DOMAIN);
+        on_stack[DOMAIN.len()..len].copy_from_slice(rel_path.as_bytes());
+        blake3::hash(&on_stack[..len])
+    } else {
+        blake3::hash(&[DOMAIN, rel_path.as_bytes()].concat())
+    };
     let mut first = [0u8; 16];
-    first.copy_from_slice(&blake3::hash(&key).as_bytes()[..16]);
+    first.copy_from_slice(&digest.as_bytes()[..16]);
     EntryId(u128::from_be_bytes(first))
 }
 
@@ -187,52 +197,160 @@ pub fn scan(root: &Path) -> Result<Scan> {
                 .push((name, "symbolic link (not followed)".into())),
         }
     }
-    // Entries are sorted by path within their block (on the block's thread); blocks in the
-    // order of "<block>/", their paths' common start, so the whole listing is in path order.
-    blocks.sort_by_cached_key(|b| format!("{b}/"));
-    for part in scan_blocks(root, &blocks)? {
+    blocks.sort();
+    let listings = crate::parallel::map_in_turns(&blocks, |block| list_block(root, block))
+        .into_iter()
+        .collect::<Result<Vec<_>>>()?;
+    let parts = stat_entries(root, &listings)?;
+    scan.entries
+        .reserve_exact(parts.iter().map(|p| p.entries.len()).sum());
+    for part in parts {
         scan.entries.extend(part.entries);
-        scan.incomplete.extend(part.incomplete);
         scan.skipped.extend(part.skipped);
-        scan.stamps.extend(part.stamps);
     }
+    // In path order, which is the order of "<block>/<name>".
+    scan.entries
+        .sort_unstable_by(|a, b| a.rel_path.cmp(&b.rel_path));
+    for listing in &listings {
+        scan.stamps
+            .push((root.join(&*listing.block), listing.stamp));
+    }
+    scan.incomplete = claim_blob_dirs(&mut scan.entries, &listings);
     debug_assert!(scan.entries.is_sorted_by(|a, b| a.rel_path < b.rel_path));
     scan.incomplete.sort();
     scan.skipped.sort();
+    // Two lazy entries of one hash read the same blob folder; it is reported once.
+    scan.skipped.dedup();
     scan.notebook_manifests.sort();
     Ok(scan)
 }
 
-/// Blocks are listed on a few threads: a listing is mostly waiting on `stat`, and caches of
-/// many thousands of entries are the case that matters.
-fn scan_blocks(root: &Path, blocks: &[String]) -> Result<Vec<Scan>> {
-    let workers = crate::parallel::workers().min(blocks.len());
-    if workers <= 1 {
-        return blocks.iter().map(|b| scan_block(root, b)).collect();
-    }
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    let mut done: Vec<(usize, Result<Scan>)> = std::thread::scope(|s| {
-        let handles: Vec<_> = (0..workers)
-            .map(|_| {
-                s.spawn(|| {
-                    let mut mine = Vec::new();
-                    loop {
-                        let at = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                        let Some(block) = blocks.get(at) else {
-                            break mine;
-                        };
-                        mine.push((at, scan_block(root, block)));
-                    }
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().expect("a block listing panicked"))
-            .collect()
+/// One block folder's items, read but not yet stat'ed.
+struct BlockListing {
+    block: Arc<str>,
+    stamp: SystemTime,
+    items: Vec<Item>,
+    /// The names of its folders: the blob folders of lazy entries.
+    blob_dirs: HashSet<String>,
+}
+
+fn list_block(root: &Path, block: &str) -> Result<BlockListing> {
+    let dir = root.join(block);
+    let stamp = dir_time(&dir).unwrap_or(SystemTime::UNIX_EPOCH);
+    let mut items = read_dir(&dir)?;
+    let mut blob_dirs = HashSet::new();
+    items.retain_mut(|item| {
+        let is_dir = item.kind == Kind::Dir;
+        if is_dir {
+            blob_dirs.insert(std::mem::take(&mut item.name));
+        }
+        !is_dir
     });
-    done.sort_by_key(|(at, _)| *at);
-    done.into_iter().map(|(_, part)| part).collect()
+    Ok(BlockListing {
+        block: Arc::from(block),
+        stamp,
+        items,
+        blob_dirs,
+    })
+}
+
+/// Items stat'ed by one worker at a time: small enough that workers finish together, large
+/// enough that taking one costs nothing.
+const ITEMS_PER_TURN: usize = 64;
+
+/// Every block's items stat'ed on every worker, a few dozen at a time taken in turn: a listing
+/// is mostly waiting on `stat`, a cache often has a few blocks of thousands of entries, and
+/// lazy entries (a folder each) cost more than others. Entries come back unsorted.
+fn stat_entries(root: &Path, listings: &[BlockListing]) -> Result<Vec<Scan>> {
+    let turns: Vec<(&BlockListing, &[Item])> = listings
+        .iter()
+        .flat_map(|listing| {
+            listing
+                .items
+                .chunks(ITEMS_PER_TURN)
+                .map(move |items| (listing, items))
+        })
+        .collect();
+    crate::parallel::map_in_turns(&turns, |(listing, items)| {
+        let mut part = Scan::empty(root);
+        for item in *items {
+            stat_item(&mut part, listing, item)?;
+        }
+        Ok(part)
+    })
+    .into_iter()
+    .collect()
+}
+
+/// One non-folder item of a block: an entry (with its blobs), a stray, or a temp file.
+fn stat_item(part: &mut Scan, listing: &BlockListing, item: &Item) -> Result<()> {
+    let block = &*listing.block;
+    let rel = join_rel(block, &item.name);
+    if item.kind == Kind::Link {
+        part.skipped
+            .push((rel, "symbolic link (not followed)".into()));
+        return Ok(());
+    }
+    if names::is_temp_file(&item.name) {
+        return Ok(());
+    }
+    let Some(name) = names::parse_entry_name(&item.name) else {
+        part.skipped.push((rel, "not a marimo cache entry".into()));
+        return Ok(());
+    };
+    let Some(meta) = item.metadata()? else {
+        return Ok(());
+    };
+    let mut files = vec![FileStat::of(rel.clone(), &meta)];
+    let mut blob_dir = None;
+    if name.loader == Loader::Lazy && listing.blob_dirs.contains(&name.hash) {
+        let dir_rel = join_rel(block, &name.hash);
+        files.extend(blob_files(part, &dir_rel)?);
+        blob_dir = Some(dir_rel);
+    }
+    part.entries.push(LegacyEntry {
+        block: listing.block.clone(),
+        name,
+        id: entry_id(&rel),
+        rel_path: rel,
+        blob_dir,
+        files,
+    });
+    Ok(())
+}
+
+/// Gives each blob folder to the first lazy entry of its hash in path order (marimo writes
+/// one; a second is left without blobs, so pruning it never takes the first one's), and
+/// returns the folders no entry has: interrupted writes.
+fn claim_blob_dirs(entries: &mut [LegacyEntry], listings: &[BlockListing]) -> Vec<String> {
+    let mut claimed = HashSet::new();
+    for entry in entries.iter_mut() {
+        if let Some(dir) = &entry.blob_dir
+            && !claimed.insert(dir.clone())
+        {
+            entry.blob_dir = None;
+            entry.files.truncate(1);
+        }
+    }
+    listings
+        .iter()
+        .flat_map(|listing| {
+            listing
+                .blob_dirs
+                .iter()
+                .map(|dir| join_rel(&listing.block, dir))
+        })
+        .filter(|dir| !claimed.contains(dir))
+        .collect()
+}
+
+/// `<dir>/<name>`, relative to the cache root.
+fn join_rel(dir: &str, name: &str) -> String {
+    let mut rel = String::with_capacity(dir.len() + 1 + name.len());
+    rel.push_str(dir);
+    rel.push('/');
+    rel.push_str(name);
+    rel
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -280,68 +398,13 @@ fn read_dir(dir: &Path) -> Result<Vec<Item>> {
     Ok(items)
 }
 
-/// One block folder: its entries (with their blobs), incomplete blob folders and strays.
-fn scan_block(root: &Path, block: &str) -> Result<Scan> {
-    let dir = root.join(block);
-    let stamp = dir_time(&dir).unwrap_or(SystemTime::UNIX_EPOCH);
-    let mut scan = Scan {
-        root: root.to_path_buf(),
-        stamps: vec![(dir.clone(), stamp)],
-        ..Scan::default()
-    };
-    let items = read_dir(&dir)?;
-    let mut blob_dirs: HashSet<&str> = items
-        .iter()
-        .filter(|i| i.kind == Kind::Dir)
-        .map(|i| i.name.as_str())
-        .collect();
-    scan.entries.reserve(items.len() - blob_dirs.len());
-    for item in items.iter().filter(|i| i.kind != Kind::Dir) {
-        let rel = format!("{block}/{}", item.name);
-        match item.kind {
-            Kind::Link => scan
-                .skipped
-                .push((rel, "symbolic link (not followed)".into())),
-            Kind::File if names::is_temp_file(&item.name) => {}
-            _ => match names::parse_entry_name(&item.name) {
-                Some(name) => {
-                    let Some(meta) = item.metadata()? else {
-                        continue;
-                    };
-                    let mut files = vec![FileStat::of(rel.clone(), &meta)];
-                    let mut blob_dir = None;
-                    if name.loader == Loader::Lazy && blob_dirs.remove(name.hash.as_str()) {
-                        let dir_rel = format!("{block}/{}", name.hash);
-                        files.extend(blob_files(&mut scan, &dir_rel)?);
-                        blob_dir = Some(dir_rel);
-                    }
-                    scan.entries.push(LegacyEntry {
-                        block: block.to_string(),
-                        name,
-                        id: entry_id(&rel),
-                        rel_path: rel,
-                        blob_dir,
-                        files,
-                    });
-                }
-                None => scan.skipped.push((rel, "not a marimo cache entry".into())),
-            },
-        }
-    }
-    scan.incomplete
-        .extend(blob_dirs.into_iter().map(|d| format!("{block}/{d}")));
-    scan.entries
-        .sort_unstable_by(|a, b| a.rel_path.cmp(&b.rel_path));
-    Ok(scan)
-}
-
 /// The blobs of a lazy entry. Its folder's time is not watched: marimo fills it before the
 /// manifest appears, and the manifest's arrival changes the block folder's time.
 fn blob_files(scan: &mut Scan, dir_rel: &str) -> Result<Vec<FileStat>> {
     let dir = scan.root.join(dir_rel);
     let mut files = Vec::new();
     for item in read_dir(&dir)? {
-        let rel = format!("{dir_rel}/{}", item.name);
+        let rel = join_rel(dir_rel, &item.name);
         match item.kind {
             Kind::File if names::is_temp_file(&item.name) => {}
             Kind::File => files.extend(item.metadata()?.map(|m| FileStat::of(rel, &m))),

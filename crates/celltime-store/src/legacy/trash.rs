@@ -217,7 +217,7 @@ fn check_file(root: &Path, file: &FileStat) -> Result<()> {
 
 /// The entry file first (so marimo sees a miss, not half an entry), then the blob folder.
 fn move_entry(root: &Path, batch: &Path, entry: &LegacyEntry) -> Result<()> {
-    let block_dir = batch.join(&entry.block);
+    let block_dir = batch.join(&*entry.block);
     fs::create_dir_all(&block_dir).at(&block_dir)?;
     rename(&root.join(&entry.rel_path), &batch.join(&entry.rel_path))?;
     if let Some(dir) = &entry.blob_dir {

@@ -56,6 +56,9 @@ pub trait Fs: Send + Sync + fmt::Debug {
     fn open(&self, path: &Path) -> io::Result<Box<dyn Read + Send>> {
         Ok(Box::new(io::Cursor::new(self.read(path)?)))
     }
+    /// BLAKE3 of a file's first `limit` bytes (all of it when shorter) and how many bytes that
+    /// was, without holding the file in memory.
+    fn hash_file(&self, path: &Path, limit: u64) -> io::Result<(blake3::Hash, u64)>;
     /// Creates a file that must not exist yet and writes `bytes` to it (not synced).
     fn write_new(&self, path: &Path, bytes: &[u8]) -> io::Result<()>;
     /// Appends to a file, creating it if needed (not synced).
@@ -113,6 +116,13 @@ impl Fs for RealFs {
         // As for `read_from`: a regular file only, and no further than its length when opened.
         let (file, len) = open_regular(path)?;
         Ok(Box::new(file.take(len)))
+    }
+
+    fn hash_file(&self, path: &Path, limit: u64) -> io::Result<(blake3::Hash, u64)> {
+        // Never past the length the file had when opened, as for `open`.
+        let (file, len) = open_regular(path)?;
+        let len = len.min(limit);
+        Ok((super::file_hash::hash_positional(&file, len)?, len))
     }
 
     fn write_new(&self, path: &Path, bytes: &[u8]) -> io::Result<()> {
@@ -340,22 +350,6 @@ pub fn for_each_block(
             return Ok(total);
         }
     }
-}
-
-/// BLAKE3 of a file and its length, through a fixed buffer and on every core (as `b3sum`
-/// hashes, without mapping the file: a mapped file counts whole in a process's memory).
-pub fn hash_file(fs: &dyn Fs, path: &Path) -> io::Result<(blake3::Hash, u64)> {
-    hash_reader(&mut *fs.open(path)?)
-}
-
-/// [`hash_file`] of what a reader gives.
-pub fn hash_reader(reader: &mut dyn Read) -> io::Result<(blake3::Hash, u64)> {
-    let mut hasher = blake3::Hasher::new();
-    let len = for_each_block(reader, |block| {
-        hasher.update_rayon(block);
-        Ok(())
-    })?;
-    Ok((hasher.finalize(), len))
 }
 
 /// `n` random lower-case hex digits, for unique file names.

@@ -4,6 +4,7 @@
 mod config;
 mod error;
 pub mod failpoint;
+mod file_hash;
 pub mod fs;
 pub mod history;
 mod layout;

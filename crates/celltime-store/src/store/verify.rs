@@ -2,14 +2,13 @@
 //! cleanly. Garbage (contents nothing references) is reported apart from errors.
 
 use super::error::Result;
-use super::fs::{ItemKind, hash_reader};
+use super::fs::ItemKind;
 use super::notebook::{Issue, Notebook, Severity};
 use super::objects;
 use super::pack;
 use crate::model::ContentHash;
 use serde::Serialize;
 use std::collections::{HashMap, HashSet};
-use std::io::Read;
 use std::path::PathBuf;
 
 #[derive(Debug, Default, Clone, Serialize)]
@@ -148,9 +147,7 @@ impl Notebook {
                     };
                     // Streamed, and never past the recorded size: memory does not grow with
                     // the object, and an object that grew meanwhile is not read on for ever.
-                    let hashed = fs.open(&object.path).and_then(|reader| {
-                        hash_reader(&mut reader.take(recorded.saturating_add(1)))
-                    });
+                    let hashed = fs.hash_file(&object.path, recorded.saturating_add(1));
                     let (actual, len) = match hashed {
                         Ok(hashed) => hashed,
                         Err(e) => {

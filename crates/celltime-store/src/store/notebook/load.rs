@@ -202,7 +202,7 @@ fn read_map(
     // A snapshot of the same contents under another stamp (a copy, a checkout) is found by
     // the map's hash; without snapshots (a fresh clone) there is nothing to look for.
     if snapshot::any(fs, &index_dir) {
-        let (hash, _) = crate::store::fs::hash_file(fs, &map_path).at(&map_path)?;
+        let (hash, _) = fs.hash_file(&map_path, u64::MAX).at(&map_path)?;
         if let Some(data) = snapshot::load_by_hash(fs, &index_dir, &hash, stamp).filter(valid) {
             return Ok(data);
         }
