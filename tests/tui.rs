@@ -772,3 +772,38 @@ fn the_screen_in_tui_md_is_the_one_drawn() {
         );
     }
 }
+
+/// A marimo cache's runs have approximate times (file times), marked `~`: at their longest
+/// ("~just now", "~11mo ago") a space still parts them from the id.
+#[test]
+fn approximate_times_at_their_longest_keep_a_space_before_the_id() {
+    use crate::legacy::fixture::{BASE, copy, set_mtime};
+    use std::time::{Duration, SystemTime};
+    let c = copy("demo");
+    let cache = c.root.join("__marimo__/cache");
+    let now = BASE + 400 * 86_400;
+    let found = celltime_store::legacy::scan::scan(&cache).unwrap();
+    let ctx = found.entries.iter().filter(|e| &*e.block == "ctx_block");
+    let ctx: Vec<_> = ctx.collect();
+    for (entry, age) in ctx.iter().zip([2, 340 * 86_400]) {
+        set_mtime(
+            &cache.join(&entry.rel_path),
+            SystemTime::UNIX_EPOCH + Duration::from_secs(now - age),
+        );
+    }
+    let history: std::sync::Arc<dyn History> =
+        std::sync::Arc::new(celltime_store::legacy::LegacyHistory::open(&c.root, None).unwrap());
+    let mut app = App::inline(history, ui(), Timestamp(now as i64 * 1000));
+    app.act(Action::Resize {
+        width: 120,
+        height: 30,
+    });
+    app.settle();
+    app.press("j");
+    let text = screen(&app, 120, 30);
+    assert!(text.contains("ctx_block · 2 runs"), "{text}");
+    for (entry, when) in ctx.iter().zip(["~just now", "~11mo ago"]) {
+        let shown = format!("{when} {}", entry.id().short());
+        assert!(text.contains(&shown), "{shown} in\n{text}");
+    }
+}

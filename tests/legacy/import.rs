@@ -56,6 +56,11 @@ fn import_keeps_bytes_formats_sizes_times_and_code() {
             .unwrap_or_else(|| panic!("{} not imported", entry.rel_path));
         assert_eq!(stored.key.created_at, entry.created_at());
         assert_eq!(stored.key.cell.as_str(), &*link.cell);
+        assert_eq!(
+            stored.marimo_key.as_ref().map(|k| k.as_str()),
+            Some(entry.rel_path.as_str()),
+            "marimo's key is the file's path in the cache folder"
+        );
         let vars: u64 = stored
             .parts
             .iter()

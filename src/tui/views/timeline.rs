@@ -175,13 +175,11 @@ fn row_line(
             if row.pinned { "◆" } else { " " },
             theme.style(ThemeRole::Pinned),
         ),
-        Span::raw(" "),
+        // An approximate time's `~` takes the gap before the time, so that the longest times
+        // ("~just now", "~11mo ago") still leave a space before the id.
+        Span::raw(if row.approximate_time { "~" } else { " " }),
+        Span::raw(pad(&relative(state.now, row.created_at), 9)),
     ];
-    let approx = if row.approximate_time { "~" } else { "" };
-    spans.push(Span::raw(pad(
-        &format!("{approx}{}", relative(state.now, row.created_at)),
-        9,
-    )));
     if cols.absolute {
         spans.push(Span::styled(
             format!("{} ", absolute_short(row.created_at, state.ui.tz)),

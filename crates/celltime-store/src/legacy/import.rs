@@ -11,7 +11,9 @@ use super::link::Link;
 use super::names::Loader;
 use super::scan::LegacyEntry;
 use crate::follow::{Follow, Targets};
-use crate::model::{CellKey, Change, Journal, ModuleHash, NewEntry, NewPart, NotebookKey, Version};
+use crate::model::{
+    CellKey, Change, Journal, MarimoKey, ModuleHash, NewEntry, NewPart, NotebookKey, Version,
+};
 use crate::store::Store;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -213,6 +215,10 @@ fn new_entry(notebook: &NotebookKey, entry: &LegacyEntry, link: &Link) -> Result
     );
     new.version = Version::default();
     new.created_at = Some(entry.created_at());
+    // The file's path in its cache folder is marimo's own key for the run (FORMAT.md §7):
+    // the run stays tied to the file it came from, as a run the plugin wrote is. (A path
+    // marimo would not write is imported without one.)
+    new.marimo_key = MarimoKey::new(&entry.rel_path).ok();
     Ok(new)
 }
 

@@ -6,7 +6,7 @@
 
 use super::Context;
 use super::error::{IoContext, Result, StoreError};
-use super::fs::for_each_block;
+use super::fs::{ItemKind, for_each_block};
 use super::layout::NotebookPaths;
 use super::map::MapData;
 use super::pack::{PackReader, PackWriter};
@@ -214,12 +214,12 @@ impl ContentReader {
     pub fn copy_to(&self, hash: ContentHash, size: u64, out: &mut dyn Write) -> Result<u64> {
         let fs = self.ctx.fs.as_ref();
         let object = self.paths.object(hash);
-        // Never more than the map records (one byte more tells a longer object). An object
-        // this machine cannot read is left to `read`, which looks in the packs and the remote
-        // and says what is missing.
-        if size > self.ctx.config.inline_threshold
-            && let Ok((actual, len)) = fs.hash_file(&object, size.saturating_add(1))
-        {
+        // An object this machine does not hold as a plain file is left to `read`, which looks
+        // in the packs and the remote and says what is missing. Never more than the map
+        // records is hashed (one byte more tells a longer object).
+        let held = || fs.metadata(&object).is_ok_and(|m| m.kind == ItemKind::File);
+        if size > self.ctx.config.inline_threshold && held() {
+            let (actual, len) = fs.hash_file(&object, size.saturating_add(1)).at(&object)?;
             if len != size {
                 return Err(wrong_size(&object, len, size));
             }
