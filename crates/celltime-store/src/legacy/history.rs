@@ -373,6 +373,11 @@ fn in_key_order<'a>(loaded: &'a Loaded, notebook: &'a str) -> Vec<(&'a LegacyEnt
     entries
 }
 
+/// [`LegacyHistory::timeline_of`] for callers that need no ties.
+fn timeline_without_ties(loaded: &Loaded, notebook: &str) -> Timeline {
+    timeline_in_order(notebook, &in_key_order(loaded, notebook))
+}
+
 fn timeline_in_order(notebook: &str, entries: &[(&LegacyEntry, &Link)]) -> Timeline {
     let mut shared = Shared::new();
     let rows = entries
@@ -610,10 +615,7 @@ impl History for LegacyHistory {
 
     fn timeline(&self, notebook: &str) -> HistoryResult<Timeline> {
         let loaded = self.load()?;
-        Ok(timeline_in_order(
-            notebook,
-            &in_key_order(&loaded, notebook),
-        ))
+        Ok(timeline_without_ties(&loaded, notebook))
     }
 
     fn detail(&self, notebook: &str, id: EntryId) -> HistoryResult<Detail> {
@@ -652,8 +654,7 @@ impl History for LegacyHistory {
 
     fn remove(&self, removal: &Removal<'_>) -> HistoryResult<Applied> {
         let loaded = self.fresh()?;
-        let timeline =
-            timeline_in_order(removal.notebook, &in_key_order(&loaded, removal.notebook));
+        let timeline = timeline_without_ties(&loaded, removal.notebook);
         (removal.check)(&timeline).map_err(HistoryError::stale)?;
         let outcome = self.trash(&loaded, removal.notebook, removal.ids, removal.journal)?;
         Ok(Applied {

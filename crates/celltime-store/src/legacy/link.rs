@@ -197,7 +197,7 @@ impl Linker {
         let mut links: Vec<Link> = entries
             .iter()
             .map(|entry| {
-                if *entry.block == *CELL_CACHE_BLOCK {
+                if &*entry.block == CELL_CACHE_BLOCK {
                     return self.link(root, entry);
                 }
                 let listed = self.listed_in(entry);
@@ -216,7 +216,7 @@ impl Linker {
     }
 
     pub fn link(&self, root: &Path, entry: &LegacyEntry) -> Link {
-        if *entry.block == *CELL_CACHE_BLOCK
+        if &*entry.block == CELL_CACHE_BLOCK
             && let Some(link) = self.link_cell(root, entry)
         {
             return link;
@@ -360,7 +360,7 @@ impl Linker {
 fn keep_sessions_of_one_run(entries: &[LegacyEntry], links: &mut [Link]) {
     let mut runs: HashMap<(Arc<str>, Arc<str>), usize> = HashMap::new();
     for (entry, link) in entries.iter().zip(links.iter()) {
-        if *entry.block == *CELL_CACHE_BLOCK && link.session.is_some() {
+        if &*entry.block == CELL_CACHE_BLOCK && link.session.is_some() {
             *runs
                 .entry((link.notebook.clone(), link.cell.clone()))
                 .or_default() += 1;
@@ -370,7 +370,7 @@ fn keep_sessions_of_one_run(entries: &[LegacyEntry], links: &mut [Link]) {
         return;
     }
     for (entry, link) in entries.iter().zip(links.iter_mut()) {
-        if *entry.block != *CELL_CACHE_BLOCK || link.session.is_none() {
+        if &*entry.block != CELL_CACHE_BLOCK || link.session.is_none() {
             continue;
         }
         let key = (link.notebook.clone(), link.cell.clone());
