@@ -189,3 +189,62 @@ fn the_log_is_folded_once_it_passes_the_threshold() {
         written + 2
     );
 }
+
+/// How many rows of the notebook's packs hold `content`.
+fn pack_rows_holding(dir: &Path, content: &[u8]) -> usize {
+    let wanted = celltime_store::model::ContentHash::of(content).to_hex();
+    let packs = dir.join("__marimo__/persist/nb/packs");
+    let mut rows = 0;
+    for name in names(dir, "packs") {
+        celltime_store::store::pack::for_each_row(&packs.join(name), u64::MAX, |hash, _, _| {
+            rows += usize::from(hash == wanted);
+            Ok(())
+        })
+        .unwrap();
+    }
+    rows
+}
+
+/// A put asks only the pack it appends to whether a content is already there, so its cost
+/// does not grow with the number of packs: a content a full, older pack holds is written
+/// again into the new one, reads back, and gc's compaction keeps one copy.
+#[test]
+fn a_content_an_older_pack_holds_is_written_again_then_compacted_to_one_copy() {
+    let dir = workspace();
+    // The output both runs of seed "shared" print (testing::entry).
+    let shared = b"result shared";
+    let with_output = |module: &str, ms: i64| entry("nb", "cell", module, ms, "shared");
+    let filler = |n: i64| {
+        let mut e = entry("nb", "fill", &format!("f{n}"), 100 + n, &n.to_string());
+        let bytes: Vec<u8> = (0..60 << 10).map(|i| (i as i64 * 31 + n) as u8).collect();
+        e.parts.push(celltime_store::model::NewPart::variables(
+            "big", "pickle", bytes,
+        ));
+        e
+    };
+    let store = store(dir.path());
+    store.append(&nb("nb"), vec![with_output("m0", 1)]).unwrap();
+    // Past the pack's 8 MiB rollover in one batch: the next put starts a new pack.
+    store
+        .append(&nb("nb"), (0..150).map(filler).collect())
+        .unwrap();
+    assert_eq!(names(dir.path(), "packs").len(), 1);
+    store.append(&nb("nb"), vec![with_output("m1", 2)]).unwrap();
+    assert_eq!(names(dir.path(), "packs").len(), 2);
+    assert_eq!(pack_rows_holding(dir.path(), shared), 2);
+
+    let notebook = store.notebook(&nb("nb")).unwrap();
+    for view in notebook.index().views() {
+        let fetched = notebook
+            .get(view.id, celltime_store::model::PartMask::all())
+            .unwrap();
+        assert!(fetched.parts.iter().all(|(_, read)| read.is_ok()));
+    }
+    assert_eq!(notebook.verify().unwrap().errors(), 0);
+    let mut writer = store.notebook_for_write(&nb("nb")).unwrap();
+    writer.consolidate().unwrap();
+    writer.gc(std::time::Duration::ZERO).unwrap();
+    assert_eq!(names(dir.path(), "packs").len(), 1);
+    assert_eq!(pack_rows_holding(dir.path(), shared), 1);
+    assert_eq!(visible(dir.path(), "nb").len(), 152);
+}

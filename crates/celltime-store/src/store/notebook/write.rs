@@ -14,7 +14,7 @@ use crate::store::objects;
 use crate::store::pack::{self, PACK_ROLLOVER, PACK_SUFFIX, PackWriter};
 use crate::store::wire::WireEntry;
 use std::collections::HashSet;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 impl Notebook {
     /// The `at` of a record written now: the clock, but never before a record already applied.
@@ -189,11 +189,14 @@ impl Notebook {
         for (hash, bytes) in large {
             objects::write(fs.as_ref(), &objects_dir, hash, bytes)?;
         }
-        let small = self.not_in_own_packs(small)?;
         if small.is_empty() {
             return Ok(());
         }
         let pack_path = self.current_pack()?;
+        let small = self.not_in_pack(&pack_path, small)?;
+        if small.is_empty() {
+            return Ok(());
+        }
         if fs.metadata(&pack_path).is_err() || pack::beyond_sqlite(&pack_path) {
             return pack::insert(fs.as_ref(), &pack_path, &small);
         }
@@ -206,22 +209,23 @@ impl Notebook {
         writer.insert(fs.as_ref(), &small)
     }
 
-    /// Under the lock: drops the contents this machine's packs already hold. Only this
-    /// machine's packs count: another machine's gc may drop a row before our record reaches it.
-    fn not_in_own_packs<'b>(
+    /// Under the lock: drops the contents already in `pack`, the one this put appends to.
+    /// This machine's older packs are not asked: a pack opened per pack would make every put
+    /// slower as the notebook grows. A content one of them holds is written again — at most
+    /// once per pack, as packs are never edited — and gc's compaction keeps one copy (§10.6).
+    fn not_in_pack<'b>(
         &self,
+        pack: &Path,
         mut items: Vec<(ContentHash, &'b [u8])>,
     ) -> Result<Vec<(ContentHash, &'b [u8])>> {
-        let dir = self.paths.packs_dir();
+        let Some(name) = pack.file_name().and_then(|n| n.to_str()) else {
+            return Ok(items);
+        };
         let wanted: HashSet<ContentHash> = items.iter().map(|(h, _)| *h).collect();
-        let own: Vec<String> = pack::list(self.ctx.fs.as_ref(), &dir)?
-            .into_iter()
-            .filter(|name| self.ctx.owns(name))
-            .collect();
         let held = self
             .reader
             .packs
-            .holding(self.ctx.fs.as_ref(), &own, &wanted)?;
+            .holding(self.ctx.fs.as_ref(), &[name.to_string()], &wanted)?;
         items.retain(|(h, _)| !held.contains(h));
         Ok(items)
     }
