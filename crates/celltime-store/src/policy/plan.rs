@@ -498,16 +498,21 @@ fn freed(input: &PlanInput<'_>, removed: &[usize]) -> (Vec<u32>, usize) {
             refs[c as usize] += 1;
         }
     }
-    let mut touched = Vec::new();
+    // Marked rather than collected and sorted: one pass over the contents gives them in order.
+    let mut touched = vec![false; refs.len()];
     for &i in removed {
         for &c in input.entries[i].contents {
             refs[c as usize] -= 1;
-            touched.push(c);
+            touched[c as usize] = true;
         }
     }
-    touched.sort_unstable();
-    touched.dedup();
-    let (gone, shared): (Vec<u32>, Vec<u32>) =
-        touched.into_iter().partition(|&c| refs[c as usize] == 0);
-    (gone, shared.len())
+    let mut gone = Vec::new();
+    let mut shared = 0;
+    for (c, _) in touched.iter().enumerate().filter(|(_, touched)| **touched) {
+        match refs[c] {
+            0 => gone.push(c as u32),
+            _ => shared += 1,
+        }
+    }
+    (gone, shared)
 }

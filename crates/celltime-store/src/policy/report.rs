@@ -5,13 +5,14 @@ use std::collections::BTreeMap;
 use std::fmt::{Display, Write as _};
 use std::io::{self, Write};
 
-use chrono::{DateTime, SecondsFormat, TimeZone, Utc};
+use chrono::{DateTime, TimeZone, Utc};
 use serde::Serialize;
 
 use super::keep::KeepReason;
 use super::plan::{Budget, BudgetStatus, GroupPlan, Plan, Totals};
 use super::rules::Policy;
 use super::{Candidate, PlanInput};
+use crate::model::Timestamp;
 use crate::units::{Size, human_bytes, plural};
 
 /// The document's kind and version in celltime's JSON family (docs/JSON.md); the version is
@@ -98,8 +99,11 @@ struct JsonRemoved {
     removed_by: Option<Budget>,
 }
 
+/// RFC 3339 UTC with milliseconds, as every celltime document writes times (through
+/// [`Timestamp`], which writes them without chrono's formatting machinery: a report of
+/// 100,000 removals writes 200,000 of them).
 fn rfc3339(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::Millis, true)
+    Timestamp(t.timestamp_millis()).to_rfc3339()
 }
 
 fn json_line(value: &impl Serialize) -> io::Result<String> {
@@ -464,4 +468,28 @@ fn join(reasons: &[KeepReason]) -> String {
         .map(|r| r.to_string())
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::SecondsFormat;
+
+    /// Times in reports read as chrono writes them: before 1970, with nanoseconds past the
+    /// millisecond, and at the ends of the four-digit years.
+    #[test]
+    fn report_times_are_written_as_chrono_writes_them() {
+        let times = [
+            Utc.with_ymd_and_hms(2026, 11, 21, 0, 52, 48).unwrap(),
+            Utc.with_ymd_and_hms(1969, 12, 31, 23, 59, 59).unwrap(),
+            Utc.with_ymd_and_hms(1, 1, 1, 0, 0, 0).unwrap(),
+            Utc.with_ymd_and_hms(9999, 12, 31, 23, 59, 59).unwrap(),
+        ];
+        for time in times {
+            for nanos in [0, 1, 999_999, 1_000_000, 123_456_789, 999_999_999] {
+                let t = time + chrono::Duration::nanoseconds(nanos);
+                assert_eq!(rfc3339(t), t.to_rfc3339_opts(SecondsFormat::Millis, true));
+            }
+        }
+    }
 }
