@@ -14,7 +14,7 @@ use super::fs::{Fs, ItemKind, open_regular, write_atomic};
 use crate::Located;
 use crate::model::ContentHash;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
@@ -326,38 +326,6 @@ impl PackReader {
             dir,
             connections: Mutex::new(HashMap::new()),
         }
-    }
-
-    /// Which of `hashes` the packs named `names` hold (primary-key lookups through the
-    /// connections kept open; no content is read).
-    pub fn holding(
-        &self,
-        fs: &dyn Fs,
-        names: &[String],
-        hashes: &HashSet<ContentHash>,
-    ) -> Result<HashSet<ContentHash>> {
-        let mut connections = self.connections.lock().expect("pack connections");
-        let mut held = HashSet::new();
-        for name in names {
-            let path = self.dir.join(name);
-            let Some(open) = open_current(fs, &mut connections, &path, name)? else {
-                continue; // compacted away meanwhile: what it held is in another pack, or gone
-            };
-            let mut query = open
-                .conn
-                .prepare_cached("SELECT 1 FROM contents WHERE hash = ?1")
-                .map_err(|e| sql_error(&path, e))?;
-            for hash in hashes {
-                if !held.contains(hash)
-                    && query
-                        .exists([hash.to_hex()])
-                        .map_err(|e| sql_error(&path, e))?
-                {
-                    held.insert(*hash);
-                }
-            }
-        }
-        Ok(held)
     }
 
     /// The content `hash` from whichever pack holds it. The packs already open (and still

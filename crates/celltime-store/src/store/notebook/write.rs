@@ -14,7 +14,7 @@ use crate::store::objects;
 use crate::store::pack::{self, PACK_ROLLOVER, PACK_SUFFIX, PackWriter};
 use crate::store::wire::WireEntry;
 use std::collections::HashSet;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 impl Notebook {
     /// The `at` of a record written now: the clock, but never before a record already applied.
@@ -192,11 +192,11 @@ impl Notebook {
         if small.is_empty() {
             return Ok(());
         }
+        // Only the pack appended to dedups (its rows are inserted or ignored by hash): asking
+        // this machine's older packs, one open each, would make every put slower as the
+        // notebook grows. A content one of them holds is written again, at most once per pack,
+        // and gc's compaction keeps one copy (FORMAT.md §10.3).
         let pack_path = self.current_pack()?;
-        let small = self.not_in_pack(&pack_path, small)?;
-        if small.is_empty() {
-            return Ok(());
-        }
         if fs.metadata(&pack_path).is_err() || pack::beyond_sqlite(&pack_path) {
             return pack::insert(fs.as_ref(), &pack_path, &small);
         }
@@ -207,27 +207,6 @@ impl Notebook {
         };
         let writer = self.writer.pack_writer.insert(writer);
         writer.insert(fs.as_ref(), &small)
-    }
-
-    /// Under the lock: drops the contents already in `pack`, the one this put appends to.
-    /// This machine's older packs are not asked: a pack opened per pack would make every put
-    /// slower as the notebook grows. A content one of them holds is written again — at most
-    /// once per pack, as packs are never edited — and gc's compaction keeps one copy (§10.6).
-    fn not_in_pack<'b>(
-        &self,
-        pack: &Path,
-        mut items: Vec<(ContentHash, &'b [u8])>,
-    ) -> Result<Vec<(ContentHash, &'b [u8])>> {
-        let Some(name) = pack.file_name().and_then(|n| n.to_str()) else {
-            return Ok(items);
-        };
-        let wanted: HashSet<ContentHash> = items.iter().map(|(h, _)| *h).collect();
-        let held = self
-            .reader
-            .packs
-            .holding(self.ctx.fs.as_ref(), &[name.to_string()], &wanted)?;
-        items.retain(|(h, _)| !held.contains(h));
-        Ok(items)
     }
 
     /// The pack new small contents go to: this process's, else the newest of this machine's
